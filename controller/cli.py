@@ -1,0 +1,187 @@
+"""`simpul` commands: parse, call, print. The work lives in the modules they call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.inventory import InventoryError, check_inventory, load_inventory
+from controller.secrets import SecretsError, SecretStore, generate_missing
+from controller.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Simpul: the regency's network and public-WiFi controller.")
+inventory_app = typer.Typer(no_args_is_help=True, help="Check the inventory.")
+secrets_app = typer.Typer(no_args_is_help=True, help="Manage the secrets file.")
+db_app = typer.Typer(no_args_is_help=True, help="The store.")
+users_app = typer.Typer(no_args_is_help=True, help="Engineers' accounts.")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(secrets_app, name="secrets")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+lab_app = typer.Typer(no_args_is_help=True, help="The simulated demo network.")
+app.add_typer(lab_app, name="lab")
+# Capability sub-commands register below, one import + add_typer each.
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def load_secrets() -> SecretStore:
+    try:
+        return SecretStore.load(get_settings().resolved_secrets_file())
+    except SecretsError as exc:
+        raise fail(str(exc)) from None
+
+
+InventoryDir = Annotated[
+    Path | None, typer.Argument(help="Inventory directory [default: ./inventory]")
+]
+
+
+@inventory_app.command("check")
+def inventory_check(
+    directory: InventoryDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    skip_secrets: Annotated[bool, typer.Option(
+        "--skip-secrets", help="Do not check that referenced secrets are set")] = False,
+) -> None:
+    """Validate the inventory: exit 0 with a summary, or 1 with every problem as path:line."""
+    directory = directory or get_settings().inventory_dir
+    secrets = None if skip_secrets else load_secrets()
+    inventory, problems = check_inventory(directory, secrets)
+    if as_json:
+        out = {"ok": not problems, "problems": [p.as_dict() for p in problems]}
+        if not problems:
+            out["summary"] = inventory.summary()
+        typer.echo(json.dumps(out, indent=2))
+    elif problems:
+        for problem in problems:
+            typer.echo(str(problem))
+        typer.echo(f"{len(problems)} problem(s) in {directory}", err=True)
+    else:
+        s = inventory.summary()
+        typer.echo(f"{directory}: OK")
+        typer.echo(f"  sites      {s['sites']:>4}  " +
+                   ", ".join(f"{k} {v}" for k, v in s["sites_by_kind"].items()))
+        typer.echo(f"  devices    {s['devices']:>4}  " +
+                   ", ".join(f"{k} {v}" for k, v in s["devices_by_platform"].items()))
+        typer.echo(f"  links      {s['links']:>4}")
+        typer.echo(f"  hotspots   {s['hotspots']:>4}")
+        typer.echo(f"  profiles   {s['credential_profiles']:>4} credential, "
+                   f"{s['snmp_profiles']} SNMP")
+        if s["uplink_down_bps"]:
+            ratio = s["allocated_down_bps"] / s["uplink_down_bps"]
+            typer.echo(f"  uplinks    {s['uplink_down_bps'] / 1e6:.0f} Mbit/s down; "
+                       f"allocated {s['allocated_down_bps'] / 1e6:.0f} Mbit/s ({ratio:.0%})")
+    raise typer.Exit(1 if problems else 0)
+
+
+@secrets_app.command("init")
+def secrets_init(directory: InventoryDir = None) -> None:
+    """Generate random values for every secret the inventory names and the file lacks (demo)."""
+    settings = get_settings()
+    path = settings.secrets_file or settings.data_dir / "secrets.yaml"
+    inventory, _ = check_inventory(directory or settings.inventory_dir, None)
+    try:
+        added = generate_missing(path, inventory.secret_names())
+    except SecretsError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{path}: {len(added)} secret(s) generated" + (f": {', '.join(added)}" if added
+                                                              else ""))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the store's migrations."""
+    from controller.store.db import migrate
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.resolved_database_url())
+    typer.echo("store is up to date")
+
+
+@users_app.command("bootstrap")
+def users_bootstrap(username: str = "admin") -> None:
+    """Create the first admin if there are no users; print its password once."""
+    from controller.store.db import Store, migrate
+    from controller.store.users import ensure_first_admin
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    migrate(url)
+    store = Store(url)
+    with store.session() as session:
+        password = ensure_first_admin(session, username)
+    store.dispose()
+    if password:
+        typer.echo("=" * 64)
+        typer.echo(f"First admin created. Username: {username}   Password: {password}")
+        typer.echo("Shown once; only its hash is stored. Change it after logging in.")
+        typer.echo("=" * 64)
+
+
+@app.command()
+def serve(
+    only: Annotated[str | None, typer.Option(help="Run one part: admin, portal or poller")] = None,
+) -> None:
+    """Run the controller: admin listener, portal listener and background loops."""
+    from controller.context import Context
+    from controller.serve import serve as run_serve
+
+    if only not in (None, "admin", "portal", "poller"):
+        raise fail(f"--only must be admin, portal or poller, not {only!r}", 2)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        ctx = Context.open(settings)
+    except InventoryError as exc:
+        typer.echo(str(exc), err=True)
+        raise fail("the inventory has problems; fix them and start again") from None
+    except SecretsError as exc:
+        raise fail(str(exc)) from None
+    try:
+        asyncio.run(run_serve(ctx, only))
+    finally:
+        ctx.close()
+
+
+@lab_app.command("up")
+def lab_up(
+    directory: InventoryDir = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these components")] = None,
+) -> None:
+    """Start a simulator for every inventory device (loopback only) until Ctrl-C."""
+    from lab.runner import LabContext, run_lab
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    secrets = load_secrets()
+    try:
+        inventory = load_inventory(directory or settings.inventory_dir, secrets)
+    except InventoryError as exc:
+        typer.echo(str(exc), err=True)
+        raise fail("the inventory has problems") from None
+    state_dir = settings.data_dir / "lab"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run_lab(LabContext(inventory, secrets, state_dir), only))
+
+
+def main() -> None:
+    app(prog_name="simpul")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""`simpul serve`: one asyncio process with the admin and portal listeners and background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from captive_portal.app import create_portal_app
+from controller.context import Context
+from controller.settings import split_listen
+from controller.web.app import create_admin_app
+from exporters.metrics import InventoryCollector
+
+log = logging.getLogger("simpul.serve")
+
+# A background loop runs until cancelled; it must catch and log its own per-item errors.
+BackgroundTask = Callable[[Context], Awaitable[None]]
+BACKGROUND_TASKS: list[BackgroundTask] = []
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `serve`, which owns both listeners."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _server(app: object, listen: str, log_level: str) -> _Server:
+    host, port = split_listen(listen)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
+                            lifespan="on", server_header=False)
+    return _Server(config)
+
+
+async def serve(ctx: Context, only: str | None = None) -> None:
+    ctx.registry.register(InventoryCollector(lambda: ctx.inventory))
+    servers: list[_Server] = []
+    if only in (None, "admin"):
+        servers.append(_server(create_admin_app(ctx), ctx.settings.admin_listen,
+                               ctx.settings.log_level))
+    if only in (None, "portal"):
+        servers.append(_server(create_portal_app(ctx), ctx.settings.portal_listen,
+                               ctx.settings.log_level))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    background = [asyncio.create_task(task(ctx), name=getattr(task, "__name__", "task"))
+                  for task in (BACKGROUND_TASKS if only in (None, "poller") else [])]
+    serving = [asyncio.create_task(s.serve()) for s in servers]
+    waiter = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([waiter, *serving], return_when=asyncio.FIRST_COMPLETED)
+    if waiter not in done:
+        log.error("a listener stopped unexpectedly; shutting down")
+    log.info("stopping")
+    for server in servers:
+        server.should_exit = True
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*serving, *background, return_exceptions=True)
+    waiter.cancel()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)
+    if waiter not in done:
+        raise SystemExit(1)

@@ -1,0 +1,52 @@
+"""Every Simpul setting in one place, read from SIMPUL_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SIMPUL_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Store, backups and runtime state")
+    inventory_dir: Path = Field(Path("inventory"), description="The inventory YAML directory")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite at <data_dir>/simpul.db"
+    )
+    secrets_file: Path | None = Field(
+        None, description="YAML mapping of secret name to value; must not be readable by others"
+    )
+    admin_listen: str = Field("127.0.0.1:8000", description="Engineers' UI, API and /metrics")
+    portal_listen: str = Field("0.0.0.0:8080", description="Captive portal for citizens")
+    log_level: str = "info"
+    push_concurrency: int = Field(20, ge=1, le=500)
+    drift_interval_s: float = Field(900.0, ge=0, description="0 disables the drift check")
+    poll_interval_s: float = Field(60.0, gt=0)
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'simpul.db').resolve()}"
+
+    def resolved_secrets_file(self) -> Path | None:
+        if self.secrets_file is not None:
+            return self.secrets_file
+        default = self.data_dir / "secrets.yaml"
+        return default if default.exists() else None
+
+
+def split_listen(listen: str) -> tuple[str, int]:
+    """'127.0.0.1:8000' -> ('127.0.0.1', 8000); '[::1]:8000' -> ('::1', 8000)."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"listen address {listen!r} must look like HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,61 @@
+"""Users: argon2 password hashes, roles, and the first admin."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from controller.store.audit import record
+from controller.store.models import User
+
+ROLES = ("viewer", "operator", "admin")
+_hasher = PasswordHasher()
+
+
+class UserError(ValueError):
+    pass
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def validate_password(password: str) -> None:
+    if len(password) < 12:
+        raise UserError("password must be at least 12 characters")
+
+
+def add_user(session: Session, username: str, password: str, role: str, actor: str) -> User:
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r} (expected one of: {', '.join(ROLES)})")
+    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "")\
+            .replace(".", "").isalnum():
+        raise UserError(f"bad username {username!r}: letters, digits, '.', '-' and '_' only")
+    validate_password(password)
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise UserError(f"user {username!r} already exists")
+    user = User(username=username, password_hash=hash_password(password), role=role)
+    session.add(user)
+    session.flush()
+    record(session, actor, "user.add", target=username, detail={"role": role})
+    return user
+
+
+def ensure_first_admin(session: Session, username: str = "admin") -> str | None:
+    """Create the first admin if there are no users; return its generated password once."""
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    password = secrets.token_urlsafe(15)
+    add_user(session, username, password, "admin", actor="system")
+    return password
