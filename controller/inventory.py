@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from controller.secrets import SECRET_NAME_RE, SecretsError, SecretStore
+from controller.secrets import SECRET_NAME_RE, SecretsError, SecretStore, env_var_for
 from controller.units import Allocation, parse_bytes, parse_duration_s, parse_rate_bps
 
 SiteKind = Literal["noc", "sopd", "kecamatan", "kelurahan", "desa", "hotspot"]
@@ -403,6 +403,8 @@ class _Loader:
         self.defaults: dict[str, _Map] = {}
         self.groups: dict[str, _Map] = {}
         self.raw: list[_RawItem] = []
+        self.unreadable = False
+        self.merged: dict[tuple[str, str], _Map] = {}
 
     def problem(self, where: Location, message: str) -> None:
         self.problems.append(Problem(where, message))
@@ -424,10 +426,12 @@ class _Loader:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             self.problem(Location(display, 0), f"cannot read file: {exc}")
+            self.unreadable = True
             return
         doc, problems = _parse_yaml(text, display)
         self.problems.extend(problems)
         if doc is None:
+            self.unreadable = self.unreadable or bool(problems)
             return
         if not isinstance(doc, _Map):
             self.problem(Location(display, 1), "a file must be a mapping of sections")
@@ -536,6 +540,7 @@ class _Loader:
                              f"(first at {first})")
                 continue
             seen[(item.section, key)] = merged.location
+            self.merged[(item.section, key)] = merged
             inventory.locations[(item.section, key)] = merged.location
             self._add(inventory, item.section, key, model)
         return inventory
@@ -559,11 +564,11 @@ class _Loader:
 def _cross_check(inv: Inventory, loader: _Loader) -> None:
     """Checks that need the whole inventory: references, uniqueness, addressing, secrets."""
 
-    def at(section: str, key: str) -> Location:
-        return inv.locations.get((section, key), Location(str(loader.directory), 0))
-
-    def report(section: str, key: str, message: str) -> None:
-        loader.problem(at(section, key), f"{SINGULAR[section]} {key!r}: {message}")
+    def report(section: str, key: str, message: str, field: tuple[Any, ...] = ()) -> None:
+        """Report at the line of `field` within the item (or the item's own line)."""
+        raw = loader.merged.get((section, key))
+        where = _where(raw, field) if raw is not None else Location(str(loader.directory), 0)
+        loader.problem(where, f"{SINGULAR[section]} {key!r}: {message}")
 
     names: dict[str, str] = {}
     for site in inv.sites.values():
@@ -572,20 +577,21 @@ def _cross_check(inv: Inventory, loader: _Loader) -> None:
                    f"(also site {names[site.name]!r})")
         names.setdefault(site.name, site.code)
         if site.parent is not None and site.parent not in inv.sites:
-            report("sites", site.code, f"unknown parent site {site.parent!r}")
+            report("sites", site.code, f"unknown parent site {site.parent!r}", ("parent",))
 
     addresses: dict[str, str] = {}
     for dev in inv.devices.values():
         if dev.site not in inv.sites:
-            report("devices", dev.name, f"unknown site {dev.site!r}")
+            report("devices", dev.name, f"unknown site {dev.site!r}", ("site",))
         if dev.credentials not in inv.credential_profiles:
-            report("devices", dev.name, f"unknown credential profile {dev.credentials!r}")
+            report("devices", dev.name, f"unknown credential profile {dev.credentials!r}",
+                   ("credentials",))
         if dev.snmp is not None and dev.snmp not in inv.snmp_profiles:
-            report("devices", dev.name, f"unknown SNMP profile {dev.snmp!r}")
+            report("devices", dev.name, f"unknown SNMP profile {dev.snmp!r}", ("snmp",))
         addr = str(dev.mgmt_address)
         if addr in addresses:
             report("devices", dev.name, f"duplicate management address {addr} "
-                   f"(also device {addresses[addr]!r})")
+                   f"(also device {addresses[addr]!r})", ("mgmt_address",))
         addresses.setdefault(addr, dev.name)
 
     ends: dict[tuple[str, str], str] = {}
@@ -597,45 +603,45 @@ def _cross_check(inv: Inventory, loader: _Loader) -> None:
         if link.medium != "isp" and providers:
             report("links", label, f"only an isp link may have a provider end "
                    f"(medium is {link.medium})")
-        for end in (link.a, link.b):
+        for side, end in (("a", link.a), ("b", link.b)):
             if end.provider:
                 continue
             if not end.device or not end.interface:
-                report("links", label, "each end needs device and interface")
+                report("links", label, "each end needs device and interface", (side,))
                 continue
             if end.device not in inv.devices:
-                report("links", label, f"unknown device {end.device!r}")
+                report("links", label, f"unknown device {end.device!r}", (side, "device"))
             pair = (end.device, end.interface)
             if pair in ends:
                 report("links", label, f"interface {end.device}:{end.interface} is already "
-                       f"used by link {ends[pair]!r}")
+                       f"used by link {ends[pair]!r}", (side, "interface"))
             ends.setdefault(pair, label)
 
     subnets: list[tuple[str, Any]] = []
     for hs in inv.hotspots.values():
         if hs.site not in inv.sites:
-            report("hotspots", hs.name, f"unknown site {hs.site!r}")
+            report("hotspots", hs.name, f"unknown site {hs.site!r}", ("site",))
         gateway = inv.devices.get(hs.gateway)
         if gateway is None:
-            report("hotspots", hs.name, f"unknown gateway device {hs.gateway!r}")
+            report("hotspots", hs.name, f"unknown gateway device {hs.gateway!r}", ("gateway",))
         else:
             wanted = ADAPTER_PLATFORM[hs.adapter]
             if gateway.platform != wanted:
                 report("hotspots", hs.name, f"adapter {hs.adapter} needs a {wanted} gateway, "
-                       f"but {gateway.name!r} is {gateway.platform}")
+                       f"but {gateway.name!r} is {gateway.platform}", ("adapter",))
             if gateway.site != hs.site:
                 report("hotspots", hs.name, f"gateway {gateway.name!r} is at site "
                        f"{gateway.site!r}, not {hs.site!r}")
         for other_name, other in subnets:
             if other.version == hs.client_subnet.version and other.overlaps(hs.client_subnet):
                 report("hotspots", hs.name, f"client subnet {hs.client_subnet} overlaps "
-                       f"hotspot {other_name!r} ({other})")
+                       f"hotspot {other_name!r} ({other})", ("client_subnet",))
         subnets.append((hs.name, hs.client_subnet))
         for dev in inv.devices.values():
             ip = dev.mgmt_address
             if ip.version == hs.client_subnet.version and ip in hs.client_subnet:
                 report("devices", dev.name, f"management address {ip} is inside the client "
-                       f"subnet {hs.client_subnet} of hotspot {hs.name!r}")
+                       f"subnet {hs.client_subnet} of hotspot {hs.name!r}", ("mgmt_address",))
 
     for profile in inv.snmp_profiles.values():
         for message in profile.shape_problems():
@@ -646,11 +652,12 @@ def _cross_check(inv: Inventory, loader: _Loader) -> None:
                     ("snmp_profiles", inv.snmp_profiles))
         for section, profiles in sections:
             for profile in profiles.values():
-                for secret in profile.secret_names():  # type: ignore[attr-defined]
-                    if secret not in loader.secrets:
+                raw = loader.merged.get((section, profile.name), {})
+                for key, secret in raw.items():
+                    if key.endswith("_secret") and secret and secret not in loader.secrets:
                         report(section, profile.name, f"secret {secret!r} is not set "
-                               f"(set SIMPUL_SECRET_{secret.upper().replace('-', '_')} "
-                               "or add it to the secrets file)")
+                               f"(set {env_var_for(secret)} or add it to the secrets file)",
+                               (key,))
 
 
 def check_inventory(
@@ -663,7 +670,9 @@ def check_inventory(
     loader = _Loader(Path(directory), secrets)
     loader.read()
     inventory = loader.build()
-    _cross_check(inventory, loader)
+    if not loader.unreadable:
+        # References into a file that could not be parsed would all look broken.
+        _cross_check(inventory, loader)
     return inventory, sorted(set(loader.problems))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,34 @@ def demo_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def require_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root (network namespaces, daemons)")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server started for this test session (initdb in a temp dir)."""
+    from tests.pg import postgres_server
+
+    try:
+        with postgres_server(free_port()) as url:
+            yield url
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty store on each supported database."""
+    from sqlalchemy import text
+
+    from controller.store.db import make_engine, migrate
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'simpul.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    migrate(url)
+    yield url

@@ -1,0 +1,54 @@
+"""The store on SQLite and on a real PostgreSQL server: migrations, users, audit log."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, select
+
+from controller.store.db import Store, migrate
+from controller.store.models import AuditLog, User
+from controller.store.users import UserError, add_user, ensure_first_admin, verify_password
+
+
+def test_migrations_create_tables_and_are_idempotent(store_url: str) -> None:
+    migrate(store_url)  # second run changes nothing
+    store = Store(store_url)
+    tables = set(inspect(store.engine).get_table_names())
+    store.dispose()
+    assert {"users", "audit_log", "alembic_version"} <= tables
+
+
+def test_first_admin_is_created_once_with_argon2_hash(store_url: str) -> None:
+    store = Store(store_url)
+    with store.session() as session:
+        password = ensure_first_admin(session)
+    assert password and len(password) >= 16
+    with store.session() as session:
+        assert ensure_first_admin(session) is None
+        user = session.scalar(select(User).where(User.username == "admin"))
+        assert user is not None and user.role == "admin"
+        assert user.password_hash.startswith("$argon2")
+        assert password not in user.password_hash
+        assert verify_password(user.password_hash, password)
+        assert not verify_password(user.password_hash, password + "x")
+        rows = session.scalars(select(AuditLog).where(AuditLog.action == "user.add")).all()
+        assert [(r.actor, r.target) for r in rows] == [("system", "admin")]
+    store.dispose()
+
+
+def test_bad_users_are_refused_and_nothing_is_stored(store_url: str) -> None:
+    store = Store(store_url)
+    with store.session() as session:
+        add_user(session, "budi", "panjang-sekali-123", "operator", actor="admin")
+    cases = [
+        ("budi", "panjang-sekali-123", "operator", "already exists"),
+        ("siti", "pendek", "viewer", "at least 12"),
+        ("siti", "panjang-sekali-123", "root", "unknown role"),
+        ("si ti", "panjang-sekali-123", "viewer", "bad username"),
+    ]
+    for username, password, role, message in cases:
+        with pytest.raises(UserError, match=message), store.session() as session:
+            add_user(session, username, password, role, actor="admin")
+    with store.session() as session:
+        assert session.scalars(select(User.username)).all() == ["budi"]
+    store.dispose()
