@@ -1,0 +1,134 @@
+"""`simpul serve` and `./run`: both listeners answer, /metrics works, Ctrl-C stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from controller.store.db import Store
+from controller.store.models import User
+from controller.store.users import verify_password
+from tests.conftest import ROOT, free_port
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[str], timeout_s: float = 60) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"process exited with {proc.returncode}")
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response.json()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout_s}s")
+
+
+def interrupt(proc: subprocess.Popen[str]) -> int:
+    """Ctrl-C as a terminal sends it: SIGINT to the whole process group."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        return proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("did not stop within 30s of Ctrl-C") from None
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path, demo_secrets: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SIMPUL_DATA_DIR": str(tmp_path / "data"),
+        "SIMPUL_SECRETS_FILE": str(demo_secrets),
+        "SIMPUL_INVENTORY_DIR": str(ROOT / "inventory"),
+        "SIMPUL_ADMIN_LISTEN": f"127.0.0.1:{free_port()}",
+        "SIMPUL_PORTAL_LISTEN": f"127.0.0.1:{free_port()}",
+    }
+
+
+def test_serve_answers_on_both_listeners_and_stops_on_ctrl_c(serve_env: dict[str, str]) -> None:
+    admin = "http://" + serve_env["SIMPUL_ADMIN_LISTEN"]
+    portal = "http://" + serve_env["SIMPUL_PORTAL_LISTEN"]
+    proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve"], cwd=ROOT,
+                            env=serve_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        assert wait_healthy(admin + "/healthz", proc)["listener"] == "admin"
+        assert wait_healthy(portal + "/healthz", proc)["listener"] == "portal"
+        metrics = httpx.get(admin + "/metrics").text
+        assert 'simpul_site_allocation_bits_per_second{direction="down",site="dinkes"} 5e+07' \
+            in metrics
+        page = httpx.get(admin + "/")
+        assert page.status_code == 200 and "Perangkat" in page.text and "Devices" in page.text
+        # Nothing of the admin side is reachable on the portal listener.
+        for path in ("/metrics", "/api/docs", "/api/openapi.json"):
+            response = httpx.get(portal + path, follow_redirects=False)
+            assert "simpul_site_allocation" not in response.text
+            assert "openapi" not in response.text.lower()
+    finally:
+        code = interrupt(proc)
+    output = proc.stdout.read() if proc.stdout else ""
+    assert code == 0, output
+    assert "Traceback" not in output
+
+
+def test_serve_refuses_a_broken_inventory_with_path_and_line(
+    serve_env: dict[str, str], demo_inventory: Path
+) -> None:
+    devices = demo_inventory / "devices.yaml"
+    devices.write_text(devices.read_text().replace("  site: dinkes\n", "  site: nowhere\n"))
+    env = {**serve_env, "SIMPUL_INVENTORY_DIR": str(demo_inventory)}
+    result = subprocess.run([sys.executable, "-m", "controller.cli", "serve"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert f"{devices}:" in result.stderr and "unknown site 'nowhere'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) -> None:
+    """./run on a fresh copy of the repository, as a new user would start it."""
+    checkout = tmp_path / "simpul"
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for name in files:
+        if (ROOT / name).is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, checkout / name)
+    admin_port, portal_port = free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SIMPUL_")}
+    env.update(SIMPUL_ADMIN_LISTEN=f"127.0.0.1:{admin_port}",
+               SIMPUL_PORTAL_LISTEN=f"127.0.0.1:{portal_port}",
+               VIRTUAL_ENV="", UV_NO_PROGRESS="1")
+    log = (tmp_path / "run.log").open("w+")
+    proc = subprocess.Popen(["./run"], cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        wait_healthy(f"http://127.0.0.1:{admin_port}/healthz", proc, timeout_s=240)
+        wait_healthy(f"http://127.0.0.1:{portal_port}/healthz", proc)
+    finally:
+        code = interrupt(proc)
+    log.seek(0)
+    output = log.read()
+    assert code in (0, 130), output
+    match = re.search(r"Username: admin\s+Password: (\S+)", output)
+    assert match, output
+    password = match.group(1)
+    store = Store(f"sqlite:///{checkout / 'data' / 'simpul.db'}")
+    with store.session() as session:
+        user = session.query(User).filter_by(username="admin").one()
+        assert verify_password(user.password_hash, password)
+    store.dispose()
+    assert password not in (checkout / "data" / "simpul.db").read_bytes().decode("latin-1")
+    assert oct((checkout / "data" / "secrets.yaml").stat().st_mode & 0o777) == "0o600"
+    assert "Traceback" not in output
