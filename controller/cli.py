@@ -28,6 +28,9 @@ app.add_typer(users_app, name="users")
 lab_app = typer.Typer(no_args_is_help=True, help="The simulated demo network.")
 app.add_typer(lab_app, name="lab")
 # Capability sub-commands register below, one import + add_typer each (keep this marker).
+from controller.cli_poll import poll_app  # noqa: E402
+
+app.add_typer(poll_app, name="poll")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

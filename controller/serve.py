@@ -14,13 +14,15 @@ from captive_portal.app import create_portal_app
 from controller.context import Context
 from controller.settings import split_listen
 from controller.web.app import create_admin_app
-from exporters.metrics import InventoryCollector
+from exporters.loop import LATEST, poll_loop, probe_loop
+from exporters.metrics import InventoryCollector, PollCollector
 
 log = logging.getLogger("simpul.serve")
 
 # A background loop runs until cancelled; it must catch and log its own per-item errors.
 BackgroundTask = Callable[[Context], Awaitable[None]]
 BACKGROUND_TASKS: list[BackgroundTask] = []
+BACKGROUND_TASKS += [poll_loop, probe_loop]  # exporters: SNMP poll and ICMP probe loops
 
 
 class _Server(uvicorn.Server):
@@ -40,6 +42,7 @@ def _server(app: object, listen: str, log_level: str) -> _Server:
 
 async def serve(ctx: Context, only: str | None = None) -> None:
     ctx.registry.register(InventoryCollector(lambda: ctx.inventory))
+    ctx.registry.register(PollCollector(LATEST))
     servers: list[_Server] = []
     if only in (None, "admin"):
         servers.append(_server(create_admin_app(ctx), ctx.settings.admin_listen,

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     push_concurrency: int = Field(20, ge=1, le=500)
     drift_interval_s: float = Field(900.0, ge=0, description="0 disables the drift check")
     poll_interval_s: float = Field(60.0, gt=0)
+    snmp_timeout_s: float = Field(2.0, gt=0, description="Per SNMP request, before a retry")
+    snmp_retries: int = Field(1, ge=0, le=10)
+    snmp_concurrency: int = Field(64, ge=1, le=2000, description="Devices polled at once")
+    snmp_names_refresh_cycles: int = Field(10, ge=1, description="Re-read ifName/ifAlias")
+    snmp_max_repetitions: int = Field(25, ge=1, le=200)
+    probe_interval_s: float = Field(30.0, ge=0, description="0 disables ICMP probes")
+    probe_count: int = Field(3, ge=1, le=20, description="ICMP echoes per device and cycle")
+    probe_timeout_s: float = Field(1.0, gt=0)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,0 +1,73 @@
+"""The background loops of `simpul serve`: SNMP poll cycles and ICMP probe cycles.
+
+Both write into `LATEST`, the in-memory readings that `PollCollector` shows on /metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from controller.context import Context
+from controller.settings import Settings
+from exporters.probes import can_probe, probe, targets_from
+from exporters.snmp import Poller, PollerOptions
+from exporters.state import LatestReadings
+
+log = logging.getLogger("simpul.exporters")
+
+LATEST = LatestReadings()
+
+
+def poller_options(settings: Settings) -> PollerOptions:
+    return PollerOptions(
+        timeout_s=settings.snmp_timeout_s, retries=settings.snmp_retries,
+        concurrency=settings.snmp_concurrency,
+        names_refresh_cycles=settings.snmp_names_refresh_cycles,
+        max_repetitions=settings.snmp_max_repetitions)
+
+
+async def _every(interval_s: float, started: float) -> None:
+    await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))
+
+
+async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
+    """Poll every SNMP-enabled device each `poll_interval_s`; a failed device never stops it."""
+    poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings))
+    log.info("SNMP poller: %d devices every %.0f s", len(poller.device_names),
+             ctx.settings.poll_interval_s)
+    try:
+        while True:
+            started = time.monotonic()
+            poller.set_inventory(ctx.inventory)  # follow inventory reloads
+            try:
+                cycle = await poller.poll_once()
+                latest.cycle = cycle
+                down = sum(1 for d in cycle.devices.values() if not d.up)
+                log.info("SNMP cycle: %d devices, %d down, %.2f s", len(cycle.devices), down,
+                         cycle.duration_s)
+            except Exception:
+                log.exception("SNMP poll cycle failed")
+            await _every(ctx.settings.poll_interval_s, started)
+    finally:
+        poller.close()
+
+
+async def probe_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
+    """ICMP-probe every device's management address each `probe_interval_s`."""
+    settings = ctx.settings
+    if settings.probe_interval_s <= 0:
+        return
+    if not can_probe():
+        log.warning("ICMP probes need raw sockets (root); probes are off")
+        return
+    while True:
+        started = time.monotonic()
+        try:
+            latest.probes = await asyncio.to_thread(
+                probe, targets_from(ctx.inventory), settings.probe_count,
+                settings.probe_timeout_s)
+        except Exception:
+            log.exception("ICMP probe cycle failed")
+        await _every(settings.probe_interval_s, started)

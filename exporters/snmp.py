@@ -1,0 +1,254 @@
+"""The SNMP poller: interface counters, speed and status of every device, one cycle at a time.
+
+Per device and cycle it sends GETBULKs for only the columns it needs (ifHCInOctets,
+ifHCOutOctets, ifHighSpeed, ifOperStatus, with sysUpTime as the non-repeater); ifName, ifAlias
+and ifDescr are cached and re-read every `names_refresh_cycles` cycles or when a new ifIndex
+appears. Devices are polled concurrently under a bound; each has its own timeout and retries, so
+an unreachable one is reported down (`simpul_device_up 0`) without delaying the others.
+
+Consumers (the office-bandwidth rollups) register a callback in `Poller.hooks` or, for every
+poller of the process, in the module-level `CYCLE_HOOKS`. After each cycle every hook is called
+with one `CycleReadings`: `timestamp` (Unix seconds at cycle start) and per device name a
+`DeviceReading` with `up`, `sys_uptime_s`, `counter_reset` (sysUpTime went backwards: the device
+restarted and its counters with it, so do not subtract the previous reading) and `interfaces`,
+each an `InterfaceReading` with `name`, `alias`, `in_octets`, `out_octets` (64-bit counters),
+`speed_bps` and `oper_up`. A hook may be a plain function or a coroutine function; an exception
+in a hook is logged and does not stop polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from controller.inventory import Device, Inventory
+from controller.secrets import SecretStore
+from exporters.snmp_client import END, Oid, PysnmpClient, SnmpClient, SnmpError, Target, Value
+from exporters.state import CycleReadings, DeviceReading, InterfaceReading
+
+log = logging.getLogger("simpul.snmp")
+
+SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3)
+IF_DESCR: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)
+IF_OPER_STATUS: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+IF_NAME: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)
+IF_HC_IN_OCTETS: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6)
+IF_HC_OUT_OCTETS: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10)
+IF_HIGH_SPEED: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15)
+IF_ALIAS: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)
+
+COUNTER_COLUMNS: tuple[Oid, ...] = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS, IF_HIGH_SPEED,
+                                    IF_OPER_STATUS)
+NAME_COLUMNS: tuple[Oid, ...] = (IF_NAME, IF_ALIAS, IF_DESCR)
+COUNTER64_MAX = 2**64 - 1
+MAX_REQUESTS_PER_WALK = 400  # a misbehaving agent cannot keep us walking forever
+
+CycleHook = Callable[[CycleReadings], None | Awaitable[None]]
+CYCLE_HOOKS: list[CycleHook] = []
+
+
+@dataclass
+class _DeviceState:
+    """What the poller remembers about a device between cycles."""
+
+    names: dict[int, tuple[str, str]] = field(default_factory=dict)  # ifIndex -> (name, alias)
+    cycles_since_names: int = 0
+    names_stale: bool = True
+    last_uptime_s: float | None = None
+    interface_count: int = 0
+
+
+@dataclass(frozen=True)
+class PollerOptions:
+    timeout_s: float = 2.0
+    retries: int = 1
+    concurrency: int = 64
+    names_refresh_cycles: int = 10
+    max_repetitions: int = 25
+
+    @property
+    def device_deadline_s(self) -> float:
+        """Upper bound for one device's whole cycle (several requests, each with retries)."""
+        return self.timeout_s * (self.retries + 1) * 3 + 1.0
+
+
+def _text(value: Value) -> str | None:
+    if not isinstance(value, bytes):
+        return None
+    text = value.decode("utf-8", errors="replace")
+    return "".join(ch for ch in text if ch.isprintable()).strip()
+
+
+def _counter(value: Value) -> int | None:
+    return value if isinstance(value, int) and 0 <= value <= COUNTER64_MAX else None
+
+
+async def walk_columns(client: SnmpClient, target: Target, columns: tuple[Oid, ...],
+                       max_repetitions: int, with_uptime: bool
+                       ) -> tuple[Value | None, dict[Oid, dict[int, Value]]]:
+    """GETBULK-walk several table columns side by side, optionally with sysUpTime.0 first.
+
+    Returns (sysUpTime value or None, {column: {ifIndex: value}}). A column ends at the first
+    OID outside it, at endOfMibView, or when the agent stops increasing OIDs.
+    """
+    tables: dict[Oid, dict[int, Value]] = {col: {} for col in columns}
+    cursors: dict[Oid, Oid] = {col: col for col in columns}
+    pending = list(columns)
+    uptime: Value | None = None
+    first = with_uptime
+    for _ in range(MAX_REQUESTS_PER_WALK):
+        if not pending:
+            break
+        non_repeaters = 1 if first else 0
+        oids = ([SYS_UPTIME] if first else []) + [cursors[c] for c in pending]
+        var_binds = await client.get_bulk(target, oids, non_repeaters, max_repetitions)
+        if first:
+            if var_binds and var_binds[0][0] == (*SYS_UPTIME, 0):
+                uptime = var_binds[0][1]
+            var_binds = var_binds[1:]
+            first = False
+        if not var_binds:
+            break
+        done: set[Oid] = set()
+        width = len(pending)
+        for position, (oid, value) in enumerate(var_binds):
+            column = pending[position % width]
+            if column in done:
+                continue
+            prefix = len(column)
+            if (value is END or oid[:prefix] != column or len(oid) != prefix + 1
+                    or oid <= cursors[column]):
+                done.add(column)
+                continue
+            cursors[column] = oid
+            tables[column][oid[prefix]] = value
+        pending = [c for c in pending if c not in done]
+    return uptime, tables
+
+
+class Poller:
+    """Polls the inventory's SNMP-enabled devices; `poll_once()` runs one full cycle."""
+
+    def __init__(self, inventory: Inventory, secrets: SecretStore,
+                 options: PollerOptions | None = None, client: SnmpClient | None = None,
+                 hooks: list[CycleHook] | None = None):
+        self.options = options or PollerOptions()
+        self.client = client or PysnmpClient(secrets, self.options.timeout_s,
+                                             self.options.retries)
+        self.hooks: list[CycleHook] = hooks if hooks is not None else []
+        self._states: dict[str, _DeviceState] = {}
+        self._semaphore = asyncio.Semaphore(self.options.concurrency)
+        self.set_inventory(inventory)
+
+    def set_inventory(self, inventory: Inventory) -> None:
+        """Take a (re)loaded inventory; devices without an SNMP profile are not polled."""
+        self._targets: dict[str, tuple[Device, Target]] = {}
+        for device in inventory.devices.values():
+            if device.snmp is None or device.snmp not in inventory.snmp_profiles:
+                continue
+            profile = inventory.snmp_profiles[device.snmp]
+            self._targets[device.name] = (device, Target(device.name, str(device.mgmt_address),
+                                                         device.snmp_port, profile))
+
+    @property
+    def device_names(self) -> list[str]:
+        return list(self._targets)
+
+    async def poll_once(self) -> CycleReadings:
+        started = time.time()
+        t0 = time.monotonic()
+        readings = await asyncio.gather(*(self._poll_guarded(d, t)
+                                          for d, t in self._targets.values()))
+        cycle = CycleReadings(timestamp=started, duration_s=time.monotonic() - t0,
+                              devices={r.device: r for r in readings})
+        await self._run_hooks(cycle)
+        return cycle
+
+    async def _run_hooks(self, cycle: CycleReadings) -> None:
+        for hook in [*self.hooks, *CYCLE_HOOKS]:
+            try:
+                result = hook(cycle)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                log.exception("poll cycle hook %s failed", getattr(hook, "__name__", hook))
+
+    async def _poll_guarded(self, device: Device, target: Target) -> DeviceReading:
+        async with self._semaphore:
+            try:
+                return await asyncio.wait_for(self._poll_device(device, target),
+                                              self.options.device_deadline_s)
+            except (SnmpError, TimeoutError) as exc:
+                error = str(exc) or "no answer within the device deadline"
+            except Exception as exc:  # a bad reply must never stop the loop
+                log.exception("device %s: unexpected error while polling", device.name)
+                error = f"{type(exc).__name__}: {exc}"
+        log.info("device %s (site %s): SNMP poll failed: %s", device.name, device.site, error)
+        return DeviceReading(device=device.name, site=device.site, up=False, error=error,
+                             polled_at=time.time())
+
+    async def _poll_device(self, device: Device, target: Target) -> DeviceReading:
+        state = self._states.setdefault(device.name, _DeviceState())
+        opts = self.options
+        if state.cycles_since_names >= opts.names_refresh_cycles:
+            state.names_stale = True
+        columns = COUNTER_COLUMNS + (NAME_COLUMNS if state.names_stale else ())
+        # Knowing the table size, ask for all rows (plus the end marker) in one PDU.
+        repetitions = max(opts.max_repetitions, state.interface_count + 1) \
+            if state.interface_count and not state.names_stale else opts.max_repetitions
+        uptime_raw, tables = await walk_columns(self.client, target, columns, repetitions,
+                                                with_uptime=True)
+        if state.names_stale:
+            self._store_names(state, tables)
+        else:
+            state.cycles_since_names += 1
+
+        uptime_s = uptime_raw / 100.0 if isinstance(uptime_raw, int) else None
+        reset = (uptime_s is not None and state.last_uptime_s is not None
+                 and uptime_s < state.last_uptime_s)
+        if reset:
+            log.warning("device %s: sysUpTime went backwards (%.0f s -> %.0f s): counters reset",
+                        device.name, state.last_uptime_s, uptime_s)
+            state.names_stale = True  # a reboot may renumber ifIndex
+        if uptime_s is not None:
+            state.last_uptime_s = uptime_s
+
+        indexes = sorted(set().union(*(tables[c].keys() for c in COUNTER_COLUMNS)))
+        interfaces = []
+        for index in indexes:
+            name_alias = state.names.get(index)
+            if name_alias is None:
+                state.names_stale = True  # a new interface: re-read names next cycle
+                name_alias = (f"ifIndex{index}", "")
+            oper = tables[IF_OPER_STATUS].get(index)
+            speed = _counter(tables[IF_HIGH_SPEED].get(index))
+            interfaces.append(InterfaceReading(
+                index=index, name=name_alias[0], alias=name_alias[1],
+                in_octets=_counter(tables[IF_HC_IN_OCTETS].get(index)),
+                out_octets=_counter(tables[IF_HC_OUT_OCTETS].get(index)),
+                speed_bps=speed * 1_000_000 if speed is not None else None,
+                oper_up=(oper == 1) if isinstance(oper, int) and 1 <= oper <= 7 else None,
+            ))
+        state.interface_count = len(indexes)
+        return DeviceReading(device=device.name, site=device.site, up=True,
+                             sys_uptime_s=uptime_s, interfaces=tuple(interfaces),
+                             counter_reset=reset, polled_at=time.time())
+
+    @staticmethod
+    def _store_names(state: _DeviceState, tables: dict[Oid, dict[int, Value]]) -> None:
+        names: dict[int, tuple[str, str]] = {}
+        indexes = set().union(*(tables[c].keys() for c in (*NAME_COLUMNS, *COUNTER_COLUMNS)))
+        for index in indexes:
+            name = _text(tables[IF_NAME].get(index)) or _text(tables[IF_DESCR].get(index))
+            alias = _text(tables[IF_ALIAS].get(index)) or ""
+            names[index] = (name or f"ifIndex{index}", alias)
+        state.names = names
+        state.names_stale = False
+        state.cycles_since_names = 0
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,156 @@
+"""The SNMP wire side of the poller: one shared pysnmp 7 asyncio engine, GETBULK only.
+
+`SnmpClient` is the Protocol the poller needs; `PysnmpClient` implements it on pysnmp's
+high-level asyncio API with `lookupMib=False` (no MIB resolution of replies), one engine for all
+devices, and one transport target and auth object per device built once and reused. Replies are
+turned into plain Python values here, so the table logic in snmp.py never sees pysnmp types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pyasn1.type import univ
+from pysnmp.error import PySnmpError
+from pysnmp.hlapi.v3arch.asyncio import (
+    CommunityData,
+    ContextData,
+    ObjectIdentity,
+    ObjectType,
+    SnmpEngine,
+    UdpTransportTarget,
+    UsmUserData,
+    bulk_cmd,
+)
+from pysnmp.hlapi.v3arch.asyncio import auth as snmp_auth
+from pysnmp.proto.error import StatusInformation
+from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
+
+from controller.inventory import SnmpProfile
+from controller.secrets import SecretStore
+
+Oid = tuple[int, ...]
+
+
+class _End:
+    """The end of a column: endOfMibView, noSuchObject or noSuchInstance."""
+
+    def __repr__(self) -> str:
+        return "END"
+
+
+END = _End()
+Value = int | bytes | _End | None  # None: a type the poller does not use (e.g. an OID value)
+
+
+class SnmpError(Exception):
+    """The agent did not answer usefully (timeout, auth failure, error-status)."""
+
+
+@dataclass(frozen=True)
+class Target:
+    device: str
+    address: str
+    port: int
+    profile: SnmpProfile
+
+
+class SnmpClient(Protocol):
+    async def get_bulk(self, target: Target, oids: Sequence[Oid], non_repeaters: int,
+                       max_repetitions: int) -> list[tuple[Oid, Value]]: ...
+
+    def close(self) -> None: ...
+
+
+AUTH_PROTOCOLS = {
+    "MD5": snmp_auth.USM_AUTH_HMAC96_MD5,
+    "SHA": snmp_auth.USM_AUTH_HMAC96_SHA,
+    "SHA256": snmp_auth.USM_AUTH_HMAC192_SHA256,
+    "SHA512": snmp_auth.USM_AUTH_HMAC384_SHA512,
+}
+PRIV_PROTOCOLS = {
+    "DES": snmp_auth.USM_PRIV_CBC56_DES,
+    "AES": snmp_auth.USM_PRIV_CFB128_AES,
+    "AES256": snmp_auth.USM_PRIV_CFB256_AES,
+}
+
+
+def auth_data(profile: SnmpProfile, secrets: SecretStore) -> CommunityData | UsmUserData:
+    """pysnmp auth object for a profile; secrets are read here and never logged."""
+    if profile.version == "v2c":
+        assert profile.community_secret
+        return CommunityData(f"simpul-{profile.name}", secrets.require(profile.community_secret),
+                             mpModel=1)
+    assert profile.username and profile.auth_protocol and profile.priv_protocol
+    assert profile.auth_secret and profile.priv_secret
+    return UsmUserData(
+        profile.username,
+        authKey=secrets.require(profile.auth_secret),
+        privKey=secrets.require(profile.priv_secret),
+        authProtocol=AUTH_PROTOCOLS[profile.auth_protocol],
+        privProtocol=PRIV_PROTOCOLS[profile.priv_protocol],
+    )
+
+
+def _plain(value: Any) -> Value:
+    if isinstance(value, univ.Integer):  # Integer32, Counter32/64, Gauge32, TimeTicks
+        return int(value)
+    if isinstance(value, univ.OctetString):
+        return value.asOctets()
+    if isinstance(value, EndOfMibView | NoSuchObject | NoSuchInstance):
+        return END
+    return None
+
+
+class PysnmpClient:
+    """All devices share one SnmpEngine; per-device targets and auth objects are cached."""
+
+    def __init__(self, secrets: SecretStore, timeout_s: float, retries: int):
+        self.engine = SnmpEngine()
+        self._secrets = secrets
+        self._timeout_s = timeout_s
+        self._retries = retries
+        self._context = ContextData()
+        self._targets: dict[tuple[str, int], UdpTransportTarget] = {}
+        self._auth: dict[str, CommunityData | UsmUserData] = {}
+        self._requests: dict[Oid, ObjectType] = {}
+
+    async def _target(self, target: Target) -> UdpTransportTarget:
+        key = (target.address, target.port)
+        transport = self._targets.get(key)
+        if transport is None:
+            transport = await UdpTransportTarget.create(
+                key, timeout=self._timeout_s, retries=self._retries)
+            self._targets[key] = transport
+        return transport
+
+    def _object(self, oid: Oid) -> ObjectType:
+        obj = self._requests.get(oid)
+        if obj is None:
+            obj = ObjectType(ObjectIdentity(univ.ObjectIdentifier(oid)))
+            if len(self._requests) < 1_000:  # column roots; cursors vary
+                self._requests[oid] = obj
+        return obj
+
+    async def get_bulk(self, target: Target, oids: Sequence[Oid], non_repeaters: int,
+                       max_repetitions: int) -> list[tuple[Oid, Value]]:
+        auth = self._auth.get(target.profile.name)
+        if auth is None:
+            auth = self._auth[target.profile.name] = auth_data(target.profile, self._secrets)
+        transport = await self._target(target)
+        try:
+            error_indication, error_status, error_index, var_binds = await bulk_cmd(
+                self.engine, auth, transport, self._context, non_repeaters, max_repetitions,
+                *(self._object(oid) for oid in oids), lookupMib=False)
+        except (PySnmpError, StatusInformation) as exc:
+            raise SnmpError(str(exc)) from None
+        if error_indication:
+            raise SnmpError(str(error_indication))
+        if error_status:
+            raise SnmpError(f"{error_status.prettyPrint()} at varbind {int(error_index)}")
+        return [(tuple(name), _plain(value)) for name, value in var_binds]
+
+    def close(self) -> None:
+        self.engine.close_dispatcher()

@@ -1,0 +1,73 @@
+"""The latest readings of the poller and the probes: plain data that collectors read at scrape time.
+
+The poller replaces whole objects (never mutates a published one), so a scrape in the same event
+loop, or in a thread, always sees one consistent cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class InterfaceReading:
+    """One interface of one device in one cycle; None where the agent gave no usable value."""
+
+    index: int
+    name: str
+    alias: str
+    in_octets: int | None
+    out_octets: int | None
+    speed_bps: int | None
+    oper_up: bool | None
+
+
+@dataclass(frozen=True)
+class DeviceReading:
+    """One device in one cycle. `counter_reset` is set when sysUpTime went backwards (a reboot):
+    counters restarted from zero, so a consumer must not subtract the previous reading."""
+
+    device: str
+    site: str
+    up: bool
+    sys_uptime_s: float | None = None
+    interfaces: tuple[InterfaceReading, ...] = ()
+    counter_reset: bool = False
+    error: str | None = None
+    polled_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class CycleReadings:
+    """Everything one poll cycle saw: `timestamp` (Unix seconds, cycle start) and per device."""
+
+    timestamp: float
+    duration_s: float
+    devices: dict[str, DeviceReading] = field(default_factory=dict)
+
+    @property
+    def any_up(self) -> bool:
+        return any(d.up for d in self.devices.values())
+
+
+@dataclass(frozen=True)
+class ProbeReading:
+    """ICMP echo results for one device in one probe cycle."""
+
+    device: str
+    site: str
+    sent: int
+    received: int
+    rtt_s: float | None  # mean round-trip time of the answered echoes
+
+    @property
+    def loss_ratio(self) -> float:
+        return 1.0 - self.received / self.sent if self.sent else 1.0
+
+
+@dataclass
+class LatestReadings:
+    """What /metrics shows: the last completed poll cycle and the last probe cycle."""
+
+    cycle: CycleReadings | None = None
+    probes: dict[str, ProbeReading] = field(default_factory=dict)
