@@ -52,3 +52,8 @@ async def run_lab(lab: LabContext, only: list[str] | None = None) -> None:
         log.error("lab component failed: %s", error)
     if failed:
         raise SystemExit(1)
+
+
+from lab.ssh_sim import ssh_sim_component  # noqa: E402
+
+COMPONENTS["ssh_sim"] = ssh_sim_component

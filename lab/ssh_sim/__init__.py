@@ -1,0 +1,81 @@
+"""SSH simulators of RouterOS and Cisco IOS devices for the demo lab and the tests.
+
+One listener per inventory device on its mgmt_address:mgmt_port, speaking the platform's CLI
+closely enough for netmiko's own drivers. Each device keeps its configuration under
+<state_dir>/ssh_sim/. Linux gateways are not simulated: they are real sshd + nftables hosts.
+RouterOS menus are table-driven; see `lab.ssh_sim.routeros.HANDLERS` to add menus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Iterable
+
+import asyncssh
+
+from controller.inventory import Device, Inventory
+from controller.secrets import SecretStore
+from lab.ssh_sim.cisco_ios import IOSCli, IOSDevice
+from lab.ssh_sim.routeros import RouterOSCli, RouterOSDevice
+from lab.ssh_sim.server import host_key, listen
+from lab.ssh_sim.state import DeviceState
+
+log = logging.getLogger("simpul.lab.ssh_sim")
+SIMULATED_PLATFORMS = ("mikrotik_routeros", "cisco_ios")
+# Optional modules that add RouterOS menus (e.g. the captive portal's /ip hotspot active).
+EXTENSIONS = ("lab.ssh_sim.routeros_hotspot",)
+
+
+def load_extensions() -> None:
+    for name in EXTENSIONS:
+        with contextlib.suppress(ModuleNotFoundError):
+            importlib.import_module(name)
+
+
+async def start_device(device: Device, inventory: Inventory, secrets: SecretStore,
+                       state_dir, key: asyncssh.SSHKey) -> asyncssh.SSHAcceptor:  # type: ignore[no-untyped-def]
+    profile = inventory.credential_profiles[device.credentials]
+    password = secrets.require(profile.password_secret)
+    state = DeviceState(state_dir, device.name)
+    host, port = str(device.mgmt_address), device.mgmt_port
+    if device.platform == "mikrotik_routeros":
+        router = RouterOSDevice(device.name, state)
+        return await listen(device.name, host, port, key, profile.username, password,
+                            lambda user: RouterOSCli(router, user), strip_suffix=True)
+    enable = secrets.require(profile.enable_secret) if profile.enable_secret else None
+    switch = IOSDevice(device.name, state, profile.username, password, enable)
+    return await listen(device.name, host, port, key, profile.username, password,
+                        lambda user: IOSCli(switch, user))
+
+
+async def run_simulators(inventory: Inventory, secrets: SecretStore, state_dir,  # type: ignore[no-untyped-def]
+                         names: Iterable[str] | None = None) -> None:
+    """Start every simulated device, then wait until cancelled and close the listeners."""
+    load_extensions()
+    key = host_key(state_dir / "ssh_sim" / "host_key")
+    wanted = set(names) if names is not None else None
+    acceptors = []
+    try:
+        for device in inventory.devices.values():
+            if device.platform not in SIMULATED_PLATFORMS:
+                continue
+            if wanted is not None and device.name not in wanted:
+                continue
+            try:
+                acceptors.append(await start_device(device, inventory, secrets, state_dir, key))
+            except OSError as exc:
+                log.error("ssh_sim: %s: cannot listen on %s:%d: %s", device.name,
+                          device.mgmt_address, device.mgmt_port, exc.strerror)
+        log.info("ssh_sim: %d device(s) listening", len(acceptors))
+        await asyncio.Event().wait()
+    finally:
+        for acceptor in acceptors:
+            acceptor.close()
+
+
+async def ssh_sim_component(lab) -> None:  # type: ignore[no-untyped-def]
+    """The lab component: every RouterOS and IOS device of the inventory."""
+    await run_simulators(lab.inventory, lab.secrets, lab.state_dir)

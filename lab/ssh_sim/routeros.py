@@ -1,0 +1,557 @@
+"""A MikroTik RouterOS 7 CLI, close enough for netmiko's `mikrotik_routeros` driver.
+
+Command handling is table-driven: HANDLERS maps a menu path ("/ip firewall filter") to a
+handler. Extension point: another module adds menus without touching this one, e.g.
+
+    from lab.ssh_sim.routeros import HANDLERS, MenuHandler
+    HANDLERS["/ip hotspot active"] = MyActiveHandler()   # a MenuHandler
+
+A MenuHandler is called with a parsed Command and the RouterOSDevice, and returns the text to
+print (or raises RouterOSError with the device's own message). If it also has an
+`export(device, show_sensitive) -> list[str]` method, its lines appear in `/export`.
+Handlers keep their state in `device.data` (a JSON-able dict persisted after each command).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from lab.ssh_sim.state import DeviceState
+
+VERSION = "7.14.3"
+
+
+class RouterOSError(Exception):
+    """A command the device refused; the message is what RouterOS prints."""
+
+
+@dataclass
+class Command:
+    line: str
+    path: str  # "/ip firewall filter"; "" for root commands such as /export
+    verb: str
+    verb_column: int
+    args: list[tuple[str, str, int]] = field(default_factory=list)  # (key, value, column)
+    flags: list[tuple[str, int]] = field(default_factory=list)  # bare words after the verb
+    selector: str | None = None  # "[ find ... ]" content, a number list or an item name
+    selector_column: int = 0
+
+
+class MenuHandler(Protocol):
+    def __call__(self, cmd: Command, device: RouterOSDevice) -> str: ...
+
+
+# --------------------------------------------------------------------------- tokenising
+
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._:/,+@*-]+$")
+
+
+def quote(value: str) -> str:
+    if value and _PLAIN_VALUE.match(value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
+    return f'"{escaped}"'
+
+
+def unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        body = value[1:-1]
+        return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), body)
+    return value
+
+
+def tokenize(line: str) -> list[tuple[str, int]]:
+    """Split a command line into tokens with their 1-based columns ("[ ... ]" is one token)."""
+    tokens: list[tuple[str, int]] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i] in " \t":
+            i += 1
+            continue
+        start = i
+        depth = 0
+        in_quote = False
+        while i < n:
+            ch = line[i]
+            if in_quote:
+                if ch == "\\":
+                    i += 1
+                elif ch == '"':
+                    in_quote = False
+            elif ch == '"':
+                in_quote = True
+            elif ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            elif ch in " \t" and depth <= 0:
+                break
+            i += 1
+        if in_quote or depth > 0:
+            raise RouterOSError(f"syntax error (line 1 column {start + 1})")
+        tokens.append((line[start:i], start + 1))
+    return tokens
+
+
+# --------------------------------------------------------------------------- device
+
+
+class RouterOSDevice:
+    """One simulated router: its configuration (`data`) shared by all its SSH sessions."""
+
+    def __init__(self, name: str, state: DeviceState):
+        self.name = name
+        self.state = state
+        self.lock = threading.RLock()
+        loaded = state.load()
+        self.data: dict[str, Any] = loaded if loaded is not None else default_config(name)
+        if loaded is None:
+            self.persist()
+
+    def persist(self) -> None:
+        self.state.save(self.data)
+
+    def identity(self) -> str:
+        return str(self.data.get("single", {}).get("/system identity", {}).get("name",
+                                                                              "MikroTik"))
+
+
+def default_config(name: str) -> dict[str, Any]:
+    """What a router holds before Simpul touches it: defaults plus a little local config."""
+    return {
+        "single": {"/system identity": {"name": "MikroTik"}},
+        "list": {
+            "/interface bridge": [{"name": "bridge", "comment": "defconf"}],
+            "/ip address": [{"address": "192.168.88.1/24", "comment": "defconf",
+                             "interface": "bridge", "network": "192.168.88.0"}],
+            "/ip firewall filter": [
+                {"action": "accept", "chain": "input",
+                 "comment": "defconf: accept established,related,untracked",
+                 "connection-state": "established,related,untracked"},
+            ],
+        },
+    }
+
+
+# --------------------------------------------------------------------------- generic menus
+
+YES_NO = ("yes", "no")
+ACTIONS = ("accept", "drop", "reject", "jump", "return", "log", "passthrough",
+           "add-src-to-address-list", "add-dst-to-address-list", "fasttrack-connection",
+           "dst-nat", "src-nat", "masquerade", "redirect", "netmap", "allow")
+PROTOCOLS = ("tcp", "udp", "icmp", "gre", "ospf", "ipsec-esp", "ipsec-ah", "icmpv6")
+_RATE = re.compile(r"^\d+[kMG]?$")
+_IP_PREFIX = re.compile(r"^(\d{1,3}(\.\d{1,3}){3})(/\d{1,2})?$")
+
+
+def _check_rate_pair(value: str) -> bool:
+    parts = value.split("/")
+    return len(parts) in (1, 2) and all(_RATE.match(p) for p in parts)
+
+
+def _check_ip_list(value: str) -> bool:
+    if value == "":
+        return True
+    for part in value.split(","):
+        part = part.strip()
+        if "-" in part:
+            if not all(_IP_PREFIX.match(p) for p in part.split("-")):
+                return False
+        elif not _IP_PREFIX.match(part):
+            return False
+    return True
+
+
+def _check_ports(value: str) -> bool:
+    return all(re.match(r"^\d{1,5}(-\d{1,5})?$", p) for p in value.split(","))
+
+
+@dataclass(frozen=True)
+class Prop:
+    name: str
+    choices: tuple[str, ...] = ()
+    check: Any = None  # callable(value) -> bool
+    sensitive: bool = False
+    default: str = ""
+
+
+def _props(*specs: str | Prop) -> dict[str, Prop]:
+    return {(s.name if isinstance(s, Prop) else s): (s if isinstance(s, Prop) else Prop(s))
+            for s in specs}
+
+
+class SingletonMenu:
+    """A settings menu such as /ip dns: `set key=value`, `print`, exported as `set ...`."""
+
+    def __init__(self, path: str, props: dict[str, Prop]):
+        self.path = path
+        self.props = props
+
+    def __call__(self, cmd: Command, device: RouterOSDevice) -> str:
+        if cmd.verb == "set":
+            if cmd.selector is not None:
+                raise RouterOSError(f"expected end of command (line 1 column "
+                                    f"{cmd.selector_column})")
+            values = validate(self.props, cmd)
+            current = device.data.setdefault("single", {}).setdefault(self.path, {})
+            for key, value in values.items():
+                if value == self.props[key].default:
+                    current.pop(key, None)
+                else:
+                    current[key] = value
+            return ""
+        if cmd.verb == "print":
+            current = device.data.get("single", {}).get(self.path, {})
+            width = max(len(k) for k in self.props)
+            return "\n".join(f"{k:>{width}}: {current.get(k, p.default)}"
+                             for k, p in self.props.items() if not p.sensitive)
+        raise bad_verb(cmd)
+
+    def export(self, device: RouterOSDevice, show_sensitive: bool) -> list[str]:
+        current = device.data.get("single", {}).get(self.path, {})
+        parts = [f"{k}={quote(v)}" for k, v in sorted(current.items())
+                 if show_sensitive or not self.props[k].sensitive]
+        return ["set " + " ".join(parts)] if parts else []
+
+
+class ListMenu:
+    """A list menu such as /ip firewall filter: add, set, remove, print, enable, disable."""
+
+    def __init__(self, path: str, props: dict[str, Prop], unique: str | None = None,
+                 required: tuple[str, ...] = ()):
+        self.path = path
+        self.props = {**props, "comment": Prop("comment"), "disabled": Prop("disabled", YES_NO)}
+        self.unique = unique
+        self.required = required
+
+    def items(self, device: RouterOSDevice) -> list[dict[str, str]]:
+        return device.data.setdefault("list", {}).setdefault(self.path, [])
+
+    def __call__(self, cmd: Command, device: RouterOSDevice) -> str:
+        items = self.items(device)
+        if cmd.verb == "add":
+            if cmd.selector is not None:
+                raise RouterOSError(f"expected end of command (line 1 column "
+                                    f"{cmd.selector_column})")
+            values = validate(self.props, cmd)
+            for key in self.required:
+                if key not in values:
+                    raise RouterOSError(f"failure: {key} not specified")
+            if self.unique and any(i.get(self.unique) == values.get(self.unique) for i in items):
+                raise RouterOSError("failure: already have such entry")
+            values = {k: v for k, v in values.items() if not (k == "disabled" and v == "no")}
+            items.append(values)
+            return ""
+        if cmd.verb in ("set", "enable", "disable"):
+            chosen = self.select(cmd, items)
+            values = validate(self.props, cmd) if cmd.verb == "set" else {
+                "disabled": "yes" if cmd.verb == "disable" else "no"}
+            for item in chosen:
+                for key, value in values.items():
+                    if value == "" or (key == "disabled" and value == "no"):
+                        item.pop(key, None)
+                    else:
+                        item[key] = value
+            return ""
+        if cmd.verb == "remove":
+            chosen = self.select(cmd, items)
+            ids = {id(i) for i in chosen}
+            items[:] = [i for i in items if id(i) not in ids]
+            return ""
+        if cmd.verb == "print":
+            lines = ["Flags: X - DISABLED"]
+            for number, item in enumerate(items):
+                flag = "X" if item.get("disabled") == "yes" else " "
+                comment = f"   ;;; {item['comment']}\n" if "comment" in item else ""
+                body = " ".join(f"{k}={quote(v)}" for k, v in item.items()
+                                if k not in ("comment", "disabled")
+                                and not self.props.get(k, Prop(k)).sensitive)
+                lines.append(f"{number:>2} {flag}{comment.rstrip() and ' ' + comment.strip()}")
+                lines.append(f"      {body}")
+            return "\n".join(lines)
+        raise bad_verb(cmd)
+
+    def select(self, cmd: Command, items: list[dict[str, str]]) -> list[dict[str, str]]:
+        if cmd.selector is None:
+            raise RouterOSError(f"expected end of command (line 1 column {len(cmd.line) + 1})")
+        selector = cmd.selector.strip()
+        if selector.startswith("["):
+            return [i for i in items if matches(selector, i, cmd.selector_column)]
+        if re.match(r"^\d+(,\d+)*$", selector):
+            chosen = []
+            for number in selector.split(","):
+                if int(number) >= len(items):
+                    raise RouterOSError("no such item")
+                chosen.append(items[int(number)])
+            return chosen
+        named = [i for i in items if i.get("name") == unquote(selector)]
+        if not named:
+            raise RouterOSError("no such item")
+        return named
+
+    def export(self, device: RouterOSDevice, show_sensitive: bool) -> list[str]:
+        lines = []
+        for item in self.items(device):
+            parts = [f"{k}={quote(v)}" for k, v in sorted(item.items())
+                     if show_sensitive or not self.props.get(k, Prop(k)).sensitive]
+            lines.append("add " + " ".join(parts))
+        return lines
+
+
+def matches(selector: str, item: dict[str, str], column: int) -> bool:
+    """`[ find ]`, `[ find where comment="x" ]`, `[ find comment~"^simpul" ]`."""
+    inner = selector.strip()[1:-1].strip()
+    words = tokenize(inner)
+    if not words or words[0][0] != "find":
+        raise RouterOSError(f"expected command name (line 1 column {column + 1})")
+    for word, col in words[1:]:
+        if word == "where":
+            continue
+        m = re.match(r"^([a-z0-9-]+)(=|~|!=)(.*)$", word, re.S)
+        if not m:
+            raise RouterOSError(f"syntax error (line 1 column {column + col})")
+        key, op, raw = m.groups()
+        value, actual = unquote(raw), item.get(key, "")
+        if op == "=" and actual != value:
+            return False
+        if op == "!=" and actual == value:
+            return False
+        if op == "~" and not re.search(value, actual):
+            return False
+    return True
+
+
+def validate(props: dict[str, Prop], cmd: Command) -> dict[str, str]:
+    if cmd.flags:
+        word, col = cmd.flags[0]
+        raise RouterOSError(f"expected end of command (line 1 column {col})")
+    values: dict[str, str] = {}
+    for key, value, col in cmd.args:
+        prop = props.get(key)
+        if prop is None:
+            raise RouterOSError(f"expected end of command (line 1 column {col})")
+        if prop.choices and value not in prop.choices and not (
+                "," in value and all(v in prop.choices for v in value.split(","))):
+            raise RouterOSError(f"input does not match any value of {key}")
+        if prop.check and not prop.check(value):
+            raise RouterOSError(f"value of {key} out of range" if key.endswith("limit")
+                                else f"invalid value for argument {key}")
+        values[key] = value
+    return values
+
+
+def bad_verb(cmd: Command) -> RouterOSError:
+    return RouterOSError(f"bad command name {cmd.verb} (line 1 column {cmd.verb_column})")
+
+
+_ADDR = Prop("address", check=_check_ip_list)
+HANDLERS: dict[str, MenuHandler] = {
+    "/system identity": SingletonMenu("/system identity", _props(Prop("name",
+                                                                     default="MikroTik"))),
+    "/system clock": SingletonMenu("/system clock", _props(Prop("time-zone-name",
+                                                                default="manual"))),
+    "/system ntp client": SingletonMenu("/system ntp client", _props(
+        Prop("enabled", YES_NO, default="no"), Prop("servers", check=_check_ip_list))),
+    "/ip dns": SingletonMenu("/ip dns", _props(
+        Prop("servers", check=_check_ip_list), Prop("allow-remote-requests", YES_NO,
+                                                     default="no"))),
+    "/snmp": SingletonMenu("/snmp", _props(
+        Prop("enabled", YES_NO, default="no"), "contact", "location",
+        Prop("trap-version", ("1", "2", "3"), default="1"), "trap-community",
+        "trap-target")),
+    "/snmp community": ListMenu("/snmp community", _props(
+        "name", Prop("addresses", check=_check_ip_list), Prop("security",
+                                                              ("none", "authorized", "private")),
+        Prop("authentication-protocol", ("MD5", "SHA1", "SHA256", "SHA512")),
+        Prop("authentication-password", sensitive=True),
+        Prop("encryption-protocol", ("DES", "AES")),
+        Prop("encryption-password", sensitive=True),
+        Prop("read-access", YES_NO), Prop("write-access", YES_NO)),
+        unique="name", required=("name",)),
+    "/system logging action": ListMenu("/system logging action", _props(
+        "name", Prop("target", ("disk", "echo", "memory", "remote")),
+        Prop("remote", check=_check_ip_list), Prop("remote-port", check=_check_ports)),
+        unique="name", required=("name",)),
+    "/system logging": ListMenu("/system logging", _props("topics", "action", "prefix"),
+                                required=("action",)),
+    "/ip firewall filter": ListMenu("/ip firewall filter", _props(
+        "chain", Prop("action", ACTIONS), Prop("protocol", PROTOCOLS),
+        Prop("src-address", check=_check_ip_list), Prop("dst-address", check=_check_ip_list),
+        Prop("dst-port", check=_check_ports), "src-address-list", "dst-address-list",
+        "in-interface", "out-interface", "connection-state", "reject-with",
+        Prop("log", YES_NO), "log-prefix", "hotspot"), required=("chain",)),
+    "/ip firewall nat": ListMenu("/ip firewall nat", _props(
+        "chain", Prop("action", ACTIONS), Prop("protocol", PROTOCOLS),
+        Prop("src-address", check=_check_ip_list), Prop("dst-address", check=_check_ip_list),
+        Prop("dst-port", check=_check_ports), "to-addresses", "to-ports", "in-interface",
+        "out-interface", "hotspot", "src-address-list"), required=("chain",)),
+    "/ip firewall address-list": ListMenu("/ip firewall address-list", _props(
+        "list", _ADDR), required=("list", "address")),
+    "/ip address": ListMenu("/ip address", _props(_ADDR, "interface", "network"),
+                            required=("address", "interface")),
+    "/ip pool": ListMenu("/ip pool", _props("name", "ranges"), unique="name",
+                         required=("name",)),
+    "/interface bridge": ListMenu("/interface bridge", _props("name"), unique="name"),
+    "/queue simple": ListMenu("/queue simple", _props(
+        "name", Prop("target", check=_check_ip_list),
+        Prop("max-limit", check=_check_rate_pair), Prop("limit-at", check=_check_rate_pair),
+        "parent", "queue"), unique="name", required=("target",)),
+    "/ip dhcp-server": ListMenu("/ip dhcp-server", _props(
+        "name", "interface", "address-pool", "lease-time", "dhcp-option"), unique="name"),
+    "/ip dhcp-server network": ListMenu("/ip dhcp-server network", _props(
+        _ADDR, "gateway", "dns-server", "dhcp-option", "domain"), required=("address",)),
+    "/ip dhcp-server option": ListMenu("/ip dhcp-server option", _props(
+        "name", Prop("code", check=lambda v: v.isdigit() and 1 <= int(v) <= 254), "value"),
+        unique="name", required=("name", "code")),
+    "/ip hotspot profile": ListMenu("/ip hotspot profile", _props(
+        "name", "hotspot-address", "dns-name", "html-directory", "login-by",
+        "http-cookie-lifetime", Prop("use-radius", YES_NO)), unique="name"),
+    "/ip hotspot user profile": ListMenu("/ip hotspot user profile", _props(
+        "name", Prop("rate-limit", check=_check_rate_pair), "session-timeout",
+        "idle-timeout", "keepalive-timeout", "shared-users"), unique="name"),
+    "/ip hotspot": ListMenu("/ip hotspot", _props(
+        "name", "interface", "address-pool", "profile", "idle-timeout", "addresses-per-mac"),
+        unique="name"),
+    "/ip hotspot walled-garden": ListMenu("/ip hotspot walled-garden", _props(
+        "dst-host", "dst-port", Prop("action", ("allow", "deny")), "server", "path")),
+    "/ip hotspot walled-garden ip": ListMenu("/ip hotspot walled-garden ip", _props(
+        Prop("dst-address", check=_check_ip_list), "dst-port", "protocol",
+        Prop("action", ("accept", "drop", "reject")), "server")),
+}
+
+VERBS = ("add", "set", "remove", "print", "export", "enable", "disable", "edit", "find", "get",
+         "monitor", "reset", "unset", "comment", "move")
+
+
+def menu_prefixes() -> set[str]:
+    prefixes = {""}
+    for path in HANDLERS:
+        words = path.strip("/").split()
+        for i in range(1, len(words) + 1):
+            prefixes.add("/" + " ".join(words[:i]))
+    return prefixes
+
+
+def parse(line: str) -> Command:
+    tokens = tokenize(line)
+    prefixes = menu_prefixes()
+    words: list[tuple[str, int]] = []
+    first, col = tokens[0]
+    if first.startswith("/"):
+        for part in first.strip("/").split("/"):
+            if part:
+                words.append((part, col))
+    else:
+        words.append((first, col))
+    rest = tokens[1:]
+    path = ""
+    pending = list(words) + rest
+    index = 0
+    while index < len(pending):
+        word, wcol = pending[index]
+        candidate = (path + " " + word).strip() if path else "/" + word
+        if candidate in prefixes and "=" not in word:
+            path = candidate
+            index += 1
+            continue
+        break
+    if index >= len(pending):
+        raise RouterOSError(f"expected command name (line 1 column {len(line) + 1})")
+    verb, verb_col = pending[index]
+    if verb not in VERBS and not (path == "" and verb in ("export", "quit")):
+        raise RouterOSError(f"bad command name {verb} (line 1 column {verb_col})")
+    cmd = Command(line=line, path=path, verb=verb, verb_column=verb_col)
+    for token, tcol in pending[index + 1:]:
+        m = re.match(r"^([a-z0-9-]+)=(.*)$", token, re.S)
+        if m:
+            cmd.args.append((m[1], unquote(m[2]), tcol))
+        elif token.startswith("[") or (cmd.selector is None and not cmd.args
+                                       and cmd.verb in ("set", "remove", "enable", "disable")):
+            cmd.selector, cmd.selector_column = token, tcol
+        else:
+            cmd.flags.append((token, tcol))
+    return cmd
+
+
+def wrap(line: str, width: int = 80) -> list[str]:
+    """RouterOS export wraps long lines with a trailing backslash and a 4-space indent."""
+    if len(line) <= width:
+        return [line]
+    out: list[str] = []
+    current = ""
+    for word in re.findall(r'(?:[^\s"]|"(?:\\.|[^"\\])*")+', line):
+        candidate = f"{current} {word}" if current else word
+        if current and len(candidate) > width - 2:
+            out.append(current + " \\")
+            current = "    " + word
+        else:
+            current = candidate
+    out.append(current)
+    return out
+
+
+def export(device: RouterOSDevice, show_sensitive: bool) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    serial = zlib.crc32(device.name.encode()) % 10**9
+    lines = [f"# {now} by RouterOS {VERSION}", "# software id = 7QXN-4K2B", "#",
+             "# model = CCR2004-1G-12S+2XS", f"# serial number = HD{serial:09d}"]
+    for path in sorted(HANDLERS):
+        handler = HANDLERS[path]
+        exporter = getattr(handler, "export", None)
+        if exporter is None:
+            continue
+        body = exporter(device, show_sensitive)
+        if body:
+            lines.append(path)
+            for entry in body:
+                lines.extend(wrap(entry))
+    return "\n".join(lines)
+
+
+class RouterOSCli:
+    """One SSH session on a simulated RouterOS device."""
+
+    def __init__(self, device: RouterOSDevice, username: str):
+        self.device = device
+        self.username = username
+        self.closed = False
+        self.echo = True
+
+    def banner(self) -> str:
+        return ("\n\n\n  MMM      MMM       KKK                          TTTTTTTTTTT      KKK\n"
+                "  MikroTik RouterOS " + VERSION + " (c) 1999-2024       https://www.mikrotik.com/"
+                "\n\n")
+
+    def prompt(self) -> str:
+        return f"[{self.username}@{self.device.identity()}] > "
+
+    def handle_line(self, line: str) -> str:
+        if not line.strip():
+            return ""
+        self.device.state.log_command(line.strip())
+        try:
+            cmd = parse(line.strip())
+            if cmd.path == "" and cmd.verb == "quit":
+                self.closed = True
+                return "interrupted"
+            if cmd.verb == "export":
+                show = any(flag == "show-sensitive" for flag, _ in cmd.flags)
+                with self.device.lock:
+                    return export(self.device, show)
+            handler = HANDLERS.get(cmd.path)
+            if handler is None:
+                raise RouterOSError(f"bad command name {cmd.verb} (line 1 column "
+                                    f"{cmd.verb_column})")
+            with self.device.lock:
+                before = repr(self.device.data)
+                output = handler(cmd, self.device)
+                if repr(self.device.data) != before:
+                    self.device.persist()
+            return output
+        except RouterOSError as exc:
+            return str(exc)

@@ -1,0 +1,45 @@
+"""Per-device simulator state on disk: a JSON document and a log of the command lines received."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+
+class DeviceState:
+    """Where one simulated device keeps its configuration between restarts."""
+
+    def __init__(self, state_dir: Path, device: str):
+        self.dir = state_dir / "ssh_sim"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / f"{device}.json"
+        self.log_path = self.dir / f"{device}.commands.log"
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def save(self, data: dict[str, Any]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def log_command(self, line: str) -> None:
+        """Record a command line (never a password: callers skip hidden input)."""
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        with self.log_path.open("a", encoding="utf-8") as handle:
+            handle.write(f"{stamp} {line}\n")
+
+
+def read_command_log(state_dir: Path, device: str) -> list[str]:
+    """The command lines a simulated device received, oldest first (for tests and demos)."""
+    path = state_dir / "ssh_sim" / f"{device}.commands.log"
+    if not path.exists():
+        return []
+    return [line.split(" ", 1)[1] if " " in line else ""
+            for line in path.read_text(encoding="utf-8").splitlines()]
