@@ -1,18 +1,201 @@
-"""The citizens' portal app on the portal listener. Nothing of the admin side is mounted here."""
+"""The citizens' portal app on the portal listener. Nothing of the admin side is mounted here.
+
+Unauthorised clients' HTTP arrives here by the gateway's DNAT, for any host and path: every
+request not addressed to the portal itself gets a 302 to the login page. A login is a form POST
+answered by 303 to /success: a full page navigation, so OS login sheets show Done.
+Client identity is the TCP peer address (routed, never NATed before the NOC) plus the MAC the
+gateway reports for it; never a URL parameter.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from typing import Any
+from urllib.parse import urlsplit
 
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from captive_portal.errors import PortalError
+from captive_portal.i18n import lang_of, t
+from captive_portal.pages import render_page
+from captive_portal.service import Portal, portal_for
 from controller.context import Context
+
+NO_STORE = {"Cache-Control": "no-store"}
+PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
+                "/login/otp/verify", "/success", "/venue", "/api/captive", "/healthz"}
+MAX_FORM_BYTES = 4096
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def _lang(request: Request, form: dict[str, Any] | None = None) -> str:
+    value = (form or {}).get("lang") or request.query_params.get("lang") \
+        or request.cookies.get("lang")
+    return lang_of(value if isinstance(value, str) else None)
 
 
 def create_portal_app(ctx: Context) -> FastAPI:
     app = FastAPI(title="Simpul portal", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
+    portal_url = ctx.settings.portal_url.rstrip("/")
+    portal_host = (urlsplit(portal_url).netloc or "").lower()
+    login_url = portal_url + "/login"
+
+    def portal() -> Portal:
+        return portal_for(ctx)
+
+    def page(request: Request, name: str, *, status: int = 200, lang: str | None = None,
+             hotspot: Any = None, **values: Any) -> HTMLResponse:
+        lang = lang or _lang(request)
+        body = render_page(name, lang=lang, hotspot=hotspot,
+                           inventory_dir=ctx.settings.inventory_dir,
+                           retention_days=ctx.settings.portal_retention_days,
+                           path=request.url.path if request.method == "GET" else "/login",
+                           **values)
+        response = HTMLResponse(body, status_code=status, headers=NO_STORE)
+        if request.query_params.get("lang") in ("id", "en"):
+            response.set_cookie("lang", lang, max_age=86400 * 365, samesite="lax")
+        return response
+
+    def error_page(request: Request, exc: PortalError, lang: str, hotspot: Any = None,
+                   template: str = "error.html", **values: Any) -> HTMLResponse:
+        return page(request, template, status=exc.status, lang=lang, hotspot=hotspot,
+                    error=t(exc.code, lang), **values)
+
+    @app.middleware("http")
+    async def intercept(request: Request, call_next: Any) -> Response:
+        host = (request.headers.get("host") or "").lower()
+        if host != portal_host or request.url.path not in PORTAL_PATHS:
+            return RedirectResponse(login_url, status_code=302, headers=NO_STORE)
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
+            return HTMLResponse(t("bad_request", _lang(request)), status_code=413)
+        response: Response = await call_next(request)
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "listener": "portal"}
 
+    @app.get("/login")
+    def login_page(request: Request) -> Response:
+        hotspot, session = portal().status_for_ip(_client_ip(request))
+        if hotspot is None:
+            return error_page(request, PortalError("not_on_hotspot", 403), _lang(request))
+        if session is not None:
+            return page(request, "success.html", hotspot=hotspot,
+                        minutes=max(1, session.seconds_remaining // 60))
+        return page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
+
+    @app.get("/success")
+    def success_page(request: Request) -> Response:
+        hotspot, session = portal().status_for_ip(_client_ip(request))
+        if hotspot is None or session is None:
+            return RedirectResponse(login_url, status_code=302, headers=NO_STORE)
+        return page(request, "success.html", hotspot=hotspot,
+                    minutes=max(1, session.seconds_remaining // 60))
+
+    @app.get("/venue")
+    def venue_page(request: Request) -> Response:
+        hotspot = portal().hotspot_for(_client_ip(request))
+        if hotspot is None:
+            return error_page(request, PortalError("not_on_hotspot", 403), _lang(request))
+        return page(request, "venue.html", hotspot=hotspot, ssid=hotspot.ssid)
+
+    async def read_form(request: Request) -> dict[str, str]:
+        form = await request.form()
+        return {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= 256}
+
+    def do_login(request: Request, form: dict[str, str], method: str) -> Response:
+        lang = _lang(request, form)
+        ip = _client_ip(request)
+        hotspot = portal().hotspot_for(ip)
+        try:
+            portal().login(ip, method, accepted_terms=form.get("accept") == "yes",
+                           voucher_code=form.get("code", ""), phone=form.get("phone", ""),
+                           code=form.get("code", ""))
+        except PortalError as exc:
+            if method == "phone_otp" and exc.code in ("otp_wrong", "otp_format"):
+                return error_page(request, exc, lang, hotspot, "otp.html",
+                                  phone=form.get("phone", ""))
+            if hotspot is not None:
+                return error_page(request, exc, lang, hotspot, "login.html",
+                                  modes=hotspot.login_modes)
+            return error_page(request, exc, lang)
+        return RedirectResponse(f"{portal_url}/success?lang={lang}", status_code=303,
+                                headers=NO_STORE)
+
+    @app.post("/login/click")
+    async def login_click(request: Request) -> Response:
+        form = await read_form(request)
+        return await _threaded(do_login, request, form, "click_through")
+
+    @app.post("/login/voucher")
+    async def login_voucher(request: Request) -> Response:
+        form = await read_form(request)
+        if form.get("accept") != "yes":
+            return await _threaded(refuse, request, form, "terms_not_accepted")
+        return await _threaded(do_login, request, form, "voucher")
+
+    @app.post("/login/otp/verify")
+    async def login_otp(request: Request) -> Response:
+        form = await read_form(request)
+        return await _threaded(do_login, request, form, "phone_otp")
+
+    def refuse(request: Request, form: dict[str, str], code: str) -> Response:
+        lang = _lang(request, form)
+        hotspot = portal().hotspot_for(_client_ip(request))
+        if hotspot is None:
+            return error_page(request, PortalError("not_on_hotspot", 403), lang)
+        return error_page(request, PortalError(code), lang, hotspot, "login.html",
+                          modes=hotspot.login_modes)
+
+    def do_otp_request(request: Request, form: dict[str, str]) -> Response:
+        lang = _lang(request, form)
+        ip = _client_ip(request)
+        hotspot = portal().hotspot_for(ip)
+        if form.get("accept") != "yes":
+            return refuse(request, form, "terms_not_accepted")
+        try:
+            portal().request_otp(ip, form.get("phone", ""))
+        except PortalError as exc:
+            if hotspot is not None:
+                return error_page(request, exc, lang, hotspot, "login.html",
+                                  modes=hotspot.login_modes)
+            return error_page(request, exc, lang)
+        return page(request, "otp.html", lang=lang, hotspot=hotspot,
+                    phone=form.get("phone", ""))
+
+    @app.post("/login/otp/request")
+    async def otp_request(request: Request) -> Response:
+        form = await read_form(request)
+        return await _threaded(do_otp_request, request, form)
+
+    @app.get("/api/captive")
+    def captive_api(request: Request) -> Response:
+        """RFC 8908 Captive Portal API, for the asking client's address."""
+        hotspot, session = portal().status_for_ip(_client_ip(request))
+        body: dict[str, Any] = {"captive": session is None, "user-portal-url": login_url,
+                                "venue-info-url": portal_url + "/venue"}
+        if session is not None:
+            body["seconds-remaining"] = session.seconds_remaining
+            if session.bytes_remaining is not None:
+                body["bytes-remaining"] = session.bytes_remaining
+            body["can-extend-session"] = False
+        if hotspot is None:
+            body = {"captive": False}
+        return JSONResponse(body, media_type="application/captive+json",
+                            headers={"Cache-Control": "private"})
+
     return app
+
+
+async def _threaded(fn: Any, *args: Any) -> Response:
+    """Run a blocking handler (store, gateway SSH) off the event loop."""
+    from starlette.concurrency import run_in_threadpool
+
+    result: Response = await run_in_threadpool(fn, *args)
+    return result

@@ -1,0 +1,68 @@
+"""The variables templates/linux/hotspot_gateway.j2 needs, and a plain renderer for it.
+
+The config engine renders and pushes device configs; this module says what a hotspot gateway's
+template gets from the inventory and the portal settings, so both render the same text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from controller.inventory import Device, Hotspot
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "linux" / "hotspot_gateway.j2"
+FILE_MARK = re.compile(r"^### file: (\S+)\s*$", re.MULTILINE)
+
+
+def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str) -> dict[str, Any]:
+    """Template context of a hotspot gateway; `portal_url` is the portal as clients reach it."""
+    parts = urlsplit(portal_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"portal URL {portal_url!r} must look like http://ADDRESS:PORT")
+    portal_address = str(ipaddress.ip_address(parts.hostname))
+    portal_port = parts.port or (443 if parts.scheme == "https" else 80)
+    subnet = hotspot.client_subnet
+    hosts = list(_first_hosts(subnet, 1))
+    gateway_address = str(device.vars.get("client_address", hosts[0]))
+    first = subnet.network_address + 10
+    last = subnet.broadcast_address - 1
+    return {
+        "device": device,
+        "hotspot": hotspot,
+        "portal_address": portal_address,
+        "portal_port": portal_port,
+        "captive_api_url": portal_url.rstrip("/") + "/api/captive",
+        "gateway_address": gateway_address,
+        "client_interface": str(device.vars.get("client_interface", "br-hotspot")),
+        "walled_garden": [str(ipaddress.ip_network(w)) for w in
+                          device.vars.get("walled_garden", [])],
+        "dhcp_range": (str(first), str(last)),
+    }
+
+
+def _first_hosts(subnet: ipaddress.IPv4Network | ipaddress.IPv6Network, count: int) -> list[Any]:
+    out = []
+    for host in subnet.hosts():
+        out.append(host)
+        if len(out) >= count:
+            break
+    return out
+
+
+def render_gateway_files(context: dict[str, Any], template: Path = TEMPLATE) -> dict[str, str]:
+    """Render the template and split it into {path on the gateway: content}."""
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             autoescape=False)
+    text = env.from_string(template.read_text(encoding="utf-8")).render(**context)
+    files: dict[str, str] = {}
+    marks = list(FILE_MARK.finditer(text))
+    for index, mark in enumerate(marks):
+        end = marks[index + 1].start() if index + 1 < len(marks) else len(text)
+        files[mark.group(1)] = text[mark.end():end].strip("\n") + "\n"
+    return files

@@ -1,0 +1,208 @@
+"""Linux gateway: `table inet simpul_portal` (templates/linux/hotspot_gateway.j2) over SSH.
+
+One persistent netmiko `linux` session per gateway. Changes are batched into one `nft` command
+(one transaction: all or nothing). The allowed set has per-element timeouts and counters;
+per-client rate limits are meters in the table itself, keyed by client address.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from captive_portal.gateways import (
+    AllowedClient,
+    Client,
+    GatewayError,
+    Grant,
+    normalise_ip,
+    normalise_mac,
+)
+from captive_portal.gateways.batching import GroupCommit
+from controller.inventory import Device, Inventory
+from controller.secrets import SecretStore
+
+log = logging.getLogger("simpul.portal.nftables")
+
+TABLE = "inet simpul_portal"
+RC_MARK = "__SIMPUL_RC="
+
+
+def element_commands(op: str, grant_or_client: Grant | Client) -> list[str]:
+    """nft commands for one client. `op` is 'allow' or 'revoke'.
+
+    Both sets exist in the template: `allowed` (address . MAC, counts upload) and `allowed_down`
+    (address, counts download). Adding before deleting makes a delete of an absent element (and
+    an allow of a present one, which must refresh its timeout) never fail the transaction.
+    """
+    client = grant_or_client.client if isinstance(grant_or_client, Grant) else grant_or_client
+    ip, mac = normalise_ip(client.ip), normalise_mac(client.mac)
+    if ":" in ip:
+        raise GatewayError("the nftables gateway template handles IPv4 clients only")
+    up = f"element {TABLE} allowed {{ {ip} . {mac} }}"
+    down = f"element {TABLE} allowed_down {{ {ip} }}"
+    commands = [f"add {up}", f"add {down}", f"delete {up}", f"delete {down}"]
+    if isinstance(grant_or_client, Grant):
+        timeout = max(1, int(grant_or_client.timeout_s))
+        commands += [
+            f"add element {TABLE} allowed {{ {ip} . {mac} timeout {timeout}s }}",
+            f"add element {TABLE} allowed_down {{ {ip} timeout {timeout}s }}",
+        ]
+    return commands
+
+
+def parse_set_elements(text: str, where: str) -> list[dict[str, Any]]:
+    """Elements of `nft -j list set` output: [{'key': [..] or str, 'expires', 'bytes'}]."""
+    try:
+        doc = json.loads(text)
+        items = doc["nftables"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GatewayError(f"{where}: unexpected `nft -j` output ({exc})") from None
+    elements: list[dict[str, Any]] = []
+    for item in items:
+        if not isinstance(item, dict) or "set" not in item:
+            continue
+        for elem in item["set"].get("elem", []) or []:
+            if isinstance(elem, dict) and "elem" in elem:
+                inner = elem["elem"]
+                value = inner.get("val")
+            else:
+                inner, value = {}, elem
+            key: Any = value["concat"] if isinstance(value, dict) and "concat" in value else value
+            counter = inner.get("counter") or {}
+            elements.append({
+                "key": key,
+                "expires": inner.get("expires"),
+                "bytes": int(counter.get("bytes", 0)),
+            })
+    return elements
+
+
+class NftablesGateway:
+    def __init__(self, name: str, connect_args: dict[str, Any]):
+        self.name = name
+        self._connect_args = connect_args
+        self._conn: Any = None
+        self._lock = threading.Lock()
+        self._changes: GroupCommit[list[str]] = GroupCommit(self._send_changes, self._lock)
+
+    @classmethod
+    def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore) -> NftablesGateway:
+        profile = inv.credential_profiles[device.credentials]
+        args: dict[str, Any] = {
+            "device_type": "linux",
+            "host": str(device.mgmt_address),
+            "port": device.mgmt_port,
+            "username": profile.username,
+            "conn_timeout": 10,
+            "auth_timeout": 10,
+            "banner_timeout": 10,
+        }
+        key_file = device.vars.get("ssh_key_file")
+        if key_file:
+            args.update(use_keys=True, key_file=str(key_file), allow_agent=False)
+            args["password"] = secrets.get(profile.password_secret) or ""
+        else:
+            args["password"] = secrets.require(profile.password_secret)
+        return cls(device.name, args)
+
+    # -- SSH session -------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self._conn is None:
+            from netmiko import ConnectHandler
+
+            try:
+                self._conn = ConnectHandler(**self._connect_args)
+            except Exception as exc:  # netmiko raises many types; report one
+                raise GatewayError(f"gateway {self.name}: cannot connect: "
+                                   f"{type(exc).__name__}") from None
+        return self._conn
+
+    def _run_locked(self, command: str, *, retry: bool = True) -> str:
+        """Run one shell command; return its stdout; raise GatewayError on non-zero exit."""
+        try:
+            conn = self._connect()
+            output: str = conn.send_command(f"{command}; echo {RC_MARK}$?", read_timeout=30)
+        except GatewayError:
+            raise
+        except Exception as exc:
+            self.close_locked()
+            if retry:
+                return self._run_locked(command, retry=False)
+            raise GatewayError(f"gateway {self.name}: SSH failed: {type(exc).__name__}") from None
+        body, _, rc = output.rpartition(RC_MARK)
+        code = rc.strip().splitlines()[0] if rc.strip() else "?"
+        if code != "0":
+            first = body.strip().splitlines()[:3]
+            raise GatewayError(f"gateway {self.name}: `{command.split()[0]}` failed "
+                               f"(exit {code}): {' / '.join(first)}")
+        return body
+
+    def run(self, command: str) -> str:
+        with self._lock:
+            return self._run_locked(command)
+
+    def close_locked(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.disconnect()
+            except Exception:  # closing a broken session
+                pass
+            self._conn = None
+
+    def close(self) -> None:
+        with self._lock:
+            self.close_locked()
+
+    # -- adapter ---------------------------------------------------------------------------
+    def _send_changes(self, batches: list[list[str]]) -> None:
+        commands = [c for batch in batches for c in batch]
+        script = "; ".join(commands)
+        self._run_locked(f"nft '{script}'")
+        log.debug("gateway %s: %d nft commands in one transaction", self.name, len(commands))
+
+    def allow(self, grants: Sequence[Grant]) -> None:
+        self._changes.submit([element_commands("allow", g) for g in grants])
+
+    def revoke(self, clients: Sequence[Client]) -> None:
+        self._changes.submit([element_commands("revoke", c) for c in clients])
+
+    def allowed(self) -> list[AllowedClient]:
+        with self._lock:
+            up_text = self._run_locked(f"nft -j list set {TABLE} allowed")
+            down_text = self._run_locked(f"nft -j list set {TABLE} allowed_down")
+        down = {str(e["key"]): e["bytes"] for e in parse_set_elements(down_text, self.name)}
+        result: list[AllowedClient] = []
+        for elem in parse_set_elements(up_text, self.name):
+            key = elem["key"]
+            if not isinstance(key, list) or len(key) != 2:
+                continue
+            try:
+                client = Client(normalise_ip(str(key[0])), normalise_mac(str(key[1])))
+            except ValueError:
+                continue
+            expires = elem["expires"]
+            result.append(AllowedClient(client, int(expires) if expires is not None else None,
+                                        elem["bytes"], down.get(client.ip, 0)))
+        return result
+
+    def mac_for_ip(self, ip: str) -> str | None:
+        address = normalise_ip(ip)
+        text = self.run(f"ip -j neigh show to {address}")
+        try:
+            entries = json.loads(text or "[]")
+        except ValueError:
+            raise GatewayError(f"gateway {self.name}: unexpected `ip -j neigh` output") from None
+        for entry in entries:
+            if entry.get("dst") == address and entry.get("lladdr"):
+                state = entry.get("state") or []
+                if "FAILED" in state or "INCOMPLETE" in state:
+                    continue
+                try:
+                    return normalise_mac(entry["lladdr"])
+                except ValueError:
+                    continue
+        return None

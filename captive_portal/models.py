@@ -1,0 +1,91 @@
+"""Store tables of the captive portal: sessions, vouchers, one-time codes, login counters.
+
+Privacy (UU PDP 27/2022): a session keeps the client's IP and MAC only while it is open; when it
+ends they are erased and only a salted hash of the MAC stays (for the daily quota) until the
+retention period deletes the row. Phone numbers are never stored, only salted hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from controller.store.models import Base, utcnow
+
+
+class PortalSession(Base):
+    __tablename__ = "portal_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotspot: Mapped[str] = mapped_column(String(63), index=True)
+    method: Mapped[str] = mapped_column(String(16))  # click_through | voucher | phone_otp
+    client_ip: Mapped[str | None] = mapped_column(String(45))  # erased when the session ends
+    client_mac: Mapped[str | None] = mapped_column(String(17))  # erased when the session ends
+    client_hash: Mapped[str] = mapped_column(String(64), index=True)  # HMAC of the MAC
+    phone_hash: Mapped[str | None] = mapped_column(String(64))
+    voucher_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    end_reason: Mapped[str | None] = mapped_column(String(16))  # timeout|idle|quota|engineer|...
+    bytes_up: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Last raw counter values read from the gateway (they restart when an element is re-added).
+    counter_up: Mapped[int] = mapped_column(BigInteger, default=0)
+    counter_down: Mapped[int] = mapped_column(BigInteger, default=0)
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger)  # bytes this session may use
+
+
+class Voucher(Base):
+    __tablename__ = "portal_vouchers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    batch: Mapped[str] = mapped_column(String(32), index=True)
+    hotspot: Mapped[str | None] = mapped_column(String(63))  # None: valid at every hotspot
+    duration_s: Mapped[int] = mapped_column(Integer)
+    uses_total: Mapped[int] = mapped_column(Integer)
+    uses_left: Mapped[int] = mapped_column(Integer)
+    valid_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class OtpCode(Base):
+    __tablename__ = "portal_otp_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hotspot: Mapped[str] = mapped_column(String(63))
+    phone_hash: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[bool] = mapped_column(default=False)
+
+
+class LoginCount(Base):
+    """Login attempts per hotspot, method, result and day: metrics and stats survive restarts."""
+
+    __tablename__ = "portal_login_counts"
+    __table_args__ = (UniqueConstraint("day", "hotspot", "method", "result"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD (UTC)
+    hotspot: Mapped[str] = mapped_column(String(63))
+    method: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str] = mapped_column(String(16))
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HotspotTraffic(Base):
+    """Bytes carried per hotspot since the start: a monotonic counter that retention never cuts."""
+
+    __tablename__ = "portal_hotspot_traffic"
+
+    hotspot: Mapped[str] = mapped_column(String(63), primary_key=True)
+    bytes_up: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)

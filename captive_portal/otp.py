@@ -1,0 +1,78 @@
+"""Phone number + one-time code: codes expire, attempts and sends are limited, phones hashed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets as _random
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from captive_portal.clock import aware, utcnow
+from captive_portal.errors import PortalError
+from captive_portal.models import OtpCode
+
+PHONE_RE = re.compile(r"^628\d{7,11}$")
+CODE_RE = re.compile(r"^\d{6}$")
+
+
+def normalise_phone(value: str) -> str | None:
+    """An Indonesian mobile number as typed ('0812-3456-7890', '+62 812...') -> '+62812...'."""
+    text = re.sub(r"[\s\-().]", "", value.strip())
+    if text.startswith("+"):
+        text = text[1:]
+    if not text.isdigit():
+        return None
+    if text.startswith("0"):
+        text = "62" + text[1:]
+    return "+" + text if PHONE_RE.match(text) else None
+
+
+def _code_hash(salt: bytes, phone_hash: str, code: str) -> str:
+    return hmac.new(salt, f"otp:{phone_hash}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_code(session: Session, *, salt: bytes, hotspot: str, phone_hash: str, ttl_s: int,
+               max_sends_per_hour: int) -> str:
+    """Store a new code for this phone (earlier ones stop working) and return it for sending."""
+    now = utcnow()
+    recent = session.scalar(
+        select(func.count(OtpCode.id)).where(OtpCode.phone_hash == phone_hash,
+                                             OtpCode.created_at > now - timedelta(hours=1))
+    ) or 0
+    if recent >= max_sends_per_hour:
+        raise PortalError("otp_send_limit", 429)
+    for old in session.scalars(select(OtpCode).where(OtpCode.phone_hash == phone_hash,
+                                                     OtpCode.used.is_(False))):
+        old.used = True
+    code = f"{_random.randbelow(1_000_000):06d}"
+    session.add(OtpCode(hotspot=hotspot, phone_hash=phone_hash,
+                        code_hash=_code_hash(salt, phone_hash, code), created_at=now,
+                        expires_at=now + timedelta(seconds=ttl_s)))
+    return code
+
+
+def verify_code(session: Session, *, salt: bytes, hotspot: str, phone_hash: str, typed: str,
+                max_attempts: int) -> None:
+    """Accept the latest code for this phone once; count a wrong try; raise why not."""
+    code = typed.strip()
+    if not CODE_RE.match(code):
+        raise PortalError("otp_format")
+    row = session.scalar(
+        select(OtpCode).where(OtpCode.phone_hash == phone_hash, OtpCode.hotspot == hotspot,
+                              OtpCode.used.is_(False))
+        .order_by(OtpCode.created_at.desc()).limit(1)
+    )
+    if row is None:
+        raise PortalError("otp_none")
+    if aware(row.expires_at) <= utcnow():
+        raise PortalError("otp_expired")
+    if row.attempts >= max_attempts:
+        raise PortalError("otp_attempts", 429)
+    if not hmac.compare_digest(row.code_hash, _code_hash(salt, phone_hash, code)):
+        row.attempts += 1
+        raise PortalError("otp_wrong" if row.attempts < max_attempts else "otp_attempts")
+    row.used = True

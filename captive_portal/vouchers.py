@@ -1,0 +1,138 @@
+"""Vouchers: batches engineers create and print; a citizen redeems a code for a session."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets as _random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from captive_portal.clock import aware, utcnow
+from captive_portal.errors import PortalError
+from captive_portal.models import Voucher
+
+ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
+CODE_RE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
+BATCH_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+MAX_BATCH = 1000
+
+
+class VoucherError(ValueError):
+    """Bad batch parameters; the message names the field."""
+
+
+@dataclass(frozen=True)
+class VoucherBatch:
+    batch: str
+    hotspot: str | None
+    codes: list[str]
+    duration_s: int
+    uses: int
+    valid_until: datetime
+
+
+def new_code() -> str:
+    raw = "".join(_random.choice(ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(value: str) -> str | None:
+    """What a citizen typed -> 'ABCD-EFGH', or None if it cannot be a code."""
+    text = value.strip().upper().replace(" ", "")
+    if not CODE_RE.match(text):
+        return None
+    text = text.replace("-", "")
+    return f"{text[:4]}-{text[4:]}"
+
+
+def create_voucher_batch(session: Session, *, count: int, duration_s: int, uses: int = 1,
+                         valid_days: int = 30, hotspot: str | None = None,
+                         batch: str | None = None, actor: str = "system",
+                         known_hotspots: set[str] | None = None) -> VoucherBatch:
+    """Create `count` codes, each good for `uses` sessions of `duration_s`, for `valid_days`."""
+    if not 1 <= count <= MAX_BATCH:
+        raise VoucherError(f"count: must be 1..{MAX_BATCH}, not {count}")
+    if not 60 <= duration_s <= 30 * 86400:
+        raise VoucherError(f"duration: must be 1 minute..30 days, not {duration_s}s")
+    if not 1 <= uses <= 1000:
+        raise VoucherError(f"uses: must be 1..1000, not {uses}")
+    if not 1 <= valid_days <= 366:
+        raise VoucherError(f"valid_days: must be 1..366, not {valid_days}")
+    if hotspot is not None and known_hotspots is not None and hotspot not in known_hotspots:
+        raise VoucherError(f"hotspot: unknown hotspot {hotspot!r}")
+    now = utcnow()
+    name = batch or now.strftime("B%Y%m%d-%H%M%S")
+    if not BATCH_RE.match(name):
+        raise VoucherError(f"batch: {name!r} must be 1-32 letters, digits, '.', '_' or '-'")
+    if session.scalar(select(Voucher.id).where(Voucher.batch == name).limit(1)) is not None:
+        raise VoucherError(f"batch: {name!r} already exists")
+    valid_until = now + timedelta(days=valid_days)
+    codes: set[str] = set()
+    while len(codes) < count:
+        codes.add(new_code())
+    taken = set(session.scalars(select(Voucher.code).where(Voucher.code.in_(codes))))
+    while taken:
+        codes -= taken
+        while len(codes) < count:
+            codes.add(new_code())
+        taken = set(session.scalars(select(Voucher.code).where(Voucher.code.in_(codes))))
+    ordered = sorted(codes)
+    for code in ordered:
+        session.add(Voucher(code=code, batch=name, hotspot=hotspot, duration_s=duration_s,
+                            uses_total=uses, uses_left=uses, valid_until=valid_until,
+                            created_by=actor, created_at=now))
+    session.flush()
+    return VoucherBatch(name, hotspot, ordered, duration_s, uses, valid_until)
+
+
+def redeem_voucher(session: Session, typed: str, hotspot: str) -> Voucher:
+    """Use one use of a voucher (atomically); raise PortalError with the reason it cannot."""
+    code = normalise_code(typed)
+    if code is None:
+        raise PortalError("voucher_format")
+    voucher = session.scalar(select(Voucher).where(Voucher.code == code))
+    if voucher is None or (voucher.hotspot is not None and voucher.hotspot != hotspot):
+        raise PortalError("voucher_unknown")
+    if aware(voucher.valid_until) <= utcnow():
+        raise PortalError("voucher_expired")
+    used = session.execute(
+        update(Voucher).where(Voucher.id == voucher.id, Voucher.uses_left > 0)
+        .values(uses_left=Voucher.uses_left - 1)
+    )
+    if used.rowcount != 1:
+        raise PortalError("voucher_used")
+    return voucher
+
+
+def voucher_sheet_html(session: Session, batch: str, title: str = "WiFi Publik") -> str:
+    """A printable A4 sheet of a batch's codes (cut along the lines), self-contained HTML."""
+    vouchers = list(session.scalars(select(Voucher).where(Voucher.batch == batch)
+                                    .order_by(Voucher.code)))
+    if not vouchers:
+        raise VoucherError(f"batch: no voucher batch {batch!r}")
+    cards = []
+    for voucher in vouchers:
+        minutes = voucher.duration_s // 60
+        length = (f"{minutes // 60} jam {minutes % 60} menit" if minutes >= 60
+                  else f"{minutes} menit")
+        cards.append(
+            '<div class="v"><div class="t">{t}</div><div class="c">{c}</div>'
+            '<div class="d">Durasi / Duration: {d} · {u}x</div>'
+            '<div class="d">Berlaku s.d. / Valid until: {until}</div></div>'.format(
+                t=html.escape(title), c=html.escape(voucher.code), d=html.escape(length),
+                u=voucher.uses_total, until=aware(voucher.valid_until).strftime("%Y-%m-%d"))
+        )
+    return (
+        "<!doctype html><html lang=id><meta charset=utf-8>"
+        f"<title>Voucher {html.escape(batch)}</title><style>"
+        "@page{size:A4;margin:10mm}body{font-family:sans-serif;margin:0}"
+        ".g{display:grid;grid-template-columns:repeat(3,1fr);gap:0}"
+        ".v{border:1px dashed #888;padding:4mm;text-align:center;page-break-inside:avoid}"
+        ".t{font-size:10pt}.c{font:bold 18pt monospace;margin:2mm 0}.d{font-size:8pt}"
+        f"</style><h1 style='font-size:12pt'>Voucher batch {html.escape(batch)}</h1>"
+        f"<div class=g>{''.join(cards)}</div></html>"
+    )

@@ -1,0 +1,201 @@
+"""The portal app through HTTP: interception, pages, logins, the RFC 8908 API, abuse limits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from captive_portal.app import create_portal_app
+from captive_portal.models import OtpCode, PortalSession
+from captive_portal.service import Portal
+from tests.unit.portal_helpers import PORTAL, open_portal
+
+TAMAN = "10.200.0.25"      # taman-kota: click-through
+ALUN = "10.200.4.25"       # alun-alun: click-through + voucher
+TEPIAN = "10.200.8.25"     # tepian-kahayan: click-through + phone/OTP
+RANDOM_MAC = "06:1a:2b:3c:4d:5e"  # locally administered, as phones randomise
+
+
+@pytest.fixture
+def portal(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Portal:
+    portal, gateways = open_portal(tmp_path, demo_inventory)
+    for name, ip in (("taman-kota", TAMAN), ("alun-alun", ALUN), ("tepian-kahayan", TEPIAN)):
+        gateways[name].macs[ip] = RANDOM_MAC
+    return portal
+
+
+def client_for(portal: Portal, ip: str) -> TestClient:
+    return TestClient(create_portal_app(portal.ctx), base_url=PORTAL, client=(ip, 40000),
+                      follow_redirects=False)
+
+
+def sessions(portal: Portal) -> list[PortalSession]:
+    with portal.store.session() as s:
+        return list(s.scalars(select(PortalSession)))
+
+
+@pytest.mark.parametrize("url", [
+    "http://connectivitycheck.gstatic.com/generate_204",
+    "http://captive.apple.com/hotspot-detect.html",
+    "http://www.msftconnecttest.com/connecttest.txt",
+    "http://detectportal.firefox.com/canonical.html",
+    "http://example.org/any/path?x=1",
+    f"{PORTAL}/api/docs",
+    f"{PORTAL}/admin",
+])
+def test_any_host_and_path_redirects_to_login(portal: Portal, url: str) -> None:
+    response = client_for(portal, TAMAN).get(url)
+    assert response.status_code == 302
+    assert response.headers["location"] == f"{PORTAL}/login"
+
+
+def test_login_page_is_small_self_contained_and_bilingual(portal: Portal) -> None:
+    client = client_for(portal, TAMAN)
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert len(page.content) < 50_000
+    assert "Taman Kota Kuala Kahayan" in page.text
+    assert "Saya menyetujui syarat penggunaan" in page.text and 'lang="id"' in page.text
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.text)
+    english = client.get("/login?lang=en")
+    assert "I accept the terms of use" in english.text and 'lang="en"' in english.text
+    assert "lang=en" in english.headers.get("set-cookie", "")
+
+
+def test_click_through_allows_client_and_api_reports_it(portal: Portal) -> None:
+    client = client_for(portal, TAMAN)
+    before = client.get("/api/captive")
+    assert before.headers["content-type"] == "application/captive+json"
+    assert before.headers["cache-control"] == "private"
+    assert before.json()["captive"] is True
+    assert before.json()["user-portal-url"] == f"{PORTAL}/login"
+
+    response = client.post("/login/click", data={"accept": "yes"})
+    assert response.status_code == 303
+    assert response.headers["location"].startswith(f"{PORTAL}/success")
+    allowed = portal.gateway("taman-kota").allowed()
+    assert [(a.client.ip, a.client.mac) for a in allowed] == [(TAMAN, RANDOM_MAC)]
+    assert 7000 < allowed[0].seconds_left <= 7200  # session_timeout 2h
+
+    body = client.get("/api/captive").json()
+    assert body["captive"] is False
+    assert 7000 < body["seconds-remaining"] <= 7200
+    assert body["bytes-remaining"] == 2 * 1024**3 or body["bytes-remaining"] == 2 * 10**9
+    assert body["can-extend-session"] is False
+    assert body["venue-info-url"] == f"{PORTAL}/venue"
+    assert "terhubung" in client.get("/success").text
+
+
+def test_click_through_without_accepting_terms_stores_nothing(portal: Portal) -> None:
+    response = client_for(portal, TAMAN).post("/login/click", data={})
+    assert response.status_code == 400
+    assert "Centang persetujuan" in response.text
+    assert sessions(portal) == []
+    assert portal.gateway("taman-kota").allowed() == []
+
+
+def test_client_outside_every_hotspot_gets_a_clear_page(portal: Portal) -> None:
+    response = client_for(portal, "192.0.2.7").get("/login")
+    assert response.status_code == 403
+    assert "tidak terhubung ke WiFi publik" in response.text
+
+
+def test_unknown_mac_is_refused_and_gateway_failure_stores_nothing(portal: Portal) -> None:
+    response = client_for(portal, "10.200.0.99").post("/login/click", data={"accept": "yes"})
+    assert response.status_code == 403 and "belum dikenali" in response.text
+    gateway = portal.gateway("taman-kota")
+    gateway.broken = True  # type: ignore[attr-defined]
+    response = client_for(portal, TAMAN).post("/login/click", data={"accept": "yes"})
+    assert response.status_code == 503 and "tidak dapat dihubungi" in response.text
+    assert sessions(portal) == []
+
+
+def test_voucher_login_uses_up_the_voucher(portal: Portal) -> None:
+    batch = portal.create_voucher_batch(count=2, duration_s=1800, uses=1, hotspot="alun-alun",
+                                        actor="tester")
+    client = client_for(portal, ALUN)
+    bad = client.post("/login/voucher", data={"code": "12", "accept": "yes"})
+    assert bad.status_code == 400 and "8 huruf/angka" in bad.text
+    unknown = client.post("/login/voucher", data={"code": "ZZZZ-ZZZZ", "accept": "yes"})
+    assert unknown.status_code == 400 and "tidak dikenal" in unknown.text
+    assert sessions(portal) == []
+    ok = client.post("/login/voucher", data={"code": batch.codes[0].lower(), "accept": "yes"})
+    assert ok.status_code == 303
+    assert 1700 < client.get("/api/captive").json()["seconds-remaining"] <= 1800
+    portal.disconnect(sessions(portal)[0].id, "tester")
+    again = client.post("/login/voucher", data={"code": batch.codes[0], "accept": "yes"})
+    assert again.status_code == 400 and "sudah habis dipakai" in again.text
+    sheet = portal.voucher_sheet_html(batch.batch)
+    assert all(code in sheet for code in batch.codes) and "Alun-Alun" in sheet
+
+
+def test_voucher_not_offered_at_click_through_only_hotspot(portal: Portal) -> None:
+    response = client_for(portal, TAMAN).post("/login/voucher",
+                                              data={"code": "ABCD-EFGH", "accept": "yes"})
+    assert response.status_code == 400 and "tidak tersedia" in response.text
+
+
+def test_phone_otp_flow_hashes_phone_and_limits_attempts(portal: Portal, tmp_path: Path) -> None:
+    client = client_for(portal, TEPIAN)
+    bad = client.post("/login/otp/request", data={"phone": "12345", "accept": "yes"})
+    assert bad.status_code == 400 and "Nomor HP tidak valid" in bad.text
+    with portal.store.session() as s:
+        assert list(s.scalars(select(OtpCode))) == []
+    sent = client.post("/login/otp/request", data={"phone": "0812-3456-7890", "accept": "yes"})
+    assert sent.status_code == 200 and "Kode telah dikirim" in sent.text
+    message = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])
+    assert message["to"] == "+6281234567890"
+    code = re.search(r"\b(\d{6})\b", message["text"]).group(1)  # type: ignore[union-attr]
+    wrong = "000000" if code != "000000" else "111111"
+    refused = client.post("/login/otp/verify", data={"phone": "0812-3456-7890", "code": wrong})
+    assert refused.status_code == 400 and "Kode salah" in refused.text
+    ok = client.post("/login/otp/verify", data={"phone": "+62 812 3456 7890", "code": code})
+    assert ok.status_code == 303
+    stored = sessions(portal)[0]
+    assert stored.method == "phone_otp" and stored.phone_hash
+    assert "3456" not in stored.phone_hash
+    reused = client_for(portal, TEPIAN).post("/login/otp/verify",
+                                             data={"phone": "081234567890", "code": code})
+    assert reused.status_code == 400 and "Minta kode" in reused.text  # a code works once
+    # wrong codes are limited: after max attempts even the right code is refused
+    client.post("/login/otp/request", data={"phone": "081299990000", "accept": "yes"})
+    last = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])
+    code2 = re.search(r"\b(\d{6})\b", last["text"]).group(1)  # type: ignore[union-attr]
+    other = client_for(portal, "10.200.8.26")
+    portal.gateway("tepian-kahayan").macs["10.200.8.26"] = "02:00:00:00:00:26"  # type: ignore[attr-defined]
+    wrong2 = "000000" if code2 != "000000" else "111111"
+    for _ in range(5):
+        other.post("/login/otp/verify", data={"phone": "081299990000", "code": wrong2})
+    final = other.post("/login/otp/verify", data={"phone": "081299990000", "code": code2})
+    assert final.status_code in (400, 429) and "Terlalu banyak kode salah" in final.text
+
+
+def test_login_requests_are_rate_limited_per_client(portal: Portal) -> None:
+    client = client_for(portal, TAMAN)
+    codes = [client.post("/login/click", data={}).status_code for _ in range(12)]
+    assert codes[:10] == [400] * 10
+    assert codes[10:] == [429, 429]
+    limited = client.post("/login/click", data={"accept": "yes"})
+    assert "Terlalu banyak percobaan" in limited.text
+    other = client_for(portal, "10.200.0.26")
+    portal.gateway("taman-kota").macs["10.200.0.26"] = "02:00:00:00:00:26"  # type: ignore[attr-defined]
+    assert other.post("/login/click", data={"accept": "yes"}).status_code == 303
+
+
+def test_logs_never_carry_client_identity(portal: Portal, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = client_for(portal, TEPIAN)
+    client.post("/login/click", data={"accept": "yes"})
+    client.post("/login/otp/request", data={"phone": "081234567890", "accept": "yes"})
+    portal.disconnect(sessions(portal)[0].id, "tester")
+    portal.account_and_reap()
+    text = caplog.text
+    assert "session" in text
+    for secret in (TEPIAN, RANDOM_MAC, "81234567890"):
+        assert secret not in text
