@@ -11,6 +11,9 @@ from contextlib import contextmanager
 import uvicorn
 
 from captive_portal.app import create_portal_app
+from captive_portal.metrics import PortalCollector
+from captive_portal.service import portal_for
+from captive_portal.tasks import gateway_reconciler, session_reaper
 from controller.context import Context
 from controller.settings import split_listen
 from controller.web.app import create_admin_app
@@ -23,6 +26,7 @@ log = logging.getLogger("simpul.serve")
 BackgroundTask = Callable[[Context], Awaitable[None]]
 BACKGROUND_TASKS: list[BackgroundTask] = []
 BACKGROUND_TASKS += [poll_loop, probe_loop]  # exporters: SNMP poll and ICMP probe loops
+BACKGROUND_TASKS += [session_reaper, gateway_reconciler]  # captive portal
 
 
 class _Server(uvicorn.Server):
@@ -42,6 +46,7 @@ def _server(app: object, listen: str, log_level: str) -> _Server:
 
 async def serve(ctx: Context, only: str | None = None) -> None:
     ctx.registry.register(InventoryCollector(lambda: ctx.inventory))
+    ctx.registry.register(PortalCollector(lambda: portal_for(ctx)))
     ctx.registry.register(PollCollector(LATEST))
     servers: list[_Server] = []
     if only in (None, "admin"):
