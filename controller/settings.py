@@ -23,12 +23,6 @@ class Settings(BaseSettings):
     admin_listen: str = Field("127.0.0.1:8000", description="Engineers' UI, API and /metrics")
     portal_listen: str = Field("0.0.0.0:8080", description="Captive portal for citizens")
     log_level: str = "info"
-    map_tile_url: str = Field(
-        "", description="Leaflet tile URL template for the dashboard map; empty draws no tiles"
-    )
-    secure_cookies: bool | None = Field(
-        None, description="Mark session cookies Secure; default: when the request is HTTPS"
-    )
     push_concurrency: int = Field(20, ge=1, le=500)
     drift_interval_s: float = Field(900.0, ge=0, description="0 disables the drift check")
     poll_interval_s: float = Field(60.0, gt=0)
@@ -40,6 +34,23 @@ class Settings(BaseSettings):
     probe_interval_s: float = Field(30.0, ge=0, description="0 disables ICMP probes")
     probe_count: int = Field(3, ge=1, le=20, description="ICMP echoes per device and cycle")
     probe_timeout_s: float = Field(1.0, gt=0)
+    # Captive portal (captive_portal/)
+    portal_url: str = Field("http://127.0.0.1:8080",
+                            description="The portal as citizens reach it (walled garden)")
+    portal_gateway: str = Field("inventory", description="'inventory' (each hotspot's adapter) "
+                                "or 'memory' (no enforcement: a demo without gateways)")
+    portal_demo_hotspot: str | None = Field(
+        None, description="Demo only: treat clients outside every hotspot subnet as this one's")
+    portal_reap_interval_s: float = Field(10.0, gt=0, description="Accounting and session ends")
+    portal_reconcile_interval_s: float = Field(60.0, gt=0)
+    portal_retention_days: int = Field(90, ge=1, description="Delete ended sessions after it")
+    portal_login_rate_per_min: int = Field(10, ge=1, description="Per client, logins and OTP")
+    portal_otp_ttl_s: int = Field(300, ge=30)
+    portal_otp_max_attempts: int = Field(5, ge=1)
+    portal_otp_max_sends_per_hour: int = Field(3, ge=1)
+    portal_sms_sender: str = Field("outbox", description="'outbox' (a file) or 'webhook'")
+    portal_sms_outbox: Path | None = Field(None, description="Default <data_dir>/sms-outbox.jsonl")
+    portal_sms_webhook_url: str | None = None
 
     def resolved_database_url(self) -> str:
         if self.database_url:
