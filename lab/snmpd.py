@@ -31,6 +31,7 @@ class SnmpdSpec:
     communities: Sequence[str] = ()
     v3_users: Sequence[V3User] = ()
     view_oids: Sequence[str] = (".1",)  # what the communities and users may read
+    hidden_oids: Sequence[str] = ()  # subtrees left out of that view
     extra: Sequence[str] = field(default_factory=tuple)  # e.g. pass_persist lines
     exclude_modules: Sequence[str] = ()  # snmpd -I -name,... (mib modules to leave out)
 
@@ -47,6 +48,8 @@ def write_config(workdir: Path, spec: SnmpdSpec) -> Path:
              "sysLocation simpul lab"]
     for oid in spec.view_oids:
         lines.append(f"view simpulview included {oid}")
+    for oid in spec.hidden_oids:
+        lines.append(f"view simpulview excluded {oid}")
     for community in spec.communities:
         lines.append(f"rocommunity {community} default -V simpulview")
     for user in spec.v3_users:
