@@ -31,6 +31,10 @@ app.add_typer(lab_app, name="lab")
 from controller.cli_poll import poll_app  # noqa: E402
 
 app.add_typer(poll_app, name="poll")
+from controller.cli_report import bandwidth_app, report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
+app.add_typer(bandwidth_app, name="bandwidth")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -6,8 +6,10 @@ Every item remembers the file and line it came from, so each problem is reported
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -44,6 +46,124 @@ class Contact(_Model):
     email: str | None = None
 
 
+# --------------------------------------------------------------------------- allocation schedules
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOLIDAY = "holiday"
+TZ_OFFSET_MIN: dict[str, int] = {"Asia/Jakarta": 420, "Asia/Makassar": 480, "Asia/Jayapura": 540}
+TZ_ABBREV: dict[str, str] = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA",
+                             "Asia/Jayapura": "WIT"}
+_TIME_RANGE_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _parse_days(value: object) -> tuple[str, ...]:
+    """['mon-fri', 'holiday'] or 'sat,sun' -> ('mon', ..., 'fri', 'holiday'), in order."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("days must be a list like [mon, tue] or 'mon-fri' or [holiday]")
+    days: list[str] = []
+    for raw in items:
+        text = str(raw).strip().lower()
+        first, _, last = text.partition("-")
+        if text == HOLIDAY:
+            chosen = [HOLIDAY]
+        elif first in DAYS and (not last or last in DAYS):
+            i, j = DAYS.index(first), DAYS.index(last or first)
+            if j < i:
+                raise ValueError(f"bad day range {raw!r}: write it Monday first, like mon-fri")
+            chosen = list(DAYS[i:j + 1])
+        else:
+            raise ValueError(f"bad day {raw!r} (expected mon..sun, a range like mon-fri, "
+                             "or holiday)")
+        for day in chosen:
+            if day in days:
+                raise ValueError(f"day {day!r} is listed twice")
+            days.append(day)
+    return tuple(days)
+
+
+def _parse_time_range(text: object) -> tuple[int, int]:
+    """'07:30-16:00' -> (450, 960) minutes after local midnight; the end may be 24:00."""
+    match = _TIME_RANGE_RE.match(str(text))
+    if not match:
+        raise ValueError(f"bad time range {text!r}: write it like 07:30-16:00 (24-hour, "
+                         "local time; split a range that crosses midnight in two)")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or start >= 1440 or end > 1440:
+        raise ValueError(f"bad time range {text!r}: times run from 00:00 to 24:00")
+    if end <= start:
+        raise ValueError(f"bad time range {text!r}: the end must come after the start "
+                         "(split a range that crosses midnight in two)")
+    return start, end
+
+
+def _parse_time_ranges(value: object) -> tuple[tuple[int, int], ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("times must be a list like ['07:30-16:00']")
+    return tuple(_parse_time_range(item) for item in items)
+
+
+@dataclass(frozen=True)
+class WindowAllocation:
+    """A window's allocation: fixed ('10M/5M') or a share of the site's own ('30%')."""
+
+    fixed: Allocation | None = None
+    percent: float | None = None
+
+    @classmethod
+    def parse(cls, value: object) -> WindowAllocation:
+        if isinstance(value, WindowAllocation):
+            return value
+        text = str(value).strip()
+        if text.endswith("%"):
+            try:
+                percent = float(text[:-1])
+            except ValueError:
+                raise ValueError(f"bad share {value!r}: write it like 30%") from None
+            if not 0 < percent <= 1000:
+                raise ValueError(f"bad share {value!r}: between 0% and 1000%")
+            return cls(percent=percent)
+        return cls(fixed=Allocation.parse(value))
+
+    def resolve(self, base: Allocation) -> Allocation:
+        if self.fixed is not None:
+            return self.fixed
+        share = (self.percent or 100.0) / 100.0
+        return Allocation(max(1, round(base.down_bps * share)), max(1, round(base.up_bps * share)))
+
+    def __str__(self) -> str:
+        return str(self.fixed) if self.fixed is not None else f"{self.percent:g}%"
+
+
+def minute_label(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+class ScheduleWindow(_Model):
+    """Days and local time ranges during which a site gets a different allocation."""
+
+    name: Name
+    days: Annotated[tuple[str, ...], BeforeValidator(_parse_days)]
+    times: Annotated[tuple[tuple[int, int], ...], BeforeValidator(_parse_time_ranges)] = (
+        (0, 1440),)
+    allocation: Annotated[WindowAllocation, BeforeValidator(WindowAllocation.parse)]
+
+    def covers(self, day: str, minute: int) -> bool:
+        return day in self.days and any(a <= minute < b for a, b in self.times)
+
+    def time_labels(self) -> list[str]:
+        return [f"{minute_label(a)}-{minute_label(b)}" for a, b in self.times]
+
+
+class Holiday(_Model):
+    """A named public holiday: sites with a `holiday` window use it on this date."""
+
+    name: str = Field(min_length=1)
+    date: datetime.date
+
+
 class Site(_Model):
     code: Name
     name: str = Field(min_length=1)
@@ -57,6 +177,24 @@ class Site(_Model):
     parent: str | None = Field(None, description="Code of the kecamatan a desa belongs to")
     group: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
+    schedule: list[ScheduleWindow] = Field(
+        default_factory=list, description="Allocations by local time window (office hours, ...)")
+
+    def window_at(self, day: str, minute: int, holiday: bool = False) -> ScheduleWindow | None:
+        """The schedule window in force at a local day ('mon'..'sun') and minute, or None.
+
+        On a holiday, a site whose schedule has `holiday` windows uses only those.
+        """
+        if holiday and any(HOLIDAY in w.days for w in self.schedule):
+            day = HOLIDAY
+        for window in self.schedule:
+            if window.covers(day, minute):
+                return window
+        return None
+
+    def allocation_at_local(self, day: str, minute: int, holiday: bool = False) -> Allocation:
+        window = self.window_at(day, minute, holiday)
+        return window.allocation.resolve(self.allocation) if window else self.allocation
 
 
 class Device(_Model):
@@ -256,6 +394,7 @@ SECTIONS: dict[str, type[_Model]] = {
     "hotspots": Hotspot,
     "credential_profiles": CredentialProfile,
     "snmp_profiles": SnmpProfile,
+    "holidays": Holiday,
 }
 KEY_FIELD = {"sites": "code", "links": "name"}
 SINGULAR = {
@@ -265,6 +404,7 @@ SINGULAR = {
     "hotspots": "hotspot",
     "credential_profiles": "credential profile",
     "snmp_profiles": "SNMP profile",
+    "holidays": "holiday",
 }
 
 
@@ -276,6 +416,7 @@ class Inventory:
     hotspots: dict[str, Hotspot] = field(default_factory=dict)
     credential_profiles: dict[str, CredentialProfile] = field(default_factory=dict)
     snmp_profiles: dict[str, SnmpProfile] = field(default_factory=dict)
+    holidays: dict[str, Holiday] = field(default_factory=dict)
     locations: dict[tuple[str, str], Location] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -660,6 +801,106 @@ def _cross_check(inv: Inventory, loader: _Loader) -> None:
                                (key,))
 
 
+def _schedule_location(inv: Inventory, loader: _Loader, code: str, index: int) -> Location:
+    """The line of a site's schedule window (which may come from a group or the defaults)."""
+    merged = getattr(loader, "merged", {}).get(("sites", code))
+    if merged is None:
+        for item in loader.raw:
+            if item.section == "sites" and item.data.get("code") == code:
+                merged = loader._merged(item)
+                break
+    if merged is None:
+        return inv.locations.get(("sites", code), Location(str(loader.directory), 0))
+    return _where(merged, ("schedule", index))
+
+
+def _check_schedules(inv: Inventory, loader: _Loader) -> None:
+    """Schedule windows must not overlap, holidays must not repeat, and the allocations in
+    force at any moment of the week (or on a holiday) must fit the uplinks."""
+    for site in inv.sites.values():
+        names: set[str] = set()
+        taken: list[tuple[str, int, int, str]] = []
+        for index, window in enumerate(site.schedule):
+            where = _schedule_location(inv, loader, site.code, index)
+            prefix = f"site {site.code!r}: schedule window {window.name!r}"
+            if window.name in names:
+                loader.problem(where, f"{prefix}: name is used twice")
+            names.add(window.name)
+            for day in window.days:
+                for start, end in window.times:
+                    for other_day, o_start, o_end, other in taken:
+                        if other_day == day and start < o_end and o_start < end:
+                            loader.problem(where, (
+                                f"{prefix}: {day} {minute_label(start)}-{minute_label(end)} "
+                                f"overlaps window {other!r} ({minute_label(o_start)}-"
+                                f"{minute_label(o_end)})"))
+                    taken.append((day, start, end, window.name))
+    dates: dict[Any, str] = {}
+    for holiday in inv.holidays.values():
+        if holiday.date in dates:
+            where = inv.locations.get(("holidays", holiday.name), Location("?", 0))
+            loader.problem(where, f"holiday {holiday.name!r}: date {holiday.date} is also "
+                           f"holiday {dates[holiday.date]!r}")
+        dates.setdefault(holiday.date, holiday.name)
+    _check_scheduled_capacity(inv, loader)
+
+
+def _check_scheduled_capacity(inv: Inventory, loader: _Loader) -> None:
+    uplink = inv.uplink_capacity()
+    sites = [s for s in inv.sites.values() if s.kind != "noc"]
+    if not uplink.down_bps or not any(s.schedule for s in sites):
+        return
+    week = 7 * 1440
+    blamed: set[tuple[str, str]] = set()
+    for holiday in (False, True):
+        points: set[int] = {0}
+        for site in sites:
+            offset = TZ_OFFSET_MIN[site.timezone]
+            for window in site.schedule:
+                for start, end in window.times:
+                    for d in range(7):
+                        points.add((d * 1440 + start - offset) % week)
+                        points.add((d * 1440 + end - offset) % week)
+        for point in sorted(points):
+            down = up = 0
+            active: list[tuple[Site, ScheduleWindow | None, int, str]] = []
+            for site in sites:
+                local = (point + TZ_OFFSET_MIN[site.timezone]) % week
+                day, minute = DAYS[local // 1440], local % 1440
+                window = site.window_at(day, minute, holiday)
+                alloc = window.allocation.resolve(site.allocation) if window else site.allocation
+                down += alloc.down_bps
+                up += alloc.up_bps
+                active.append((site, window, minute, day))
+            if down <= uplink.down_bps and up <= uplink.up_bps:
+                continue
+            # Blame the windows that start at this moment and raise a site above its own
+            # allocation; failing that, the site with the largest allocation then.
+            culprits = [(s, w, m, d) for s, w, m, d in active if w is not None
+                        and any(a == m for a, _ in w.times)
+                        and w.allocation.resolve(s.allocation).down_bps > s.allocation.down_bps]
+            if not culprits:
+                culprits = [max(active, key=lambda a: (a[1].allocation.resolve(a[0].allocation)
+                                                       if a[1] else a[0].allocation).down_bps)]
+            for site, window, minute, day in culprits:
+                key = (site.code, window.name if window else "")
+                if key in blamed:
+                    continue
+                blamed.add(key)
+                when = f"{'on a holiday' if holiday else 'on ' + day} at {minute_label(minute)} " \
+                       f"{TZ_ABBREV[site.timezone]}"
+                if window is not None:
+                    index = site.schedule.index(window)
+                    where = _schedule_location(inv, loader, site.code, index)
+                    what = f"site {site.code!r}: schedule window {window.name!r}"
+                else:
+                    where = inv.locations.get(("sites", site.code), Location("?", 0))
+                    what = f"site {site.code!r}: allocation"
+                loader.problem(where, (
+                    f"{what}: {when} the sites' allocations add up to "
+                    f"{Allocation(down, up)}, more than the uplinks' {uplink}"))
+
+
 def check_inventory(
     directory: Path | str, secrets: SecretStore | None = None
 ) -> tuple[Inventory, list[Problem]]:
@@ -673,6 +914,7 @@ def check_inventory(
     if not loader.unreadable:
         # References into a file that could not be parsed would all look broken.
         _cross_check(inventory, loader)
+        _check_schedules(inventory, loader)
     return inventory, sorted(set(loader.problems))
 
 

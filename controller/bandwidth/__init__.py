@@ -1,0 +1,2 @@
+"""Office bandwidth: rollups of polled counters, statistics against allocation, schedules,
+recommendations and the monthly report."""

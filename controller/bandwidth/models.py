@@ -1,0 +1,68 @@
+"""Store tables of the bandwidth rollups. Times are UTC epoch seconds of the bucket start."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from controller.store.models import Base
+
+FIVE_MINUTES_S = 300
+HOUR_S = 3600
+
+
+class Bandwidth5m(Base):
+    """Traffic of one site in one 5-minute bucket; rate = bytes * 8 / covered_s."""
+
+    __tablename__ = "bandwidth_5m"
+
+    site: Mapped[str] = mapped_column(String(63), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    covered_s: Mapped[float] = mapped_column(Float, default=0.0)
+
+    @property
+    def in_bps(self) -> float:
+        return self.in_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+    @property
+    def out_bps(self) -> float:
+        return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+
+class Bandwidth1h(Base):
+    """One site-hour, rolled up from its 5-minute buckets (kept far longer than they are)."""
+
+    __tablename__ = "bandwidth_1h"
+
+    site: Mapped[str] = mapped_column(String(63), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    covered_s: Mapped[float] = mapped_column(Float, default=0.0)
+    in_peak_bps: Mapped[float] = mapped_column(Float, default=0.0)
+    out_peak_bps: Mapped[float] = mapped_column(Float, default=0.0)
+    samples: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def in_bps(self) -> float:
+        return self.in_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+    @property
+    def out_bps(self) -> float:
+        return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+
+class CounterState(Base):
+    """The last counter reading per interface, so a restart resumes deltas without a gap."""
+
+    __tablename__ = "bandwidth_counters"
+
+    device: Mapped[str] = mapped_column(String(63), primary_key=True)
+    interface: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[float] = mapped_column(Float)
+    uptime_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Unsigned 64-bit counters do not fit a signed BIGINT: kept as decimal text.
+    in_octets: Mapped[str] = mapped_column(String(20))
+    out_octets: Mapped[str] = mapped_column(String(20))

@@ -1,0 +1,269 @@
+"""Per-site 5-minute and hourly rollups of polled counters, kept in the store.
+
+The poller calls `RollupConsumer.on_poll` after each cycle; the consumer turns counter
+readings into byte deltas, spreads each delta over the 5-minute buckets it spans, sums the
+interfaces that measure each site, and writes the buckets it touched. Completed hours are
+rolled up into hourly rows; old rows are pruned (5-minute after 35 days, hourly after 400).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from controller.bandwidth.counters import CounterTracker, Delta, Reading
+from controller.bandwidth.models import (
+    FIVE_MINUTES_S,
+    HOUR_S,
+    Bandwidth1h,
+    Bandwidth5m,
+    CounterState,
+)
+from controller.bandwidth.topology import Tap, site_taps
+from controller.inventory import Inventory
+from controller.store.db import Store
+
+log = logging.getLogger(__name__)
+
+KEEP_5M_S = 35 * 86400
+KEEP_1H_S = 400 * 86400
+HOUR_GRACE_S = 600  # late readings may still land in the last hour for this long
+
+
+@dataclass
+class Bucket:
+    in_bytes: float = 0.0
+    out_bytes: float = 0.0
+    covered: dict[str, float] = field(default_factory=dict)
+    stored_s: float | None = None  # coverage already in the store before a restart
+
+    @property
+    def covered_s(self) -> float:
+        return (self.stored_s or 0.0) + max(self.covered.values(), default=0.0)
+
+
+class RollupAccumulator:
+    """Pure arithmetic: deltas in, 5-minute buckets per site out (no store)."""
+
+    def __init__(self, taps: dict[tuple[str, str], list[Tap]]):
+        self.taps = taps
+        self.tracker = CounterTracker()
+        self.buckets: dict[tuple[str, int], Bucket] = {}
+
+    def add(self, reading: Reading) -> set[tuple[str, int]]:
+        """Feed one reading; return the (site, bucket start) keys it changed."""
+        taps = self.taps.get((reading.device, reading.interface))
+        if not taps:
+            return set()
+        delta = self.tracker.update(reading)
+        return self.add_delta(delta, taps) if delta else set()
+
+    def add_delta(self, delta: Delta, taps: list[Tap]) -> set[tuple[str, int]]:
+        touched: set[tuple[str, int]] = set()
+        span = delta.end - delta.start
+        first = int(delta.start // FIVE_MINUTES_S) * FIVE_MINUTES_S
+        key = f"{delta.device}|{delta.interface}"
+        ts = first
+        while ts < delta.end:
+            overlap = min(delta.end, ts + FIVE_MINUTES_S) - max(delta.start, ts)
+            if overlap > 0:
+                share = overlap / span
+                for tap in taps:
+                    bucket = self.buckets.setdefault((tap.site, ts), Bucket())
+                    if tap.sign > 0:
+                        bucket.in_bytes += delta.in_bytes * share
+                        bucket.out_bytes += delta.out_bytes * share
+                        bucket.covered[key] = bucket.covered.get(key, 0.0) + overlap
+                    else:  # a downlink: what goes out to the child site came in for it
+                        bucket.in_bytes -= delta.out_bytes * share
+                        bucket.out_bytes -= delta.in_bytes * share
+                    touched.add((tap.site, ts))
+            ts += FIVE_MINUTES_S
+        return touched
+
+    def row(self, site: str, ts: int) -> Bandwidth5m:
+        bucket = self.buckets[(site, ts)]
+        return Bandwidth5m(site=site, ts=ts, in_bytes=max(0, round(bucket.in_bytes)),
+                           out_bytes=max(0, round(bucket.out_bytes)),
+                           covered_s=min(float(FIVE_MINUTES_S), bucket.covered_s))
+
+    def forget_before(self, ts: int) -> None:
+        for key in [k for k in self.buckets if k[1] < ts]:
+            del self.buckets[key]
+
+
+# --------------------------------------------------------------------------- hourly, prune
+
+
+def rollup_hours(session: Session, start_ts: int, end_ts: int) -> int:
+    """(Re)compute the hourly rows of [start_ts, end_ts) from the 5-minute rows."""
+    start_ts = start_ts // HOUR_S * HOUR_S
+    end_ts = math.ceil(end_ts / HOUR_S) * HOUR_S
+    rows = session.scalars(select(Bandwidth5m).where(
+        Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts)).all()
+    hours: dict[tuple[str, int], Bandwidth1h] = {}
+    for r in rows:
+        key = (r.site, r.ts // HOUR_S * HOUR_S)
+        h = hours.get(key)
+        if h is None:
+            h = hours[key] = Bandwidth1h(site=key[0], ts=key[1], in_bytes=0, out_bytes=0,
+                                         covered_s=0.0, in_peak_bps=0.0, out_peak_bps=0.0,
+                                         samples=0)
+        h.in_bytes += r.in_bytes
+        h.out_bytes += r.out_bytes
+        h.covered_s += r.covered_s
+        h.in_peak_bps = max(h.in_peak_bps, r.in_bps)
+        h.out_peak_bps = max(h.out_peak_bps, r.out_bps)
+        h.samples += 1
+    session.execute(delete(Bandwidth1h).where(Bandwidth1h.ts >= start_ts,
+                                              Bandwidth1h.ts < end_ts))
+    session.add_all(hours.values())
+    return len(hours)
+
+
+def prune(session: Session, now: float) -> None:
+    session.execute(delete(Bandwidth5m).where(Bandwidth5m.ts < now - KEEP_5M_S))
+    session.execute(delete(Bandwidth1h).where(Bandwidth1h.ts < now - KEEP_1H_S))
+
+
+# --------------------------------------------------------------------------- poller hook
+
+
+def _get(obj: Any, *names: str) -> Any:
+    for name in names:
+        if isinstance(obj, Mapping) and name in obj:
+            return obj[name]
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return None
+
+
+def readings_from_poll(timestamp: float, devices: Any) -> list[Reading]:
+    """Adapt the poller's per-device, per-interface readings (objects or mappings).
+
+    Accepts `{device: {"sys_uptime_s"|"uptime_s"|"sys_uptime": ..., "interfaces":
+    {name: {"in_octets": .., "out_octets": ..}}}}` or the same as attributes, or a list of
+    device readings each with a `device`/`name` attribute.
+    """
+    items: Iterable[tuple[str, Any]]
+    if isinstance(devices, Mapping):
+        items = devices.items()
+    else:
+        items = ((str(_get(d, "device", "name")), d) for d in devices)
+    out: list[Reading] = []
+    for device, reading in items:
+        if reading is None or _get(reading, "up", "ok", "reachable") is False:
+            continue
+        uptime = _get(reading, "sys_uptime_s", "uptime_s")
+        if uptime is None:
+            ticks = _get(reading, "sys_uptime", "sysuptime", "sys_uptime_ticks")
+            uptime = ticks / 100.0 if ticks is not None else None
+        interfaces = _get(reading, "interfaces") or {}
+        iface_items = (interfaces.items() if isinstance(interfaces, Mapping)
+                       else ((str(_get(i, "name", "interface")), i) for i in interfaces))
+        at = _get(reading, "polled_at", "at", "timestamp") or timestamp
+        for name, iface in iface_items:
+            in_octets = _get(iface, "in_octets", "hc_in_octets", "receive_bytes")
+            out_octets = _get(iface, "out_octets", "hc_out_octets", "transmit_bytes")
+            if in_octets is None or out_octets is None:
+                continue
+            bits = _get(iface, "counter_bits") or 64
+            out.append(Reading(device=str(device), interface=str(name), at=float(at),
+                               in_octets=int(in_octets), out_octets=int(out_octets),
+                               uptime_s=float(uptime) if uptime is not None else None,
+                               counter_bits=int(bits)))
+    return out
+
+
+class RollupConsumer:
+    """Feeds the store from the poller; safe to restart (counters and buckets resume)."""
+
+    def __init__(self, store: Store, inventory: Inventory):
+        self.store = store
+        self.accumulator = RollupAccumulator(site_taps(inventory))
+        self._rolled_until: int | None = None
+        self._loaded = False
+
+    def set_inventory(self, inventory: Inventory) -> None:
+        self.accumulator.taps = site_taps(inventory)
+
+    def _load_state(self, session: Session) -> None:
+        for row in session.scalars(select(CounterState)):
+            self.accumulator.tracker.last[(row.device, row.interface)] = Reading(
+                row.device, row.interface, row.at, int(row.in_octets), int(row.out_octets),
+                row.uptime_s)
+        self._loaded = True
+
+    def on_poll(self, timestamp: float, devices: Any) -> None:
+        """Ingest one cycle's readings (blocking: store writes)."""
+        self.ingest(readings_from_poll(timestamp, devices), now=timestamp)
+
+    async def cycle_hook(self, cycle: Any) -> None:
+        """The poller's hook (`exporters.snmp.CYCLE_HOOKS`): one `CycleReadings` per cycle.
+        Store writes run in a worker thread, never on the event loop."""
+        await asyncio.to_thread(self.on_poll, float(cycle.timestamp), cycle.devices)
+
+    def ingest(self, readings: list[Reading], now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        with self.store.session() as session:
+            if not self._loaded:
+                self._load_state(session)
+            touched: set[tuple[str, int]] = set()
+            for reading in readings:
+                touched |= self.accumulator.add(reading)
+            self._merge_stored(session, touched)
+            for site, ts in sorted(touched):
+                session.merge(self.accumulator.row(site, ts))
+            for reading in readings:
+                last = self.accumulator.tracker.last.get((reading.device, reading.interface))
+                if last is reading:
+                    session.merge(CounterState(
+                        device=reading.device, interface=reading.interface, at=reading.at,
+                        uptime_s=reading.uptime_s, in_octets=str(reading.in_octets),
+                        out_octets=str(reading.out_octets)))
+            self._hourly(session, now)
+        self.accumulator.forget_before(int(now) - 2 * HOUR_S)
+
+    def _merge_stored(self, session: Session, keys: set[tuple[str, int]]) -> None:
+        """A bucket first seen since a restart starts from what the store already holds."""
+        for site, ts in keys:
+            bucket = self.accumulator.buckets[(site, ts)]
+            if bucket.stored_s is not None:
+                continue
+            row = session.get(Bandwidth5m, (site, ts))
+            bucket.stored_s = 0.0
+            if row is not None:
+                bucket.in_bytes += row.in_bytes
+                bucket.out_bytes += row.out_bytes
+                bucket.stored_s = row.covered_s
+
+    def _hourly(self, session: Session, now: float) -> None:
+        target = int((now - HOUR_GRACE_S) // HOUR_S * HOUR_S)
+        if self._rolled_until is None:
+            self._rolled_until = target - 2 * HOUR_S
+        if target > self._rolled_until:
+            rollup_hours(session, self._rolled_until, target)
+            prune(session, now)
+            self._rolled_until = target
+
+
+async def rollup_loop(ctx: Any) -> None:
+    """Background task of `simpul serve`: feed the rollups from every poll cycle."""
+    from exporters.snmp import CYCLE_HOOKS
+
+    consumer = RollupConsumer(ctx.store, ctx.inventory)
+    hook = consumer.cycle_hook
+    CYCLE_HOOKS.append(hook)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        if hook in CYCLE_HOOKS:
+            CYCLE_HOOKS.remove(hook)

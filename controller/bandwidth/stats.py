@@ -1,0 +1,235 @@
+"""Per-site figures for a period: average, 95th percentile, peak, volume, hours above 80% of
+the allocation in force, flags and a ranking. Read from the store alone (no Prometheus)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.bandwidth.models import FIVE_MINUTES_S, HOUR_S, Bandwidth1h, Bandwidth5m
+from controller.bandwidth.schedules import allocation_at_ts, holiday_dates, is_base_allocation
+from controller.inventory import Inventory, Site
+from controller.units import Allocation
+
+PeriodKind = Literal["day", "week", "month"]
+BUSY_RATIO = 0.8          # "hours above 80% of allocation"
+UNDER_USED_RATIO = 0.3    # p95 below 30% of the allocation over a month: under-used
+SATURATED_RATIO = 0.9     # p95 at or above 90% of the allocation in force: saturated
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Traffic of one site over one bucket (5 minutes or an hour)."""
+
+    ts: int
+    step_s: int
+    in_bytes: int
+    out_bytes: int
+    covered_s: float
+    in_peak_bps: float | None = None
+    out_peak_bps: float | None = None
+
+    @property
+    def in_bps(self) -> float:
+        return self.in_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+    @property
+    def out_bps(self) -> float:
+        return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: PeriodKind
+    label: str
+    start_ts: int
+    end_ts: int
+
+    @property
+    def seconds(self) -> int:
+        return self.end_ts - self.start_ts
+
+
+def period_for(kind: PeriodKind, anchor: date, timezone: str) -> Period:
+    """The day, ISO week (Monday first) or month holding `anchor`, in local time."""
+    zone = ZoneInfo(timezone)
+    if kind == "day":
+        first, nxt, label = anchor, anchor + timedelta(days=1), anchor.isoformat()
+    elif kind == "week":
+        first = anchor - timedelta(days=anchor.weekday())
+        nxt = first + timedelta(days=7)
+        iso = first.isocalendar()
+        label = f"{iso.year}-W{iso.week:02d}"
+    else:
+        first = anchor.replace(day=1)
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        label = f"{first.year}-{first.month:02d}"
+    start = datetime(first.year, first.month, first.day, tzinfo=zone)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
+    return Period(kind, label, int(start.timestamp()), int(end.timestamp()))
+
+
+def parse_month(text: str) -> date:
+    try:
+        year, month = (int(p) for p in text.split("-"))
+        return date(year, month, 1)
+    except ValueError:
+        raise ValueError(f"bad month {text!r}: write it like 2026-10") from None
+
+
+def percentile_95(values: Sequence[float]) -> float:
+    """Nearest-rank 95th percentile (the burstable-billing convention): the smallest value
+    that at least 95% of the samples do not exceed."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+@dataclass(frozen=True)
+class DirectionStats:
+    allocation_bps: int          # the site's own allocation (the schedule may vary it)
+    avg_bps: float
+    p95_bps: float
+    peak_bps: float
+    volume_bytes: int
+    hours_above: float           # hours above 80% of the allocation in force
+    p95_utilisation: float       # p95 of (rate / allocation in force)
+    p95_base_bps: float          # p95 while the site's own allocation is in force
+
+    @property
+    def p95_ratio(self) -> float:
+        return self.p95_bps / self.allocation_bps if self.allocation_bps else 0.0
+
+
+@dataclass(frozen=True)
+class SiteStats:
+    site: str
+    name: str
+    kind: str
+    period: Period
+    resolution_s: int
+    observed_s: float
+    down: DirectionStats
+    up: DirectionStats
+    under_used: bool
+    saturated: bool
+    rank: int = 0
+    daily: list[tuple[date, float, float, float]] = field(default_factory=list)
+    """Per local day: (date, average down bps, p95 down bps, allocation down bps at noon)."""
+
+    @property
+    def coverage(self) -> float:
+        return self.observed_s / self.period.seconds if self.period.seconds else 0.0
+
+    @property
+    def utilisation(self) -> float:
+        return max(self.down.p95_utilisation, self.up.p95_utilisation)
+
+
+def _direction(samples: Sequence[Sample], site: Site, allocs: Sequence[Allocation],
+               base: Sequence[bool], down: bool) -> DirectionStats:
+    rates = [s.in_bps if down else s.out_bps for s in samples]
+    limits = [a.down_bps if down else a.up_bps for a in allocs]
+    volume = sum(s.in_bytes if down else s.out_bytes for s in samples)
+    observed = sum(s.covered_s for s in samples)
+    peaks = [(s.in_peak_bps if down else s.out_peak_bps) for s in samples]
+    peak = max((p if p is not None else r for p, r in zip(peaks, rates, strict=True)),
+               default=0.0)
+    above = sum(s.covered_s for s, r, lim in zip(samples, rates, limits, strict=True)
+                if r > BUSY_RATIO * lim) / 3600.0
+    base_rates = [r for r, b in zip(rates, base, strict=True) if b] or rates
+    own = site.allocation.down_bps if down else site.allocation.up_bps
+    return DirectionStats(
+        allocation_bps=own,
+        avg_bps=volume * 8 / observed if observed else 0.0,
+        p95_bps=percentile_95(rates),
+        peak_bps=peak,
+        volume_bytes=volume,
+        hours_above=above,
+        p95_utilisation=percentile_95([r / lim for r, lim in zip(rates, limits, strict=True)]),
+        p95_base_bps=percentile_95(base_rates),
+    )
+
+
+def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
+                       inventory: Inventory | None = None) -> SiteStats:
+    """The figures of one site over one period, from its samples (gaps are not zeros)."""
+    samples = [s for s in samples if period.start_ts <= s.ts < period.end_ts and s.covered_s > 0]
+    holidays = holiday_dates(inventory)
+    mids = [s.ts + s.step_s / 2 for s in samples]
+    allocs = [allocation_at_ts(site, m, holidays) for m in mids]
+    base = [is_base_allocation(site, m, holidays) for m in mids]
+    down = _direction(samples, site, allocs, base, True)
+    up = _direction(samples, site, allocs, base, False)
+    zone = ZoneInfo(site.timezone)
+    by_day: dict[date, list[Sample]] = {}
+    for s in samples:
+        by_day.setdefault(datetime.fromtimestamp(s.ts, zone).date(), []).append(s)
+    daily = []
+    for day, day_samples in sorted(by_day.items()):
+        observed = sum(s.covered_s for s in day_samples)
+        noon = datetime(day.year, day.month, day.day, 12, tzinfo=zone).timestamp()
+        daily.append((day, sum(s.in_bytes for s in day_samples) * 8 / observed,
+                      percentile_95([s.in_bps for s in day_samples]),
+                      float(allocation_at_ts(site, noon, holidays).down_bps)))
+    has_data = bool(samples)
+    return SiteStats(
+        site=site.code, name=site.name, kind=site.kind, period=period,
+        resolution_s=samples[0].step_s if samples else FIVE_MINUTES_S,
+        observed_s=sum(s.covered_s for s in samples), down=down, up=up,
+        under_used=(has_data and period.kind == "month" and site.kind != "noc"
+                    and down.p95_utilisation < UNDER_USED_RATIO
+                    and up.p95_utilisation < UNDER_USED_RATIO),
+        saturated=has_data and site.kind != "noc" and max(
+            down.p95_utilisation, up.p95_utilisation) >= SATURATED_RATIO,
+        daily=daily,
+    )
+
+
+def load_samples(session: Session, site: str, start_ts: int, end_ts: int) -> list[Sample]:
+    """5-minute samples where the store still has them (35 days), else hourly ones."""
+    fine = session.scalars(select(Bandwidth5m).where(
+        Bandwidth5m.site == site, Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts)
+        .order_by(Bandwidth5m.ts)).all()
+    coarse = session.scalars(select(Bandwidth1h).where(
+        Bandwidth1h.site == site, Bandwidth1h.ts >= start_ts, Bandwidth1h.ts < end_ts)
+        .order_by(Bandwidth1h.ts)).all()
+    fine_s = sum(r.covered_s for r in fine)
+    if fine and fine_s >= 0.9 * sum(r.covered_s for r in coarse):
+        return [Sample(r.ts, FIVE_MINUTES_S, r.in_bytes, r.out_bytes, r.covered_s)
+                for r in fine]
+    return [Sample(r.ts, HOUR_S, r.in_bytes, r.out_bytes, r.covered_s, r.in_peak_bps,
+                   r.out_peak_bps) for r in coarse]
+
+
+def rank(stats: list[SiteStats]) -> list[SiteStats]:
+    """Busiest first: by p95 utilisation of the allocation, then by volume."""
+    ordered = sorted(stats, key=lambda s: (-s.utilisation, -s.down.volume_bytes, s.site))
+    return [_with_rank(s, i + 1) for i, s in enumerate(ordered)]
+
+
+def _with_rank(stats: SiteStats, position: int) -> SiteStats:
+    from dataclasses import replace
+
+    return replace(stats, rank=position)
+
+
+def regency_stats(session: Session, inventory: Inventory, kind: PeriodKind, anchor: date,
+                  kinds: set[str] | None = None) -> list[SiteStats]:
+    """Ranked figures of every site (but the NOC) for the period holding `anchor`."""
+    out = []
+    for site in inventory.sites.values():
+        if site.kind == "noc" or (kinds and site.kind not in kinds):
+            continue
+        period = period_for(kind, anchor, site.timezone)
+        samples = load_samples(session, site.code, period.start_ts, period.end_ts)
+        out.append(compute_site_stats(site, period, samples, inventory))
+    return rank(out)

@@ -1,0 +1,251 @@
+"""`simpul report ...` and `simpul bandwidth ...`: office bandwidth against allocation."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.inventory import Inventory, InventoryError, load_inventory
+from controller.settings import get_settings
+from controller.store.db import Store, migrate
+from controller.units import Allocation
+
+report_app = typer.Typer(no_args_is_help=True, help="Reports for the command centre.")
+bandwidth_app = typer.Typer(no_args_is_help=True,
+                            help="Office bandwidth: use against allocation, reallocation.")
+
+MonthOption = Annotated[str | None, typer.Option(
+    "--month", help="YYYY-MM [default: last month]")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _month(text: str | None) -> date:
+    from controller.bandwidth.stats import parse_month
+
+    if text is None:
+        today = datetime.now(UTC).date().replace(day=1)
+        return (today.replace(year=today.year - 1, month=12) if today.month == 1
+                else today.replace(month=today.month - 1))
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _inventory(directory: Path | None = None) -> Inventory:
+    try:
+        return load_inventory(directory or get_settings().inventory_dir)
+    except InventoryError as exc:
+        typer.echo(str(exc), err=True)
+        raise _fail("the inventory has problems") from None
+
+
+def _store() -> Store:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    migrate(url)
+    return Store(url)
+
+
+@report_app.command("monthly")
+def report_monthly(
+    month: MonthOption = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Directory [default: <data_dir>/reports]")] = None,
+) -> None:
+    """Write the monthly per-SOPD report (HTML with charts, CSV, PDF) from the store."""
+    from controller.bandwidth.reports import build_monthly_report, write_monthly_report
+
+    first = _month(month)
+    inventory = _inventory()
+    store = _store()
+    try:
+        with store.session() as session:
+            report = build_monthly_report(session, inventory, first)
+    finally:
+        store.dispose()
+    if not any(s.observed_s for s in report.stats):
+        typer.echo(f"warning: no bandwidth samples for {first:%Y-%m} in the store "
+                   "(run `simpul bandwidth synth` for a demo month)", err=True)
+    written = write_monthly_report(report, out or get_settings().data_dir / "reports")
+    for path in (written.html, written.csv, written.pdf):
+        typer.echo(str(path))
+
+
+@bandwidth_app.command("synth")
+def bandwidth_synth(
+    month: MonthOption = None,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same month)")] = 7,
+) -> None:
+    """Fill the store with a month of synthetic counter history (demo only)."""
+    from controller.bandwidth.synth import synthesize_month
+
+    first = _month(month)
+    inventory = _inventory()
+    store = _store()
+    try:
+        rows = synthesize_month(store, inventory, first, seed=seed)
+    finally:
+        store.dispose()
+    typer.echo(f"{first:%Y-%m}: {rows} five-minute samples written (and their hourly rollups)")
+
+
+@bandwidth_app.command("stats")
+def bandwidth_stats(
+    period: Annotated[str, typer.Option(help="day, week or month")] = "month",
+    on: Annotated[str | None, typer.Option(
+        "--date", help="A date in the period, YYYY-MM-DD [default: today]")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="Only these site kinds")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Per-site average, p95, peak, volume and hours above 80% of allocation, ranked."""
+    from controller.bandwidth.stats import regency_stats
+
+    if period not in ("day", "week", "month"):
+        raise _fail("--period must be day, week or month", 2)
+    try:
+        anchor = date.fromisoformat(on) if on else datetime.now(UTC).date()
+    except ValueError:
+        raise _fail(f"bad --date {on!r}: write it like 2026-10-15", 2) from None
+    inventory = _inventory()
+    store = _store()
+    try:
+        with store.session() as session:
+            stats = regency_stats(session, inventory, period, anchor,  # type: ignore[arg-type]
+                                  set(kind) if kind else None)
+    finally:
+        store.dispose()
+    rows = [{
+        "rank": s.rank, "site": s.site, "kind": s.kind, "period": s.period.label,
+        "allocation_down_bps": s.down.allocation_bps, "avg_down_bps": round(s.down.avg_bps),
+        "p95_down_bps": round(s.down.p95_bps), "peak_down_bps": round(s.down.peak_bps),
+        "volume_down_bytes": s.down.volume_bytes, "hours_above_80_down": round(
+            s.down.hours_above, 2), "avg_up_bps": round(s.up.avg_bps),
+        "p95_up_bps": round(s.up.p95_bps), "volume_up_bytes": s.up.volume_bytes,
+        "p95_utilisation": round(s.utilisation, 4), "coverage": round(s.coverage, 4),
+        "under_used": s.under_used, "saturated": s.saturated} for s in stats]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    typer.echo(f"{'#':>3} {'site':<24} {'alloc':>7} {'avg':>7} {'p95':>7} {'peak':>7} "
+               f"{'GB':>8} {'h>80%':>6} {'util':>5}  flags")
+    for r in rows:
+        flags = ",".join(f for f in ("under_used", "saturated") if r[f])
+        typer.echo(f"{r['rank']:>3} {r['site']:<24} {r['allocation_down_bps'] / 1e6:>6.0f}M "
+                   f"{r['avg_down_bps'] / 1e6:>6.1f}M {r['p95_down_bps'] / 1e6:>6.1f}M "
+                   f"{r['peak_down_bps'] / 1e6:>6.1f}M {r['volume_down_bytes'] / 1e9:>8.1f} "
+                   f"{r['hours_above_80_down']:>6.1f} {r['p95_utilisation']:>5.0%}  {flags}")
+
+
+def _plan(first: date):  # type: ignore[no-untyped-def]
+    from controller.bandwidth.recommend import plan
+    from controller.bandwidth.stats import regency_stats
+
+    inventory = _inventory()
+    store = _store()
+    try:
+        with store.session() as session:
+            stats = regency_stats(session, inventory, "month", first)
+    finally:
+        store.dispose()
+    return plan(stats, {c: s.allocation for c, s in inventory.sites.items()})
+
+
+@bandwidth_app.command("recommend")
+def bandwidth_recommend(
+    month: MonthOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Also offices to keep as they are")
+                        ] = False,
+) -> None:
+    """Proposed allocations (p95 in office hours + 25% headroom) and where freed capacity goes."""
+    first = _month(month)
+    p = _plan(first)
+    recs = [r for r in p.recommendations if show_all or r.action != "keep"]
+    if as_json:
+        typer.echo(json.dumps({
+            "month": f"{first:%Y-%m}",
+            "recommendations": [{"site": r.site, "action": r.action, "current": str(r.current),
+                                 "proposed": str(r.proposed), "reason": r.reason,
+                                 "p95_down_bps": round(r.p95_down_bps),
+                                 "p95_up_bps": round(r.p95_up_bps)} for r in recs],
+            "freed": str(p.freed), "needed": str(p.needed), "spare": str(p.spare),
+            "destinations": [{"site": d.site, "kind": d.kind, "extra": str(d.extra),
+                              "reason": d.reason} for d in p.destinations]}, indent=2))
+        return
+    for r in recs:
+        typer.echo(f"{r.site:<24} {r.action:<8} {str(r.current):>9} -> {str(r.proposed):<9} "
+                   f"{r.reason}")
+    typer.echo(f"freed {p.freed}; needed by saturated offices {p.needed}; spare {p.spare}")
+    for d in p.destinations:
+        typer.echo(f"  -> {d.site:<22} +{d.extra}  {d.reason}")
+
+
+@bandwidth_app.command("accept")
+def bandwidth_accept(
+    site: Annotated[str, typer.Argument(help="Site code")],
+    month: MonthOption = None,
+    allocation: Annotated[str | None, typer.Option(
+        help="Write this allocation (e.g. 20M/10M) instead of the recommendation")] = None,
+    actor: Annotated[str, typer.Option(help="Engineer accepting (audit log)")] = "cli",
+) -> None:
+    """Accept a recommendation: edit the site's allocation in the inventory (audited).
+
+    The change then appears as a queue change in `simpul config diff` and goes out with
+    the normal push."""
+    from controller.bandwidth.accept import AcceptError, accept_allocation
+
+    first = _month(month)
+    reason = None
+    if allocation is not None:
+        try:
+            new = Allocation.parse(allocation)
+        except ValueError as exc:
+            raise _fail(str(exc), 2) from None
+    else:
+        rec = next((r for r in _plan(first).recommendations if r.site == site), None)
+        if rec is None:
+            raise _fail(f"no recommendation for site {site!r} in {first:%Y-%m}")
+        if rec.action == "keep":
+            raise _fail(f"site {site!r}: the recommendation is to keep {rec.current}")
+        new, reason = rec.proposed, f"{first:%Y-%m}: {rec.reason}"
+    store = _store()
+    try:
+        done = accept_allocation(get_settings().inventory_dir, site, new, store=store,
+                                 actor=actor, reason=reason)
+    except AcceptError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.dispose()
+    typer.echo(done.diff, nl=False)
+    typer.echo(f"{site}: allocation {done.before} -> {done.after} written to {done.path}; "
+               "review with `simpul config diff`, then push")
+
+
+@bandwidth_app.command("windows")
+def bandwidth_windows(
+    site: Annotated[str, typer.Argument(help="Site code")],
+    on: Annotated[str | None, typer.Option("--date", help="Render for this date (holidays)")
+                  ] = None,
+) -> None:
+    """The site's schedule as RouterOS simple queues with time=."""
+    from controller.bandwidth.schedules import queue_windows
+
+    inventory = _inventory()
+    found = inventory.sites.get(site)
+    if found is None:
+        raise _fail(f"unknown site {site!r}")
+    today = date.fromisoformat(on) if on else None
+    for q in queue_windows(found, inventory, today):
+        typer.echo(f"{q.name:<40} time={q.time:<40} max-limit={q.max_limit:<10} {q.comment}")
+    typer.echo(f"{'(base)':<40} {'':<45} max-limit={found.allocation.up_bps // 10**6}M/"
+               f"{found.allocation.down_bps // 10**6}M")
