@@ -1,0 +1,200 @@
+"""The poller's table logic and the collectors, with an in-memory agent behind SnmpClient."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry
+
+from controller.inventory import Device, Inventory, SnmpProfile
+from controller.secrets import SecretStore
+from exporters.metrics import PollCollector
+from exporters.snmp import (
+    IF_ALIAS,
+    IF_HC_IN_OCTETS,
+    IF_HC_OUT_OCTETS,
+    IF_HIGH_SPEED,
+    IF_NAME,
+    IF_OPER_STATUS,
+    SYS_UPTIME,
+    Poller,
+    PollerOptions,
+)
+from exporters.snmp_client import END, Oid, Target, Value
+from exporters.state import CycleReadings, LatestReadings, ProbeReading
+
+
+class FakeAgent:
+    """A sorted MIB answered like GETBULK, optionally truncating each response."""
+
+    def __init__(self, mib: dict[Oid, Value], truncate: int | None = None):
+        self.mib = dict(sorted(mib.items()))
+        self.truncate = truncate
+        self.requests: list[list[Oid]] = []
+
+    def next_after(self, oid: Oid) -> tuple[Oid, Value]:
+        for key, value in self.mib.items():
+            if key > oid:
+                return key, value
+        return oid, END
+
+    async def get_bulk(self, target: Target, oids: Sequence[Oid], non_repeaters: int,
+                       max_repetitions: int) -> list[tuple[Oid, Value]]:
+        self.requests.append(list(oids))
+        out = [self.next_after(o) for o in oids[:non_repeaters]]
+        cursors = list(oids[non_repeaters:])
+        for _ in range(max_repetitions):
+            row = [self.next_after(c) for c in cursors]
+            out.extend(row)
+            cursors = [oid for oid, _ in row]
+        return out[: self.truncate] if self.truncate else out
+
+    def close(self) -> None:
+        pass
+
+
+def agent_mib(uptime: int = 12345, counters: int = 1000) -> dict[Oid, Value]:
+    mib: dict[Oid, Value] = {(*SYS_UPTIME, 0): uptime, (1, 3, 6, 1, 2, 1, 1, 5, 0): b"r1"}
+    for index, name in ((1, b"ether1"), (2, b"ether2"), (7, b"sfp1")):
+        mib[(*IF_NAME, index)] = name
+        mib[(*IF_ALIAS, index)] = b"uplink to " + name
+        mib[(*IF_HC_IN_OCTETS, index)] = counters * index
+        mib[(*IF_HC_OUT_OCTETS, index)] = counters * index * 2
+        mib[(*IF_HIGH_SPEED, index)] = 1000
+        mib[(*IF_OPER_STATUS, index)] = 1 if index != 2 else 2
+    return mib
+
+
+def inventory() -> Inventory:
+    inv = Inventory()
+    inv.snmp_profiles["p"] = SnmpProfile(name="p", version="v2c", community_secret="c")
+    inv.devices["r1"] = Device(name="r1", site="dinkes", platform="linux", role="r",
+                               mgmt_address="127.0.0.1", credentials="x", snmp="p")
+    inv.devices["no-snmp"] = Device(name="no-snmp", site="dinkes", platform="linux", role="r",
+                                    mgmt_address="127.0.0.2", credentials="x")
+    return inv
+
+
+def poll(agent: FakeAgent, cycles: int = 1, **options: object) -> list[CycleReadings]:
+    poller = Poller(inventory(), SecretStore({}, {}), PollerOptions(**options),  # type: ignore
+                    client=agent)
+
+    async def run() -> list[CycleReadings]:
+        return [await poller.poll_once() for _ in range(cycles)]
+
+    return asyncio.run(run())
+
+
+def test_reads_every_column_of_every_interface():
+    (cycle,) = poll(FakeAgent(agent_mib()))
+    assert list(cycle.devices) == ["r1"]  # devices without an SNMP profile are not polled
+    r1 = cycle.devices["r1"]
+    assert r1.up and r1.sys_uptime_s == 123.45 and not r1.counter_reset
+    by_name = {i.name: i for i in r1.interfaces}
+    assert set(by_name) == {"ether1", "ether2", "sfp1"}
+    assert by_name["sfp1"].in_octets == 7000 and by_name["sfp1"].out_octets == 14000
+    assert by_name["sfp1"].alias == "uplink to sfp1"
+    assert by_name["ether1"].speed_bps == 1_000_000_000
+    assert by_name["ether2"].oper_up is False and by_name["ether1"].oper_up is True
+
+
+def test_truncated_responses_still_walk_the_whole_table():
+    agent = FakeAgent(agent_mib(), truncate=4)
+    (cycle,) = poll(agent, max_repetitions=2)
+    assert len(cycle.devices["r1"].interfaces) == 3
+    assert len(agent.requests) > 3
+
+
+def test_names_are_cached_and_refreshed_every_n_cycles():
+    agent = FakeAgent(agent_mib())
+    poll(agent, cycles=4, names_refresh_cycles=2)
+    asked_names = [any(o[: len(IF_NAME)] == IF_NAME for o in req) for req in agent.requests]
+    assert asked_names == [True, False, False, True]  # one request per cycle, names 1st + 4th
+
+
+def test_uptime_going_backwards_is_a_counter_reset():
+    agent = FakeAgent(agent_mib(uptime=50_000))
+    poller = Poller(inventory(), SecretStore({}, {}), client=agent)
+
+    async def run() -> tuple[CycleReadings, CycleReadings]:
+        first = await poller.poll_once()
+        agent.mib = dict(sorted(agent_mib(uptime=300, counters=1).items()))
+        return first, await poller.poll_once()
+
+    first, second = asyncio.run(run())
+    assert not first.devices["r1"].counter_reset
+    assert second.devices["r1"].counter_reset
+
+
+def test_odd_values_are_dropped_not_fatal():
+    mib = agent_mib()
+    mib[(*IF_HC_IN_OCTETS, 1)] = b"not a number"
+    mib[(*IF_OPER_STATUS, 1)] = 99
+    mib[(*IF_HIGH_SPEED, 7)] = -5
+    del mib[(*IF_NAME, 7)]
+    mib[(*IF_NAME, 2)] = b"eth\x00er2\n"
+    (cycle,) = poll(FakeAgent(mib))
+    by_index = {i.index: i for i in cycle.devices["r1"].interfaces}
+    assert by_index[1].in_octets is None and by_index[1].out_octets == 2000
+    assert by_index[1].oper_up is None
+    assert by_index[7].speed_bps is None and by_index[7].name == "ifIndex7"
+    assert by_index[2].name == "ether2"
+
+
+def test_non_increasing_oids_end_the_walk():
+    class LoopingAgent(FakeAgent):
+        async def get_bulk(self, target, oids, non_repeaters, max_repetitions):
+            self.requests.append(list(oids))
+            out = [((*SYS_UPTIME, 0), 1)] if non_repeaters else []
+            return out + [((*c[:11], 1), 5) for c in oids[non_repeaters:]] * max_repetitions
+
+    agent = LoopingAgent({})
+    (cycle,) = poll(agent)
+    assert cycle.devices["r1"].up
+    assert len(agent.requests) <= 2
+
+
+def test_failing_hook_does_not_stop_polling():
+    calls: list[str] = []
+
+    def bad(cycle: CycleReadings) -> None:
+        calls.append("bad")
+        raise RuntimeError("boom")
+
+    async def good(cycle: CycleReadings) -> None:
+        calls.append("good")
+
+    poller = Poller(inventory(), SecretStore({}, {}), client=FakeAgent(agent_mib()),
+                    hooks=[bad, good])
+    cycle = asyncio.run(poller.poll_once())
+    assert calls == ["bad", "good"] and cycle.devices["r1"].up
+
+
+def test_collector_exports_design_names_and_labels():
+    (cycle,) = poll(FakeAgent(agent_mib()))
+    latest = LatestReadings(cycle=cycle, probes={
+        "r1": ProbeReading("r1", "dinkes", sent=4, received=3, rtt_s=0.002)})
+    registry = CollectorRegistry()
+    registry.register(PollCollector(latest))
+    labels = {"site": "dinkes", "device": "r1", "interface": "sfp1", "alias": "uplink to sfp1"}
+    get = registry.get_sample_value
+    assert get("simpul_interface_receive_bytes_total", labels) == 7000
+    assert get("simpul_interface_transmit_bytes_total", labels) == 14000
+    assert get("simpul_interface_up", labels) == 1
+    assert get("simpul_interface_speed_bits_per_second", labels) == 1e9
+    assert get("simpul_device_up", {"site": "dinkes", "device": "r1"}) == 1
+    assert get("simpul_probe_loss_ratio", {"site": "dinkes", "device": "r1"}) == 0.25
+    assert get("simpul_probe_rtt_seconds", {"site": "dinkes", "device": "r1"}) == 0.002
+    assert get("simpul_snmp_poll_duration_seconds") is not None
+
+
+def test_scrape_never_polls():
+    agent = FakeAgent(agent_mib())
+    (cycle,) = poll(agent)
+    before = len(agent.requests)
+    registry = CollectorRegistry()
+    registry.register(PollCollector(LatestReadings(cycle=cycle)))
+    for _ in range(3):
+        registry.get_sample_value("simpul_device_up", {"site": "dinkes", "device": "r1"})
+    assert len(agent.requests) == before
