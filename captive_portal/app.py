@@ -23,7 +23,7 @@ from controller.context import Context
 
 NO_STORE = {"Cache-Control": "no-store"}
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
-                "/login/otp/verify", "/success", "/venue", "/api/captive", "/healthz"}
+                "/login/otp/verify", "/success", "/venue", "/api/captive"}
 MAX_FORM_BYTES = 4096
 
 
@@ -68,6 +68,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
     @app.middleware("http")
     async def intercept(request: Request, call_next: Any) -> Response:
         host = (request.headers.get("host") or "").lower()
+        if request.url.path == "/healthz":
+            return await call_next(request)  # liveness checks use any address
         if host != portal_host or request.url.path not in PORTAL_PATHS:
             return RedirectResponse(login_url, status_code=302, headers=NO_STORE)
         length = request.headers.get("content-length")

@@ -56,8 +56,8 @@ def create_voucher_batch(session: Session, *, count: int, duration_s: int, uses:
     """Create `count` codes, each good for `uses` sessions of `duration_s`, for `valid_days`."""
     if not 1 <= count <= MAX_BATCH:
         raise VoucherError(f"count: must be 1..{MAX_BATCH}, not {count}")
-    if not 60 <= duration_s <= 30 * 86400:
-        raise VoucherError(f"duration: must be 1 minute..30 days, not {duration_s}s")
+    if not 30 <= duration_s <= 30 * 86400:
+        raise VoucherError(f"duration: must be 30 seconds..30 days, not {duration_s}s")
     if not 1 <= uses <= 1000:
         raise VoucherError(f"uses: must be 1..1000, not {uses}")
     if not 1 <= valid_days <= 366:
