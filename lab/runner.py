@@ -57,3 +57,6 @@ async def run_lab(lab: LabContext, only: list[str] | None = None) -> None:
 from lab.ssh_sim import ssh_sim_component  # noqa: E402
 
 COMPONENTS["ssh_sim"] = ssh_sim_component
+from lab.snmp_agents import snmp_agents_component  # noqa: E402
+
+COMPONENTS["snmp"] = snmp_agents_component
