@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     log_level: str = "info"
     push_concurrency: int = Field(20, ge=1, le=500)
     drift_interval_s: float = Field(900.0, ge=0, description="0 disables the drift check")
+    templates_dir: Path = Field(Path(__file__).resolve().parents[1] / "templates",
+                                description="Device config templates, <platform>/<role>.j2")
     poll_interval_s: float = Field(60.0, gt=0)
     snmp_timeout_s: float = Field(2.0, gt=0, description="Per SNMP request, before a retry")
     snmp_retries: int = Field(1, ge=0, le=10)

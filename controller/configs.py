@@ -1,0 +1,244 @@
+"""Render a device's intended config from templates/<platform>/<role>.j2, plan and diff it.
+
+Rendering is strict: a missing variable is an error naming template:line and the device.
+Secret values are passed to templates (devices need them) but masked in anything shown.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+import yaml
+
+from controller.inventory import Device, Inventory
+from controller.secrets import SecretsError, SecretStore
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEMPLATES_DIR = ROOT / "templates"
+MASK = "********"
+
+
+class RenderError(Exception):
+    """A template problem, as `template:line: device 'name': message`."""
+
+
+class TargetError(Exception):
+    """A TARGET that names nothing, or names something unknown."""
+
+
+def _rate(bps: int) -> str:
+    """Bits per second in RouterOS/IOS notation: 40000000 -> 40M."""
+    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if bps >= size and bps % size == 0:
+            return f"{bps // size}{unit}"
+    return str(bps)
+
+
+def _ros(value: Any) -> str:
+    """Quote a value for a RouterOS command line when it needs quoting."""
+    text = str(value)
+    if text and all(c.isalnum() or c in "._:/,+@*-" for c in text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+
+
+def _host(network: Any, index: int) -> str:
+    net = ipaddress.ip_network(str(network))
+    return str(net.network_address + index if index >= 0 else net.broadcast_address + index + 1)
+
+
+def _urlhost(url: str) -> str:
+    return urlsplit(url).hostname or url
+
+
+def _netmask(prefix: str) -> str:
+    net = ipaddress.ip_interface(prefix)
+    return f"{net.ip} {net.netmask}"
+
+
+FILTERS = {
+    "rate": _rate,
+    "ros": _ros,
+    "host": _host,
+    "urlhost": _urlhost,
+    "netmask": _netmask,
+    "ros_auth": lambda p: {"SHA": "SHA1"}.get(p, p),
+    "ros_priv": lambda p: {"AES256": "AES"}.get(p, p),
+}
+
+
+@lru_cache(maxsize=8)
+def _environment(templates_dir: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, autoescape=False, trim_blocks=False,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+@lru_cache(maxsize=8)
+def _template_defaults(templates_dir: str) -> dict[str, Any]:
+    path = Path(templates_dir) / "defaults.yaml"
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise RenderError(f"{path}:1: template defaults must be a mapping")
+    return data
+
+
+def template_path(device: Device, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> Path:
+    return templates_dir / device.platform / f"{device.role}.j2"
+
+
+def _links_of(inventory: Inventory, device: Device) -> list[dict[str, Any]]:
+    out = []
+    for link in inventory.links:
+        for mine, peer in ((link.a, link.b), (link.b, link.a)):
+            if mine.device != device.name:
+                continue
+            peer_label = peer.provider or f"{peer.device} {peer.interface}"
+            capacity = link.capacity
+            out.append({
+                "name": link.label, "interface": mine.interface, "peer": peer.provider
+                or peer.device, "peer_interface": peer.interface, "medium": link.medium,
+                "capacity": capacity,
+                "description": f"{link.medium} to {peer_label} "
+                               f"{_rate(capacity.down_bps)}/{_rate(capacity.up_bps)}",
+            })
+    return out
+
+
+def _snmp_of(inventory: Inventory, device: Device, secrets: SecretStore) -> dict[str, Any] | None:
+    if not device.snmp:
+        return None
+    profile = inventory.snmp_profiles[device.snmp]
+
+    def value(name: str | None) -> str | None:
+        return secrets.require(name) if name else None
+
+    return {
+        "version": profile.version, "username": profile.username,
+        "community": value(profile.community_secret),
+        "auth_protocol": profile.auth_protocol, "auth_key": value(profile.auth_secret),
+        "priv_protocol": profile.priv_protocol, "priv_key": value(profile.priv_secret),
+    }
+
+
+def device_secret_values(inventory: Inventory, device: Device,
+                         secrets: SecretStore) -> list[str]:
+    """Every secret value a device's config may contain, for masking."""
+    names: list[str] = []
+    if device.snmp:
+        names += inventory.snmp_profiles[device.snmp].secret_names()
+    names += inventory.credential_profiles[device.credentials].secret_names()
+    values = [secrets.get(n) for n in names]
+    return sorted({v for v in values if v}, key=len, reverse=True)
+
+
+def mask_secrets(text: str, values: Iterable[str]) -> str:
+    for value in values:
+        if len(value) >= 4:
+            text = text.replace(value, MASK)
+    return text
+
+
+def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
+                   templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> dict[str, Any]:
+    site = inventory.site_of(device)
+    merged = {**_template_defaults(str(templates_dir)), **site.vars, **device.vars}
+    hotspot = next((h for h in inventory.hotspots.values() if h.gateway == device.name), None)
+    context: dict[str, Any] = {
+        "device": device, "site": site, "vars": merged, "hotspot": hotspot,
+        "links": _links_of(inventory, device), "snmp": _snmp_of(inventory, device, secrets),
+    }
+    if hotspot is not None and device.platform == "linux":
+        from captive_portal.gateway_config import gateway_template_context
+
+        context.update(gateway_template_context(hotspot, device, str(merged["portal_url"])))
+    return context
+
+
+def _template_frame(exc: BaseException, templates_dir: Path) -> tuple[str, int] | None:
+    """The innermost traceback frame inside a template file: (path, line)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _display(path: str, templates_dir: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return path
+
+
+def render_intended_config(inventory: Inventory, device: Device, secrets: SecretStore,
+                           templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> str:
+    """The config a device should run, or RenderError naming template:line and device."""
+    path = template_path(device, templates_dir)
+    env = _environment(str(templates_dir))
+    where = f"device {device.name!r}"
+    try:
+        template = env.get_template(f"{device.platform}/{device.role}.j2")
+    except jinja2.TemplateNotFound as exc:
+        missing = exc.name if exc.name != f"{device.platform}/{device.role}.j2" else str(path)
+        raise RenderError(f"{_display(str(path), templates_dir)}:1: {where}: no template "
+                          f"{missing} for platform {device.platform!r}, role "
+                          f"{device.role!r}") from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{_display(exc.filename or str(path), templates_dir)}:{exc.lineno}: "
+                          f"{where}: template syntax error: {exc.message}") from None
+    try:
+        context = render_context(inventory, device, secrets, templates_dir)
+        text = template.render(**context)
+    except SecretsError as exc:
+        raise RenderError(f"{_display(str(path), templates_dir)}:1: {where}: {exc}") from None
+    except jinja2.TemplateError as exc:
+        frame = _template_frame(exc, templates_dir)
+        file, line = frame if frame else (str(path), 1)
+        message = getattr(exc, "message", None) or str(exc)
+        raise RenderError(f"{_display(file, templates_dir)}:{line}: {where}: {message}") from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        frame = _template_frame(exc, templates_dir)
+        file, line = frame if frame else (str(path), 1)
+        raise RenderError(f"{_display(file, templates_dir)}:{line}: {where}: "
+                          f"{type(exc).__name__}: {exc}") from None
+    return text.strip("\n") + "\n"
+
+
+def select_devices(inventory: Inventory, names: list[str] | None = None,
+                   site: str | None = None, role: str | None = None,
+                   all_devices: bool = False) -> list[Device]:
+    """Resolve a CLI/API TARGET to devices, in inventory order; unknown names are errors."""
+    if not (names or site or role or all_devices):
+        raise TargetError("name devices, or use --site CODE, --role ROLE or --all")
+    unknown = [n for n in names or [] if n not in inventory.devices]
+    if unknown:
+        raise TargetError(f"unknown device(s): {', '.join(unknown)}")
+    if site and site not in inventory.sites:
+        raise TargetError(f"unknown site {site!r}")
+    chosen = []
+    for device in inventory.devices.values():
+        if names and device.name not in names:
+            continue
+        if site and device.site != site:
+            continue
+        if role and device.role != role:
+            continue
+        chosen.append(device)
+    if not chosen:
+        raise TargetError("the target matches no device")
+    return chosen

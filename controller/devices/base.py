@@ -1,0 +1,104 @@
+"""What every platform module provides, and the netmiko plumbing they share.
+
+A platform says only what differs for it: how to fetch and normalise a running config, how to
+plan the change from running to intended, how to apply it, save it and plan a rollback. The
+shared steps (lock, backup, verify, roll back, audit) live once in controller/jobs.py.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class DeviceError(Exception):
+    """The device refused something; the message is the device's own text."""
+
+
+class IntentError(Exception):
+    """The rendered intent cannot be used on this platform (e.g. an untagged RouterOS object)."""
+
+
+@dataclass(frozen=True)
+class DeviceTarget:
+    """How to reach one device. Secrets stay out of repr and logs."""
+
+    name: str
+    platform: str
+    host: str
+    port: int
+    username: str
+    password: str = field(repr=False)
+    secret: str | None = field(default=None, repr=False)
+    options: dict[str, Any] = field(default_factory=dict)
+    timeout_s: float = 20.0
+
+
+@dataclass
+class Plan:
+    """What a push would do to one device: the diff to show and the actions to take."""
+
+    diff: str
+    actions: list[Any]
+
+    @property
+    def empty(self) -> bool:
+        return not self.actions
+
+
+class DevicePlatform(Protocol):
+    name: str
+
+    def connect(self, target: DeviceTarget) -> Any: ...
+
+    def fetch(self, conn: Any, intent: str) -> str:
+        """The normalised running config (the parts `intent` needs to see, at least)."""
+        ...
+
+    def normalise(self, raw: str) -> str: ...
+
+    def plan(self, intent: str, running: str) -> Plan: ...
+
+    def apply(self, conn: Any, plan: Plan) -> None:
+        """Carry out a plan; raise DeviceError with the device's text on the first refusal."""
+        ...
+
+    def save(self, conn: Any) -> None: ...
+
+    def rollback_plan(self, backup: str, current: str) -> Plan:
+        """The plan that brings `current` back to `backup` for everything Simpul manages."""
+        ...
+
+
+def netmiko_connect(target: DeviceTarget, device_type: str) -> Any:
+    """Open a netmiko session. A password that is an OpenSSH private key is used as the key."""
+    import paramiko
+    from netmiko import ConnectHandler
+
+    params: dict[str, Any] = {
+        "device_type": device_type, "host": target.host, "port": target.port,
+        "username": target.username, "conn_timeout": target.timeout_s,
+        "auth_timeout": target.timeout_s, "banner_timeout": target.timeout_s,
+        "read_timeout_override": None, "ssh_strict": False, "system_host_keys": False,
+        "alt_host_keys": False, "allow_agent": False,
+    }
+    if target.password.lstrip().startswith("-----BEGIN"):
+        params["pkey"] = _private_key(paramiko, target.password)
+        params["use_keys"] = True
+        params["password"] = ""
+    else:
+        params["password"] = target.password
+        params["use_keys"] = False
+    if target.secret:
+        params["secret"] = target.secret
+    return ConnectHandler(**params)
+
+
+def _private_key(paramiko: Any, text: str) -> Any:
+    for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return kind.from_private_key(io.StringIO(text))
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise DeviceError("the credential is neither a password nor a readable private key")

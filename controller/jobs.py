@@ -1,0 +1,264 @@
+"""Run diff, push, backup and drift over many devices: bounded concurrency, one result each.
+
+netmiko blocks, so each device's work runs in a bounded thread pool, never on the event loop.
+A push takes the device's lock (threads and processes), backs up, applies, re-fetches and
+checks the diff is now empty, saves; on any device error it restores the backup and reports
+the device's own text. Every push writes one audit_log row per device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from controller.backups import BackupError, BackupRepo, mask
+from controller.configs import (
+    DEFAULT_TEMPLATES_DIR,
+    RenderError,
+    device_secret_values,
+    render_intended_config,
+)
+from controller.devices import PLATFORMS, DeviceError, DeviceTarget, IntentError, Plan
+from controller.inventory import Device, Inventory
+from controller.secrets import SecretsError, SecretStore
+from controller.store.audit import record
+from controller.store.db import Store
+
+log = logging.getLogger("simpul.jobs")
+
+UNCHANGED, CHANGED, FAILED, ROLLED_BACK = "unchanged", "changed", "failed", "rolled_back"
+
+
+@dataclass
+class DeviceResult:
+    device: str
+    status: str  # unchanged | changed | failed | rolled_back
+    diff: str = ""
+    error: str | None = None
+    commit: str | None = field(default=None, repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"device": self.device, "status": self.status, "diff": self.diff,
+                "error": self.error}
+
+
+class VerifyError(Exception):
+    """The device accepted every command but still differs from the intent."""
+
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+
+
+@contextmanager
+def device_lock(lock_dir: Path, device: str) -> Iterator[None]:
+    """Exclusive access to one device across threads and processes (CLI and serve)."""
+    with _thread_locks_guard:
+        lock = _thread_locks.setdefault(device, threading.Lock())
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with lock, open(lock_dir / f"{device}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_target(inventory: Inventory, device: Device, secrets: SecretStore) -> DeviceTarget:
+    profile = inventory.credential_profiles[device.credentials]
+    return DeviceTarget(
+        name=device.name, platform=device.platform, host=str(device.mgmt_address),
+        port=device.mgmt_port, username=profile.username,
+        password=secrets.require(profile.password_secret),
+        secret=secrets.require(profile.enable_secret) if profile.enable_secret else None,
+        options=dict(device.vars),
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.replace("\r", "")
+
+
+class ConfigJobs:
+    """The config engine's operations on devices, shared by the CLI, the API and `serve`."""
+
+    def __init__(self, inventory: Inventory, secrets: SecretStore, data_dir: Path,
+                 store: Store | None = None, templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+                 actor: str = "system", concurrency: int = 20):
+        self.inventory = inventory
+        self.secrets = secrets
+        self.store = store
+        self.templates_dir = templates_dir
+        self.actor = actor
+        self.concurrency = concurrency
+        self.backups = BackupRepo(data_dir / "backups")
+        self.lock_dir = data_dir / "locks"
+
+    # ------------------------------------------------------------------ helpers
+
+    def _secret_values(self, device: Device) -> list[str]:
+        return device_secret_values(self.inventory, device, self.secrets)
+
+    def _mask(self, device: Device, text: str) -> str:
+        return mask(text, self._secret_values(device))
+
+    def render(self, device: Device) -> str:
+        return render_intended_config(self.inventory, device, self.secrets, self.templates_dir)
+
+    def _session(self, device: Device) -> tuple[Any, Any]:
+        platform = PLATFORMS[device.platform]
+        conn = platform.connect(build_target(self.inventory, device, self.secrets))
+        return platform, conn
+
+    def _failed(self, device: Device, exc: BaseException, diff: str = "") -> DeviceResult:
+        return DeviceResult(device.name, FAILED, self._mask(device, diff),
+                            self._mask(device, _error_text(exc)))
+
+    # ------------------------------------------------------------------ operations
+
+    def diff_one(self, device: Device) -> DeviceResult:
+        try:
+            intent = self.render(device)
+            platform, conn = self._session(device)
+            try:
+                plan = platform.plan(intent, platform.fetch(conn, intent))
+            finally:
+                conn.disconnect()
+        except Exception as exc:  # noqa: BLE001 - one device's failure is its result
+            return self._failed(device, exc)
+        status = UNCHANGED if plan.empty else CHANGED
+        return DeviceResult(device.name, status, self._mask(device, plan.diff))
+
+    def backup_one(self, device: Device) -> DeviceResult:
+        try:
+            intent = self.render(device) if device.platform == "linux" else ""
+            platform, conn = self._session(device)
+            try:
+                running = platform.fetch(conn, intent)
+            finally:
+                conn.disconnect()
+            commit = self.backups.save(device.name, running, "backup", self.actor,
+                                       self._secret_values(device))
+        except Exception as exc:  # noqa: BLE001
+            return self._failed(device, exc)
+        return DeviceResult(device.name, CHANGED if commit else UNCHANGED, commit=commit)
+
+    def push_one(self, device: Device) -> DeviceResult:
+        try:
+            intent = self.render(device)
+        except (RenderError, SecretsError) as exc:
+            result = self._failed(device, exc)
+            self._audit(device, result)
+            return result
+        with device_lock(self.lock_dir, device.name):
+            result = self._push_locked(device, intent)
+        self._audit(device, result)
+        log.info("config push %s: %s", device.name, result.status)
+        return result
+
+    def _push_locked(self, device: Device, intent: str) -> DeviceResult:
+        try:
+            platform, conn = self._session(device)
+        except Exception as exc:  # noqa: BLE001
+            return self._failed(device, exc)
+        plan = Plan("", [])
+        try:
+            backup = platform.fetch(conn, intent)
+            self.backups.save(device.name, backup, "before push", self.actor,
+                              self._secret_values(device))
+            plan = platform.plan(intent, backup)
+            if plan.empty:
+                return DeviceResult(device.name, UNCHANGED)
+            try:
+                platform.apply(conn, plan)
+                after = platform.fetch(conn, intent)
+                leftover = platform.plan(intent, after)
+                if not leftover.empty:
+                    raise VerifyError("the device still differs from the intent after the "
+                                      "push:\n" + leftover.diff)
+                platform.save(conn)
+            except (DeviceError, VerifyError) as exc:
+                return self._roll_back(device, platform, conn, backup, plan, exc)
+            commit = self.backups.save(device.name, after, "push", self.actor,
+                                       self._secret_values(device))
+            return DeviceResult(device.name, CHANGED, self._mask(device, plan.diff),
+                                commit=commit)
+        except (IntentError, BackupError) as exc:
+            return self._failed(device, exc, plan.diff)
+        except Exception as exc:  # noqa: BLE001 - connection lost, timeouts
+            return self._failed(device, exc, plan.diff)
+        finally:
+            try:
+                conn.disconnect()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _roll_back(self, device: Device, platform: Any, conn: Any, backup: str, plan: Plan,
+                   cause: BaseException) -> DeviceResult:
+        error = _error_text(cause)
+        try:
+            current = platform.fetch(conn, self.render(device))
+            undo = platform.rollback_plan(backup, current)
+            platform.apply(conn, undo)
+            restored = platform.fetch(conn, self.render(device))
+            if not platform.rollback_plan(backup, restored).empty:
+                raise VerifyError("the device still differs from its backup")
+            platform.save(conn)
+        except Exception as exc:  # noqa: BLE001
+            return DeviceResult(device.name, FAILED, self._mask(device, plan.diff),
+                                self._mask(device, f"{error}\nrollback failed: "
+                                                   f"{_error_text(exc)}"))
+        return DeviceResult(device.name, ROLLED_BACK, self._mask(device, plan.diff),
+                            self._mask(device, error))
+
+    def _audit(self, device: Device, result: DeviceResult) -> None:
+        if self.store is None:
+            return
+        try:
+            with self.store.session() as session:
+                record(session, self.actor, "config.push", target=device.name,
+                       result=result.status, diff=result.diff or None,
+                       detail={"error": result.error, "commit": result.commit,
+                               "platform": device.platform, "site": device.site})
+        except Exception as exc:  # noqa: BLE001 - the push result stands; say so loudly
+            log.error("config push %s: audit log not written: %s", device.name, exc)
+
+    # ------------------------------------------------------------------ many devices
+
+    async def run(self, operation: Callable[[Device], DeviceResult], devices: list[Device],
+                  on_result: Callable[[DeviceResult], None] | None = None
+                  ) -> list[DeviceResult]:
+        """Run `operation` on every device in a bounded thread pool; results in input order."""
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(devices))),
+                                thread_name_prefix="simpul-config") as pool:
+
+            async def one(device: Device) -> DeviceResult:
+                result = await loop.run_in_executor(pool, operation, device)
+                if on_result is not None:
+                    on_result(result)
+                return result
+
+            return list(await asyncio.gather(*(one(d) for d in devices)))
+
+
+def result_dicts(results: list[DeviceResult]) -> list[dict[str, Any]]:
+    return [r.as_json() for r in results]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+__all__ = ["CHANGED", "FAILED", "ROLLED_BACK", "UNCHANGED", "ConfigJobs", "DeviceResult",
+           "asdict", "build_target"]
