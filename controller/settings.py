@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     admin_listen: str = Field("127.0.0.1:8000", description="Engineers' UI, API and /metrics")
     portal_listen: str = Field("0.0.0.0:8080", description="Captive portal for citizens")
     log_level: str = "info"
+    map_tile_url: str = Field(
+        "", description="Leaflet tile URL template for the dashboard map; empty draws no tiles"
+    )
+    secure_cookies: bool | None = Field(
+        None, description="Mark session cookies Secure; default: when the request is HTTPS"
+    )
     push_concurrency: int = Field(20, ge=1, le=500)
     drift_interval_s: float = Field(900.0, ge=0, description="0 disables the drift check")
     templates_dir: Path = Field(Path(__file__).resolve().parents[1] / "templates",

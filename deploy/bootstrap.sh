@@ -23,3 +23,19 @@ simpul_bootstrap() {
   fi
   "$uv" sync --frozen --quiet
 }
+
+# Front-end libraries (htmx, Leaflet) come from npm at the versions pinned in
+# controller/web/vendor/package-lock.json; they are installed, not committed.
+simpul_vendor_web() {
+  [ -f controller/web/static/vendor/htmx.min.js ] && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+    else
+      echo "bootstrap: npm not found; the web UI runs without its map and live updates" >&2
+      return 0
+    fi
+  fi
+  controller/web/vendor/vendor.sh >/dev/null 2>&1 || echo "bootstrap: npm install failed; web UI runs without map" >&2
+  rm -rf controller/web/vendor/node_modules
+}

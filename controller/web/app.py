@@ -3,21 +3,61 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from controller.auth import RateLimiter
 from controller.context import Context
+from controller.web import api, pages
+from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, render
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+STATIC = Path(__file__).parent / "static"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _security_headers(ctx: Context):  # type: ignore[no-untyped-def]
+    tiles = ""
+    if ctx.settings.map_tile_url:
+        parts = urlsplit(ctx.settings.map_tile_url.replace("{s}", "a"))
+        tiles = f" {parts.scheme}://{parts.netloc.replace('a.', '*.', 1)}"
+    policy = (f"default-src 'self'; img-src 'self' data:{tiles}; style-src 'self' "
+              "'unsafe-inline'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+
+    async def middleware(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/docs"):
+            response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return middleware
 
 
 def create_admin_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="Simpul admin", docs_url="/api/docs", openapi_url="/api/openapi.json",
-                  redoc_url=None)
+    app = FastAPI(
+        title="Simpul admin API",
+        description="REST API of the Simpul network controller. Authenticate with a session "
+        "cookie (plus X-CSRF-Token on changes) or `Authorization: Bearer <API token>`.",
+        version="1",
+        docs_url=None, openapi_url="/api/openapi.json", redoc_url=None,
+    )
     app.state.ctx = ctx
+    app.state.login_limiter = RateLimiter(limit=10, window_s=60)  # per client address
+    app.middleware("http")(_security_headers(ctx))
+    STATIC.mkdir(exist_ok=True)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -27,10 +67,60 @@ def create_admin_app(ctx: Context) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def index(request: Request) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(
-            request, "index.html", {"summary": ctx.inventory.summary(), "inventory": ctx.inventory}
-        )
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> Response:
+        # Swagger UI from the vendored copy: no CDN.
+        return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Simpul API",
+                                   swagger_js_url="/static/vendor/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/static/vendor/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon.svg")
 
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, _exc: NotAuthenticated) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "authentication required: log in or send a Bearer "
+                                 "API token"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, _exc: Forbidden) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "your role does not allow this"}, status_code=403)
+        return render(request, "error.html", 403,
+                      message="You do not have permission for this.")
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, _exc: CsrfFailed) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": "missing or wrong X-CSRF-Token header for a "
+                                 "cookie-authenticated change"}, status_code=403)
+        return render(request, "error.html", 403, message="The form expired or was not sent "
+                      "from this site. Reload and try again.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) or exc.status_code not in (404, 405):
+            if not _is_api(request):
+                return render(request, "error.html", exc.status_code, message=str(exc.detail))
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return render(request, "error.html", exc.status_code, message="Page not found.")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                    for e in exc.errors()]
+        if _is_api(request):
+            text = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+            return JSONResponse({"detail": f"invalid request: {text}", "errors": problems},
+                                status_code=422)
+        return render(request, "error.html", 400,
+                      message="; ".join(f"{p['field']}: {p['message']}" for p in problems))
+
+    for router in pages.ROUTERS:
+        app.include_router(router)
+    for router in api.ROUTERS:
+        app.include_router(router, prefix="/api/v1")
     return app

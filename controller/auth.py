@@ -1,0 +1,187 @@
+"""Engineers' authentication: password login with lockout, web sessions, API tokens, roles.
+
+Tokens are random; only their SHA-256 is stored. Every login and change is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from controller.store.audit import record
+from controller.store.auth import ApiToken, WebSession
+from controller.store.models import User
+from controller.store.users import (
+    ROLES,
+    UserError,
+    hash_password,
+    validate_password,
+    verify_password,
+)
+
+SESSION_LIFETIME = timedelta(hours=12)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+TOKEN_PREFIX = "simpul_"
+
+
+class AuthError(Exception):
+    """A refused login; `reason` is one of bad_credentials, locked, disabled, rate_limited."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; everything here is UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+class RateLimiter:
+    """At most `limit` events per `window_s` per key, in memory (per process)."""
+
+    def __init__(self, limit: int, window_s: float):
+        self.limit, self.window_s = limit, window_s
+        self._events: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            events = self._events[key]
+            while events and now - events[0] > self.window_s:
+                events.popleft()
+            if len(events) >= self.limit:
+                return False
+            events.append(now)
+            return True
+
+
+@dataclass
+class LoginResult:
+    user: User
+    session_token: str
+    csrf_token: str
+
+
+def login(session: Session, username: str, password: str, *, source: str) -> LoginResult:
+    """Check the password, enforce lockout, open a web session.
+
+    Raises AuthError after recording the refusal: the caller must still commit the session.
+    """
+    now = datetime.now(UTC)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        verify_password(hash_password("timing-equaliser"), password)
+        record(session, username[:64] or "?", "user.login", result="failed",
+               detail={"reason": "unknown user", "source": source})
+        raise AuthError("bad_credentials")
+    locked_until = _aware(user.locked_until)
+    if locked_until and locked_until > now:
+        record(session, user.username, "user.login", result="locked", user_id=user.id,
+               detail={"source": source})
+        raise AuthError("locked")
+    if user.disabled:
+        record(session, user.username, "user.login", result="denied", user_id=user.id,
+               detail={"reason": "disabled", "source": source})
+        raise AuthError("disabled")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        detail = {"reason": "bad password", "source": source, "failures": user.failed_logins}
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+            detail["locked_minutes"] = int(LOCKOUT.total_seconds() // 60)
+        record(session, user.username, "user.login", result="failed", user_id=user.id,
+               detail=detail)
+        raise AuthError("locked" if user.locked_until and _aware(user.locked_until) > now
+                        else "bad_credentials")
+    user.failed_logins = 0
+    user.locked_until = None
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf,
+                           expires_at=now + SESSION_LIFETIME))
+    session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    record(session, user.username, "user.login", user_id=user.id, detail={"source": source})
+    return LoginResult(user, token, csrf)
+
+
+def session_user(session: Session, token: str | None) -> tuple[User, WebSession] | None:
+    if not token:
+        return None
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
+    if row is None or _aware(row.expires_at) < datetime.now(UTC):  # type: ignore[operator]
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
+    return user, row
+
+
+def logout(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _digest(token)))
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected, given or "")
+
+
+def change_password(session: Session, user: User, old: str, new: str, keep_token: str) -> None:
+    if not verify_password(user.password_hash, old):
+        record(session, user.username, "user.password", result="failed", user_id=user.id,
+               target=user.username, detail={"reason": "wrong current password"})
+        raise UserError("the current password is wrong")
+    set_password(session, user, new, actor=user.username)
+    # Other sessions of this user end; the current one stays.
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id,
+                                             WebSession.token_hash != _digest(keep_token)))
+
+
+def set_password(session: Session, user: User, new: str, *, actor: str) -> None:
+    validate_password(new)
+    user.password_hash = hash_password(new)
+    user.password_changed_at = datetime.now(UTC)
+    record(session, actor, "user.password", target=user.username, user_id=user.id)
+
+
+def create_api_token(session: Session, user: User, name: str, *, actor: str) -> str:
+    """Return a new token once; only its hash is stored."""
+    if not name or len(name) > 64:
+        raise UserError("token name must be 1-64 characters")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, token_hash=_digest(token), user_id=user.id))
+    record(session, actor, "token.create", target=user.username, detail={"name": name})
+    return token
+
+
+def token_user(session: Session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token),
+                                                ApiToken.revoked.is_(False)))
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        return None
+    row.last_used_at = datetime.now(UTC)
+    return user

@@ -1,0 +1,7 @@
+"""REST API /api/v1: one router per area, pydantic models for every body and response."""
+
+from __future__ import annotations
+
+from controller.web.api import audit, network, users
+
+ROUTERS = [network.router, users.router, audit.router]

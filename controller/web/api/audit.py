@@ -1,0 +1,38 @@
+"""The audit log, filtered."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
+
+from controller.web.deps import Viewer, get_ctx
+from controller.web.pages.admin import audit_query
+
+router = APIRouter(tags=["audit"])
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    result: str
+    detail: dict[str, Any] | None
+    diff: str | None
+
+
+@router.get("/audit", response_model=list[AuditOut],
+            responses={401: {"description": "Not authenticated"}})
+def list_audit(
+    request: Request, _who: Viewer, actor: str | None = None, action: str | None = None,
+    target: str | None = None, result: str | None = None, since: datetime | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[AuditOut]:
+    with get_ctx(request).store.session() as session:
+        rows = session.scalars(audit_query(actor, action, target, result, since, limit)).all()
+        return [AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, target=r.target,
+                         result=r.result, detail=r.detail, diff=r.diff) for r in rows]

@@ -1,0 +1,99 @@
+"""Users, roles and API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from controller.auth import create_api_token
+from controller.store.audit import record
+from controller.store.models import User
+from controller.store.users import ROLES, UserError, add_user
+from controller.web.deps import Admin, Viewer, check_csrf, get_ctx
+
+router = APIRouter(tags=["users"])
+ERRORS = {401: {"description": "Not authenticated"}, 403: {"description": "Role too low or "
+                                                          "missing CSRF token"}}
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    disabled: bool
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    password: str = Field(min_length=12, max_length=256)
+    role: str = Field(pattern="^(viewer|operator|admin)$")
+
+
+class UserPatch(BaseModel):
+    role: str | None = Field(None, pattern="^(viewer|operator|admin)$")
+    disabled: bool | None = None
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+
+
+class TokenOut(BaseModel):
+    name: str
+    token: str = Field(description="Shown once; only its hash is stored")
+
+
+@router.get("/me", response_model=UserOut, responses=ERRORS)
+def me(who: Viewer) -> UserOut:
+    return UserOut(username=who.username, role=who.role, disabled=False)
+
+
+@router.get("/users", response_model=list[UserOut], responses=ERRORS)
+def list_users(request: Request, _who: Viewer) -> list[UserOut]:
+    with get_ctx(request).store.session() as session:
+        return [UserOut(username=u.username, role=u.role, disabled=u.disabled)
+                for u in session.scalars(select(User).order_by(User.username))]
+
+
+@router.post("/users", response_model=UserOut, status_code=201,
+             responses={**ERRORS, 409: {"description": "User exists"}})
+async def create_user(request: Request, body: UserIn,
+                      who: Admin) -> UserOut:
+    await check_csrf(request, who)
+    try:
+        with get_ctx(request).store.session() as session:
+            user = add_user(session, body.username, body.password, body.role, actor=who.username)
+            return UserOut(username=user.username, role=user.role, disabled=user.disabled)
+    except UserError as exc:
+        raise HTTPException(409 if "exists" in str(exc) else 400, str(exc)) from None
+
+
+@router.patch("/users/{username}", response_model=UserOut,
+              responses={**ERRORS, 404: {"description": "No such user"}})
+async def update_user(request: Request, username: str, body: UserPatch,
+                      who: Admin) -> UserOut:
+    await check_csrf(request, who)
+    with get_ctx(request).store.session() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise HTTPException(404, f"unknown user {username!r}")
+        if body.disabled and user.id == who.user_id:
+            raise HTTPException(400, "you cannot disable yourself")
+        if body.role is not None and body.role in ROLES:
+            user.role = body.role
+        if body.disabled is not None:
+            user.disabled = body.disabled
+        record(session, who.username, "user.update", target=username,
+               detail={"role": user.role, "disabled": user.disabled})
+        return UserOut(username=user.username, role=user.role, disabled=user.disabled)
+
+
+@router.post("/tokens", response_model=TokenOut, status_code=201, responses=ERRORS)
+async def create_token(request: Request, body: TokenIn,
+                       who: Viewer) -> TokenOut:
+    await check_csrf(request, who)
+    with get_ctx(request).store.session() as session:
+        user = session.get(User, who.user_id)
+        assert user is not None
+        token = create_api_token(session, user, body.name, actor=who.username)
+    return TokenOut(name=body.name, token=token)

@@ -1,0 +1,116 @@
+"""Request helpers for the engineers' app: the context, who is asking, role and CSRF checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from controller.auth import role_at_least, session_user, token_user
+from controller.context import Context
+from controller.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+
+SESSION_COOKIE = "simpul_session"
+LANG_COOKIE = "simpul_lang"
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+@dataclass
+class Principal:
+    user_id: int
+    username: str
+    role: str
+    csrf_token: str | None  # None for API-token callers, who need no CSRF token
+    session_token: str | None
+
+
+class NotAuthenticated(Exception):
+    pass
+
+
+class Forbidden(Exception):
+    pass
+
+
+class CsrfFailed(Exception):
+    pass
+
+
+def get_ctx(request: Request) -> Context:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+def language(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def principal(request: Request) -> Principal | None:
+    """The caller, from a Bearer API token or the session cookie; cached on the request."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal  # type: ignore[no-any-return]
+    ctx = get_ctx(request)
+    found: Principal | None = None
+    header = request.headers.get("authorization", "")
+    with ctx.store.session() as session:
+        if header.lower().startswith("bearer "):
+            user = token_user(session, header[7:].strip())
+            if user is not None:
+                found = Principal(user.id, user.username, user.role, None, None)
+        else:
+            token = request.cookies.get(SESSION_COOKIE)
+            pair = session_user(session, token)
+            if pair is not None:
+                user, row = pair
+                found = Principal(user.id, user.username, user.role, row.csrf_token, token)
+    request.state.principal = found
+    return found
+
+
+def require(role: str):  # type: ignore[no-untyped-def]
+    """Dependency: the caller must be logged in with at least `role`."""
+
+    def dependency(request: Request) -> Principal:
+        who = principal(request)
+        if who is None:
+            raise NotAuthenticated()
+        if not role_at_least(who.role, role):
+            raise Forbidden()
+        return who
+
+    return dependency
+
+
+async def check_csrf(request: Request, who: Principal) -> None:
+    """Unsafe requests made with a session cookie must carry the session's CSRF token."""
+    if who.csrf_token is None:
+        return
+    given = request.headers.get("x-csrf-token")
+    if given is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")):
+        given = (await request.form()).get("csrf_token")  # type: ignore[assignment]
+    from controller.auth import csrf_matches
+
+    if not csrf_matches(who.csrf_token, given if isinstance(given, str) else None):
+        raise CsrfFailed()
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    lang = language(request)
+    who = principal(request)
+    return TEMPLATES.TemplateResponse(
+        request, name, {
+            "_": lambda text: translate(text, lang), "lang": lang, "me": who,
+            "csrf_token": who.csrf_token if who else "",
+            "tile_url": get_ctx(request).settings.map_tile_url, **context,
+        }, status_code=status_code,
+    )
+
+
+Viewer = Annotated[Principal, Depends(require("viewer"))]
+Operator = Annotated[Principal, Depends(require("operator"))]
+Admin = Annotated[Principal, Depends(require("admin"))]

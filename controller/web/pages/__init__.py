@@ -1,0 +1,7 @@
+"""HTML pages of the engineers' UI, one router per area."""
+
+from __future__ import annotations
+
+from controller.web.pages import admin, auth, network
+
+ROUTERS = [auth.router, network.router, admin.router]

@@ -1,0 +1,116 @@
+"""Login, logout, password change and the language toggle."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from controller.auth import AuthError, change_password, login, logout
+from controller.store.models import User
+from controller.store.users import UserError
+from controller.web.deps import (
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    Viewer,
+    check_csrf,
+    get_ctx,
+    principal,
+    render,
+)
+from controller.web.i18n import LANGUAGES
+
+router = APIRouter(include_in_schema=False)
+MESSAGES = {
+    "bad_credentials": "Wrong username or password.",
+    "locked": "Too many failed logins: the account is locked for 15 minutes.",
+    "disabled": "This account is disabled.",
+    "rate_limited": "Too many attempts from your address. Wait a minute.",
+}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect to another host after login."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.netloc or parts.scheme else target
+
+
+def _secure(request: Request) -> bool:
+    setting = get_ctx(request).settings.secure_cookies
+    if setting is not None:
+        return setting
+    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002
+    if principal(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+def login_submit(request: Request, username: Annotated[str, Form(max_length=64)],
+                 password: Annotated[str, Form(max_length=256)],
+                 next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+    source = request.client.host if request.client else "unknown"
+    if not request.app.state.login_limiter.allow(source):
+        return render(request, "login.html", 429, next=_safe_next(next),
+                      error=MESSAGES["rate_limited"])
+    ctx = get_ctx(request)
+    with ctx.store.session() as session:
+        # A refused login still commits: its audit row and the failure count must persist.
+        try:
+            token, reason = login(session, username.strip(), password, source=source), None
+        except AuthError as exc:
+            token, reason = None, exc.reason
+    if token is None:
+        return render(request, "login.html", 401, next=_safe_next(next),
+                      error=MESSAGES[reason or "bad_credentials"])
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token.session_token, httponly=True, samesite="strict",
+                        secure=_secure(request), max_age=12 * 3600, path="/")
+    return response
+
+
+@router.post("/logout")
+async def logout_submit(request: Request, who: Viewer) -> Response:
+    await check_csrf(request, who)
+    with get_ctx(request).store.session() as session:
+        logout(session, who.session_token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/password")
+def password_page(request: Request, _who: Viewer) -> Response:
+    return render(request, "password.html", error=None, done=False)
+
+
+@router.post("/password")
+async def password_submit(request: Request, who: Viewer) -> Response:
+    await check_csrf(request, who)
+    form = await request.form()
+    old, new = str(form.get("current", "")), str(form.get("new", ""))
+    try:
+        with get_ctx(request).store.session() as session:
+            user = session.get(User, who.user_id)
+            assert user is not None
+            change_password(session, user, old, new, keep_token=who.session_token or "")
+    except UserError as exc:
+        return render(request, "password.html", 400, error=str(exc), done=False)
+    return render(request, "password.html", error=None, done=True)
+
+
+@router.get("/lang/{code}")
+def set_language(request: Request, code: str, next: str = "/") -> Response:  # noqa: A002
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, samesite="strict", max_age=365 * 86400,
+                            path="/")
+    return response

@@ -1,0 +1,120 @@
+"""Dashboard, sites and devices."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+
+from controller.overview import device_status, latest_use, site_history, status_counts
+from controller.web.deps import Viewer, get_ctx, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _hotspot_sessions_now(request: Request) -> dict[str, int]:
+    try:
+        from captive_portal.service import active_counts
+    except ImportError:
+        return {}
+    with get_ctx(request).store.session() as session:
+        return active_counts(session)
+
+
+@router.get("/")
+def dashboard(request: Request, _who: Viewer) -> Response:
+    ctx = get_ctx(request)
+    statuses = device_status(ctx)
+    site_status: dict[str, str] = {}
+    for device, status in statuses.items():
+        site = ctx.inventory.devices[device].site
+        previous = site_status.get(site)
+        if previous != "down":
+            site_status[site] = "down" if status == "down" else (previous or status)
+    markers = [
+        {"code": s.code, "name": s.name, "kind": s.kind, "lat": s.lat, "lon": s.lon,
+         "status": site_status.get(s.code, "unknown")}
+        for s in ctx.inventory.sites.values()
+    ]
+    uses = [u for u in latest_use(ctx, kinds=("sopd",)) if u.at is not None][:10]
+    sessions = _hotspot_sessions_now(request)
+    return render(request, "dashboard.html", counts=status_counts(statuses),
+                  markers_json=json.dumps(markers), markers=markers, top=uses,
+                  sessions=sessions, hotspots=ctx.inventory.hotspots,
+                  summary=ctx.inventory.summary())
+
+
+@router.get("/sites")
+def sites(request: Request, _who: Viewer,
+          kind: str | None = None) -> Response:
+    ctx = get_ctx(request)
+    uses = {u.site.code: u for u in latest_use(ctx, kinds=tuple({s.kind for s in
+                                                              ctx.inventory.sites.values()}))}
+    rows = [s for s in ctx.inventory.sites.values() if kind in (None, "", s.kind)]
+    return render(request, "sites.html", sites=rows, uses=uses, kind=kind or "",
+                  kinds=sorted({s.kind for s in ctx.inventory.sites.values()}))
+
+
+@router.get("/sites/{code}")
+def site_detail(request: Request, code: str,
+                _who: Viewer) -> Response:
+    ctx = get_ctx(request)
+    site = ctx.inventory.sites.get(code)
+    if site is None:
+        raise HTTPException(404, f"unknown site {code!r}")
+    devices = ctx.inventory.devices_at(code)
+    names = {d.name for d in devices}
+    links = [link for link in ctx.inventory.links if {link.a.device, link.b.device} & names]
+    history = site_history(ctx, code)
+    return render(request, "site.html", site=site, devices=devices, links=links,
+                  statuses=device_status(ctx), history=history,
+                  chart=_chart(history, site.allocation.down_bps, site.allocation.up_bps))
+
+
+def _chart(points: list, down_bps: int, up_bps: int) -> dict | None:  # type: ignore[type-arg]
+    """An inline-SVG line chart of use against allocation (no JavaScript needed)."""
+    if not points:
+        return None
+    width, height = 720, 220
+    top = max([down_bps, up_bps] + [max(p.in_bps, p.out_bps) for p in points]) * 1.1
+    t0, t1 = points[0].ts, max(points[-1].ts, points[0].ts + 1)
+
+    def xy(ts: int, value: float) -> str:
+        return f"{(ts - t0) / (t1 - t0) * width:.1f},{height - value / top * height:.1f}"
+
+    return {
+        "width": width, "height": height,
+        "in": " ".join(xy(p.ts, p.in_bps) for p in points),
+        "out": " ".join(xy(p.ts, p.out_bps) for p in points),
+        "alloc_down_y": f"{height - down_bps / top * height:.1f}",
+        "alloc_up_y": f"{height - up_bps / top * height:.1f}",
+        "top_mbps": f"{top / 1e6:.0f}",
+    }
+
+
+@router.get("/devices")
+def devices(request: Request, _who: Viewer) -> Response:
+    ctx = get_ctx(request)
+    return render(request, "devices.html", devices=list(ctx.inventory.devices.values()),
+                  statuses=device_status(ctx), drift=_drift(request))
+
+
+def _drift(request: Request) -> dict[str, bool]:
+    try:
+        from controller.drift import latest_drift
+    except ImportError:
+        return {}
+    with get_ctx(request).store.session() as session:
+        return latest_drift(session)
+
+
+@router.get("/devices/{name}")
+def device_detail(request: Request, name: str,
+                  _who: Viewer) -> Response:
+    ctx = get_ctx(request)
+    device = ctx.inventory.devices.get(name)
+    if device is None:
+        raise HTTPException(404, f"unknown device {name!r}")
+    return render(request, "device.html", device=device, status=device_status(ctx)[name],
+                  drift=_drift(request).get(name), backups=[], backup_diff=None)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Refresh the vendored front-end files from npm at the versions pinned in package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund --ignore-scripts
+out=../static/vendor
+rm -rf "$out" && mkdir -p "$out/leaflet/images"
+cp node_modules/htmx.org/dist/htmx.min.js "$out/"
+cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css "$out/leaflet/"
+cp node_modules/leaflet/dist/images/*.png "$out/leaflet/images/"
+cp node_modules/htmx.org/LICENSE "$out/htmx.LICENSE"
+mkdir -p "$out/swagger"
+cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+   node_modules/swagger-ui-dist/LICENSE "$out/swagger/"
+cp node_modules/leaflet/LICENSE "$out/leaflet/LICENSE"
+echo "vendored: htmx $(node -p 'require("./node_modules/htmx.org/package.json").version'), leaflet $(node -p 'require("./node_modules/leaflet/package.json").version')"

@@ -1,0 +1,184 @@
+"""The engineers' app through HTTP: login, lockout, roles, CSRF, API tokens, language."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from controller.context import Context
+from controller.settings import Settings
+from controller.store.auth import ApiToken
+from controller.store.models import AuditLog, User
+from controller.store.users import add_user
+from controller.web.app import create_admin_app
+from controller.web.i18n import ID
+from tests.conftest import DEMO_INVENTORY
+
+PASSWORD = "kata-sandi-rahasia-1"
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, demo_secrets: Path) -> Iterator[Context]:
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                        secrets_file=demo_secrets)
+    context = Context.open(settings)
+    with context.store.session() as session:
+        for name, role in (("admin", "admin"), ("budi", "operator"), ("siti", "viewer")):
+            add_user(session, name, PASSWORD, role, actor="test")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def client(ctx: Context) -> TestClient:
+    return TestClient(create_admin_app(ctx))
+
+
+def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    response = client.post("/login", data={"username": username, "password": password},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return csrf_of(client)
+
+
+def csrf_of(client: TestClient) -> str:
+    page = client.get("/password")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def test_pages_need_login_and_the_session_cookie_is_strict(client: TestClient) -> None:
+    response = client.get("/devices", follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/devices"
+    response = client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                           "next": "/devices"}, follow_redirects=False)
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert response.headers["location"] == "/devices"
+    page = client.get("/devices")
+    assert page.status_code == 200 and "dinkes-r1" in page.text
+    # An open redirect is refused.
+    client.cookies.clear()
+    response = client.post("/login", data={"username": "admin", "password": PASSWORD,
+                                           "next": "//evil.example/x"}, follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_wrong_password_then_lockout_is_audited(client: TestClient, ctx: Context) -> None:
+    for _ in range(4):
+        response = client.post("/login", data={"username": "budi", "password": "salah-salah"})
+        assert response.status_code == 401 and "kata sandi salah" in response.text
+    response = client.post("/login", data={"username": "budi", "password": "salah-salah"})
+    assert "dikunci" in response.text  # locked now
+    response = client.post("/login", data={"username": "budi", "password": PASSWORD})
+    assert response.status_code == 401 and "dikunci" in response.text  # even the right one
+    with ctx.store.session() as session:
+        results = session.scalars(select(AuditLog.result).where(
+            AuditLog.action == "user.login", AuditLog.actor == "budi")).all()
+        assert results.count("failed") == 5 and results[-1] == "locked"
+        assert "ok" not in results
+
+
+def test_form_without_csrf_token_is_rejected_and_changes_nothing(
+    client: TestClient, ctx: Context
+) -> None:
+    token = log_in(client, "admin")
+    form = {"username": "andi", "password": PASSWORD, "role": "viewer"}
+    response = client.post("/users", data=form)
+    assert response.status_code == 403 and "Formulir kedaluwarsa" in response.text
+    response = client.post("/users", data={**form, "csrf_token": "wrong"})
+    assert response.status_code == 403
+    with ctx.store.session() as session:
+        assert session.scalar(select(User).where(User.username == "andi")) is None
+    response = client.post("/users", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 303
+    with ctx.store.session() as session:
+        assert session.scalar(select(User).where(User.username == "andi")) is not None
+
+
+def test_roles_viewer_cannot_add_users(client: TestClient) -> None:
+    token = log_in(client, "siti")
+    response = client.post("/users", data={"username": "x1", "password": PASSWORD,
+                                           "role": "admin", "csrf_token": token})
+    assert response.status_code == 403 and "tidak berwenang" in response.text
+    api = client.post("/api/v1/users", json={"username": "x1", "password": PASSWORD,
+                                             "role": "admin"}, headers={"X-CSRF-Token": token})
+    assert api.status_code == 403 and api.json()["detail"] == "your role does not allow this"
+
+
+def test_api_needs_auth_and_accepts_hashed_bearer_tokens(client: TestClient, ctx: Context) -> None:
+    response = client.get("/api/v1/devices")
+    assert response.status_code == 401 and "authentication required" in response.json()["detail"]
+    csrf = log_in(client, "budi")
+    # A cookie-authenticated change needs the CSRF header.
+    assert client.post("/api/v1/tokens", json={"name": "grafana"}).status_code == 403
+    created = client.post("/api/v1/tokens", json={"name": "grafana"},
+                          headers={"X-CSRF-Token": csrf})
+    assert created.status_code == 201
+    token = created.json()["token"]
+    client.cookies.clear()
+    headers = {"Authorization": f"Bearer {token}"}
+    devices = client.get("/api/v1/devices", headers=headers).json()
+    assert {d["name"] for d in devices} >= {"noc-core", "dinkes-r1"}
+    assert client.get("/api/v1/me", headers=headers).json()["username"] == "budi"
+    bad = client.get("/api/v1/me", headers={"Authorization": "Bearer simpul_nope"})
+    assert bad.status_code == 401
+    with ctx.store.session() as session:
+        stored = session.scalars(select(ApiToken.token_hash)).all()
+    assert stored and token not in stored and all(len(h) == 64 for h in stored)
+
+
+def test_api_errors_are_clear_json(client: TestClient) -> None:
+    csrf = log_in(client, "admin")
+    response = client.post("/api/v1/users", json={"username": "a b", "password": "short",
+                                                  "role": "god"}, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "body.username" in detail and "body.password" in detail and "body.role" in detail
+    missing = client.get("/api/v1/sites/atlantis")
+    assert missing.status_code == 404 and missing.json()["detail"] == "unknown site 'atlantis'"
+
+
+def test_password_change_requires_the_current_one(client: TestClient) -> None:
+    csrf = log_in(client, "siti")
+    wrong = client.post("/password", data={"current": "nope", "new": "baru-dan-panjang-2",
+                                           "csrf_token": csrf})
+    assert wrong.status_code == 400 and "current password is wrong" in wrong.text
+    ok = client.post("/password", data={"current": PASSWORD, "new": "baru-dan-panjang-2",
+                                        "csrf_token": csrf})
+    assert ok.status_code == 200 and "Kata sandi diganti" in ok.text
+    client.cookies.clear()
+    log_in(client, "siti", "baru-dan-panjang-2")
+
+
+def test_language_toggle_switches_every_page(client: TestClient) -> None:
+    log_in(client, "admin")
+    assert "Dasbor" in client.get("/").text
+    client.get("/lang/en?next=/")
+    page = client.get("/").text
+    assert "Dashboard" in page and "Dasbor" not in page
+    assert "Devices up" in page
+    client.get("/lang/id?next=/")
+    assert "Perangkat aktif" in client.get("/").text
+
+
+def test_every_template_string_has_a_translation() -> None:
+    templates = Path(__file__).parents[2] / "controller" / "web" / "templates"
+    missing = set()
+    for path in templates.rglob("*.html"):
+        for text in re.findall(r'_\("([^"]+)"\)', path.read_text()):
+            if text not in ID:
+                missing.add(f"{path.name}: {text}")
+    assert not missing, sorted(missing)
+
+
+def test_login_attempts_are_rate_limited_per_address(client: TestClient) -> None:
+    codes = [client.post("/login", data={"username": f"u{i}", "password": "x"}).status_code
+             for i in range(11)]
+    assert codes[:10] == [401] * 10 and codes[10] == 429
