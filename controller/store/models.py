@@ -43,3 +43,15 @@ class AuditLog(Base):
     result: Mapped[str] = mapped_column(String(32))  # ok | failed | denied | ...
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     diff: Mapped[str | None] = mapped_column(Text)
+
+
+class ConfigDrift(Base):
+    """The latest drift check of each device (config engine, migration 0002)."""
+
+    __tablename__ = "config_drift"
+
+    device: Mapped[str] = mapped_column(String(63), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))  # in_sync | drifted | error
+    diff: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
