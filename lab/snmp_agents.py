@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller.inventory import Device, Inventory, Link
+from controller.inventory import Device, Inventory, Link, LinkEnd
 from controller.secrets import SecretStore
 from lab.snmpd import SnmpdSpec, V3User, start_snmpd, stop_snmpd
 
@@ -58,6 +58,18 @@ def _link_down_up(inventory: Inventory, link: Link, office_total: tuple[float, f
     return min(office_total[0], cap), min(office_total[1], cap)
 
 
+def _alias(inventory: Inventory, end: LinkEnd, other: LinkEnd, link: Link,
+           is_downstream: bool) -> str:
+    """ifAlias as engineers write it: 'uplink: ...' on a site's end of its backbone link (the
+    deploy/ alert and dashboard sum those per site), 'downlink: ...' on the far end."""
+    here = inventory.devices[end.device or ""].site
+    there = inventory.devices[other.device].site if other.device in inventory.devices else None
+    text = f"{link.medium} to {other.label()}"
+    if here == there:
+        return text
+    return f"uplink: {text}" if is_downstream else f"downlink: {text}"
+
+
 def interfaces_by_device(inventory: Inventory) -> dict[str, list[_Iface]]:
     """Each device's link interfaces with their simulated traffic, from the inventory."""
     offices = [s for s in inventory.sites.values() if s.kind != "noc"]
@@ -72,7 +84,8 @@ def interfaces_by_device(inventory: Inventory) -> dict[str, list[_Iface]]:
         for end, other, is_downstream in ends:
             if not end.device or end.device not in result or not end.interface:
                 continue
-            iface = _Iface(end.interface, f"{link.medium} to {other.label()}", speed)
+            iface = _Iface(end.interface, _alias(inventory, end, other, link, is_downstream),
+                           speed)
             iface.in_bps, iface.out_bps = (down, up) if is_downstream else (up, down)
             result[end.device].append(iface)
     return result
