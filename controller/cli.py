@@ -28,6 +28,9 @@ app.add_typer(users_app, name="users")
 lab_app = typer.Typer(no_args_is_help=True, help="The simulated demo network.")
 app.add_typer(lab_app, name="lab")
 # Capability sub-commands register below, one import + add_typer each (keep this marker).
+from controller.cli_config import config_app  # noqa: E402
+
+app.add_typer(config_app, name="config")
 from controller.cli_hotspot import hotspot_app  # noqa: E402
 
 app.add_typer(hotspot_app, name="hotspot")
@@ -139,6 +142,93 @@ def users_bootstrap(username: str = "admin") -> None:
         typer.echo(f"First admin created. Username: {username}   Password: {password}")
         typer.echo("Shown once; only its hash is stored. Change it after logging in.")
         typer.echo("=" * 64)
+
+
+def _open_store():  # type: ignore[no-untyped-def]
+    from controller.store.db import Store, migrate
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url()
+    migrate(url)
+    return Store(url)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise fail("no TTY to ask for the password: use --password-stdin")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="viewer, operator or admin")] = "viewer",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
+) -> None:
+    """Add an engineer's account."""
+    from controller.store.users import UserError, add_user
+
+    password = _read_password(password_stdin)
+    store = _open_store()
+    try:
+        with store.session() as session:
+            add_user(session, username, password, role, actor="cli")
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        store.dispose()
+    typer.echo(f"user {username!r} added with role {role}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
+) -> None:
+    """Set an engineer's password (and unlock the account)."""
+    from sqlalchemy import select
+
+    from controller.auth import set_password
+    from controller.store.models import User
+    from controller.store.users import UserError
+
+    password = _read_password(password_stdin)
+    store = _open_store()
+    try:
+        with store.session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise UserError(f"unknown user {username!r}")
+            set_password(session, user, password, actor="cli")
+            user.locked_until, user.failed_logins = None, 0
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        store.dispose()
+    typer.echo(f"password of {username!r} changed")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List engineers' accounts."""
+    from sqlalchemy import select
+
+    from controller.store.models import User
+
+    store = _open_store()
+    with store.session() as session:
+        rows = [{"username": u.username, "role": u.role, "disabled": u.disabled}
+                for u in session.scalars(select(User).order_by(User.username))]
+    store.dispose()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['username']:<20} {row['role']:<9} "
+                   f"{'disabled' if row['disabled'] else 'active'}")
 
 
 @app.command()
