@@ -15,6 +15,7 @@ from captive_portal.metrics import PortalCollector
 from captive_portal.service import portal_for
 from captive_portal.tasks import gateway_reconciler, session_reaper
 from controller.context import Context
+from controller.drift import ConfigCollector, drift_loop
 from controller.settings import split_listen
 from controller.web.app import create_admin_app
 from exporters.loop import LATEST, poll_loop, probe_loop
@@ -27,6 +28,7 @@ BackgroundTask = Callable[[Context], Awaitable[None]]
 BACKGROUND_TASKS: list[BackgroundTask] = []
 BACKGROUND_TASKS += [poll_loop, probe_loop]  # exporters: SNMP poll and ICMP probe loops
 BACKGROUND_TASKS += [session_reaper, gateway_reconciler]  # captive portal
+BACKGROUND_TASKS += [drift_loop]  # config engine: periodic drift check
 
 
 class _Server(uvicorn.Server):
@@ -46,6 +48,7 @@ def _server(app: object, listen: str, log_level: str) -> _Server:
 
 async def serve(ctx: Context, only: str | None = None) -> None:
     ctx.registry.register(InventoryCollector(lambda: ctx.inventory))
+    ctx.registry.register(ConfigCollector(ctx.store))
     ctx.registry.register(PortalCollector(lambda: portal_for(ctx)))
     ctx.registry.register(PollCollector(LATEST))
     servers: list[_Server] = []

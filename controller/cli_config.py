@@ -1,0 +1,231 @@
+"""`simpul config ...`: render, diff, push, backup, history, drift. Thin: parse, call, print."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.configs import RenderError, TargetError, mask_secrets, select_devices
+from controller.inventory import Device, InventoryError
+from controller.jobs import FAILED, ROLLED_BACK, ConfigJobs, DeviceResult
+from controller.secrets import SecretsError
+from controller.settings import get_settings
+
+config_app = typer.Typer(no_args_is_help=True,
+                         help="Device configs: render, diff, push, backups and drift.")
+
+Names = Annotated[list[str] | None, typer.Argument(help="Device names", show_default=False)]
+SiteOpt = Annotated[str | None, typer.Option("--site", help="Every device at this site")]
+RoleOpt = Annotated[str | None, typer.Option("--role", help="Every device with this role")]
+AllOpt = Annotated[bool, typer.Option("--all", help="Every device in the inventory")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per device")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _engine(actor: str | None = None) -> Iterator[tuple[ConfigJobs, object]]:
+    from controller.context import Context
+
+    settings = get_settings()
+    try:
+        ctx = Context.open(settings)
+    except InventoryError as exc:
+        typer.echo(str(exc), err=True)
+        raise _fail("the inventory has problems") from None
+    except SecretsError as exc:
+        raise _fail(str(exc)) from None
+    import getpass
+
+    jobs = ConfigJobs(ctx.inventory, ctx.secrets, settings.data_dir, store=ctx.store,
+                      templates_dir=settings.templates_dir,
+                      actor=actor or f"cli:{getpass.getuser()}",
+                      concurrency=settings.push_concurrency)
+    try:
+        yield jobs, ctx
+    finally:
+        ctx.close()
+
+
+def _targets(jobs: ConfigJobs, names: list[str] | None, site: str | None, role: str | None,
+             all_devices: bool) -> list[Device]:
+    try:
+        return select_devices(jobs.inventory, names, site, role, all_devices)
+    except TargetError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _run(jobs: ConfigJobs, operation: Callable[[Device], DeviceResult], devices: list[Device],
+         label: str) -> list[DeviceResult]:
+    """Run over devices, with a progress bar when stderr is a terminal."""
+    if not sys.stderr.isatty() or len(devices) < 2:
+        return asyncio.run(jobs.run(operation, devices))
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=len(devices))
+        return asyncio.run(jobs.run(operation, devices,
+                                    lambda _r: progress.advance(task)))
+
+
+def _print(results: list[DeviceResult], as_json: bool) -> None:
+    if as_json:
+        for result in results:
+            typer.echo(json.dumps(result.as_json()))
+        return
+    for result in results:
+        typer.echo(f"== {result.device}: {result.status}")
+        if result.diff:
+            typer.echo(result.diff.rstrip("\n"))
+        if result.error:
+            typer.echo(f"error: {result.error}")
+
+
+def _exit_code(results: list[DeviceResult]) -> int:
+    return 1 if any(r.status in (FAILED, ROLLED_BACK) for r in results) else 0
+
+
+@config_app.command("render")
+def render(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
+           all_devices: AllOpt = False,
+           out: Annotated[Path | None, typer.Option(help="Write DIR/<device>.cfg")] = None,
+           ) -> None:
+    """Render the intended config of each device (secrets masked)."""
+    with _engine() as (jobs, _):
+        failed = False
+        for device in _targets(jobs, names, site, role, all_devices):
+            try:
+                text = jobs.render(device)
+            except (RenderError, SecretsError) as exc:
+                typer.echo(str(exc), err=True)
+                failed = True
+                continue
+            text = mask_secrets(text, jobs._secret_values(device))
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                (out / f"{device.name}.cfg").write_text(text, encoding="utf-8")
+            else:
+                typer.echo(f"### device: {device.name}\n{text}", nl=False)
+        if out is not None and not failed:
+            typer.echo(f"rendered into {out}", err=True)
+        raise typer.Exit(1 if failed else 0)
+
+
+@config_app.command("diff")
+def diff(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
+         all_devices: AllOpt = False, as_json: JsonOpt = False) -> None:
+    """Show what a push would change on each device."""
+    with _engine() as (jobs, _):
+        devices = _targets(jobs, names, site, role, all_devices)
+        results = _run(jobs, jobs.diff_one, devices, "diff")
+    _print(results, as_json)
+    raise typer.Exit(_exit_code(results))
+
+
+@config_app.command("push")
+def push(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
+         all_devices: AllOpt = False,
+         yes: Annotated[bool, typer.Option("--yes", help="Push without asking")] = False,
+         as_json: JsonOpt = False) -> None:
+    """Push the intended config: backup, apply, verify, save; roll back on any error."""
+    if not yes and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise _fail("refusing to push without --yes: there is no terminal to ask on", 2)
+    with _engine() as (jobs, _):
+        devices = _targets(jobs, names, site, role, all_devices)
+        if not yes:
+            previews = _run(jobs, jobs.diff_one, devices, "diff")
+            _print(previews, False)
+            devices = [d for d, r in zip(devices, previews, strict=True) if r.status == "changed"]
+            if not devices:
+                typer.echo("nothing to push")
+                raise typer.Exit(_exit_code(previews))
+            if not typer.confirm(f"Push to {len(devices)} device(s)?", default=False):
+                raise _fail("not pushed", 1)
+        results = _run(jobs, jobs.push_one, devices, "push")
+    if not yes and not as_json:  # the diff was shown before asking
+        results_shown = [DeviceResult(r.device, r.status, "", r.error) for r in results]
+        _print(results_shown, False)
+    else:
+        _print(results, as_json)
+    raise typer.Exit(_exit_code(results))
+
+
+@config_app.command("backup")
+def backup(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
+           all_devices: AllOpt = False, as_json: JsonOpt = False) -> None:
+    """Fetch running configs into the backup repository (committed only when changed)."""
+    with _engine() as (jobs, _):
+        devices = _targets(jobs, names, site, role, all_devices)
+        results = _run(jobs, jobs.backup_one, devices, "backup")
+    if as_json:
+        for r in results:
+            typer.echo(json.dumps({**r.as_json(), "commit": r.commit}))
+    else:
+        for r in results:
+            what = r.error if r.status == FAILED else (
+                f"committed {r.commit[:10]}" if r.commit else "unchanged, not committed")
+            typer.echo(f"{r.device}: {what}")
+    raise typer.Exit(_exit_code(results))
+
+
+@config_app.command("history")
+def history(
+    device: Annotated[str, typer.Argument(help="Device name")],
+    show: Annotated[str | None, typer.Option(help="Print the config at this version")] = None,
+    diff_versions: Annotated[tuple[str, str] | None, typer.Option(
+        "--diff", help="Diff between two versions: --diff OLD NEW")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a device's backed-up versions, show one, or diff two."""
+    from controller.backups import BackupError, BackupRepo
+
+    settings = get_settings()
+    repo = BackupRepo(settings.data_dir / "backups")
+    try:
+        if show:
+            typer.echo(repo.show(device, show), nl=False)
+            return
+        if diff_versions:
+            typer.echo(repo.diff(device, *diff_versions), nl=False)
+            return
+        versions = repo.history(device)
+    except BackupError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([v.__dict__ for v in versions]))
+        return
+    if not versions:
+        typer.echo(f"{device}: no backups yet")
+    for v in versions:
+        typer.echo(f"{v.commit[:10]}  {v.at}  {v.author:<16} {v.message}")
+
+
+@config_app.command("drift")
+def drift(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
+          all_devices: AllOpt = True, as_json: JsonOpt = False) -> None:
+    """Check every device (or TARGET) against its intent now; store and print the result."""
+    from controller.drift import check_drift
+
+    with _engine(actor="cli:drift") as (jobs, ctx):
+        devices = _targets(jobs, names, site, role, all_devices and not (names or site or role))
+        results = asyncio.run(check_drift(jobs, ctx.store, devices))  # type: ignore[attr-defined]
+    if as_json:
+        for r in results:
+            typer.echo(json.dumps(r.as_json()))
+    else:
+        for r in results:
+            label = {"unchanged": "in sync", "changed": "DRIFTED", "failed": "error"}[r.status]
+            typer.echo(f"{r.device}: {label}" + (f": {r.error}" if r.error else ""))
+    raise typer.Exit(_exit_code(results))

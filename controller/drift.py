@@ -1,0 +1,99 @@
+"""Config drift: each device's running config against its intent, checked periodically.
+
+The loop runs inside `simpul serve` every drift_interval_s; results are stored (config_drift)
+and exported as simpul_config_drift{device} (1 drifted, 0 in sync; no sample on error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from controller.inventory import Device
+from controller.jobs import CHANGED, FAILED, UNCHANGED, ConfigJobs, DeviceResult
+from controller.store.db import Store
+from controller.store.models import AuditLog, ConfigDrift
+
+if TYPE_CHECKING:
+    from controller.context import Context
+
+log = logging.getLogger("simpul.drift")
+STATUS = {UNCHANGED: "in_sync", CHANGED: "drifted", FAILED: "error"}
+
+
+def store_results(store: Store, results: Iterable[DeviceResult]) -> None:
+    now = datetime.now(UTC)
+    with store.session() as session:
+        for result in results:
+            row = session.get(ConfigDrift, result.device) or ConfigDrift(device=result.device)
+            row.checked_at = now
+            row.status = STATUS.get(result.status, "error")
+            row.diff = result.diff or None
+            row.error = result.error
+            session.add(row)
+
+
+async def check_drift(jobs: ConfigJobs, store: Store | None,
+                      devices: list[Device]) -> list[DeviceResult]:
+    results = await jobs.run(jobs.diff_one, devices)
+    if store is not None:
+        store_results(store, results)
+    return results
+
+
+async def drift_loop(ctx: Context) -> None:
+    """Background task of `simpul serve`: check every device each drift_interval_s."""
+    interval = ctx.settings.drift_interval_s
+    if interval <= 0:
+        log.info("drift check disabled (SIMPUL_DRIFT_INTERVAL_S=0)")
+        return
+    jobs = ConfigJobs(ctx.inventory, ctx.secrets, ctx.settings.data_dir, store=ctx.store,
+                      templates_dir=ctx.settings.templates_dir, actor="system:drift",
+                      concurrency=ctx.settings.push_concurrency)
+    while True:
+        try:
+            results = await check_drift(jobs, ctx.store, list(ctx.inventory.devices.values()))
+            drifted = sum(r.status == CHANGED for r in results)
+            errors = sum(r.status == FAILED for r in results)
+            log.info("drift check: %d device(s), %d drifted, %d unreachable or failed",
+                     len(results), drifted, errors)
+        except Exception:  # noqa: BLE001 - keep the loop alive; the next round retries
+            log.exception("drift check failed")
+        await asyncio.sleep(interval)
+
+
+class ConfigCollector(Collector):
+    """simpul_config_drift{device} and simpul_config_push_total{result}, read from the store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        drift = GaugeMetricFamily("simpul_config_drift",
+                                  "1 if the device's running config differs from its intent",
+                                  labels=["device"])
+        pushes = CounterMetricFamily("simpul_config_push", "Config pushes by result",
+                                     labels=["result"])
+        try:
+            with self.store.session() as session:
+                rows = session.execute(select(ConfigDrift.device, ConfigDrift.status)).all()
+                counts = session.execute(
+                    select(AuditLog.result, func.count()).where(AuditLog.action == "config.push")
+                    .group_by(AuditLog.result)).all()
+        except Exception:  # noqa: BLE001 - a scrape must not fail on a busy store
+            log.exception("config metrics unavailable")
+            return
+        for device, status in rows:
+            if status in ("in_sync", "drifted"):
+                drift.add_metric([device], 1.0 if status == "drifted" else 0.0)
+        for result, count in counts:
+            pushes.add_metric([result], float(count))
+        yield drift
+        yield pushes
