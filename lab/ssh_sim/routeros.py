@@ -400,7 +400,7 @@ HANDLERS: dict[str, MenuHandler] = {
     "/queue simple": ListMenu("/queue simple", _props(
         "name", Prop("target", check=_check_ip_list),
         Prop("max-limit", check=_check_rate_pair), Prop("limit-at", check=_check_rate_pair),
-        "parent", "queue"), unique="name", required=("target",)),
+        "parent", "queue", "time"), unique="name", required=("target",)),
     "/ip dhcp-server": ListMenu("/ip dhcp-server", _props(
         "name", "interface", "address-pool", "lease-time", "dhcp-option"), unique="name"),
     "/ip dhcp-server network": ListMenu("/ip dhcp-server network", _props(
