@@ -14,6 +14,7 @@ from captive_portal.app import create_portal_app
 from captive_portal.metrics import PortalCollector
 from captive_portal.service import portal_for
 from captive_portal.tasks import gateway_reconciler, session_reaper
+from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
 from controller.drift import ConfigCollector, drift_loop
 from controller.settings import split_listen
@@ -29,6 +30,7 @@ BACKGROUND_TASKS: list[BackgroundTask] = []
 BACKGROUND_TASKS += [poll_loop, probe_loop]  # exporters: SNMP poll and ICMP probe loops
 BACKGROUND_TASKS += [session_reaper, gateway_reconciler]  # captive portal
 BACKGROUND_TASKS += [drift_loop]  # config engine: periodic drift check
+BACKGROUND_TASKS += [rollup_loop]  # office bandwidth: rollups fed by the poller
 
 
 class _Server(uvicorn.Server):

@@ -260,7 +260,14 @@ async def rollup_loop(ctx: Any) -> None:
     from exporters.snmp import CYCLE_HOOKS
 
     consumer = RollupConsumer(ctx.store, ctx.inventory)
-    hook = consumer.cycle_hook
+    seen = [ctx.inventory]
+
+    async def hook(cycle: Any) -> None:
+        if ctx.inventory is not seen[0]:  # the inventory was reloaded: new sites, links
+            seen[0] = ctx.inventory
+            consumer.set_inventory(ctx.inventory)
+        await consumer.cycle_hook(cycle)
+
     CYCLE_HOOKS.append(hook)
     try:
         await asyncio.Event().wait()
