@@ -10,6 +10,18 @@ from prometheus_client.registry import Collector
 from controller.inventory import Inventory
 from exporters.state import LatestReadings
 
+# Every metric Simpul exports (DESIGN.md, Metrics), as PromQL names it. deploy/ rules and the
+# dashboard may only use these; tests/integration/test_deploy.py checks both lists.
+SIMPUL_METRICS = frozenset({
+    "simpul_interface_receive_bytes_total", "simpul_interface_transmit_bytes_total",
+    "simpul_interface_up", "simpul_interface_speed_bits_per_second",
+    "simpul_device_up", "simpul_probe_rtt_seconds", "simpul_probe_loss_ratio",
+    "simpul_site_allocation_bits_per_second",
+    "simpul_hotspot_sessions", "simpul_hotspot_logins_total", "simpul_hotspot_client_bytes_total",
+    "simpul_config_drift", "simpul_config_push_total",
+    "simpul_snmp_poll_duration_seconds",
+})
+
 
 class InventoryCollector(Collector):
     """simpul_site_allocation_bits_per_second{site, direction}, from the inventory."""
