@@ -182,3 +182,45 @@ def test_login_attempts_are_rate_limited_per_address(client: TestClient) -> None
     codes = [client.post("/login", data={"username": f"u{i}", "password": "x"}).status_code
              for i in range(11)]
     assert codes[:10] == [401] * 10 and codes[10] == 429
+
+
+def test_hotspot_vouchers_print_and_disconnect(client: TestClient, ctx: Context) -> None:
+    from captive_portal.gateways.memory import MemoryGateway
+    from captive_portal.service import Portal, install_portal
+
+    gateways: dict[str, MemoryGateway] = {}
+    portal = Portal(ctx, gateway_factory=lambda h: gateways.setdefault(h.name, MemoryGateway()))
+    install_portal(portal)
+    gateway = portal.gateway("taman-kota")
+    gateway.macs["10.200.0.50"] = "da:11:22:33:44:55"  # a randomised (local) MAC
+    opened = portal.login("10.200.0.50", "click_through", accepted_terms=True)
+
+    viewer_csrf = log_in(client, "siti")
+    page = client.get("/hotspots").text
+    assert f"/hotspots/sessions/{opened.id}/disconnect" not in page  # viewers see no button
+    assert client.post(f"/hotspots/sessions/{opened.id}/disconnect",
+                       data={"csrf_token": viewer_csrf}).status_code == 403
+    client.cookies.clear()
+
+    csrf = log_in(client, "budi")
+    page = client.get("/hotspots").text
+    assert f"/hotspots/sessions/{opened.id}/disconnect" in page
+    assert "da:11:22:33:44:55" not in page  # no citizen MAC in the UI
+    created = client.post("/hotspots/vouchers", data={
+        "csrf_token": csrf, "hotspot": "alun-alun", "count": "6", "duration_min": "60",
+        "uses": "1", "valid_days": "7"}, follow_redirects=False)
+    assert created.status_code == 303
+    sheet = client.get(created.headers["location"])
+    assert sheet.status_code == 200
+    assert len(re.findall(r"[A-Z2-9]{4}-[A-Z2-9]{4}", sheet.text)) >= 6
+    bad = client.post("/hotspots/vouchers", data={"csrf_token": csrf, "count": "0",
+                                                   "duration_min": "60"})
+    assert bad.status_code == 400 and "count" in bad.text
+    response = client.post(f"/hotspots/sessions/{opened.id}/disconnect",
+                           data={"csrf_token": csrf}, follow_redirects=False)
+    assert response.status_code == 303
+    assert portal.list_active_sessions("taman-kota") == []
+    assert gateway.calls >= 2  # allowed at login, revoked at disconnect
+    with ctx.store.session() as session:
+        actions = session.scalars(select(AuditLog.action).where(AuditLog.actor == "budi")).all()
+    assert "hotspot.disconnect" in actions and "hotspot.vouchers.create" in actions

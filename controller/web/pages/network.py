@@ -14,12 +14,9 @@ router = APIRouter(include_in_schema=False)
 
 
 def _hotspot_sessions_now(request: Request) -> dict[str, int]:
-    try:
-        from captive_portal.service import active_counts
-    except ImportError:
-        return {}
-    with get_ctx(request).store.session() as session:
-        return active_counts(session)
+    from captive_portal.service import portal_for
+
+    return portal_for(get_ctx(request)).session_counts()
 
 
 @router.get("/")

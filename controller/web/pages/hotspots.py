@@ -1,0 +1,68 @@
+"""Hotspot operations: active sessions, disconnect, vouchers and login statistics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from captive_portal.service import portal_for
+from captive_portal.vouchers import VoucherError
+from controller.web.deps import Operator, Viewer, check_csrf, get_ctx, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    ctx = get_ctx(request)
+    portal = portal_for(ctx)
+    sessions = portal.list_active_sessions()
+    by_hotspot = {name: [s for s in sessions if s.hotspot == name]
+                  for name in ctx.inventory.hotspots}
+    stats: dict[tuple[str, str, str], int] = {}
+    for row in portal.login_stats(days=7):
+        key = (row["hotspot"], row["method"], row["result"])
+        stats[key] = stats.get(key, 0) + row["count"]
+    return render(request, "hotspots.html", status, hotspots=ctx.inventory.hotspots,
+                  sessions=by_hotspot, stats=sorted(stats.items()), error=error)
+
+
+@router.get("/hotspots")
+def hotspots(request: Request, _who: Viewer) -> Response:
+    return _page(request)
+
+
+@router.post("/hotspots/sessions/{session_id}/disconnect")
+async def disconnect(request: Request, session_id: int, who: Operator) -> Response:
+    await check_csrf(request, who)
+    from starlette.concurrency import run_in_threadpool
+
+    ended = await run_in_threadpool(portal_for(get_ctx(request)).disconnect, session_id,
+                                    who.username)
+    if not ended:
+        return _page(request, 404, error=f"session {session_id} is not open")
+    return RedirectResponse("/hotspots", status_code=303)
+
+
+@router.post("/hotspots/vouchers")
+async def create_vouchers(request: Request, who: Operator) -> Response:
+    await check_csrf(request, who)
+    form = await request.form()
+    try:
+        batch = portal_for(get_ctx(request)).create_voucher_batch(
+            count=int(str(form.get("count", "0")) or 0),
+            duration_s=int(float(str(form.get("duration_min", "0")) or 0) * 60),
+            uses=int(str(form.get("uses", "1")) or 1),
+            valid_days=int(str(form.get("valid_days", "30")) or 30),
+            hotspot=str(form.get("hotspot") or "") or None, actor=who.username)
+    except ValueError as exc:  # VoucherError, or a number that is not one
+        message = str(exc) if isinstance(exc, VoucherError) else "numbers only, please"
+        return _page(request, 400, error=message)
+    return RedirectResponse(f"/hotspots/vouchers/{batch.batch}", status_code=303)
+
+
+@router.get("/hotspots/vouchers/{batch}")
+def voucher_sheet(request: Request, batch: str, _who: Operator) -> Response:
+    try:
+        return HTMLResponse(portal_for(get_ctx(request)).voucher_sheet_html(batch))
+    except VoucherError as exc:
+        raise HTTPException(404, str(exc)) from None
