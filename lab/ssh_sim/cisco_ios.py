@@ -44,6 +44,7 @@ SINGLE_VALUED = [
     "switchport trunk allowed vlan", "switchport trunk native vlan", "mtu", "speed", "duplex",
     "name", "exec-timeout", "transport input", "logging synchronous", "login",
 ]
+SHOWN_WHEN_OFF = {"aaa new-model", "ip routing", "ip domain-lookup"}
 KEYED = {"username": 2, "snmp-server community": 3, "snmp-server group": 3,
          "snmp-server user": 3, "snmp-server view": 4}
 INTERFACE_RE = re.compile(
@@ -167,6 +168,9 @@ def _set_line(lines: list[str], line: str, indent: str = "") -> None:
                 return
     if line == "shutdown" and (indent + "no shutdown") in lines:
         lines.remove(indent + "no shutdown")
+    if (indent + "no " + line) in lines:  # e.g. `aaa new-model` replaces `no aaa new-model`
+        lines[lines.index(indent + "no " + line)] = full
+        return
     lines.append(full)
 
 
@@ -181,13 +185,18 @@ def _remove_line(lines: list[str], what: str, indent: str = "") -> None:
         text = existing.strip()
         if text == what or text.startswith(what + " ") or (key and _key(text) == key
                                                            and key in KEYED):
-            del lines[i]
+            if what in SHOWN_WHEN_OFF:
+                lines[i] = indent + "no " + what
+            else:
+                del lines[i]
             return
     if key is not None and key not in KEYED:
         for i, existing in enumerate(lines):
             if _key(existing.strip()) == key:
                 del lines[i]
                 return
+    if what in SHOWN_WHEN_OFF:
+        lines.append(indent + "no " + what)
 
 
 def _check_ip(value: str, column: int) -> None:

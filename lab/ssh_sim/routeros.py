@@ -167,6 +167,11 @@ def _check_ip_list(value: str) -> bool:
     return True
 
 
+def _check_target(value: str) -> bool:
+    """A queue target: addresses, or interface names."""
+    return all(_check_ip_list(p) or re.match(r"^[A-Za-z][\w.-]*$", p) for p in value.split(","))
+
+
 def _check_ports(value: str) -> bool:
     return all(re.match(r"^\d{1,5}(-\d{1,5})?$", p) for p in value.split(","))
 
@@ -398,7 +403,7 @@ HANDLERS: dict[str, MenuHandler] = {
                          required=("name",)),
     "/interface bridge": ListMenu("/interface bridge", _props("name"), unique="name"),
     "/queue simple": ListMenu("/queue simple", _props(
-        "name", Prop("target", check=_check_ip_list),
+        "name", Prop("target", check=_check_target),
         Prop("max-limit", check=_check_rate_pair), Prop("limit-at", check=_check_rate_pair),
         "parent", "queue", "time"), unique="name", required=("target",)),
     "/ip dhcp-server": ListMenu("/ip dhcp-server", _props(

@@ -1,0 +1,111 @@
+"""A private copy of the demo regency on 127.0.N.x with the ssh_sim lab running for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port_on(hosts: list[str]) -> int:
+    for _ in range(50):
+        port = random.randint(20000, 60000)
+        try:
+            for host in hosts:
+                with socket.socket() as sock:
+                    sock.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port")
+
+
+@dataclass
+class Lab:
+    root: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    octet: int
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "data" / "lab"
+
+    def simpul(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "controller.cli", *args], cwd=ROOT,
+                              env=self.env, capture_output=True, text=True, timeout=240,
+                              input=stdin if stdin is not None else "")
+
+    def json_lines(self, *args: str) -> tuple[int, list[dict]]:
+        done = self.simpul(*args)
+        rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        return done.returncode, rows
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) -> Lab:
+    octet = random.randint(100, 250)
+    inventory = tmp / "inventory"
+    shutil.copytree(ROOT / "inventory", inventory)
+    devices = inventory / "devices.yaml"
+    devices.write_text(re.sub(r"127\.0\.0\.(\d+)", rf"127.0.{octet}.\1", devices.read_text()))
+    hosts = re.findall(r"127\.0\.\d+\.\d+", devices.read_text())
+    port = _free_port_on(hosts[:5])
+    defaults = inventory / "defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("mgmt_port: 2222", f"mgmt_port: {port}"))
+    data = tmp / "data"
+    data.mkdir()
+    env = {**os.environ, "SIMPUL_DATA_DIR": str(data), "SIMPUL_INVENTORY_DIR": str(inventory),
+           "SIMPUL_SECRETS_FILE": str(secrets_file), "SIMPUL_LOG_LEVEL": "warning",
+           "PYTHONPATH": str(ROOT)}
+    if templates_dir is not None:
+        env["SIMPUL_TEMPLATES_DIR"] = str(templates_dir)
+    log = open(tmp / "lab.log", "wb")  # noqa: SIM115 - kept open for the child's lifetime
+    process = subprocess.Popen([sys.executable, "-m", "controller.cli", "lab", "up", "--only",
+                                "ssh_sim"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    lab = Lab(tmp, env, process, octet)
+    deadline = time.monotonic() + 60
+    probe = (f"127.0.{octet}.13", port)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("lab exited: " + (tmp / "lab.log").read_text())
+        try:
+            socket.create_connection(probe, timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        lab.stop()
+        raise RuntimeError("lab did not start: " + (tmp / "lab.log").read_text())
+    time.sleep(0.5)  # the last listeners come up right after the first
+    return lab
+
+
+def config_commands(lab: Lab, device: str) -> list[str]:
+    """Config-changing command lines a simulated device received."""
+    sys.path.insert(0, str(ROOT))
+    from lab.ssh_sim.state import read_command_log
+
+    lines = read_command_log(lab.state_dir, device)
+    return [line for line in lines
+            if re.search(r"\s(add|set|remove|enable|disable)\b", line)
+            or line.startswith(("configure", "conf t", "hostname", "interface", "vlan", "no "))]
