@@ -166,8 +166,8 @@ class Portal:
         if self.settings.portal_gateway == "memory" and self._gateway_factory is None:
             # No gateway to ask: a stable, locally administered pseudo-MAC per address.
             digest = pseudonym(self.salt, "demo-mac", address)
-            mac = "02:" + ":".join(digest[i:i + 2] for i in range(0, 10, 2))
-            return ClientView(hotspot, Client(address, mac))
+            demo_mac = "02:" + ":".join(digest[i:i + 2] for i in range(0, 10, 2))
+            return ClientView(hotspot, Client(address, demo_mac))
         try:
             mac = self.gateway(hotspot.name).mac_for_ip(address)
         except GatewayError as exc:
@@ -279,12 +279,22 @@ class Portal:
                 )
                 session.add(row)
                 session.flush()
+            row.counter_up = row.counter_down = 0
+            # The store is the source of truth: commit first, so a reconciler running now sees
+            # the session and never removes the element about to be added.
+            session.commit()
             try:
                 self.gateway(hotspot.name).allow([Grant(client, grant_s)])
             except GatewayError as exc:
                 log.warning("hotspot %s: session %s not started: %s", hotspot.name, row.id, exc)
+                if row is not existing:
+                    if row.voucher_id is not None:
+                        used = session.get(Voucher, row.voucher_id)
+                        if used is not None:
+                            used.uses_left = Voucher.uses_left + 1  # type: ignore[assignment]
+                    session.delete(row)
+                    session.commit()
                 raise PortalError("gateway_error", 503) from None
-            row.counter_up = row.counter_down = 0
             log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, row.id, method,
                      grant_s)
             return _view(row, now)
@@ -450,8 +460,9 @@ class Portal:
         now = now or utcnow()
         cutoff = now - timedelta(days=self.settings.portal_retention_days)
         with self.store.session() as session:
-            gone = session.execute(delete(PortalSession).where(
-                PortalSession.ended_at.is_not(None), PortalSession.ended_at < cutoff)).rowcount
+            gone = getattr(session.execute(delete(PortalSession).where(
+                PortalSession.ended_at.is_not(None), PortalSession.ended_at < cutoff)),
+                "rowcount", 0)
             session.execute(delete(OtpCode).where(OtpCode.expires_at < now - timedelta(days=1)))
             session.execute(delete(Voucher).where(Voucher.valid_until < cutoff))
         return int(gone or 0)
@@ -464,17 +475,19 @@ class Portal:
         for name in self.ctx.inventory.hotspots:
             if only is not None and name != only:
                 continue
-            with self.store.session() as session:
-                rows = list(session.scalars(select(PortalSession).where(
-                    PortalSession.hotspot == name, PortalSession.ended_at.is_(None),
-                    PortalSession.expires_at > now)))
-                desired = {Client(r.client_ip, r.client_mac): r for r in rows
-                           if r.client_ip and r.client_mac}
-                if not desired and only is None and not self._gateway_known(name):
-                    continue  # never reach out to a gateway that has never had a session
-                try:
-                    gateway = self.gateway(name)
-                    actual = {a.client for a in gateway.allowed()}
+            if only is None and not self._gateway_known(name):
+                continue  # never reach out to a gateway that has never had a session
+            try:
+                gateway = self.gateway(name)
+                # Read the gateway before the store: a login commits its session before it
+                # adds the element, so an element seen here always has its session below.
+                actual = {a.client for a in gateway.allowed()}
+                with self.store.session() as session:
+                    rows = list(session.scalars(select(PortalSession).where(
+                        PortalSession.hotspot == name, PortalSession.ended_at.is_(None),
+                        PortalSession.expires_at > utcnow())))
+                    desired = {Client(r.client_ip, r.client_mac): r for r in rows
+                               if r.client_ip and r.client_mac}
                     missing = [c for c in desired if c not in actual]
                     extra = [c for c in actual if c not in desired]
                     if missing:
@@ -482,12 +495,12 @@ class Portal:
                                        for c in missing])
                         for client in missing:
                             desired[client].counter_up = desired[client].counter_down = 0
-                    if extra:
-                        gateway.revoke(extra)
-                except GatewayError as exc:
-                    log.warning("hotspot %s: reconcile failed: %s", name, exc)
-                    report.unreachable.append(name)
-                    continue
+                if extra:
+                    gateway.revoke(extra)
+            except GatewayError as exc:
+                log.warning("hotspot %s: reconcile failed: %s", name, exc)
+                report.unreachable.append(name)
+                continue
             report.added += len(missing)
             report.removed += len(extra)
             if missing or extra:

@@ -103,7 +103,7 @@ def redeem_voucher(session: Session, typed: str, hotspot: str) -> Voucher:
         update(Voucher).where(Voucher.id == voucher.id, Voucher.uses_left > 0)
         .values(uses_left=Voucher.uses_left - 1)
     )
-    if used.rowcount != 1:
+    if getattr(used, "rowcount", 0) != 1:
         raise PortalError("voucher_used")
     return voucher
 

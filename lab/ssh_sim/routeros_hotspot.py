@@ -1,0 +1,143 @@
+"""RouterOS `/ip hotspot active` (login, print, remove) and `/ip hotspot host` for the simulator.
+
+Loaded by lab.ssh_sim as an extension. The simulator has no radio, so it cannot see clients
+join: tests and the demo add them with `/ip hotspot host add address=... mac-address=...`
+(a lab-only verb; on a real router the host table fills itself).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from typing import Any
+
+from lab.ssh_sim import routeros
+from lab.ssh_sim.routeros import Command, RouterOSDevice, RouterOSError, matches, quote
+
+MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+
+if "login" not in routeros.VERBS:
+    routeros.VERBS = (*routeros.VERBS, "login")
+
+
+def _uptime(seconds: int) -> str:
+    out = ""
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            out += f"{seconds // size}{unit}"
+            seconds %= size
+    return out + f"{seconds}s"
+
+
+def _check_ip(value: str, key: str) -> str:
+    try:
+        return str(ipaddress.IPv4Address(value))
+    except ValueError:
+        raise RouterOSError(f"invalid value for argument {key}") from None
+
+
+def _check_mac(value: str) -> str:
+    if not MAC_RE.match(value):
+        raise RouterOSError("invalid value for argument mac-address")
+    return value.upper()
+
+
+def _filters(cmd: Command) -> dict[str, str]:
+    return {key: value for key, value, _ in cmd.args}
+
+
+def _print(rows: list[dict[str, Any]], keys: tuple[str, ...], cmd: Command) -> str:
+    flags = {flag for flag, _ in cmd.flags}
+    unknown = flags - {"terse", "without-paging", "where", "detail"}
+    if unknown:
+        column = next(col for flag, col in cmd.flags if flag in unknown)
+        raise RouterOSError(f"expected end of command (line 1 column {column})")
+    wanted = _filters(cmd)
+    lines = ["Flags: R - RADIUS, B - BLOCKED"] if "terse" not in flags else []
+    for number, row in enumerate(rows):
+        if any(str(row.get(k, "")) != v for k, v in wanted.items()):
+            continue
+        body = " ".join(f"{k}={quote(str(row[k]))}" for k in keys if k in row)
+        lines.append(f"{number:>2}   {body}")
+    return "\n".join(lines)
+
+
+class HotspotActive:
+    """Logged-in hotspot clients."""
+
+    def rows(self, device: RouterOSDevice) -> list[dict[str, Any]]:
+        return device.data.setdefault("list", {}).setdefault("/ip hotspot active", [])
+
+    def __call__(self, cmd: Command, device: RouterOSDevice) -> str:
+        rows = self.rows(device)
+        if cmd.verb == "login":
+            args = _filters(cmd)
+            for key in ("user", "ip", "mac-address"):
+                if key not in args:
+                    raise RouterOSError(f"failure: {key} not specified")
+            extra = set(args) - {"user", "password", "ip", "mac-address"}
+            if extra:
+                column = next(col for key, _, col in cmd.args if key in extra)
+                raise RouterOSError(f"expected end of command (line 1 column {column})")
+            ip = _check_ip(args["ip"], "ip")
+            mac = _check_mac(args["mac-address"])
+            if any(r["address"] == ip for r in rows):
+                raise RouterOSError("failure: already logged in")
+            rows.append({"server": "hotspot1", "user": args["user"], "address": ip,
+                         "mac-address": mac, "login-by": "http-pap", "since": int(time.time()),
+                         "bytes-in": 0, "bytes-out": 0})
+            return ""
+        if cmd.verb == "print":
+            now = int(time.time())
+            shown = [{**r, "uptime": _uptime(now - int(r["since"]))} for r in rows]
+            return _print(shown, ("server", "user", "address", "mac-address", "login-by",
+                                  "uptime", "bytes-in", "bytes-out"), cmd)
+        if cmd.verb == "remove":
+            if cmd.selector is None:
+                raise RouterOSError(f"expected end of command (line 1 column "
+                                    f"{len(cmd.line) + 1})")
+            selector = cmd.selector.strip()
+            if selector.startswith("["):
+                keep = [r for r in rows if not matches(selector, _strings(r),
+                                                        cmd.selector_column)]
+            else:
+                numbers = {int(n) for n in selector.split(",") if n.isdigit()}
+                if any(n >= len(rows) for n in numbers):
+                    raise RouterOSError("no such item")
+                keep = [r for i, r in enumerate(rows) if i not in numbers]
+            rows[:] = keep
+            return ""
+        raise routeros.bad_verb(cmd)
+
+
+class HotspotHost:
+    """Clients the hotspot has seen (address and MAC), logged in or not."""
+
+    def __call__(self, cmd: Command, device: RouterOSDevice) -> str:
+        rows = device.data.setdefault("list", {}).setdefault("/ip hotspot host", [])
+        if cmd.verb == "add":  # lab only: stands in for a client joining the WiFi
+            args = _filters(cmd)
+            ip = _check_ip(args.get("address", ""), "address")
+            mac = _check_mac(args.get("mac-address", ""))
+            rows[:] = [r for r in rows if r["address"] != ip]
+            rows.append({"address": ip, "mac-address": mac, "server": "hotspot1"})
+            return ""
+        if cmd.verb == "print":
+            return _print(rows, ("mac-address", "address", "server"), cmd)
+        if cmd.verb == "remove":
+            selector = (cmd.selector or "").strip()
+            if not selector.startswith("["):
+                raise RouterOSError("no such item")
+            rows[:] = [r for r in rows if not matches(selector, _strings(r),
+                                                        cmd.selector_column)]
+            return ""
+        raise routeros.bad_verb(cmd)
+
+
+def _strings(row: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in row.items()}
+
+
+routeros.HANDLERS["/ip hotspot active"] = HotspotActive()
+routeros.HANDLERS["/ip hotspot host"] = HotspotHost()

@@ -1,0 +1,161 @@
+"""Sessions without a network: reaper (timeout, quota, idle), reconciler, retention, metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select, update
+
+from captive_portal.clock import utcnow
+from captive_portal.errors import PortalError
+from captive_portal.gateways import Client, Grant
+from captive_portal.metrics import PortalCollector
+from captive_portal.models import PortalSession
+from captive_portal.service import Portal
+from captive_portal.vouchers import VoucherError
+from controller.store.models import AuditLog
+from tests.unit.portal_helpers import Gateways, open_portal
+
+IP, MAC = "10.200.0.40", "02:11:22:33:44:55"
+Setup = tuple[Portal, Gateways]
+
+
+@pytest.fixture
+def setup(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> tuple[Portal, Gateways]:
+    hotspots = yaml.safe_load((demo_inventory / "hotspots.yaml").read_text())
+    for hotspot in hotspots["hotspots"]:
+        if hotspot["name"] == "taman-kota":
+            hotspot["daily_quota"] = {"time": "1h", "bytes": 1000}
+            hotspot["session_timeout"] = "2h"
+    (demo_inventory / "hotspots.yaml").write_text(yaml.safe_dump(hotspots))
+    portal, gateways = open_portal(tmp_path, demo_inventory)
+    gateways["taman-kota"].macs[IP] = MAC
+    return portal, gateways
+
+
+def only_session(portal: Portal) -> PortalSession:
+    with portal.store.session() as s:
+        [row] = list(s.scalars(select(PortalSession)))
+        return row
+
+
+def test_daily_time_quota_caps_the_session_and_timeout_ends_it(setup: Setup) -> None:
+    portal, gateways = setup
+    view = portal.login(IP, "click_through", accepted_terms=True)
+    assert 3500 < view.seconds_remaining <= 3600  # daily time quota (1h) < session_timeout
+    with portal.store.session() as s:
+        s.execute(update(PortalSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    report = portal.account_and_reap()
+    assert dict(report.ended) == {"timeout": 1}
+    row = only_session(portal)
+    assert row.end_reason == "timeout" and row.client_ip is None and row.client_mac is None
+    assert gateways["taman-kota"].allowed() == []
+
+
+def test_byte_quota_from_gateway_counters_ends_session_and_blocks_relogin(setup: Setup) -> None:
+    portal, gateways = setup
+    portal.login(IP, "click_through", accepted_terms=True)
+    gateway = gateways["taman-kota"]
+    gateway.bytes[Client(IP, MAC)] = (300, 400)
+    portal.account_and_reap()
+    assert (only_session(portal).bytes_up, only_session(portal).bytes_down) == (300, 400)
+    assert portal.traffic_totals()["taman-kota"] == (300, 700 - 300)
+    gateway.bytes[Client(IP, MAC)] = (400, 700)
+    report = portal.account_and_reap()
+    assert dict(report.ended) == {"quota": 1}
+    assert gateway.allowed() == []
+    with pytest.raises(PortalError) as refused:
+        portal.login(IP, "click_through", accepted_terms=True)
+    assert refused.value.code == "quota_exhausted"
+
+
+def test_idle_client_is_ended(setup: Setup) -> None:
+    portal, gateways = setup
+    portal.login(IP, "click_through", accepted_terms=True)
+    with portal.store.session() as s:
+        s.execute(update(PortalSession).values(
+            last_activity_at=utcnow() - timedelta(minutes=16)))  # idle_timeout 15m
+    assert dict(portal.account_and_reap().ended) == {"idle": 1}
+
+
+def test_reconciler_restores_flushed_set_and_drops_strangers(setup: Setup) -> None:
+    portal, gateways = setup
+    portal.login(IP, "click_through", accepted_terms=True)
+    gateway = gateways["taman-kota"]
+    gateway.flush()
+    stranger = Client("10.200.0.77", "02:99:99:99:99:99")
+    gateway.allow([Grant(stranger, 600)])
+    report = portal.reconcile()
+    assert (report.added, report.removed) == (1, 1)
+    assert [a.client for a in gateway.allowed()] == [Client(IP, MAC)]
+    assert portal.reconcile().added == 0  # converged
+
+
+def test_unreachable_gateway_is_reported_not_raised(setup: Setup) -> None:
+    portal, gateways = setup
+    portal.login(IP, "click_through", accepted_terms=True)
+    gateways["taman-kota"].broken = True
+    assert portal.reconcile().unreachable == ["taman-kota"]
+    assert portal.account_and_reap().unreachable == ["taman-kota"]
+
+
+def test_engineer_disconnect_is_audited(setup: Setup) -> None:
+    portal, gateways = setup
+    view = portal.login(IP, "click_through", accepted_terms=True)
+    assert [s.id for s in portal.list_active_sessions("taman-kota")] == [view.id]
+    assert portal.disconnect(view.id, "budi") is True
+    assert portal.disconnect(view.id, "budi") is False
+    assert gateways["taman-kota"].allowed() == []
+    with portal.store.session() as s:
+        entry = s.scalar(select(AuditLog).where(AuditLog.action == "hotspot.disconnect"))
+        assert entry is not None and entry.actor == "budi"
+
+
+def test_retention_deletes_old_ended_sessions(setup: Setup) -> None:
+    portal, _ = setup
+    view = portal.login(IP, "click_through", accepted_terms=True)
+    portal.disconnect(view.id, "budi")
+    assert portal.purge_old_records() == 0
+    with portal.store.session() as s:
+        s.execute(update(PortalSession).values(ended_at=utcnow() - timedelta(days=91)))
+    assert portal.purge_old_records() == 1
+    assert portal.list_active_sessions() == []
+
+
+def test_voucher_batch_validation_names_the_field(setup: Setup) -> None:
+    portal, _ = setup
+    for kwargs, field in (({"count": 0}, "count"), ({"duration_s": 5}, "duration"),
+                          ({"hotspot": "nowhere"}, "hotspot"), ({"batch": "a b"}, "batch")):
+        args = {"count": 1, "duration_s": 3600, **kwargs}
+        with pytest.raises(VoucherError, match=f"^{field}:"):
+            portal.create_voucher_batch(**args)  # type: ignore[arg-type]
+    portal.create_voucher_batch(count=1, duration_s=3600, batch="b1")
+    with pytest.raises(VoucherError, match="already exists"):
+        portal.create_voucher_batch(count=1, duration_s=3600, batch="b1")
+
+
+def test_metrics_by_name_and_labels_never_carry_client_identity(setup: Setup) -> None:
+    portal, gateways = setup
+    registry = CollectorRegistry()
+    registry.register(PortalCollector(lambda: portal))
+    portal.login(IP, "click_through", accepted_terms=True)
+    with pytest.raises(PortalError):
+        portal.login(IP, "click_through", accepted_terms=False)
+    gateways["taman-kota"].bytes[Client(IP, MAC)] = (10, 20)
+    portal.account_and_reap()
+    assert registry.get_sample_value("simpul_hotspot_sessions", {"hotspot": "taman-kota"}) == 1
+    assert registry.get_sample_value("simpul_hotspot_sessions", {"hotspot": "alun-alun"}) == 0
+    assert registry.get_sample_value("simpul_hotspot_logins_total", {
+        "hotspot": "taman-kota", "method": "click_through", "result": "ok"}) == 1
+    assert registry.get_sample_value("simpul_hotspot_logins_total", {
+        "hotspot": "taman-kota", "method": "click_through", "result": "terms_not_accepted"}) == 1
+    assert registry.get_sample_value("simpul_hotspot_client_bytes_total", {
+        "hotspot": "taman-kota", "direction": "down"}) == 20
+    from prometheus_client import generate_latest
+
+    exposition = generate_latest(registry).decode()
+    assert IP not in exposition and MAC not in exposition
