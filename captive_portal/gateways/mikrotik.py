@@ -112,6 +112,11 @@ class MikrotikGateway:
         with self._lock:
             self._close_locked()
 
+    def run_lab_command(self, command: str) -> str:
+        """Run one command as is (tests and the lab: e.g. add a simulated hotspot host)."""
+        with self._lock:
+            return self._run_locked(command)
+
     def allow(self, grants: Sequence[Grant]) -> None:
         with self._lock:
             for grant in grants:
