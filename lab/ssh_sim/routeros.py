@@ -183,6 +183,7 @@ class Prop:
     check: Any = None  # callable(value) -> bool
     sensitive: bool = False
     default: str = ""
+    always: bool = False  # exported even at its default (e.g. /system identity name)
 
 
 def _props(*specs: str | Prop) -> dict[str, Prop]:
@@ -205,7 +206,7 @@ class SingletonMenu:
             values = validate(self.props, cmd)
             current = device.data.setdefault("single", {}).setdefault(self.path, {})
             for key, value in values.items():
-                if value == self.props[key].default:
+                if value == self.props[key].default and not self.props[key].always:
                     current.pop(key, None)
                 else:
                     current[key] = value
@@ -356,8 +357,8 @@ def bad_verb(cmd: Command) -> RouterOSError:
 
 _ADDR = Prop("address", check=_check_ip_list)
 HANDLERS: dict[str, MenuHandler] = {
-    "/system identity": SingletonMenu("/system identity", _props(Prop("name",
-                                                                     default="MikroTik"))),
+    "/system identity": SingletonMenu("/system identity", _props(Prop(
+        "name", default="MikroTik", always=True))),
     "/system clock": SingletonMenu("/system clock", _props(Prop("time-zone-name",
                                                                 default="manual"))),
     "/system ntp client": SingletonMenu("/system ntp client", _props(

@@ -42,13 +42,15 @@ class Lab:
     def state_dir(self) -> Path:
         return self.root / "data" / "lab"
 
-    def simpul(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def simpul(self, *args: str, stdin: str | None = None,
+               env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "controller.cli", *args], cwd=ROOT,
-                              env=self.env, capture_output=True, text=True, timeout=240,
-                              input=stdin if stdin is not None else "")
+                              env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=240, input=stdin if stdin is not None else "")
 
-    def json_lines(self, *args: str) -> tuple[int, list[dict]]:
-        done = self.simpul(*args)
+    def json_lines(self, *args: str, env: dict[str, str] | None = None
+                   ) -> tuple[int, list[dict]]:
+        done = self.simpul(*args, env=env)
         rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
         return done.returncode, rows
 

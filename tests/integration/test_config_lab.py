@@ -1,0 +1,163 @@
+"""Config engine against the lab: netmiko's real RouterOS and IOS drivers, the ssh_sim devices.
+
+render -> diff -> push -> push again (unchanged, no config commands), rollback with the
+device's own error text, a template error that sends nothing, backups and drift.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+
+import pytest
+import yaml
+
+from controller.inventory import check_inventory
+from controller.secrets import generate_missing
+from tests.integration.config_lab import ROOT, Lab, config_commands, start_lab
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    tmp = tmp_path_factory.mktemp("config-lab")
+    secrets = tmp / "secrets.yaml"
+    inventory, _ = check_inventory(ROOT / "inventory")
+    generate_missing(secrets, inventory.secret_names())
+    lab = start_lab(tmp, secrets)
+    yield lab
+    lab.stop()
+
+
+def _export(lab: Lab, device: str) -> str:
+    """The device's config as netmiko sees it, without the export's timestamp header."""
+    from netmiko import ConnectHandler
+
+    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
+    devices = yaml.safe_load((lab.root / "inventory" / "devices.yaml").read_text())["devices"]
+    entry = next(d for d in devices if d["name"] == device)
+    port = yaml.safe_load((lab.root / "inventory" / "defaults.yaml").read_text())[
+        "defaults"]["devices"]["mgmt_port"]
+    conn = ConnectHandler(device_type="mikrotik_routeros", host=entry["mgmt_address"],
+                          port=port, username="simpul",
+                          password=secrets["mikrotik_admin_password"])
+    try:
+        text = conn.send_command("/export show-sensitive", expect_string=r"\] > ?$")
+    finally:
+        conn.disconnect()
+    return "\n".join(line for line in text.splitlines()
+                     if not line.startswith("#") and "] >" not in line)
+
+
+def _audit_rows(lab: Lab, device: str) -> list[tuple[str, str]]:
+    db = sqlite3.connect(lab.root / "data" / "simpul.db")
+    try:
+        return db.execute("SELECT actor, result FROM audit_log WHERE action='config.push' "
+                          "AND target=? ORDER BY id", (device,)).fetchall()
+    finally:
+        db.close()
+
+
+def test_routeros_push_then_unchanged(lab: Lab) -> None:
+    done = lab.simpul("config", "render", "setda-r1")
+    assert done.returncode == 0, done.stderr
+    assert "set name=setda-r1" in done.stdout
+    code, rows = lab.json_lines("config", "diff", "setda-r1", "--json")
+    assert code == 0 and rows[0]["status"] == "changed"
+    assert "+set name=setda-r1" in rows[0]["diff"]
+
+    code, rows = lab.json_lines("config", "push", "setda-r1", "--yes", "--json")
+    assert code == 0, rows
+    assert rows == [{"device": "setda-r1", "status": "changed", "diff": rows[0]["diff"],
+                     "error": None}]
+    assert "simpul-allocation" in rows[0]["diff"]
+    sent_first = len(config_commands(lab, "setda-r1"))
+    assert sent_first > 5
+
+    code, rows = lab.json_lines("config", "push", "setda-r1", "--yes", "--json")
+    assert code == 0 and rows[0]["status"] == "unchanged" and rows[0]["diff"] == ""
+    assert len(config_commands(lab, "setda-r1")) == sent_first  # nothing sent the 2nd time
+
+    history = lab.simpul("config", "history", "setda-r1").stdout.splitlines()
+    assert len(history) == 2, history  # "before push" and "push"; the 2nd push commits nothing
+    assert "push" in history[0] and "before push" in history[1]
+    backup = lab.simpul("config", "history", "setda-r1", "--show", history[0].split()[0]).stdout
+    assert "set name=setda-r1" in backup
+    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
+    assert secrets["snmp_community"] not in backup and "********" in backup
+    assert [r[1] for r in _audit_rows(lab, "setda-r1")] == ["changed", "unchanged"]
+
+
+def test_ios_push_then_unchanged_and_saved(lab: Lab) -> None:
+    code, rows = lab.json_lines("config", "push", "noc-core", "--yes", "--json")
+    assert code == 0 and rows[0]["status"] == "changed", rows
+    assert "+ hostname noc-core" in rows[0]["diff"]
+    code, rows = lab.json_lines("config", "push", "noc-core", "--yes", "--json")
+    assert code == 0 and rows[0]["status"] == "unchanged", rows
+    state = (lab.state_dir / "ssh_sim" / "noc-core.json").read_text()
+    assert "hostname noc-core" in state  # written to startup-config by `write mem`
+
+
+def test_rejected_command_rolls_back_to_the_backup(lab: Lab) -> None:
+    templates = lab.root / "bad-templates"
+    shutil.copytree(ROOT / "templates", templates)
+    office = templates / "mikrotik_routeros" / "office_router.j2"
+    office.write_text(office.read_text().rstrip("\n") + "\nadd comment=simpul-bad "
+                      "max-limit=lots name=simpul-bad target={{ vars.lan_interface }}\n")
+    before = _export(lab, "bappeda-r1")
+    code, rows = lab.json_lines("config", "push", "bappeda-r1", "--yes", "--json",
+                                env={"SIMPUL_TEMPLATES_DIR": str(templates)})
+    assert code == 1
+    assert rows[0]["status"] == "rolled_back"
+    assert "value of max-limit out of range" in rows[0]["error"]  # the device's own words
+    assert "max-limit=lots" in rows[0]["error"]
+    assert _export(lab, "bappeda-r1") == before
+    assert [r[1] for r in _audit_rows(lab, "bappeda-r1")] == ["rolled_back"]
+
+
+def test_template_error_sends_nothing(lab: Lab) -> None:
+    templates = lab.root / "broken-templates"
+    shutil.copytree(ROOT / "templates", templates)
+    office = templates / "mikrotik_routeros" / "office_router.j2"
+    office.write_text(office.read_text() + "{{ vars.undefined_thing }}\n")
+    line = len(office.read_text().splitlines())
+    before = config_commands(lab, "setwan-r1")
+    code, rows = lab.json_lines("config", "push", "setwan-r1", "--yes", "--json",
+                                env={"SIMPUL_TEMPLATES_DIR": str(templates)})
+    assert code == 1 and rows[0]["status"] == "failed"
+    assert f"office_router.j2:{line}: device 'setwan-r1'" in rows[0]["error"]
+    assert "undefined_thing" in rows[0]["error"]
+    assert config_commands(lab, "setwan-r1") == before
+
+
+def test_push_refuses_without_tty_or_yes(lab: Lab) -> None:
+    done = lab.simpul("config", "push", "dinkes-r1")
+    assert done.returncode == 2 and "--yes" in done.stderr
+    assert config_commands(lab, "dinkes-r1") == []
+
+
+def test_drift_detected_and_stored(lab: Lab) -> None:
+    code, rows = lab.json_lines("config", "push", "disdik-r1", "--yes", "--json")
+    assert rows[0]["status"] == "changed"
+    code, rows = lab.json_lines("config", "drift", "disdik-r1", "--json")
+    assert code == 0 and rows[0]["status"] == "unchanged"
+    # an engineer changes the router by hand
+    from netmiko import ConnectHandler
+
+    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
+    port = yaml.safe_load((lab.root / "inventory" / "defaults.yaml").read_text())[
+        "defaults"]["devices"]["mgmt_port"]
+    conn = ConnectHandler(device_type="mikrotik_routeros", host=f"127.0.{lab.octet}.22",
+                          port=port, username="simpul",
+                          password=secrets["mikrotik_admin_password"])
+    conn.send_command('/queue simple set [ find name=simpul-allocation ] max-limit=1M/1M',
+                      expect_string=r"\] > ?$")
+    conn.disconnect()
+    code, rows = lab.json_lines("config", "drift", "disdik-r1", "--json")
+    assert rows[0]["status"] == "changed" and "max-limit=1M/1M" in rows[0]["diff"]
+    db = sqlite3.connect(lab.root / "data" / "simpul.db")
+    status = db.execute("SELECT status FROM config_drift WHERE device='disdik-r1'").fetchone()
+    db.close()
+    assert status == ("drifted",)
