@@ -65,7 +65,9 @@ def create_voucher_batch(session: Session, *, count: int, duration_s: int, uses:
     if hotspot is not None and known_hotspots is not None and hotspot not in known_hotspots:
         raise VoucherError(f"hotspot: unknown hotspot {hotspot!r}")
     now = utcnow()
-    name = batch or now.strftime("B%Y%m%d-%H%M%S")
+    # Two batches in the same second must not collide: add a random suffix.
+    name = batch or now.strftime("B%Y%m%d-%H%M%S-") + "".join(_random.choice(ALPHABET)
+                                                              for _ in range(4))
     if not BATCH_RE.match(name):
         raise VoucherError(f"batch: {name!r} must be 1-32 letters, digits, '.', '_' or '-'")
     if session.scalar(select(Voucher.id).where(Voucher.batch == name).limit(1)) is not None:

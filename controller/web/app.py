@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.auth import RateLimiter
 from controller.context import Context
+from controller.pushes import Pushes
 from controller.web import api, pages
 from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, render
 
@@ -55,6 +56,7 @@ def create_admin_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.login_limiter = RateLimiter(limit=10, window_s=60)  # per client address
+    app.state.pushes = Pushes()
     app.middleware("http")(_security_headers(ctx))
     STATIC.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -224,3 +224,25 @@ def test_hotspot_vouchers_print_and_disconnect(client: TestClient, ctx: Context)
     with ctx.store.session() as session:
         actions = session.scalars(select(AuditLog.action).where(AuditLog.actor == "budi")).all()
     assert "hotspot.disconnect" in actions and "hotspot.vouchers.create" in actions
+
+
+def test_viewer_gets_403_on_push_and_preview(client: TestClient) -> None:
+    csrf = log_in(client, "siti")
+    for path in ("/config/preview", "/config/push"):
+        response = client.post(path, data={"csrf_token": csrf, "device": "dinkes-r1"})
+        assert response.status_code == 403, path
+    api = client.post("/api/v1/config/pushes", json={"devices": ["dinkes-r1"]},
+                      headers={"X-CSRF-Token": csrf})
+    assert api.status_code == 403
+    assert "Dorong konfigurasi" in client.get("/config").text  # the page itself is visible
+
+
+def test_push_target_errors_are_clear(client: TestClient) -> None:
+    csrf = log_in(client, "budi")
+    page = client.post("/config/preview", data={"csrf_token": csrf})
+    assert page.status_code == 400 and "name devices" in page.text
+    api = client.post("/api/v1/config/diff", json={"devices": ["atlantis-r1"]},
+                      headers={"X-CSRF-Token": csrf})
+    assert api.status_code == 404 and api.json()["detail"] == "unknown device(s): atlantis-r1"
+    empty = client.post("/api/v1/config/diff", json={}, headers={"X-CSRF-Token": csrf})
+    assert empty.status_code == 422 and "name devices" in empty.json()["detail"]

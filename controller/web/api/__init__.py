@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from controller.web.api import audit, hotspots, network, users
+from controller.web.api import audit, config, hotspots, network, users
 
-ROUTERS = [network.router, hotspots.router, users.router, audit.router]
+ROUTERS = [network.router, config.router, hotspots.router, users.router, audit.router]

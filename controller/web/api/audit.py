@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from controller.web.api.types import UtcDatetime
 from controller.web.deps import Viewer, get_ctx
 from controller.web.pages.admin import audit_query
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["audit"])
 
 class AuditOut(BaseModel):
     id: int
-    at: datetime
+    at: UtcDatetime
     actor: str
     action: str
     target: str | None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from captive_portal.service import portal_for
 from captive_portal.vouchers import VoucherError
+from controller.web.api.types import UtcDatetime
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["hotspots"])
@@ -20,8 +19,8 @@ class SessionOut(BaseModel):
     id: int
     hotspot: str
     method: str
-    started_at: datetime
-    expires_at: datetime
+    started_at: UtcDatetime
+    expires_at: UtcDatetime
     seconds_remaining: int
     bytes_up: int
     bytes_down: int
@@ -42,7 +41,7 @@ class VoucherBatchOut(BaseModel):
     codes: list[str]
     duration_s: int
     uses: int
-    valid_until: datetime
+    valid_until: UtcDatetime
     sheet_url: str
 
 
@@ -75,7 +74,9 @@ async def disconnect(request: Request, session_id: int, who: Operator) -> None:
 
 
 @router.post("/vouchers", response_model=VoucherBatchOut, status_code=201,
-             responses={**ERRORS, 400: {"description": "Bad batch"}})
+             responses={**ERRORS, 400: {"description": "Bad batch"},
+                        404: {"description": "Unknown hotspot"},
+                        409: {"description": "Batch exists"}})
 async def create_vouchers(request: Request, body: VoucherBatchIn,
                           who: Operator) -> VoucherBatchOut:
     await check_csrf(request, who)
@@ -84,7 +85,9 @@ async def create_vouchers(request: Request, body: VoucherBatchIn,
             count=body.count, duration_s=body.duration_s, uses=body.uses,
             valid_days=body.valid_days, hotspot=body.hotspot, actor=who.username)
     except VoucherError as exc:
-        raise HTTPException(400, str(exc)) from None
+        # Messages start with the field: an unknown hotspot is a missing resource.
+        status = 404 if str(exc).startswith("hotspot:") else 409 if "exists" in str(exc) else 400
+        raise HTTPException(status, str(exc)) from None
     return VoucherBatchOut(batch=batch.batch, hotspot=batch.hotspot, codes=batch.codes,
                            duration_s=batch.duration_s, uses=batch.uses,
                            valid_until=batch.valid_until,

@@ -6,8 +6,12 @@ import json
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
+from controller.backups import BackupError
 from controller.overview import device_status, latest_use, site_history, status_counts
+from controller.pushes import config_jobs
+from controller.store.models import ConfigDrift
 from controller.web.deps import Viewer, get_ctx, render
 
 router = APIRouter(include_in_schema=False)
@@ -97,21 +101,28 @@ def devices(request: Request, _who: Viewer) -> Response:
                   statuses=device_status(ctx), drift=_drift(request))
 
 
-def _drift(request: Request) -> dict[str, bool]:
-    try:
-        from controller.drift import latest_drift
-    except ImportError:
-        return {}
+def _drift(request: Request) -> dict[str, str]:
+    """Device -> in_sync | drifted | error, from the last drift check."""
     with get_ctx(request).store.session() as session:
-        return latest_drift(session)
+        return dict(session.execute(select(ConfigDrift.device, ConfigDrift.status)).all())
 
 
 @router.get("/devices/{name}")
-def device_detail(request: Request, name: str,
-                  _who: Viewer) -> Response:
+def device_detail(request: Request, name: str, who: Viewer, a: str = "",
+                  b: str = "") -> Response:
     ctx = get_ctx(request)
     device = ctx.inventory.devices.get(name)
     if device is None:
         raise HTTPException(404, f"unknown device {name!r}")
+    repo = config_jobs(ctx, who.username).backups
+    history = repo.history(name)
+    backup_diff = None
+    if a and b:
+        try:
+            backup_diff = repo.diff(name, a, b)
+        except BackupError as exc:
+            raise HTTPException(404, str(exc)) from None
+    with ctx.store.session() as session:
+        drift = session.get(ConfigDrift, name)
     return render(request, "device.html", device=device, status=device_status(ctx)[name],
-                  drift=_drift(request).get(name), backups=[], backup_diff=None)
+                  drift=drift, backups=history, backup_diff=backup_diff)

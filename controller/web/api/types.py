@@ -1,0 +1,16 @@
+"""Types shared by the API's models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time Simpul stores is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
