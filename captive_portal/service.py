@@ -163,7 +163,9 @@ class Portal:
         if hotspot is None:
             raise PortalError("not_on_hotspot", 403)
         address = normalise_ip(ip)
-        if self.settings.portal_gateway == "memory" and self._gateway_factory is None:
+        demo_client = self.ctx.inventory.hotspot_for_ip(address) is None  # demo fallback
+        if demo_client or (self.settings.portal_gateway == "memory"
+                           and self._gateway_factory is None):
             # No gateway to ask: a stable, locally administered pseudo-MAC per address.
             digest = pseudonym(self.salt, "demo-mac", address)
             demo_mac = "02:" + ":".join(digest[i:i + 2] for i in range(0, 10, 2))
