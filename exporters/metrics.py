@@ -8,7 +8,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from controller.inventory import Inventory
-from exporters.state import LatestReadings
+from exporters.state import CycleReadings, LatestReadings
 
 # Every metric Simpul exports (DESIGN.md, Metrics), as PromQL names it. deploy/ rules and the
 # dashboard may only use these; tests/integration/test_deploy.py checks both lists.
@@ -46,8 +46,19 @@ class PollCollector(Collector):
 
     def __init__(self, latest: LatestReadings):
         self._latest = latest
+        self._cached: tuple[CycleReadings | None, list[Metric]] = (None, [])
 
     def collect(self) -> Iterator[Metric]:
+        cycle = self._latest.cycle
+        cached_cycle, families = self._cached
+        if cycle is None or cycle is not cached_cycle:
+            # Readings change once per cycle; scrapes come more often. Build once per cycle.
+            families = list(self._poll_families(cycle))
+            self._cached = (cycle, families)
+        yield from families
+        yield from self._probe_families()
+
+    def _poll_families(self, cycle: CycleReadings | None) -> Iterator[Metric]:
         iface_labels = ["site", "device", "interface", "alias"]
         receive = CounterMetricFamily(
             "simpul_interface_receive_bytes", "Bytes received on an interface (ifHCInOctets)",
@@ -66,7 +77,6 @@ class PollCollector(Collector):
             labels=["site", "device"])
         duration = GaugeMetricFamily(
             "simpul_snmp_poll_duration_seconds", "Wall time of the last full SNMP poll cycle")
-        cycle = self._latest.cycle
         if cycle is not None:
             duration.add_metric([], cycle.duration_s)
             for reading in cycle.devices.values():
@@ -87,6 +97,7 @@ class PollCollector(Collector):
         if cycle is not None:
             yield duration
 
+    def _probe_families(self) -> Iterator[Metric]:
         rtt = GaugeMetricFamily("simpul_probe_rtt_seconds",
                                 "Mean ICMP echo round-trip time in the last probe cycle",
                                 labels=["site", "device"])

@@ -88,12 +88,13 @@ def _counter(value: Value) -> int | None:
 
 
 async def walk_columns(client: SnmpClient, target: Target, columns: tuple[Oid, ...],
-                       max_repetitions: int, with_uptime: bool
+                       max_repetitions: int, with_uptime: bool, expected_rows: int = 0
                        ) -> tuple[Value | None, dict[Oid, dict[int, Value]]]:
     """GETBULK-walk several table columns side by side, optionally with sysUpTime.0 first.
 
     Returns (sysUpTime value or None, {column: {ifIndex: value}}). A column ends at the first
-    OID outside it, at endOfMibView, or when the agent stops increasing OIDs.
+    OID outside it, at endOfMibView, when the agent stops increasing OIDs, or (hot path) once
+    it holds `expected_rows` rows: the cached table size, re-checked by full walks.
     """
     tables: dict[Oid, dict[int, Value]] = {col: {} for col in columns}
     cursors: dict[Oid, Oid] = {col: col for col in columns}
@@ -126,6 +127,8 @@ async def walk_columns(client: SnmpClient, target: Target, columns: tuple[Oid, .
                 continue
             cursors[column] = oid
             tables[column][oid[prefix]] = value
+            if expected_rows and len(tables[column]) >= expected_rows:
+                done.add(column)
         pending = [c for c in pending if c not in done]
     return uptime, tables
 
@@ -197,11 +200,13 @@ class Poller:
         if state.cycles_since_names >= opts.names_refresh_cycles:
             state.names_stale = True
         columns = COUNTER_COLUMNS + (NAME_COLUMNS if state.names_stale else ())
-        # Knowing the table size, ask for all rows (plus the end marker) in one PDU.
-        repetitions = max(opts.max_repetitions, state.interface_count + 1) \
-            if state.interface_count and not state.names_stale else opts.max_repetitions
+        # Hot path: the table size is known from the last full walk, so ask for exactly that
+        # many rows, in as few PDUs as the agent allows. Name refreshes walk to the end and so
+        # find added or removed interfaces.
+        expected = 0 if state.names_stale else state.interface_count
+        repetitions = max(opts.max_repetitions, expected) if expected else opts.max_repetitions
         uptime_raw, tables = await walk_columns(self.client, target, columns, repetitions,
-                                                with_uptime=True)
+                                                with_uptime=True, expected_rows=expected)
         if state.names_stale:
             self._store_names(state, tables)
         else:

@@ -8,11 +8,16 @@ turned into plain Python values here, so the table logic in snmp.py never sees p
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pyasn1.type import univ
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.entity import config as snmp_config
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
@@ -31,7 +36,10 @@ from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 from controller.inventory import SnmpProfile
 from controller.secrets import SecretStore
 
+log = logging.getLogger("simpul.snmp")
+
 Oid = tuple[int, ...]
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024  # the kernel caps it at net.core.rmem_max
 
 
 class _End:
@@ -116,6 +124,8 @@ class PysnmpClient:
         self._targets: dict[tuple[str, int], UdpTransportTarget] = {}
         self._auth: dict[str, CommunityData | UsmUserData] = {}
         self._requests: dict[Oid, ObjectType] = {}
+        self._opened = False
+        self._open_lock = asyncio.Lock()
 
     async def _target(self, target: Target) -> UdpTransportTarget:
         key = (target.address, target.port)
@@ -140,6 +150,8 @@ class PysnmpClient:
         if auth is None:
             auth = self._auth[target.profile.name] = auth_data(target.profile, self._secrets)
         transport = await self._target(target)
+        if not self._opened:
+            await self._open_transport()
         try:
             error_indication, error_status, error_index, var_binds = await bulk_cmd(
                 self.engine, auth, transport, self._context, non_repeaters, max_repetitions,
@@ -151,6 +163,24 @@ class PysnmpClient:
         if error_status:
             raise SnmpError(f"{error_status.prettyPrint()} at varbind {int(error_index)}")
         return [(tuple(name), _plain(value)) for name, value in var_binds]
+
+    async def _open_transport(self) -> None:
+        """Open the engine's shared UDP socket before the first burst and give it a large
+        receive buffer: replies of many devices arrive together while the loop decodes, and a
+        full buffer drops them (then only a retry after the timeout recovers the device)."""
+        async with self._open_lock:
+            if self._opened:
+                return
+            transport = udp.UdpAsyncioTransport().open_client_mode()
+            snmp_config.add_transport(self.engine, udp.DOMAIN_NAME, transport)
+            await asyncio.wait_for(transport._lport, 10)  # the endpoint is made asynchronously
+            sock = transport.transport.get_extra_info("socket") if transport.transport else None
+            if sock is not None:
+                try:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+                except OSError:
+                    log.warning("could not enlarge the SNMP socket's receive buffer")
+            self._opened = True
 
     def close(self) -> None:
         self.engine.close_dispatcher()

@@ -1,0 +1,240 @@
+"""bench/snmp: the SNMP poller at regency-and-beyond size, against net-snmp's snmpbulkwalk.
+
+N devices (default 1,000) x 24 interfaces: a network namespace made here holds 24 veth
+interfaces (plus lo) and real snmpd agents listening on N loopback addresses (127.1.x.y:161).
+Inside that namespace it measures:
+  - simpul's poller (pysnmp 7, one engine): wall time of a full cycle (the first, which also
+    reads names, and a steady one), client CPU per 1,000 varbinds, controller RSS;
+  - the baseline: net-snmp `snmpbulkwalk` of the same four columns of every agent (one process
+    per column and device, the same concurrency), wall time and client CPU per 1,000 varbinds;
+  - /metrics render time with those readings.
+Run as root: `uv run python bench/snmp/bench.py [--devices 1000] [--agents 2]`.
+Targets on the 2-core machine: cycle <= 30 s, scrape <= 1 s, RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from lab.snmpd import SnmpdSpec, snmpd_env, start_snmpd, stop_snmpd  # noqa: E402
+
+INTERFACES = 24
+COLUMNS = ("1.3.6.1.2.1.31.1.1.1.6", "1.3.6.1.2.1.31.1.1.1.10", "1.3.6.1.2.1.31.1.1.1.15",
+           "1.3.6.1.2.1.2.2.1.8")
+
+
+def address(i: int) -> str:
+    return f"127.1.{i // 250}.{i % 250 + 1}"
+
+
+def sh(*args: str) -> None:
+    subprocess.run(args, check=True, capture_output=True, timeout=60)
+
+
+# ------------------------------------------------------------------ inside the namespace
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def measure_simpul(devices: int, community: str, concurrency: int) -> dict[str, float]:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from controller.inventory import Device, Inventory, SnmpProfile
+    from controller.secrets import SecretStore
+    from exporters.loop import freeze_long_lived
+    from exporters.metrics import InventoryCollector, PollCollector
+    from exporters.snmp import Poller, PollerOptions
+    from exporters.snmp_client import PysnmpClient
+    from exporters.state import LatestReadings
+
+    class CountingClient(PysnmpClient):
+        varbinds = 0
+
+        async def get_bulk(self, target, oids, non_repeaters, max_repetitions):  # type: ignore
+            result = await super().get_bulk(target, oids, non_repeaters, max_repetitions)
+            CountingClient.varbinds += len(result)
+            return result
+
+    inv = Inventory()
+    inv.snmp_profiles["bench"] = SnmpProfile(name="bench", version="v2c", community_secret="c")
+    for i in range(devices):
+        inv.devices[f"r{i}"] = Device(name=f"r{i}", site=f"site{i % 300}", platform="linux",
+                                      role="r", mgmt_address=address(i), credentials="x",
+                                      snmp="bench", snmp_port=161)
+    secrets_store = SecretStore({"c": community}, {})
+    options = PollerOptions(timeout_s=5.0, retries=1, concurrency=concurrency)
+    poller = Poller(inv, secrets_store, options,
+                    client=CountingClient(secrets_store, options.timeout_s, options.retries))
+    out: dict[str, float] = {}
+    latest = LatestReadings()
+    for label in ("first", "steady", "steady2"):
+        CountingClient.varbinds = 0
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        cycle = await poller.poll_once()
+        out[f"{label}_wall_s"] = time.perf_counter() - t0
+        out[f"{label}_cpu_s"] = time.process_time() - cpu0
+        out[f"{label}_varbinds"] = CountingClient.varbinds
+        out[f"{label}_down"] = sum(1 for d in cycle.devices.values() if not d.up)
+        out[f"{label}_interfaces"] = sum(len(d.interfaces) for d in cycle.devices.values())
+        latest.cycle = cycle
+        if label == "first":
+            freeze_long_lived()  # as the serve loop does
+    poller.close()
+    registry = CollectorRegistry()
+    registry.register(InventoryCollector(lambda: inv))
+    registry.register(PollCollector(latest))
+    generate_latest(registry)  # warm
+    renders = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        body = generate_latest(registry)
+        renders.append(time.perf_counter() - t0)
+    out["render_s"] = min(renders)
+    out["render_bytes"] = len(body)
+    out["rss_mb"] = rss_mb()
+    return out
+
+
+async def measure_snmpbulkwalk(devices: int, community: str, concurrency: int,
+                               workdir: Path) -> dict[str, float]:
+    env = snmpd_env(workdir)
+    gate = asyncio.Semaphore(concurrency)
+    varbinds = 0
+    failures = 0
+
+    async def walk(host: str, column: str) -> None:
+        nonlocal varbinds, failures
+        async with gate:
+            proc = await asyncio.create_subprocess_exec(
+                "snmpbulkwalk", "-v2c", "-c", community, "-t", "5", "-r", "1", "-Cr26", "-On",
+                "-Oq", f"{host}:161", column, env=env, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL)
+            stdout, _ = await proc.communicate()
+            if proc.returncode != 0:
+                failures += 1
+            varbinds += stdout.count(b"\n")
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(walk(address(i), c) for i in range(devices) for c in COLUMNS))
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "varbinds": varbinds, "failures": failures}
+
+
+def inside(args: argparse.Namespace) -> None:
+    simpul = asyncio.run(measure_simpul(args.devices, args.community, args.concurrency))
+    base = asyncio.run(measure_snmpbulkwalk(args.devices, args.community, args.concurrency,
+                                            Path(args.workdir)))
+    print(json.dumps({"simpul": simpul, "baseline": base}))
+
+
+# ------------------------------------------------------------------ setup and report
+
+
+def report(devices: int, agents: int, data: dict[str, dict[str, float]]) -> str:
+    s, b = data["simpul"], data["baseline"]
+
+    def per_k(cpu: float, vbs: float) -> float:
+        return 1000 * cpu / vbs if vbs else float("nan")
+
+    steady_k = per_k(s["steady_cpu_s"], s["steady_varbinds"])
+    base_k = per_k(b["cpu_s"], b["varbinds"])
+    rows = [
+        ("devices x interfaces", f"{devices} x {INTERFACES} (+lo)", "", ""),
+        ("snmpd agents (processes)", str(agents), "", ""),
+        ("first cycle wall (with names)", f"{s['first_wall_s']:.2f} s", "", "<= 30 s"),
+        ("steady cycle wall", f"{s['steady_wall_s']:.2f} s", f"{b['wall_s']:.2f} s",
+         "<= 30 s"),
+        ("steady cycle varbinds", f"{s['steady_varbinds']:.0f}", f"{b['varbinds']:.0f}", ""),
+        ("client CPU per 1,000 varbinds", f"{steady_k * 1000:.0f} ms", f"{base_k * 1000:.0f} ms",
+         ""),
+        ("  ratio simpul / snmpbulkwalk", f"{steady_k / base_k:.2f}", "1.00", ""),
+        ("devices down / failed walks", f"{s['steady_down']:.0f}", f"{b['failures']:.0f}", "0"),
+        ("/metrics render", f"{s['render_s'] * 1000:.0f} ms ({s['render_bytes'] / 1e6:.1f} MB)",
+         "", "<= 1 s"),
+        ("controller RSS (peak)", f"{s['rss_mb']:.0f} MB", "", "<= 300 MB"),
+    ]
+    width = [max(len(r[i]) for r in rows) for i in range(4)]
+    head = ("measure", "simpul (pysnmp 7)", "snmpbulkwalk", "target")
+    width = [max(w, len(h)) for w, h in zip(width, head, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(head, width, strict=True))
+    out = [line, "-" * len(line)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+def outside(args: argparse.Namespace) -> None:
+    if os.geteuid() != 0:
+        sys.exit("bench/snmp needs root (network namespace, snmpd on port 161)")
+    ns = f"simpul-bench-{secrets.token_hex(3)}"
+    community = secrets.token_hex(8)
+    procs = []
+    with tempfile.TemporaryDirectory(prefix="simpul-bench-snmp-") as tmp:
+        try:
+            sh("ip", "netns", "add", ns)
+            sh("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+            for i in range(0, INTERFACES, 2):  # veth pairs: no dummy module on every kernel
+                sh("ip", "netns", "exec", ns, "ip", "link", "add", f"port{i}", "type", "veth",
+                   "peer", "name", f"port{i + 1}")
+                for name in (f"port{i}", f"port{i + 1}"):
+                    sh("ip", "netns", "exec", ns, "ip", "link", "set", name, "up")
+            per_agent = -(-args.devices // args.agents)
+            for a in range(args.agents):
+                hosts = range(a * per_agent, min(args.devices, (a + 1) * per_agent))
+                spec = SnmpdSpec(listen=[f"udp:{address(i)}:161" for i in hosts],
+                                 communities=[community])
+                procs.append(start_snmpd(Path(tmp) / f"agent{a}", spec, netns=ns,
+                                         timeout_s=60))
+            child = subprocess.run(
+                ["ip", "netns", "exec", ns, sys.executable, __file__, "--inside",
+                 "--devices", str(args.devices), "--community", community,
+                 "--concurrency", str(args.concurrency), "--workdir", tmp],
+                capture_output=True, text=True, timeout=1800)
+            if child.returncode != 0:
+                sys.exit(f"measurement failed:\n{child.stderr[-3000:]}")
+            data = json.loads(child.stdout.strip().splitlines()[-1])
+        finally:
+            for proc in procs:
+                stop_snmpd(proc)
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    print(report(args.devices, args.agents, data))
+    if args.json:
+        print(json.dumps(data, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--agents", type=int, default=2, help="snmpd processes")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--json", action="store_true", help="also print raw numbers")
+    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--community", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    (inside if args.inside else outside)(args)
+
+
+if __name__ == "__main__":
+    main()
