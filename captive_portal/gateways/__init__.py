@@ -16,6 +16,13 @@ from controller.inventory import Device, Hotspot, Inventory
 from controller.secrets import SecretStore
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_IDENTITY_RE = re.compile(
+    r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b")
+
+
+def redact(text: str) -> str:
+    """Device output for a log line: addresses and MACs (a citizen's identity) removed."""
+    return _IDENTITY_RE.sub("<redacted>", text)
 
 
 class GatewayError(Exception):

@@ -21,6 +21,7 @@ from captive_portal.gateways import (
     Grant,
     normalise_ip,
     normalise_mac,
+    redact,
 )
 from controller.inventory import Device, Hotspot, Inventory
 from controller.secrets import SecretStore
@@ -97,7 +98,7 @@ class MikrotikGateway:
         if any(lowered.startswith(mark) or f"\n{mark}" in lowered for mark in ERROR_MARKS):
             first = output.strip().splitlines()[0]
             raise GatewayError(f"gateway {self.name}: `{command.split(' [')[0][:40]}` refused: "
-                               f"{first[:120]}")
+                               f"{redact(first[:120])}")
         return output
 
     def _close_locked(self) -> None:

@@ -20,6 +20,7 @@ from captive_portal.gateways import (
     Grant,
     normalise_ip,
     normalise_mac,
+    redact,
 )
 from captive_portal.gateways.batching import GroupCommit
 from controller.inventory import Device, Inventory
@@ -136,9 +137,9 @@ class NftablesGateway:
         body, _, rc = output.rpartition(RC_MARK)
         code = rc.strip().splitlines()[0] if rc.strip() else "?"
         if code != "0":
-            first = body.strip().splitlines()[:3]
+            errors = [line for line in body.strip().splitlines() if "rror" in line][:2]
             raise GatewayError(f"gateway {self.name}: `{command.split()[0]}` failed "
-                               f"(exit {code}): {' / '.join(first)}")
+                               f"(exit {code}): {redact(' / '.join(errors))}")
         return body
 
     def run(self, command: str) -> str:
