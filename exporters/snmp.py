@@ -22,6 +22,7 @@ import asyncio
 import inspect
 import logging
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -197,6 +198,7 @@ class Poller:
     async def _poll_device(self, device: Device, target: Target) -> DeviceReading:
         state = self._states.setdefault(device.name, _DeviceState())
         opts = self.options
+        state.cycles_since_names += 1
         if state.cycles_since_names >= opts.names_refresh_cycles:
             state.names_stale = True
         columns = COUNTER_COLUMNS + (NAME_COLUMNS if state.names_stale else ())
@@ -208,9 +210,7 @@ class Poller:
         uptime_raw, tables = await walk_columns(self.client, target, columns, repetitions,
                                                 with_uptime=True, expected_rows=expected)
         if state.names_stale:
-            self._store_names(state, tables)
-        else:
-            state.cycles_since_names += 1
+            self._store_names(device.name, state, tables)
 
         uptime_s = uptime_raw / 100.0 if isinstance(uptime_raw, int) else None
         reset = (uptime_s is not None and state.last_uptime_s is not None
@@ -243,17 +243,21 @@ class Poller:
                              sys_uptime_s=uptime_s, interfaces=tuple(interfaces),
                              counter_reset=reset, polled_at=time.time())
 
-    @staticmethod
-    def _store_names(state: _DeviceState, tables: dict[Oid, dict[int, Value]]) -> None:
+    def _store_names(self, device: str, state: _DeviceState,
+                     tables: dict[Oid, dict[int, Value]]) -> None:
         names: dict[int, tuple[str, str]] = {}
         indexes = set().union(*(tables[c].keys() for c in (*NAME_COLUMNS, *COUNTER_COLUMNS)))
         for index in indexes:
             name = _text(tables[IF_NAME].get(index)) or _text(tables[IF_DESCR].get(index))
             alias = _text(tables[IF_ALIAS].get(index)) or ""
             names[index] = (name or f"ifIndex{index}", alias)
+        first_time = not state.names
         state.names = names
         state.names_stale = False
-        state.cycles_since_names = 0
+        # Spread later refreshes over the refresh period, so that not every device re-reads
+        # its names in the same cycle (the first cycle after start reads them all).
+        period = self.options.names_refresh_cycles
+        state.cycles_since_names = (zlib.crc32(device.encode()) % period) if first_time else 0
 
     def close(self) -> None:
         self.client.close()
