@@ -85,7 +85,7 @@ def netmiko_connect(target: DeviceTarget, device_type: str) -> Any:
     }
     if target.password.lstrip().startswith("-----BEGIN"):
         params["pkey"] = _private_key(paramiko, target.password)
-        params["use_keys"] = True
+        params["use_keys"] = False  # no key files: the key is given
         params["password"] = ""
     else:
         params["password"] = target.password

@@ -24,7 +24,7 @@ LIVE_MARK = "### live: "
 ABSENT = "(absent)"
 TABLE_RE = re.compile(r"^\s*table\s+(inet|ip|ip6|arp|bridge|netdev)\s+([A-Za-z0-9_]+)\s*\{",
                       re.M)
-CHUNK = 800
+CHUNK = 400
 
 
 def split_files(text: str) -> dict[str, str]:
@@ -101,13 +101,24 @@ class Linux:
     # -------------------------------------------------------------- shell helpers
 
     def _run(self, conn: Any, command: str, check: bool = True) -> str:
-        marker = f"__simpul_rc_{uuid.uuid4().hex[:8]}="
-        output = conn.send_command(f"{command} 2>&1; echo {marker}$?", read_timeout=60)
+        """Run a shell command; return its output (stdout+stderr) between two markers.
+
+        Long commands wrap in the terminal and garble the echo, so the output is found by
+        markers the shell prints on their own lines, not by matching the echoed command.
+        """
+        tag = uuid.uuid4().hex[:10]
+        begin, end = f"__simpul_begin_{tag}", f"__simpul_rc_{tag}"
+        output = conn.send_command(f"echo {begin}; {{ {command} ; }} 2>&1; _rc=$?; echo; "
+                                   f"echo {end}=$_rc",
+                                   expect_string=rf"{end}=\d+", cmd_verify=False,
+                                   read_timeout=60)
         text = output.replace("\r", "")
-        body, _, rc = text.rpartition(marker)
-        code = rc.strip().split("\n")[0].strip()
+        match = re.search(rf"^{begin}$\n?(.*?)^{end}=(\d+)", text, re.M | re.S)
+        if match is None:
+            raise DeviceError(f"{command}\nunreadable shell output: {text[-400:]!r}")
+        body, code = match.group(1), match.group(2)
         if check and code != "0":
-            raise DeviceError(f"{command}\n{body.strip()}\n(exit status {code or '?'})")
+            raise DeviceError(f"{command}\n{body.strip()}\n(exit status {code})")
         return body.strip("\n")
 
     def _path(self, conn: Any, path: str) -> str:

@@ -1,0 +1,192 @@
+"""A real Linux hotspot gateway: OpenSSH sshd + nftables in a network namespace made here.
+
+The controller reaches the gateway on 127.0.N.x: each connection is handed to `sshd -i`
+started inside the namespace (inetd style), so the shell, `nft` and `sysctl` act on the
+namespace only. Files go under a private config_root. netmiko's `linux` driver, key auth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from controller.inventory import check_inventory
+from controller.secrets import generate_missing
+from tests.conftest import require_root
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+DEVICE = "taman-kota-gw"
+
+
+def sh(*args: str, ns: str | None = None, check: bool = True) -> str:
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=60).stdout
+
+
+@dataclass
+class Gateway:
+    ns: str
+    root: Path  # config_root on the gateway
+    env: dict[str, str]
+    tmp: Path
+
+    def simpul(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, list[dict]]:
+        done = subprocess.run([sys.executable, "-m", "controller.cli", *args], cwd=ROOT,
+                              env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=180)
+        rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+        assert rows or done.returncode != 0, done.stderr
+        return done.returncode, rows
+
+
+class _InetdSshd:
+    """Accept on a loopback address; run `sshd -i` inside the namespace for each client."""
+
+    def __init__(self, ns: str, config: Path, host: str):
+        self.ns, self.config = ns, config
+        self.sock = socket.socket()
+        self.sock.bind((host, 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.log = open(config.parent / "sshd.log", "ab")  # noqa: SIM115
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            child = subprocess.Popen(
+                ["ip", "netns", "exec", self.ns, "/usr/sbin/sshd", "-i", "-f", str(self.config),
+                 "-E", str(self.config.parent / "sshd.log")],
+                stdin=conn.fileno(), stdout=conn.fileno(), stderr=self.log)
+            conn.close()
+            self.children.append(child)
+
+    def close(self) -> None:
+        self.sock.close()
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    require_root()
+    ns = f"simpul-cfg-{random.randint(0, 0xFFFFFF):06x}"
+    octet = random.randint(100, 250)
+    sh("ip", "netns", "add", ns)
+    sshd = None
+    try:
+        sh("ip", "link", "set", "lo", "up", ns=ns)
+        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
+        sshdir = tmp_path / "sshd"
+        sshdir.mkdir()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(sshdir / "host_key")], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(sshdir / "client_key")], check=True)
+        (sshdir / "authorized_keys").write_text((sshdir / "client_key.pub").read_text())
+        config = sshdir / "sshd_config"
+        config.write_text(
+            f"HostKey {sshdir / 'host_key'}\nAuthorizedKeysFile {sshdir / 'authorized_keys'}\n"
+            "PermitRootLogin prohibit-password\nPubkeyAuthentication yes\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+            "StrictModes no\nPidFile none\nLogLevel ERROR\nPrintMotd no\n")
+        sshd = _InetdSshd(ns, config, f"127.0.{octet}.55")
+
+        inventory = tmp_path / "inventory"
+        shutil.copytree(ROOT / "inventory", inventory)
+        secrets = tmp_path / "secrets.yaml"
+        inv, _ = check_inventory(ROOT / "inventory")
+        generate_missing(secrets, inv.secret_names())
+        values = yaml.safe_load(secrets.read_text())
+        values["linux_gateway_password"] = (sshdir / "client_key").read_text()
+        secrets.write_text(yaml.safe_dump(values))
+        profiles = inventory / "profiles.yaml"
+        profiles.write_text(profiles.read_text().replace(
+            "  - name: linux-gateway\n    username: simpul",
+            "  - name: linux-gateway\n    username: root"))
+        gw_root = tmp_path / "gateway-root"
+        gw_root.mkdir()
+        devices = inventory / "devices.yaml"
+        text = devices.read_text()
+        text = text.replace(
+            "- name: taman-kota-gw\n  site: taman-kota\n  platform: linux\n"
+            "  role: hotspot_gateway\n  mgmt_address: 127.0.0.55\n",
+            "- name: taman-kota-gw\n  site: taman-kota\n  platform: linux\n"
+            f"  role: hotspot_gateway\n  mgmt_address: 127.0.{octet}.55\n"
+            f"  mgmt_port: {sshd.port}\n  vars:\n    config_root: {gw_root}\n")
+        assert f"127.0.{octet}.55" in text
+        devices.write_text(text)
+        data = tmp_path / "data"
+        env = {**os.environ, "SIMPUL_DATA_DIR": str(data),
+               "SIMPUL_INVENTORY_DIR": str(inventory), "SIMPUL_SECRETS_FILE": str(secrets),
+               "SIMPUL_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT)}
+        yield Gateway(ns, gw_root, env, tmp_path)
+    finally:
+        if sshd is not None:
+            sshd.close()
+        sh("ip", "netns", "del", ns, check=False)
+
+
+def test_linux_gateway_push_verify_and_rollback(gateway: Gateway) -> None:
+    code, rows = gateway.simpul("config", "push", DEVICE, "--yes", "--json")
+    assert code == 0, rows
+    assert rows[0]["status"] == "changed", rows
+    assert "/etc/nftables.d/simpul_portal.nft (absent)" in rows[0]["diff"]
+    ruleset = sh("nft", "list", "ruleset", ns=gateway.ns)
+    assert "table inet simpul_portal" in ruleset
+    assert "set allowed" in ruleset and "dnat ip to" in ruleset
+    assert sh("sysctl", "-n", "net.ipv4.ip_forward", ns=gateway.ns).strip() == "1"
+    dnsmasq = (gateway.root / "etc/dnsmasq.d/simpul-hotspot.conf").read_text()
+    assert "dhcp-option=114," in dnsmasq
+    assert "simpul_portal" not in sh("nft", "list", "tables")  # the host's own is untouched
+
+    code, rows = gateway.simpul("config", "push", DEVICE, "--yes", "--json")
+    assert code == 0 and rows[0]["status"] == "unchanged", rows
+
+    # The live table vanishes (someone flushed the ruleset): drift, and a push restores it.
+    sh("nft", "flush", "ruleset", ns=gateway.ns)
+    code, rows = gateway.simpul("config", "drift", DEVICE, "--json")
+    assert rows[0]["status"] == "changed" and "inet simpul_portal" in rows[0]["diff"]
+    code, rows = gateway.simpul("config", "push", DEVICE, "--yes", "--json")
+    assert rows[0]["status"] == "changed"
+    assert "table inet simpul_portal" in sh("nft", "list", "ruleset", ns=gateway.ns)
+
+    # A ruleset nft refuses: rolled back, files and live table as before.
+    templates = gateway.tmp / "templates"
+    shutil.copytree(ROOT / "templates", templates)
+    template = templates / "linux" / "hotspot_gateway.j2"
+    template.write_text(template.read_text().replace(
+        "chain input {", "chain input {\n\t\tthis is not nft syntax"))
+    before_file = (gateway.root / "etc/nftables.d/simpul_portal.nft").read_text()
+    before_rules = sh("nft", "list", "table", "inet", "simpul_portal", ns=gateway.ns)
+    code, rows = gateway.simpul("config", "push", DEVICE, "--yes", "--json",
+                                env={"SIMPUL_TEMPLATES_DIR": str(templates)})
+    assert code == 1 and rows[0]["status"] == "rolled_back", rows
+    assert "Error: syntax error" in rows[0]["error"]  # nft's own message
+    assert (gateway.root / "etc/nftables.d/simpul_portal.nft").read_text() == before_file
+    assert sh("nft", "list", "table", "inet", "simpul_portal", ns=gateway.ns) == before_rules
