@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.counters import CounterTracker, Delta, Reading
@@ -89,11 +89,15 @@ class RollupAccumulator:
             ts += FIVE_MINUTES_S
         return touched
 
-    def row(self, site: str, ts: int) -> Bandwidth5m:
+    def values(self, site: str, ts: int) -> dict[str, Any]:
+        """The bucket as a bandwidth_5m row (downlink subtraction clamped at zero)."""
         bucket = self.buckets[(site, ts)]
-        return Bandwidth5m(site=site, ts=ts, in_bytes=max(0, round(bucket.in_bytes)),
-                           out_bytes=max(0, round(bucket.out_bytes)),
-                           covered_s=min(float(FIVE_MINUTES_S), bucket.covered_s))
+        return {"site": site, "ts": ts, "in_bytes": max(0, round(bucket.in_bytes)),
+                "out_bytes": max(0, round(bucket.out_bytes)),
+                "covered_s": min(float(FIVE_MINUTES_S), bucket.covered_s)}
+
+    def row(self, site: str, ts: int) -> Bandwidth5m:
+        return Bandwidth5m(**self.values(site, ts))
 
     def forget_before(self, ts: int) -> None:
         for key in [k for k in self.buckets if k[1] < ts]:
@@ -107,25 +111,28 @@ def rollup_hours(session: Session, start_ts: int, end_ts: int) -> int:
     """(Re)compute the hourly rows of [start_ts, end_ts) from the 5-minute rows."""
     start_ts = start_ts // HOUR_S * HOUR_S
     end_ts = math.ceil(end_ts / HOUR_S) * HOUR_S
-    rows = session.scalars(select(Bandwidth5m).where(
-        Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts)).all()
-    hours: dict[tuple[str, int], Bandwidth1h] = {}
-    for r in rows:
-        key = (r.site, r.ts // HOUR_S * HOUR_S)
+    rows = session.execute(select(
+        Bandwidth5m.site, Bandwidth5m.ts, Bandwidth5m.in_bytes, Bandwidth5m.out_bytes,
+        Bandwidth5m.covered_s).where(Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts))
+    hours: dict[tuple[str, int], dict[str, Any]] = {}
+    for site, ts, in_bytes, out_bytes, covered in rows:
+        key = (site, ts // HOUR_S * HOUR_S)
         h = hours.get(key)
         if h is None:
-            h = hours[key] = Bandwidth1h(site=key[0], ts=key[1], in_bytes=0, out_bytes=0,
-                                         covered_s=0.0, in_peak_bps=0.0, out_peak_bps=0.0,
-                                         samples=0)
-        h.in_bytes += r.in_bytes
-        h.out_bytes += r.out_bytes
-        h.covered_s += r.covered_s
-        h.in_peak_bps = max(h.in_peak_bps, r.in_bps)
-        h.out_peak_bps = max(h.out_peak_bps, r.out_bps)
-        h.samples += 1
+            h = hours[key] = {"site": key[0], "ts": key[1], "in_bytes": 0, "out_bytes": 0,
+                              "covered_s": 0.0, "in_peak_bps": 0.0, "out_peak_bps": 0.0,
+                              "samples": 0}
+        h["in_bytes"] += in_bytes
+        h["out_bytes"] += out_bytes
+        h["covered_s"] += covered
+        if covered:
+            h["in_peak_bps"] = max(h["in_peak_bps"], in_bytes * 8 / covered)
+            h["out_peak_bps"] = max(h["out_peak_bps"], out_bytes * 8 / covered)
+        h["samples"] += 1
     session.execute(delete(Bandwidth1h).where(Bandwidth1h.ts >= start_ts,
                                               Bandwidth1h.ts < end_ts))
-    session.add_all(hours.values())
+    if hours:
+        session.execute(insert(Bandwidth1h), list(hours.values()))
     return len(hours)
 
 

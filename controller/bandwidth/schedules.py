@@ -7,8 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from controller.inventory import DAYS, HOLIDAY, TZ_ABBREV, Inventory, ScheduleWindow, Site
+from controller.inventory import (
+    DAYS,
+    HOLIDAY,
+    TZ_ABBREV,
+    TZ_OFFSET_MIN,
+    Inventory,
+    ScheduleWindow,
+    Site,
+)
 from controller.units import Allocation, format_rate
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def local_time(site: Site, when: datetime) -> datetime:
@@ -36,8 +46,18 @@ def allocation_at(site: Site, when: datetime, holidays: set[date] | None = None)
     return window.allocation.resolve(site.allocation) if window else site.allocation
 
 
+def window_at_ts(site: Site, ts: float, holidays: set[date] | None = None
+                 ) -> ScheduleWindow | None:
+    """window_at for a Unix time, by integer arithmetic (Indonesian zones keep no DST)."""
+    local = int(ts) + TZ_OFFSET_MIN[site.timezone] * 60
+    days = local // 86400
+    on_holiday = bool(holidays) and date.fromordinal(_EPOCH_ORDINAL + days) in holidays  # type: ignore[operator]
+    return site.window_at(DAYS[(days + 3) % 7], (local % 86400) // 60, on_holiday)
+
+
 def allocation_at_ts(site: Site, ts: float, holidays: set[date] | None = None) -> Allocation:
-    return allocation_at(site, datetime.fromtimestamp(ts, UTC), holidays)
+    window = window_at_ts(site, ts, holidays)
+    return window.allocation.resolve(site.allocation) if window else site.allocation
 
 
 def is_base_allocation(site: Site, ts: float, holidays: set[date] | None = None) -> bool:

@@ -10,11 +10,11 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.models import FIVE_MINUTES_S, HOUR_S, Bandwidth1h, Bandwidth5m
-from controller.bandwidth.schedules import allocation_at_ts, holiday_dates, is_base_allocation
+from controller.bandwidth.schedules import allocation_at_ts, holiday_dates, window_at_ts
 from controller.inventory import Inventory, Site
 from controller.units import Allocation
 
@@ -164,9 +164,9 @@ def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
     """The figures of one site over one period, from its samples (gaps are not zeros)."""
     samples = [s for s in samples if period.start_ts <= s.ts < period.end_ts and s.covered_s > 0]
     holidays = holiday_dates(inventory)
-    mids = [s.ts + s.step_s / 2 for s in samples]
-    allocs = [allocation_at_ts(site, m, holidays) for m in mids]
-    base = [is_base_allocation(site, m, holidays) for m in mids]
+    windows = [window_at_ts(site, s.ts + s.step_s // 2, holidays) for s in samples]
+    allocs = [w.allocation.resolve(site.allocation) if w else site.allocation for w in windows]
+    base = [a == site.allocation for a in allocs]
     down = _direction(samples, site, allocs, base, True)
     up = _direction(samples, site, allocs, base, False)
     zone = ZoneInfo(site.timezone)
@@ -196,18 +196,20 @@ def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
 
 def load_samples(session: Session, site: str, start_ts: int, end_ts: int) -> list[Sample]:
     """5-minute samples where the store still has them (35 days), else hourly ones."""
-    fine = session.scalars(select(Bandwidth5m).where(
-        Bandwidth5m.site == site, Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts)
+    fine = session.execute(select(
+        Bandwidth5m.ts, Bandwidth5m.in_bytes, Bandwidth5m.out_bytes, Bandwidth5m.covered_s)
+        .where(Bandwidth5m.site == site, Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts)
         .order_by(Bandwidth5m.ts)).all()
-    coarse = session.scalars(select(Bandwidth1h).where(
-        Bandwidth1h.site == site, Bandwidth1h.ts >= start_ts, Bandwidth1h.ts < end_ts)
+    coarse_s = session.scalar(select(func.sum(Bandwidth1h.covered_s)).where(
+        Bandwidth1h.site == site, Bandwidth1h.ts >= start_ts, Bandwidth1h.ts < end_ts)) or 0.0
+    if fine and sum(r[3] for r in fine) >= 0.9 * coarse_s:
+        return [Sample(ts, FIVE_MINUTES_S, i, o, c) for ts, i, o, c in fine]
+    coarse = session.execute(select(
+        Bandwidth1h.ts, Bandwidth1h.in_bytes, Bandwidth1h.out_bytes, Bandwidth1h.covered_s,
+        Bandwidth1h.in_peak_bps, Bandwidth1h.out_peak_bps)
+        .where(Bandwidth1h.site == site, Bandwidth1h.ts >= start_ts, Bandwidth1h.ts < end_ts)
         .order_by(Bandwidth1h.ts)).all()
-    fine_s = sum(r.covered_s for r in fine)
-    if fine and fine_s >= 0.9 * sum(r.covered_s for r in coarse):
-        return [Sample(r.ts, FIVE_MINUTES_S, r.in_bytes, r.out_bytes, r.covered_s)
-                for r in fine]
-    return [Sample(r.ts, HOUR_S, r.in_bytes, r.out_bytes, r.covered_s, r.in_peak_bps,
-                   r.out_peak_bps) for r in coarse]
+    return [Sample(ts, HOUR_S, i, o, c, pi, po) for ts, i, o, c, pi, po in coarse]
 
 
 def rank(stats: list[SiteStats]) -> list[SiteStats]:

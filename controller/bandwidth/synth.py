@@ -154,9 +154,7 @@ def _flush(store: Store, accumulator: RollupAccumulator, before_ts: float) -> in
         return 0
     rows = []
     for site, ts in keys:
-        row = accumulator.row(site, ts)
-        rows.append({"site": site, "ts": ts, "in_bytes": row.in_bytes,
-                     "out_bytes": row.out_bytes, "covered_s": row.covered_s})
+        rows.append(accumulator.values(site, ts))
         del accumulator.buckets[(site, ts)]
     with store.session() as session:
         session.execute(insert(Bandwidth5m), rows)
