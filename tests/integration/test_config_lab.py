@@ -161,3 +161,20 @@ def test_drift_detected_and_stored(lab: Lab) -> None:
     status = db.execute("SELECT status FROM config_drift WHERE device='disdik-r1'").fetchone()
     db.close()
     assert status == ("drifted",)
+
+
+def test_ios_rejected_command_rolls_back(lab: Lab) -> None:
+    templates = lab.root / "bad-ios-templates"
+    shutil.copytree(ROOT / "templates", templates)
+    dist = templates / "cisco_ios" / "distribution.j2"
+    dist.write_text(dist.read_text().rstrip("\n") + "\nntp server not-an-address\n")
+    code, rows = lab.json_lines("config", "diff", "noc-dist", "--json")
+    assert rows[0]["status"] == "changed"
+    code, rows = lab.json_lines("config", "push", "noc-dist", "--yes", "--json",
+                                env={"SIMPUL_TEMPLATES_DIR": str(templates)})
+    assert code == 1 and rows[0]["status"] == "rolled_back", rows
+    assert "% Invalid input detected at '^' marker." in rows[0]["error"]
+    assert "ntp server not-an-address" in rows[0]["error"]
+    # nothing of the failed push is left: the real intent still shows the whole change
+    code, rows = lab.json_lines("config", "diff", "noc-dist", "--json")
+    assert rows[0]["status"] == "changed" and "+ hostname noc-dist" in rows[0]["diff"]
