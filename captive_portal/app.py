@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from captive_portal.errors import PortalError
 from captive_portal.i18n import lang_of, t
+from captive_portal.intercept import Interceptor
 from captive_portal.pages import render_page
 from captive_portal.service import Portal, portal_for
 from controller.context import Context
@@ -65,18 +66,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
         return page(request, template, status=exc.status, lang=lang, hotspot=hotspot,
                     error=t(exc.code, lang), **values)
 
-    @app.middleware("http")
-    async def intercept(request: Request, call_next: Any) -> Response:
-        host = (request.headers.get("host") or "").lower()
-        if request.url.path == "/healthz":
-            return await call_next(request)  # liveness checks use any address
-        if host != portal_host or request.url.path not in PORTAL_PATHS:
-            return RedirectResponse(login_url, status_code=302, headers=NO_STORE)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
-            return HTMLResponse(t("bad_request", _lang(request)), status_code=413)
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(Interceptor, portal_host=portal_host, login_url=login_url,
+                       portal_paths=PORTAL_PATHS, max_body_bytes=MAX_FORM_BYTES)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -219,14 +219,12 @@ class Portal:
             hotspot_name = hotspot.name
             if method not in METHODS or method not in hotspot.login_modes:
                 raise PortalError("mode_not_offered")
-            result = self._login(view, method, accepted_terms=accepted_terms,
-                                 voucher_code=voucher_code, phone=phone, code=code)
+            return self._login(view, method, accepted_terms=accepted_terms,
+                               voucher_code=voucher_code, phone=phone, code=code)
         except PortalError as exc:
             if hotspot_name != "unknown" and method in METHODS:
                 self.count_login(hotspot_name, method, exc.code)
             raise
-        self.count_login(hotspot_name, method, "ok")
-        return result
 
     def _login(self, view: ClientView, method: str, *, accepted_terms: bool, voucher_code: str,
                phone: str, code: str) -> SessionView:
@@ -297,6 +295,7 @@ class Portal:
                     session.delete(row)
                     session.commit()
                 raise PortalError("gateway_error", 503) from None
+            self._count(session, hotspot.name, method, "ok")
             log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, row.id, method,
                      grant_s)
             return _view(row, now)
@@ -340,21 +339,24 @@ class Portal:
         return used_s, used_bytes
 
     def count_login(self, hotspot: str, method: str, result: str) -> None:
-        day = utcnow().strftime("%Y-%m-%d")
         for _ in range(3):
             try:
                 with self.store.session() as session:
-                    row = session.scalar(select(LoginCount).where(
-                        LoginCount.day == day, LoginCount.hotspot == hotspot,
-                        LoginCount.method == method, LoginCount.result == result))
-                    if row is None:
-                        session.add(LoginCount(day=day, hotspot=hotspot, method=method,
-                                               result=result, count=1))
-                    else:
-                        row.count = LoginCount.count + 1
+                    self._count(session, hotspot, method, result)
                 return
             except IntegrityError:
                 continue
+
+    def _count(self, session: Session, hotspot: str, method: str, result: str) -> None:
+        day = utcnow().strftime("%Y-%m-%d")
+        row = session.scalar(select(LoginCount).where(
+            LoginCount.day == day, LoginCount.hotspot == hotspot,
+            LoginCount.method == method, LoginCount.result == result))
+        if row is None:
+            session.add(LoginCount(day=day, hotspot=hotspot, method=method, result=result,
+                                   count=1))
+        else:
+            row.count = LoginCount.count + 1  # type: ignore[assignment]
 
     # -- ending sessions ---------------------------------------------------------------------
     def _end(self, session: Session, row: PortalSession, reason: str,
