@@ -7,6 +7,7 @@ Secret values are passed to templates (devices need them) but masked in anything
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -40,10 +41,13 @@ def _rate(bps: int) -> str:
     return str(bps)
 
 
+_ROS_PLAIN = re.compile(r"[A-Za-z0-9._:/,+@*-]+")
+
+
 def _ros(value: Any) -> str:
     """Quote a value for a RouterOS command line when it needs quoting."""
     text = str(value)
-    if text and all(c.isalnum() or c in "._:/,+@*-" for c in text):
+    if _ROS_PLAIN.fullmatch(text):
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
 
@@ -98,22 +102,31 @@ def template_path(device: Device, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -
     return templates_dir / device.platform / f"{device.role}.j2"
 
 
+_link_index: dict[int, tuple[list[Any], dict[str, list[dict[str, Any]]]]] = {}
+
+
 def _links_of(inventory: Inventory, device: Device) -> list[dict[str, Any]]:
-    out = []
-    for link in inventory.links:
-        for mine, peer in ((link.a, link.b), (link.b, link.a)):
-            if mine.device != device.name:
-                continue
-            peer_label = peer.provider or f"{peer.device} {peer.interface}"
-            capacity = link.capacity
-            out.append({
-                "name": link.label, "interface": mine.interface, "peer": peer.provider
-                or peer.device, "peer_interface": peer.interface, "medium": link.medium,
-                "capacity": capacity,
-                "description": f"{link.medium} to {peer_label} "
-                               f"{_rate(capacity.down_bps)}/{_rate(capacity.up_bps)}",
-            })
-    return out
+    """This device's link ends, from an index built once per inventory."""
+    cached = _link_index.get(id(inventory))
+    if cached is None or cached[0] is not inventory.links:
+        index: dict[str, list[dict[str, Any]]] = {}
+        for link in inventory.links:
+            for mine, peer in ((link.a, link.b), (link.b, link.a)):
+                if mine.device is None:
+                    continue
+                peer_label = peer.provider or f"{peer.device} {peer.interface}"
+                capacity = link.capacity
+                index.setdefault(mine.device, []).append({
+                    "name": link.label, "interface": mine.interface,
+                    "peer": peer.provider or peer.device, "peer_interface": peer.interface,
+                    "medium": link.medium, "capacity": capacity,
+                    "description": f"{link.medium} to {peer_label} "
+                                   f"{_rate(capacity.down_bps)}/{_rate(capacity.up_bps)}",
+                })
+        cached = (inventory.links, index)
+        _link_index.clear()
+        _link_index[id(inventory)] = cached
+    return [dict(end) for end in cached[1].get(device.name, [])]
 
 
 def _snmp_of(inventory: Inventory, device: Device, secrets: SecretStore) -> dict[str, Any] | None:

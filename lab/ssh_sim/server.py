@@ -81,6 +81,7 @@ async def _run_shell(process: asyncssh.SSHServerProcess, make_cli: CliFactory,
             data = await process.stdin.read(4096)
             if not data:
                 break
+            reply: list[str] = []  # one write per chunk received: echo and answers together
             for ch in data:
                 if ch == "\n" and last_cr:
                     last_cr = False
@@ -89,27 +90,29 @@ async def _run_shell(process: asyncssh.SSHServerProcess, make_cli: CliFactory,
                 if ch in "\r\n":
                     text = "".join(line)
                     line.clear()
-                    out.write("\r\n")
-                    reply = cli.handle_line(text)
-                    if reply:
-                        out.write(reply.replace("\r\n", "\n").replace("\n", "\r\n"))
-                        if not reply.endswith("\n"):
-                            out.write("\r\n")
+                    reply.append("\r\n")
+                    answer = cli.handle_line(text)
+                    if answer:
+                        reply.append(answer.replace("\r\n", "\n").replace("\n", "\r\n"))
+                        if not answer.endswith("\n"):
+                            reply.append("\r\n")
                     if cli.closed:
                         break
-                    out.write(cli.prompt())
+                    reply.append(cli.prompt())
                 elif ch in "\x08\x7f":
                     if line:
                         line.pop()
                         if cli.echo:
-                            out.write("\x08 \x08")
+                            reply.append("\x08 \x08")
                 elif ch == "\x03":
                     line.clear()
-                    out.write("\r\n" + cli.prompt())
+                    reply.append("\r\n" + cli.prompt())
                 elif ch >= " " or ch == "\t":
                     line.append(ch)
                     if cli.echo:
-                        out.write(ch)
+                        reply.append(ch)
+            if reply:
+                out.write("".join(reply))
             if cli.closed:
                 break
     except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
