@@ -57,6 +57,7 @@ async def drift_loop(ctx: Context) -> None:
     jobs = ConfigJobs(ctx.inventory, ctx.secrets, ctx.settings.data_dir, store=ctx.store,
                       templates_dir=ctx.settings.templates_dir, actor="system:drift",
                       concurrency=ctx.settings.push_concurrency)
+    await asyncio.sleep(min(interval, 60.0))  # let the listeners and the lab come up first
     while True:
         try:
             results = await check_drift(jobs, ctx.store, list(ctx.inventory.devices.values()))

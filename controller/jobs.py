@@ -15,8 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -250,15 +249,3 @@ class ConfigJobs:
                 return result
 
             return list(await asyncio.gather(*(one(d) for d in devices)))
-
-
-def result_dicts(results: list[DeviceResult]) -> list[dict[str, Any]]:
-    return [r.as_json() for r in results]
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-__all__ = ["CHANGED", "FAILED", "ROLLED_BACK", "UNCHANGED", "ConfigJobs", "DeviceResult",
-           "asdict", "build_target"]

@@ -430,8 +430,8 @@ HANDLERS: dict[str, MenuHandler] = {
         Prop("action", ("accept", "drop", "reject")), "server")),
 }
 
-VERBS = ("add", "set", "remove", "print", "export", "enable", "disable", "edit", "find", "get",
-         "monitor", "reset", "unset", "comment", "move")
+VERBS: tuple[str, ...] = ("add", "set", "remove", "print", "export", "enable", "disable",
+                          "edit", "find", "get", "monitor", "reset", "unset", "comment", "move")
 
 
 def menu_prefixes() -> set[str]:
