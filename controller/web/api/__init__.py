@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from controller.web.api import audit, config, hotspots, network, users
+from controller.web.api import audit, bandwidth, config, hotspots, network, users
 
 ROUTERS = [network.router, config.router, hotspots.router, users.router, audit.router]
+ROUTERS += [bandwidth.router]  # office bandwidth: figures, recommendations, reports

@@ -1,0 +1,192 @@
+"""Office bandwidth in the API: figures, recommendations, accepting one, the monthly report."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from controller.bandwidth.accept import AcceptError, accept_allocation
+from controller.bandwidth.recommend import Plan, plan
+from controller.bandwidth.reports import (
+    build_monthly_report,
+    render_csv,
+    render_html,
+    render_pdf,
+)
+from controller.bandwidth.stats import SiteStats, parse_month, regency_stats
+from controller.inventory import load_inventory
+from controller.units import Allocation
+from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
+
+router = APIRouter(tags=["bandwidth"])
+ERRORS = {401: {"description": "Not authenticated"}, 403: {"description": "Role too low"},
+          422: {"description": "Bad month, date or allocation"}}
+MONTH = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM", examples=["2026-10"])
+
+
+class DirectionOut(BaseModel):
+    allocation_bps: int
+    avg_bps: float
+    p95_bps: float
+    peak_bps: float
+    volume_bytes: int
+    hours_above_80: float
+
+
+class SiteStatsOut(BaseModel):
+    rank: int
+    site: str
+    name: str
+    kind: str
+    period: str
+    down: DirectionOut
+    up: DirectionOut
+    p95_utilisation: float
+    coverage: float
+    under_used: bool
+    saturated: bool
+
+
+class RecommendationOut(BaseModel):
+    site: str
+    action: str
+    current: str
+    proposed: str
+    reason: str
+
+
+class DestinationOut(BaseModel):
+    site: str
+    kind: str
+    extra: str
+    reason: str
+
+
+class PlanOut(BaseModel):
+    month: str
+    recommendations: list[RecommendationOut]
+    freed: str
+    needed: str
+    spare: str
+    destinations: list[DestinationOut]
+
+
+class AcceptIn(BaseModel):
+    month: str = MONTH
+    allocation: str | None = Field(None, description="Instead of the recommendation, e.g. 20M/10M")
+
+
+class AcceptOut(BaseModel):
+    site: str
+    before: str
+    after: str
+    path: str
+    diff: str
+
+
+def _month(text: str) -> date:
+    try:
+        return parse_month(text)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _direction(d) -> DirectionOut:  # type: ignore[no-untyped-def]
+    return DirectionOut(allocation_bps=d.allocation_bps, avg_bps=d.avg_bps, p95_bps=d.p95_bps,
+                        peak_bps=d.peak_bps, volume_bytes=d.volume_bytes,
+                        hours_above_80=d.hours_above)
+
+
+def _stats_out(s: SiteStats) -> SiteStatsOut:
+    return SiteStatsOut(rank=s.rank, site=s.site, name=s.name, kind=s.kind,
+                        period=s.period.label, down=_direction(s.down), up=_direction(s.up),
+                        p95_utilisation=s.utilisation, coverage=s.coverage,
+                        under_used=s.under_used, saturated=s.saturated)
+
+
+def _plan(request: Request, first: date) -> Plan:
+    ctx = get_ctx(request)
+    with ctx.store.session() as session:
+        stats = regency_stats(session, ctx.inventory, "month", first)
+    return plan(stats, {c: s.allocation for c, s in ctx.inventory.sites.items()})
+
+
+@router.get("/bandwidth/stats", response_model=list[SiteStatsOut], responses=ERRORS)
+def bandwidth_stats(request: Request, _who: Viewer,
+                    period: Literal["day", "week", "month"] = "month",
+                    on: date | None = None, kind: str | None = None) -> list[SiteStatsOut]:
+    """Per-site figures for the day, ISO week or month holding `on`, ranked."""
+    ctx = get_ctx(request)
+    with ctx.store.session() as session:
+        stats = regency_stats(session, ctx.inventory, period, on or datetime.now(UTC).date(),
+                              {kind} if kind else None)
+    return [_stats_out(s) for s in stats]
+
+
+@router.get("/bandwidth/recommendations", response_model=PlanOut, responses=ERRORS)
+def recommendations(request: Request, _who: Viewer, month: str) -> PlanOut:
+    """Proposed allocations (p95 in office hours + 25%) and where freed capacity can go."""
+    first = _month(month)
+    p = _plan(request, first)
+    return PlanOut(
+        month=f"{first:%Y-%m}", freed=str(p.freed), needed=str(p.needed), spare=str(p.spare),
+        recommendations=[RecommendationOut(site=r.site, action=r.action, current=str(r.current),
+                                           proposed=str(r.proposed), reason=r.reason)
+                         for r in p.recommendations if r.action != "keep"],
+        destinations=[DestinationOut(site=d.site, kind=d.kind, extra=str(d.extra),
+                                     reason=d.reason) for d in p.destinations])
+
+
+@router.post("/bandwidth/accept/{site}", response_model=AcceptOut, responses=ERRORS)
+async def accept(request: Request, site: str, body: AcceptIn, who: Operator) -> AcceptOut:
+    """Write the recommended (or given) allocation into the inventory, audited; it then shows
+    as a queue change in the config diff."""
+    await check_csrf(request, who)
+    ctx = get_ctx(request)
+    first = _month(body.month)
+    reason = None
+    if body.allocation is not None:
+        try:
+            new = Allocation.parse(body.allocation)
+        except ValueError as exc:
+            raise HTTPException(422, str(exc)) from None
+    else:
+        p = await run_in_threadpool(_plan, request, first)
+        rec = next((r for r in p.recommendations if r.site == site), None)
+        if rec is None or rec.action == "keep":
+            raise HTTPException(409, f"no change recommended for site {site!r} in "
+                                f"{first:%Y-%m}")
+        new, reason = rec.proposed, f"{first:%Y-%m}: {rec.reason}"
+    try:
+        done = await run_in_threadpool(
+            lambda: accept_allocation(ctx.settings.inventory_dir, site, new, store=ctx.store,
+                                      actor=who.username, secrets=ctx.secrets, reason=reason))
+    except AcceptError as exc:
+        raise HTTPException(409, str(exc)) from None
+    ctx.inventory = load_inventory(ctx.settings.inventory_dir, ctx.secrets)
+    return AcceptOut(site=site, before=str(done.before), after=str(done.after),
+                     path=str(done.path), diff=done.diff)
+
+
+MEDIA = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8",
+         "pdf": "application/pdf"}
+
+
+@router.get("/reports/monthly", responses={**ERRORS, 200: {
+    "content": {m: {} for m in MEDIA.values()}, "description": "The report"}})
+def monthly_report(request: Request, _who: Viewer, month: str,
+                   format: Literal["html", "csv", "pdf"] = "html") -> Response:
+    """The monthly per-SOPD report (Bahasa Indonesia) as HTML with charts, CSV or PDF."""
+    first = _month(month)
+    ctx = get_ctx(request)
+    with ctx.store.session() as session:
+        report = build_monthly_report(session, ctx.inventory, first)
+    body: str | bytes = {"html": render_html, "csv": render_csv, "pdf": render_pdf}[format](
+        report)
+    headers = {} if format == "html" else {
+        "content-disposition": f'attachment; filename="{report.slug}.{format}"'}
+    return Response(body, media_type=MEDIA[format], headers=headers)

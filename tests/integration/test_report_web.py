@@ -1,0 +1,94 @@
+"""The same report and recommendations in the engineers' app: roles, formats, clear errors,
+and accepting a recommendation over the API (operator, CSRF, audited)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert
+
+from controller.bandwidth.models import Bandwidth5m
+from controller.context import Context
+from controller.settings import Settings
+from controller.store.users import add_user
+from controller.web.app import create_admin_app
+from tests.integration.test_report_monthly import setwan_month_rows
+
+PASSWORD = "kata-sandi-rahasia-1"
+
+
+@pytest.fixture
+def client(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
+                        secrets_file=demo_secrets)
+    ctx = Context.open(settings)
+    with ctx.store.session() as session:
+        for name, role in (("budi", "operator"), ("siti", "viewer")):
+            add_user(session, name, PASSWORD, role, actor="test")
+        session.execute(insert(Bandwidth5m), setwan_month_rows())
+    yield TestClient(create_admin_app(ctx))
+    ctx.close()
+
+
+def log_in(client: TestClient, username: str) -> str:
+    response = client.post("/login", data={"username": username, "password": PASSWORD},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    page = client.get("/password")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+def test_monthly_report_in_every_format_for_a_viewer(client: TestClient) -> None:
+    assert client.get("/api/v1/reports/monthly?month=2026-10").status_code == 401
+    log_in(client, "siti")
+    html = client.get("/api/v1/reports/monthly?month=2026-10")
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert "Sekretariat DPRD" in html.text and "461,9 GB" in html.text
+    got = client.get("/api/v1/reports/monthly?month=2026-10&format=csv")
+    assert 'filename="laporan-bandwidth-2026-10.csv"' in got.headers["content-disposition"]
+    rows = {r["kode_situs"]: r for r in csv.DictReader(io.StringIO(got.text))}
+    assert rows["setwan"]["volume_unduh_byte"] == "461925000000"
+    pdf = client.get("/api/v1/reports/monthly?month=2026-10&format=pdf")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+    bad = client.get("/api/v1/reports/monthly?month=oktober")
+    assert bad.status_code == 422 and "write it like 2026-10" in bad.text
+    stats = client.get("/api/v1/bandwidth/stats?period=month&on=2026-10-15&kind=sopd").json()
+    setwan = next(s for s in stats if s["site"] == "setwan")
+    assert setwan["down"]["p95_bps"] == 4_000_000 and setwan["under_used"] is True
+    plan = client.get("/api/v1/bandwidth/recommendations?month=2026-10").json()
+    assert {"site": "setwan", "action": "reduce", "current": "30M/15M", "proposed": "5M/2M",
+            "reason": "p95 13% of allocation; p95 +25% headroom fits in less"
+            } in plan["recommendations"]
+    assert plan["freed"] == "25M/13M"
+
+
+def test_accept_over_the_api_needs_an_operator_and_csrf(client: TestClient,
+                                                         demo_inventory: Path) -> None:
+    sites = demo_inventory / "sites.yaml"
+    before = sites.read_text()
+    csrf = log_in(client, "siti")
+    denied = client.post("/api/v1/bandwidth/accept/setwan", json={"month": "2026-10"},
+                         headers={"x-csrf-token": csrf})
+    assert denied.status_code == 403 and sites.read_text() == before
+    client.cookies.clear()
+    csrf = log_in(client, "budi")
+    no_csrf = client.post("/api/v1/bandwidth/accept/setwan", json={"month": "2026-10"})
+    assert no_csrf.status_code == 403 and sites.read_text() == before
+    done = client.post("/api/v1/bandwidth/accept/setwan", json={"month": "2026-10"},
+                       headers={"x-csrf-token": csrf})
+    assert done.status_code == 200, done.text
+    assert done.json()["after"] == "5M/2M"
+    assert "  allocation: 5M/2M\n" in sites.read_text()
+    sites_now = client.get("/api/v1/sites/setwan").json()
+    assert sites_now["allocation_down_bps"] == 5_000_000
+    keep = client.post("/api/v1/bandwidth/accept/setda", json={"month": "2026-10"},
+                       headers={"x-csrf-token": csrf})
+    assert keep.status_code == 409 and "no change recommended" in keep.text
