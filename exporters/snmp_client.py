@@ -25,6 +25,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
+    Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
     bulk_cmd,
@@ -112,6 +113,20 @@ def _plain(value: Any) -> Value:
     return None
 
 
+class _UdpTarget(UdpTransportTarget):
+    """A target whose address is already an IP literal (the inventory validates it): no
+    getaddrinfo in the executor. At a thousand devices those thread hops, fighting the busy
+    event loop for the GIL, stretched the first cycle several times over."""
+
+    async def _resolve_address(self, transportAddr: tuple[Any, ...]) -> tuple[str, int]:
+        return str(transportAddr[0]), int(transportAddr[1])
+
+
+class _Udp6Target(Udp6TransportTarget):
+    async def _resolve_address(self, transportAddr: tuple[Any, ...]) -> tuple[Any, ...]:
+        return str(transportAddr[0]), int(transportAddr[1]), 0, 0
+
+
 class PysnmpClient:
     """All devices share one SnmpEngine; per-device targets and auth objects are cached."""
 
@@ -121,18 +136,18 @@ class PysnmpClient:
         self._timeout_s = timeout_s
         self._retries = retries
         self._context = ContextData()
-        self._targets: dict[tuple[str, int], UdpTransportTarget] = {}
+        self._targets: dict[tuple[str, int], UdpTransportTarget | Udp6TransportTarget] = {}
         self._auth: dict[str, CommunityData | UsmUserData] = {}
         self._requests: dict[Oid, ObjectType] = {}
         self._opened = False
         self._open_lock = asyncio.Lock()
 
-    async def _target(self, target: Target) -> UdpTransportTarget:
+    async def _target(self, target: Target) -> UdpTransportTarget | Udp6TransportTarget:
         key = (target.address, target.port)
         transport = self._targets.get(key)
         if transport is None:
-            transport = await UdpTransportTarget.create(
-                key, timeout=self._timeout_s, retries=self._retries)
+            kind = _Udp6Target if ":" in target.address else _UdpTarget
+            transport = await kind.create(key, timeout=self._timeout_s, retries=self._retries)
             self._targets[key] = transport
         return transport
 

@@ -57,6 +57,12 @@ def agent_cpu_s(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def udp_out_datagrams() -> int:
+    with open("/proc/net/snmp") as fh:
+        rows = [line.split() for line in fh if line.startswith("Udp:")]
+    return int(rows[1][rows[0].index("OutDatagrams")])
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -66,7 +72,7 @@ def rss_mb() -> float:
 
 
 async def measure_simpul(devices: int, community: str, concurrency: int,
-                         agents: list[int]) -> dict[str, float]:
+                         agents: list[int], timeout_s: float) -> dict[str, float]:
     from prometheus_client import CollectorRegistry, generate_latest
 
     from controller.inventory import Device, Inventory, SnmpProfile
@@ -79,8 +85,10 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
 
     class CountingClient(PysnmpClient):
         varbinds = 0
+        requests = 0
 
         async def get_bulk(self, target, oids, non_repeaters, max_repetitions):  # type: ignore
+            CountingClient.requests += 1
             result = await super().get_bulk(target, oids, non_repeaters, max_repetitions)
             CountingClient.varbinds += len(result)
             return result
@@ -92,18 +100,24 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
                                       role="r", mgmt_address=address(i), credentials="x",
                                       snmp="bench", snmp_port=161)
     secrets_store = SecretStore({"c": community}, {})
-    options = PollerOptions(timeout_s=5.0, retries=1, concurrency=concurrency)
+    options = PollerOptions(timeout_s=timeout_s, retries=1, concurrency=concurrency)
     poller = Poller(inv, secrets_store, options,
                     client=CountingClient(secrets_store, options.timeout_s, options.retries))
     out: dict[str, float] = {}
     latest = LatestReadings()
     for label in ("first", "steady", "steady2"):
-        CountingClient.varbinds = 0
+        CountingClient.varbinds = CountingClient.requests = 0
+        udp0 = udp_out_datagrams()
         cpu0, t0, agent0 = time.process_time(), time.perf_counter(), agent_cpu_s(agents)
         cycle = await poller.poll_once()
         out[f"{label}_wall_s"] = time.perf_counter() - t0
         out[f"{label}_cpu_s"] = time.process_time() - cpu0
         out[f"{label}_agent_cpu_s"] = agent_cpu_s(agents) - agent0
+        out[f"{label}_requests"] = CountingClient.requests
+        # Requests + their retries + the agents' answers: all sent inside this namespace.
+        out[f"{label}_datagrams"] = udp_out_datagrams() - udp0
+        done = sorted(d.polled_at - cycle.timestamp for d in cycle.devices.values())
+        out[f"{label}_device_done_p50_s"] = done[len(done) // 2]
         out[f"{label}_varbinds"] = CountingClient.varbinds
         out[f"{label}_down"] = sum(1 for d in cycle.devices.values() if not d.up)
         out[f"{label}_interfaces"] = sum(len(d.interfaces) for d in cycle.devices.values())
@@ -158,7 +172,8 @@ async def measure_snmpbulkwalk(devices: int, community: str, concurrency: int,
 
 def inside(args: argparse.Namespace) -> None:
     agents = [int(p) for p in args.agent_pids.split(",")]
-    simpul = asyncio.run(measure_simpul(args.devices, args.community, args.concurrency, agents))
+    simpul = asyncio.run(measure_simpul(args.devices, args.community, args.concurrency, agents,
+                                        args.timeout))
     base = asyncio.run(measure_snmpbulkwalk(args.devices, args.community, args.concurrency,
                                             Path(args.workdir), agents))
     print(json.dumps({"simpul": simpul, "baseline": base}))
@@ -229,6 +244,7 @@ def outside(args: argparse.Namespace) -> None:
                 ["ip", "netns", "exec", ns, sys.executable, __file__, "--inside",
                  "--devices", str(args.devices), "--community", community,
                  "--concurrency", str(args.concurrency), "--workdir", tmp,
+                 "--timeout", str(args.timeout),
                  "--agent-pids", ",".join(str(p.pid) for p in procs)],
                 capture_output=True, text=True, timeout=1800)
             if child.returncode != 0:
@@ -248,6 +264,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--agents", type=int, default=2, help="snmpd processes")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--timeout", type=float, default=5.0, help="per request, seconds")
     parser.add_argument("--json", action="store_true", help="also print raw numbers")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--community", help=argparse.SUPPRESS)
