@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -124,7 +124,7 @@ def bandwidth_stats(
                                   set(kind) if kind else None)
     finally:
         store.dispose()
-    rows = [{
+    rows: list[dict[str, Any]] = [{
         "rank": s.rank, "site": s.site, "kind": s.kind, "period": s.period.label,
         "allocation_down_bps": s.down.allocation_bps, "avg_down_bps": round(s.down.avg_bps),
         "p95_down_bps": round(s.down.p95_bps), "peak_down_bps": round(s.down.peak_bps),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -23,8 +23,10 @@ from controller.units import Allocation
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["bandwidth"])
-ERRORS = {401: {"description": "Not authenticated"}, 403: {"description": "Role too low"},
-          422: {"description": "Bad month, date or allocation"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not authenticated"}, 403: {"description": "Role too low"},
+    409: {"description": "Nothing to accept, or the inventory refused it"},
+    422: {"description": "Bad month, date or allocation"}}
 MONTH = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM", examples=["2026-10"])
 
 
@@ -185,8 +187,8 @@ def monthly_report(request: Request, _who: Viewer, month: str,
     ctx = get_ctx(request)
     with ctx.store.session() as session:
         report = build_monthly_report(session, ctx.inventory, first)
-    body: str | bytes = {"html": render_html, "csv": render_csv, "pdf": render_pdf}[format](
-        report)
+    body = (render_pdf(report) if format == "pdf" else
+            render_csv(report) if format == "csv" else render_html(report))
     headers = {} if format == "html" else {
         "content-disposition": f'attachment; filename="{report.slug}.{format}"'}
     return Response(body, media_type=MEDIA[format], headers=headers)
