@@ -210,3 +210,34 @@ def test_wrong_v3_key_is_reported_down_and_exit_nonzero(netns_lab: Lab, tmp_path
     assert out.returncode == 1
     assert "agent-v3" in out.stderr and "down" in out.stderr
     assert "wrong-auth-key" not in out.stderr + out.stdout
+
+
+def test_probes_measure_loss_and_rtt_and_silent_device_is_down(netns_lab: Lab, tmp_path: Path):
+    """ICMP probes (scapy, one sr() for all) to the agent's address and to a free address of
+    the namespace's subnet; the silent one is down and loses every echo, the other polls."""
+    lab = netns_lab
+    ghost = lab.agent_mgmt.rsplit(".", 1)[0] + ".5"  # inside 198.18.N.0/29, nobody there
+    inventory = tmp_path / "inventory"
+    base = {"site": "lab", "platform": "linux", "role": "router", "credentials": "lab",
+            "snmp": "lab-v2c", "snmp_port": 161}
+    write_inventory(inventory, [{**base, "name": "agent", "mgmt_address": lab.agent_mgmt},
+                                {**base, "name": "ghost", "mgmt_address": ghost}])
+    secrets_file = tmp_path / "secrets.yaml"
+    write_secrets(secrets_file, {"lab_pw": "x", "lab_community": lab.community,
+                                 "lab_auth": "a" * 8, "lab_priv": "p" * 8})
+    env = {**os.environ, "SIMPUL_SECRETS_FILE": str(secrets_file), "SIMPUL_SNMP_TIMEOUT_S": "1",
+           "SIMPUL_SNMP_RETRIES": "0", "SIMPUL_PROBE_COUNT": "4"}
+    out = subprocess.run(["ip", "netns", "exec", lab.mgr, *SIMPUL, "poll", "--once",
+                          "--inventory", str(inventory)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr  # one device answered
+    assert "ghost" in out.stderr and "down" in out.stderr
+    samples = {(s.name, s.labels.get("device")): s.value
+               for family in text_string_to_metric_families(out.stdout)
+               for s in family.samples}
+    assert samples[("simpul_device_up", "agent")] == 1
+    assert samples[("simpul_device_up", "ghost")] == 0
+    assert samples[("simpul_probe_loss_ratio", "agent")] == 0
+    assert 0 < samples[("simpul_probe_rtt_seconds", "agent")] < 1
+    assert samples[("simpul_probe_loss_ratio", "ghost")] == 1
+    assert ("simpul_probe_rtt_seconds", "ghost") not in samples
