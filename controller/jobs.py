@@ -186,7 +186,7 @@ class ConfigJobs:
                     raise VerifyError("the device still differs from the intent after the "
                                       "push:\n" + leftover.diff)
                 platform.save(conn)
-            except (DeviceError, VerifyError) as exc:
+            except Exception as exc:  # noqa: BLE001 - refused, unverified, or the session died
                 return self._roll_back(device, platform, conn, backup, plan, exc)
             commit = self.backups.save(device.name, after, "push", self.actor,
                                        self._secret_values(device))
@@ -204,21 +204,37 @@ class ConfigJobs:
 
     def _roll_back(self, device: Device, platform: Any, conn: Any, backup: str, plan: Plan,
                    cause: BaseException) -> DeviceResult:
+        """Bring the device back to `backup`; reconnect once if the session itself failed."""
         error = _error_text(cause)
-        try:
-            current = platform.fetch(conn, self.render(device))
-            undo = platform.rollback_plan(backup, current)
-            platform.apply(conn, undo)
-            restored = platform.fetch(conn, self.render(device))
-            if not platform.rollback_plan(backup, restored).empty:
-                raise VerifyError("the device still differs from its backup")
-            platform.save(conn)
-        except Exception as exc:  # noqa: BLE001
-            return DeviceResult(device.name, FAILED, self._mask(device, plan.diff),
-                                self._mask(device, f"{error}\nrollback failed: "
-                                                   f"{_error_text(exc)}"))
-        return DeviceResult(device.name, ROLLED_BACK, self._mask(device, plan.diff),
-                            self._mask(device, error))
+        problem: BaseException | None = None
+        for attempt in range(2):
+            session = conn
+            try:
+                if attempt:
+                    session = platform.connect(build_target(self.inventory, device,
+                                                            self.secrets))
+                intent = self.render(device)
+                undo = platform.rollback_plan(backup, platform.fetch(session, intent))
+                platform.apply(session, undo)
+                if not platform.rollback_plan(backup, platform.fetch(session, intent)).empty:
+                    raise VerifyError("the device still differs from its backup")
+                platform.save(session)
+                return DeviceResult(device.name, ROLLED_BACK, self._mask(device, plan.diff),
+                                    self._mask(device, error))
+            except (DeviceError, VerifyError) as exc:
+                problem = exc
+                break  # the device answers but refuses: reconnecting will not help
+            except Exception as exc:  # noqa: BLE001 - lost session: try a new one
+                problem = exc
+            finally:
+                if attempt and session is not conn:
+                    try:
+                        session.disconnect()
+                    except Exception:  # noqa: BLE001
+                        pass
+        return DeviceResult(device.name, FAILED, self._mask(device, plan.diff),
+                            self._mask(device, f"{error}\nrollback failed: "
+                                               f"{_error_text(problem or cause)}"))
 
     def _audit(self, device: Device, result: DeviceResult) -> None:
         if self.store is None:
