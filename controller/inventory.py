@@ -873,32 +873,33 @@ def _check_scheduled_capacity(inv: Inventory, loader: _Loader) -> None:
             for site in sites:
                 local = (point + TZ_OFFSET_MIN[site.timezone]) % week
                 day, minute = DAYS[local // 1440], local % 1440
-                window = site.window_at(day, minute, holiday)
-                alloc = window.allocation.resolve(site.allocation) if window else site.allocation
+                current = site.window_at(day, minute, holiday)
+                alloc = current.allocation.resolve(site.allocation) if current else site.allocation
                 down += alloc.down_bps
                 up += alloc.up_bps
-                active.append((site, window, minute, day))
+                active.append((site, current, minute, day))
             if down <= uplink.down_bps and up <= uplink.up_bps:
                 continue
             # Blame the windows that start at this moment and raise a site above its own
             # allocation; failing that, the site with the largest allocation then.
-            culprits = [(s, w, m, d) for s, w, m, d in active if w is not None
-                        and any(a == m for a, _ in w.times)
-                        and w.allocation.resolve(s.allocation).down_bps > s.allocation.down_bps]
+            culprits: list[tuple[Site, ScheduleWindow | None, int, str]] = [
+                (s, w, m, d) for s, w, m, d in active if w is not None
+                and any(a == m for a, _ in w.times)
+                and w.allocation.resolve(s.allocation).down_bps > s.allocation.down_bps]
             if not culprits:
                 culprits = [max(active, key=lambda a: (a[1].allocation.resolve(a[0].allocation)
                                                        if a[1] else a[0].allocation).down_bps)]
-            for site, window, minute, day in culprits:
-                key = (site.code, window.name if window else "")
+            for site, blame, minute, day in culprits:
+                key = (site.code, blame.name if blame else "")
                 if key in blamed:
                     continue
                 blamed.add(key)
                 when = f"{'on a holiday' if holiday else 'on ' + day} at {minute_label(minute)} " \
                        f"{TZ_ABBREV[site.timezone]}"
-                if window is not None:
-                    index = site.schedule.index(window)
+                if blame is not None:
+                    index = site.schedule.index(blame)
                     where = _schedule_location(inv, loader, site.code, index)
-                    what = f"site {site.code!r}: schedule window {window.name!r}"
+                    what = f"site {site.code!r}: schedule window {blame.name!r}"
                 else:
                     where = inv.locations.get(("sites", site.code), Location("?", 0))
                     what = f"site {site.code!r}: allocation"
