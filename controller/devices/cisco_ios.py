@@ -23,6 +23,8 @@ TWO_WORD_KEYS = ("ntp", "logging", "snmp-server", "aaa", "ip", "ipv6", "clock", 
 SECTIONS = ("interface ", "vlan ", "line ", "router ", "ip access-list ")
 PROTECTED_VLANS = {"1", "1002", "1003", "1004", "1005"}
 CONFIG_PROMPT = r"\)#\s*$"
+# Lines IOS accepts but never shows in running-config: not compared, sent with every change.
+WRITE_ONLY = re.compile(r"^snmp-server user ")
 
 
 def _scope_key(line: str) -> str:
@@ -106,7 +108,15 @@ class CiscoIOS:
         return self.normalise(conn.send_command("show running-config", read_timeout=60))
 
     def plan(self, intent: str, running: str) -> Plan:
-        return _plan(intent, scoped_running(intent, running))
+        lines = intent.splitlines()
+        write_only = [line for line in lines if WRITE_ONLY.match(line)]
+        shown = "\n".join(line for line in lines if not WRITE_ONLY.match(line)) + "\n"
+        plan = _plan(shown, scoped_running(shown, running))
+        if plan.actions and write_only:
+            plan.actions += write_only
+            plan.diff += "".join(f"+ {line}  (IOS never shows it: sent with every change)\n"
+                                 for line in write_only)
+        return plan
 
     def rollback_plan(self, backup: str, current: str) -> Plan:
         return _plan(backup, current)

@@ -155,9 +155,12 @@ class MikrotikRouterOS:
         return "\n".join(line for line in lines if line and not line.startswith("#")) + "\n"
 
     def fetch(self, conn: Any, intent: str) -> str:
-        raw = conn.send_command("/export show-sensitive", expect_string=PROMPT_RE,
-                                read_timeout=60)
-        return self.normalise(_strip_prompt(raw))
+        raw = _strip_prompt(conn.send_command("/export show-sensitive",
+                                              expect_string=PROMPT_RE, read_timeout=60))
+        if ERROR_RE.match(raw.strip()):  # RouterOS 6 has no show-sensitive: it shows all
+            raw = _strip_prompt(conn.send_command("/export", expect_string=PROMPT_RE,
+                                                  read_timeout=60))
+        return self.normalise(raw)
 
     def plan(self, intent: str, running: str) -> Plan:
         want, have = parse(intent, intent=True), parse(running)

@@ -138,7 +138,8 @@ class IOSDevice:
         return "\n".join(out)
 
     def show_running(self) -> str:
-        body = self.render(self.running)
+        # Like IOS, SNMPv3 users are configured but never shown.
+        body = self.render([b for b in self.running if not b[0].startswith("snmp-server user ")])
         stamp = self.changed_at.strftime("%H:%M:%S UTC %a %b %d %Y")
         return (f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n!\n"
                 f"! Last configuration change at {stamp} by {self.changed_by}\n" + body)

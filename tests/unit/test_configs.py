@@ -181,3 +181,14 @@ def test_backups_commit_once_per_change_and_diff(tmp_path: Path) -> None:
     assert "-b" in repo.diff("r1", first, second) and "+c" in repo.diff("r1", first, second)
     assert repo.show("r1", first) == "a\nb\n"
     assert repo.history("r1")[0].author == "cli:ana"
+
+
+def test_ios_snmpv3_user_is_write_only() -> None:
+    """IOS never shows `snmp-server user`: not compared, but sent along with any change."""
+    platform = PLATFORMS["cisco_ios"]
+    user = "snmp-server user simpul SIMPUL v3 auth sha KEY1 priv aes 128 KEY2"
+    intent = f"hostname core1\nsnmp-server group SIMPUL v3 priv\n{user}\n"
+    in_sync = "hostname core1\nsnmp-server group SIMPUL v3 priv\n"
+    assert platform.plan(intent, in_sync).empty
+    plan = platform.plan(intent, "hostname old\nsnmp-server group SIMPUL v3 priv\n")
+    assert plan.actions[-1] == user and "hostname core1" in plan.actions
