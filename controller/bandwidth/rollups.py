@@ -129,8 +129,11 @@ def rollup_hours(session: Session, start_ts: int, end_ts: int) -> int:
             h["in_peak_bps"] = max(h["in_peak_bps"], in_bytes * 8 / covered)
             h["out_peak_bps"] = max(h["out_peak_bps"], out_bytes * 8 / covered)
         h["samples"] += 1
-    session.execute(delete(Bandwidth1h).where(Bandwidth1h.ts >= start_ts,
-                                              Bandwidth1h.ts < end_ts))
+    # Only the hours that still have 5-minute rows are replaced: an hour whose 5-minute
+    # rows were pruned keeps its hourly row.
+    stamps = sorted({ts for _, ts in hours})
+    for i in range(0, len(stamps), 500):
+        session.execute(delete(Bandwidth1h).where(Bandwidth1h.ts.in_(stamps[i:i + 500])))
     if hours:
         session.execute(insert(Bandwidth1h), list(hours.values()))
     return len(hours)

@@ -183,3 +183,43 @@ def test_counter_rules() -> None:
     assert counter_delta(r(0, 0, 1), r(7200, 10, 7201)) is None     # too long a gap
     assert percentile_95([float(v) for v in range(1, 101)]) == 95.0
     assert percentile_95([]) == 0.0
+
+
+def test_retention_35_days_of_5_minutes_and_400_days_of_hours(tmp_path: Path, mini) -> None:  # type: ignore[no-untyped-def]
+    from controller.store.db import migrate
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    migrate(url)
+    store = Store(url)
+    feed(store, mini, history())          # 20 buckets from T0; hours roll up as time passes
+    day = 86400
+    consumer = RollupConsumer(store, mini)
+    consumer.ingest([], now=T0 + 3 * 3600)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Bandwidth1h)) == 2
+        assert session.scalar(select(func.count()).select_from(Bandwidth5m)) == BUCKETS
+    consumer.ingest([], now=T0 + 36 * day)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Bandwidth5m)) == 0
+        hours = session.scalars(select(Bandwidth1h)).all()
+        assert sum(h.in_bytes for h in hours) == EXPECTED_IN_BYTES
+    consumer.ingest([], now=T0 + 401 * day)
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(Bandwidth1h)) == 0
+    store.dispose()
+
+
+def test_rerolling_after_pruning_keeps_the_hours(tmp_path: Path, mini) -> None:  # type: ignore[no-untyped-def]
+    from controller.store.db import migrate
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    migrate(url)
+    store = Store(url)
+    feed(store, mini, history())
+    with store.session() as session:
+        rollup_hours(session, T0, T0 + 7200)
+        session.execute(Bandwidth5m.__table__.delete())
+    with store.session() as session:
+        rollup_hours(session, T0, T0 + 7200)
+        assert session.scalar(select(func.sum(Bandwidth1h.in_bytes))) == EXPECTED_IN_BYTES
+    store.dispose()
