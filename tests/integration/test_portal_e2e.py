@@ -352,9 +352,10 @@ def test_citizen_journey_through_a_real_nftables_gateway(lab: Lab) -> None:
     assert [s["id"] for s in open_sessions(lab)] == [session["id"]]
 
     # -- a gateway set flushed by hand is restored by the reconciler -------------------------
-    lab.ns(lab.gateway, "nft", "flush set inet simpul_portal allowed; "
-           "flush set inet simpul_portal allowed_down")
-    assert lab.probe() == ("302", f"{PORTAL}/login")
+    flushed = lab.ns(lab.gateway, "sh", "-c", "nft flush set inet simpul_portal allowed; "
+                     "nft flush set inet simpul_portal allowed_down; "
+                     "nft list set inet simpul_portal allowed").stdout
+    assert CITIZEN_IP not in flushed
     wait_until("the reconciler restores the allowed set", lambda: lab.probe()[0] == "204", 20)
 
     # -- an engineer disconnects the session: blocked again ---------------------------------
@@ -402,6 +403,7 @@ def test_citizen_journey_through_a_real_nftables_gateway(lab: Lab) -> None:
     finally:
         os.killpg(download.pid, signal.SIGTERM)
         download.wait(timeout=10)
-    assert lab.probe() == ("302", f"{PORTAL}/login")
+    wait_until("the gateway blocks the client again",
+               lambda: lab.probe() == ("302", f"{PORTAL}/login"), 10)
     rc, code, _ = lab.curl(f"{PORTAL}/login/click", "-d", "accept=yes")
     assert code == "403"  # the daily quota is used up
