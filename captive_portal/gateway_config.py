@@ -43,6 +43,8 @@ def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str) 
         "walled_garden": [str(ipaddress.ip_network(w)) for w in
                           device.vars.get("walled_garden", [])],
         "dhcp_range": (str(first), str(last)),
+        "dns_servers": [str(ipaddress.ip_address(a)) for a in
+                        device.vars.get("dns_servers", ["1.1.1.1"])],
     }
 
 

@@ -1,0 +1,89 @@
+"""One-time codes: expiry and send limits; the SMS webhook sender against a local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from captive_portal.clock import utcnow
+from captive_portal.errors import PortalError
+from captive_portal.models import OtpCode
+from captive_portal.service import Portal
+from captive_portal.sms import SmsError, WebhookSender
+from tests.conftest import free_port
+from tests.unit.portal_helpers import open_portal
+
+IP, MAC = "10.200.8.40", "02:aa:00:00:00:40"  # tepian-kahayan: click-through + phone/OTP
+
+
+@pytest.fixture
+def portal(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Portal:
+    portal, gateways = open_portal(tmp_path, demo_inventory)
+    gateways["tepian-kahayan"].macs[IP] = MAC
+    return portal
+
+
+def last_code(tmp_path: Path) -> str:
+    text = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])["text"]
+    return re.search(r"\b(\d{6})\b", text).group(1)  # type: ignore[union-attr]
+
+
+def test_expired_code_is_refused(portal: Portal, tmp_path: Path) -> None:
+    portal.request_otp(IP, "081234000111")
+    with portal.store.session() as s:
+        s.execute(update(OtpCode).values(expires_at=utcnow() - timedelta(seconds=1)))
+    with pytest.raises(PortalError) as refused:
+        portal.login(IP, "phone_otp", phone="081234000111", code=last_code(tmp_path))
+    assert refused.value.code == "otp_expired"
+
+
+def test_sends_per_phone_are_limited_and_a_new_code_replaces_the_old(portal: Portal,
+                                                                       tmp_path: Path) -> None:
+    portal.request_otp(IP, "081234000222")
+    first = last_code(tmp_path)
+    portal.request_otp(IP, "0812-3400-0222")
+    second = last_code(tmp_path)
+    portal.request_otp(IP, "+6281234000222")
+    with pytest.raises(PortalError) as limited:
+        portal.request_otp(IP, "081234000222")
+    assert limited.value.code == "otp_send_limit"
+    if first != second:
+        with pytest.raises(PortalError):
+            portal.login(IP, "phone_otp", phone="081234000222", code=first)
+
+
+def test_webhook_sender_posts_json_with_bearer_token() -> None:
+    received: list[tuple[str, dict[str, str]]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers.get("Authorization", ""), json.loads(body)))
+            self.send_response(202 if self.path == "/ok" else 500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    host = f"127.0.{random.randint(100, 250)}.9"
+    server = HTTPServer((host, free_port(host)), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://{host}:{server.server_port}"
+        WebhookSender(f"{base}/ok", token="t0ken").send("+6281234000333", "Kode: 123456")
+        assert received == [("Bearer t0ken", {"to": "+6281234000333", "text": "Kode: 123456"})]
+        with pytest.raises(SmsError, match="HTTP 500"):
+            WebhookSender(f"{base}/broken").send("+6281234000333", "x")
+    finally:
+        server.shutdown()
+        server.server_close()
