@@ -12,6 +12,7 @@ import logging
 import os
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from controller.inventory import Inventory
 from exporters.state import ProbeReading
@@ -40,14 +41,16 @@ def probe(targets: list[ProbeTarget], count: int = 3, timeout_s: float = 1.0,
 
     Run it in a thread (asyncio.to_thread): scapy's sr() blocks while it waits for answers.
     """
-    from scapy.all import ICMP, IP, ICMPv6EchoRequest, IPv6, conf, sr  # noqa: PLC0415
+    from scapy.all import conf, sr
+    from scapy.layers.inet import ICMP, IP
+    from scapy.layers.inet6 import ICMPv6EchoRequest, IPv6
 
     conf.verb = 0
     results: dict[str, ProbeReading] = {}
     for start in range(0, len(targets), batch_size):
         batch = targets[start:start + batch_size]
         ident = random.randrange(1, 0xFFFF)
-        packets = []
+        packets: list[Any] = []
         for target in batch:
             v6 = ipaddress.ip_address(target.address).version == 6
             for seq in range(count):
@@ -58,7 +61,8 @@ def probe(targets: list[ProbeTarget], count: int = 3, timeout_s: float = 1.0,
         answered, _ = sr(packets, timeout=timeout_s, verbose=0, retry=0)
         rtts: dict[str, list[float]] = {}
         for sent, received in answered:
-            rtts.setdefault(sent.dst, []).append(max(0.0, received.time - sent.sent_time))
+            rtt = float(received.time) - float(sent.sent_time or received.time)
+            rtts.setdefault(sent.dst, []).append(max(0.0, rtt))
         for target in batch:
             got = rtts.get(ipaddress.ip_address(target.address).compressed, [])
             got = got[:count]

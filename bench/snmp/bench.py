@@ -96,9 +96,9 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
     inv = Inventory()
     inv.snmp_profiles["bench"] = SnmpProfile(name="bench", version="v2c", community_secret="c")
     for i in range(devices):
-        inv.devices[f"r{i}"] = Device(name=f"r{i}", site=f"site{i % 300}", platform="linux",
-                                      role="r", mgmt_address=address(i), credentials="x",
-                                      snmp="bench", snmp_port=161)
+        inv.devices[f"r{i}"] = Device.model_validate(dict(
+            name=f"r{i}", site=f"site{i % 300}", platform="linux", role="r",
+            mgmt_address=address(i), credentials="x", snmp="bench", snmp_port=161))
     secrets_store = SecretStore({"c": community}, {})
     options = PollerOptions(timeout_s=timeout_s, retries=1, concurrency=concurrency)
     poller = Poller(inv, secrets_store, options,
