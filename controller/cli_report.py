@@ -85,14 +85,29 @@ def report_monthly(
 def bandwidth_synth(
     month: MonthOption = None,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same month)")] = 7,
+    if_empty: Annotated[bool, typer.Option(
+        "--if-empty", help="Do nothing if the store already has samples for that month")
+    ] = False,
 ) -> None:
     """Fill the store with a month of synthetic counter history (demo only)."""
+    from sqlalchemy import func, select
+
+    from controller.bandwidth.models import Bandwidth1h
+    from controller.bandwidth.stats import period_for
     from controller.bandwidth.synth import synthesize_month
 
     first = _month(month)
     inventory = _inventory()
     store = _store()
     try:
+        if if_empty:
+            period = period_for("month", first, "Asia/Jakarta")
+            with store.session() as session:
+                present = session.scalar(select(func.count()).select_from(Bandwidth1h).where(
+                    Bandwidth1h.ts >= period.start_ts, Bandwidth1h.ts < period.end_ts))
+            if present:
+                typer.echo(f"{first:%Y-%m}: the store already has samples; nothing written")
+                return
         rows = synthesize_month(store, inventory, first, seed=seed)
     finally:
         store.dispose()
