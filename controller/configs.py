@@ -173,9 +173,14 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         "links": _links_of(inventory, device), "snmp": _snmp_of(inventory, device, secrets),
     }
     if hotspot is not None and device.platform == "linux":
+        import inspect
+
         from captive_portal.gateway_config import gateway_template_context
 
-        context.update(gateway_template_context(hotspot, device, str(merged["portal_url"])))
+        extra = ({"variables": merged} if "variables" in
+                 inspect.signature(gateway_template_context).parameters else {})
+        context.update(gateway_template_context(hotspot, device, str(merged["portal_url"]),
+                                                **extra))
     return context
 
 
