@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,8 +21,14 @@ TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "linux" / "hotspo
 FILE_MARK = re.compile(r"^### file: (\S+)\s*$", re.MULTILINE)
 
 
-def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str) -> dict[str, Any]:
-    """Template context of a hotspot gateway; `portal_url` is the portal as clients reach it."""
+def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str,
+                             variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Template context of a hotspot gateway; `portal_url` is the portal as clients reach it.
+
+    `variables` are the device's merged template vars (defaults < site < device); without them
+    the device's own `vars` are used.
+    """
+    merged = variables if variables is not None else device.vars
     parts = urlsplit(portal_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"portal URL {portal_url!r} must look like http://ADDRESS:PORT")
@@ -29,7 +36,7 @@ def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str) 
     portal_port = parts.port or (443 if parts.scheme == "https" else 80)
     subnet = hotspot.client_subnet
     hosts = list(_first_hosts(subnet, 1))
-    gateway_address = str(device.vars.get("client_address", hosts[0]))
+    gateway_address = str(merged.get("client_address", hosts[0]))
     first = subnet.network_address + 10
     last = subnet.broadcast_address - 1
     return {
@@ -39,12 +46,12 @@ def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str) 
         "portal_port": portal_port,
         "captive_api_url": portal_url.rstrip("/") + "/api/captive",
         "gateway_address": gateway_address,
-        "client_interface": str(device.vars.get("client_interface", "br-hotspot")),
+        "client_interface": str(merged.get("client_interface", "br-hotspot")),
         "walled_garden": [str(ipaddress.ip_network(w)) for w in
-                          device.vars.get("walled_garden", [])],
+                          merged.get("walled_garden", [])],
         "dhcp_range": (str(first), str(last)),
         "dns_servers": [str(ipaddress.ip_address(a)) for a in
-                        device.vars.get("dns_servers", ["1.1.1.1"])],
+                        merged.get("dns_servers", ["1.1.1.1"])],
     }
 
 

@@ -351,6 +351,11 @@ def test_citizen_journey_through_a_real_nftables_gateway(lab: Lab) -> None:
     assert lab.probe() == ("204", "")
     assert [s["id"] for s in open_sessions(lab)] == [session["id"]]
 
+    # -- re-pushing the gateway's ruleset keeps the allowed clients ---------------------------
+    lab.ns(lab.gateway, "nft", "-f", str(lab.tmp / "simpul_portal.nft"))
+    assert lab.probe() == ("204", "")
+    assert lab.allowed_set().count(CITIZEN_IP) == 1
+
     # -- a gateway set flushed by hand is restored by the reconciler -------------------------
     flushed = lab.ns(lab.gateway, "sh", "-c", "nft flush set inet simpul_portal allowed; "
                      "nft flush set inet simpul_portal allowed_down; "
