@@ -31,9 +31,6 @@ app.add_typer(lab_app, name="lab")
 from controller.cli_config import config_app  # noqa: E402
 
 app.add_typer(config_app, name="config")
-from controller.cli_config import config_app  # noqa: E402
-
-app.add_typer(config_app, name="config")
 from controller.cli_hotspot import hotspot_app  # noqa: E402
 
 app.add_typer(hotspot_app, name="hotspot")
