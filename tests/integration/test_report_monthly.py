@@ -116,6 +116,8 @@ def test_demo_regency_synthetic_month_through_the_cli(tmp_path: Path) -> None:
     env = base_env(tmp_path, url)
     result = simpul(env, "bandwidth", "synth", "--month", "2026-10")
     assert "2026-10:" in result.stdout
+    again = simpul(env, "bandwidth", "synth", "--month", "2026-10", "--if-empty")
+    assert "already has samples; nothing written" in again.stdout
     out = tmp_path / "reports"
     simpul(env, "report", "monthly", "--month", "2026-10", "--out", str(out))
     rows = list(csv.DictReader(io.StringIO((out / "laporan-bandwidth-2026-10.csv").read_text())))
