@@ -71,7 +71,7 @@ def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) 
     devices = inventory / "devices.yaml"
     devices.write_text(re.sub(r"127\.0\.0\.(\d+)", rf"127.0.{octet}.\1", devices.read_text()))
     hosts = re.findall(r"127\.0\.\d+\.\d+", devices.read_text())
-    port = _free_port_on(hosts[:5])
+    port = _free_port_on(hosts)
     defaults = inventory / "defaults.yaml"
     defaults.write_text(defaults.read_text().replace("mgmt_port: 2222", f"mgmt_port: {port}"))
     data = tmp / "data"
@@ -86,19 +86,22 @@ def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) 
                                 "ssh_sim"], cwd=ROOT, env=env, stdout=log, stderr=log)
     lab = Lab(tmp, env, process, octet)
     deadline = time.monotonic() + 60
-    probe = (f"127.0.{octet}.13", port)
-    while time.monotonic() < deadline:
+    sys.path.insert(0, str(ROOT))
+    from controller.inventory import check_inventory
+
+    loaded, _ = check_inventory(inventory)
+    waiting = [str(d.mgmt_address) for d in loaded.devices.values() if d.platform != "linux"]
+    while waiting and time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("lab exited: " + (tmp / "lab.log").read_text())
         try:
-            socket.create_connection(probe, timeout=1).close()
-            break
+            socket.create_connection((waiting[-1], port), timeout=1).close()
+            waiting.pop()
         except OSError:
             time.sleep(0.2)
-    else:
+    if waiting:
         lab.stop()
         raise RuntimeError("lab did not start: " + (tmp / "lab.log").read_text())
-    time.sleep(0.5)  # the last listeners come up right after the first
     return lab
 
 
