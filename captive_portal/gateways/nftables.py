@@ -30,6 +30,7 @@ log = logging.getLogger("simpul.portal.nftables")
 
 TABLE = "inet simpul_portal"
 RC_MARK = "__SIMPUL_RC="
+MAX_LINE_CHARS = 3500  # under the terminal's 4095-character line limit, with room to spare
 
 
 def element_commands(op: str, grant_or_client: Grant | Client) -> list[str]:
@@ -57,8 +58,9 @@ def element_commands(op: str, grant_or_client: Grant | Client) -> list[str]:
 
 def parse_set_elements(text: str, where: str) -> list[dict[str, Any]]:
     """Elements of `nft -j list set` output: [{'key': [..] or str, 'expires', 'bytes'}]."""
+    start = text.find('{"nftables"')  # skip any echo of the command before the JSON
     try:
-        doc = json.loads(text)
+        doc = json.loads(text[start:] if start >= 0 else text)
         items = doc["nftables"]
     except (ValueError, KeyError, TypeError) as exc:
         raise GatewayError(f"{where}: unexpected `nft -j` output ({exc})") from None
@@ -80,6 +82,25 @@ def parse_set_elements(text: str, where: str) -> list[dict[str, Any]]:
                 "bytes": int(counter.get("bytes", 0)),
             })
     return elements
+
+
+def pack_scripts(batches: list[list[str]], max_chars: int = MAX_LINE_CHARS) -> list[str]:
+    """Join each client's commands into `nft` scripts short enough for one shell line.
+
+    A terminal line holds at most 4095 characters, so a large batch (a reconcile after a
+    gateway reboot) goes as several transactions; one client's commands never straddle two.
+    """
+    scripts: list[str] = []
+    current = ""
+    for batch in batches:
+        part = "; ".join(batch)
+        if current and len(current) + 2 + len(part) > max_chars:
+            scripts.append(current)
+            current = ""
+        current = f"{current}; {part}" if current else part
+    if current:
+        scripts.append(current)
+    return scripts
 
 
 class NftablesGateway:
@@ -126,7 +147,8 @@ class NftablesGateway:
         """Run one shell command; return its stdout; raise GatewayError on non-zero exit."""
         try:
             conn = self._connect()
-            output: str = conn.send_command(f"{command}; echo {RC_MARK}$?", read_timeout=30)
+            output: str = conn.send_command(f"{command}; echo {RC_MARK}$?", read_timeout=30,
+                                            cmd_verify=False)
         except GatewayError:
             raise
         except Exception as exc:
@@ -160,10 +182,9 @@ class NftablesGateway:
 
     # -- adapter ---------------------------------------------------------------------------
     def _send_changes(self, batches: list[list[str]]) -> None:
-        commands = [c for batch in batches for c in batch]
-        script = "; ".join(commands)
-        self._run_locked(f"nft '{script}'")
-        log.debug("gateway %s: %d nft commands in one transaction", self.name, len(commands))
+        for script in pack_scripts(batches):
+            self._run_locked(f"nft '{script}'")
+        log.debug("gateway %s: %d client changes sent", self.name, len(batches))
 
     def allow(self, grants: Sequence[Grant]) -> None:
         self._changes.submit([element_commands("allow", g) for g in grants])
@@ -193,8 +214,9 @@ class NftablesGateway:
     def mac_for_ip(self, ip: str) -> str | None:
         address = normalise_ip(ip)
         text = self.run(f"ip -j neigh show to {address}")
+        start = text.find("[")
         try:
-            entries = json.loads(text or "[]")
+            entries = json.loads(text[start:] if start >= 0 else "[]")
         except ValueError:
             raise GatewayError(f"gateway {self.name}: unexpected `ip -j neigh` output") from None
         for entry in entries:

@@ -12,7 +12,7 @@ from captive_portal.gateway_config import gateway_template_context, render_gatew
 from captive_portal.gateways import Client, GatewayError, Grant
 from captive_portal.gateways.batching import GroupCommit
 from captive_portal.gateways.mikrotik import parse_duration, parse_terse
-from captive_portal.gateways.nftables import element_commands, parse_set_elements
+from captive_portal.gateways.nftables import element_commands, pack_scripts, parse_set_elements
 from captive_portal.otp import normalise_phone
 from captive_portal.ratelimit import RateLimiter
 from captive_portal.vouchers import normalise_code
@@ -121,3 +121,13 @@ def test_voucher_codes_and_rate_limiter() -> None:
     assert [limiter.allow("a", now=t) for t in (0, 1, 2)] == [True, True, False]
     assert limiter.allow("b", now=2) is True
     assert limiter.allow("a", now=61) is True
+
+
+def test_large_batches_are_split_into_shell_sized_transactions() -> None:
+    grants = [Grant(Client(f"10.200.{i // 250}.{i % 250 + 1}", f"02:00:00:00:{i // 256:02x}:"
+                           f"{i % 256:02x}"), 3600) for i in range(300)]
+    batches = [element_commands("allow", g) for g in grants]
+    scripts = pack_scripts(batches)
+    assert len(scripts) > 1 and all(len(s) <= 3500 for s in scripts)
+    assert "; ".join(scripts) == "; ".join("; ".join(b) for b in batches)
+    assert all(s.startswith("add element") for s in scripts)
