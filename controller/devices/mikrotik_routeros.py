@@ -88,6 +88,8 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         if verb == "set":
             config.settings.setdefault((path, selector), {}).update(props)
         elif verb == "add":
+            if props.get("disabled") == "no":  # the default; /export never prints it
+                del props["disabled"]
             if intent and not props.get("comment", "").startswith(TAG):
                 raise IntentError(f"line {number}: {path} add without a comment starting "
                                   f"{TAG!r}: Simpul could not recognise it on the device")
