@@ -61,6 +61,8 @@ def report_monthly(
     month: MonthOption = None,
     out: Annotated[Path | None, typer.Option(
         "--out", help="Directory [default: <data_dir>/reports]")] = None,
+    site: Annotated[str | None, typer.Option(
+        "--site", help="One office's own report (e.g. to send to that SOPD)")] = None,
 ) -> None:
     """Write the monthly per-SOPD report (HTML with charts, CSV, PDF) from the store."""
     from controller.bandwidth.reports import build_monthly_report, write_monthly_report
@@ -70,7 +72,9 @@ def report_monthly(
     store = _store()
     try:
         with store.session() as session:
-            report = build_monthly_report(session, inventory, first)
+            report = build_monthly_report(session, inventory, first, only=site)
+    except ValueError as exc:
+        raise _fail(str(exc), 2) from None
     finally:
         store.dispose()
     if not any(s.observed_s for s in report.stats):

@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
@@ -63,15 +64,25 @@ class MonthlyReport:
     inventory: Inventory
     stats: list[SiteStats]            # every site but the NOC, ranked
     plan: Plan
+    only: str | None = None           # one site's own report (sent to that office)
 
     @property
     def title(self) -> str:
-        return f"Laporan Bulanan Pemakaian Bandwidth: {MONTHS_ID[self.month.month - 1]} " \
-               f"{self.month.year}"
+        title = f"Laporan Bulanan Pemakaian Bandwidth: {MONTHS_ID[self.month.month - 1]} " \
+                f"{self.month.year}"
+        return f"{title}, {self.sections[0].name}" if self.only and self.sections else title
 
     @property
     def slug(self) -> str:
-        return f"laporan-bandwidth-{self.month.year}-{self.month.month:02d}"
+        slug = f"laporan-bandwidth-{self.month.year}-{self.month.month:02d}"
+        return f"{slug}-{self.only}" if self.only else slug
+
+    @property
+    def sections(self) -> list[SiteStats]:
+        """The sites that get a section of their own: every SOPD, or the one site."""
+        if self.only:
+            return [s for s in self.stats if s.site == self.only]
+        return self.sopd
 
     @property
     def sopd(self) -> list[SiteStats]:
@@ -82,11 +93,17 @@ class MonthlyReport:
 
 
 def build_monthly_report(session: Session, inventory: Inventory, month: date,
-                         now: datetime | None = None) -> MonthlyReport:
+                         now: datetime | None = None, only: str | None = None
+                         ) -> MonthlyReport:
+    """The regency's report, or with `only` one site's (ranked among all the same)."""
+    if only is not None and (only not in inventory.sites or
+                             inventory.sites[only].kind == "noc"):
+        raise ValueError(f"unknown site {only!r} (the NOC has no report of its own)")
     stats = regency_stats(session, inventory, "month", month)
     allocations = {code: site.allocation for code, site in inventory.sites.items()}
     return MonthlyReport(month=month, generated_at=now or datetime.now(UTC),
-                         inventory=inventory, stats=stats, plan=plan(stats, allocations))
+                         inventory=inventory, stats=stats, plan=plan(stats, allocations),
+                         only=only)
 
 
 # --------------------------------------------------------------------------- charts
@@ -143,6 +160,8 @@ def render_csv(report: MonthlyReport) -> str:
     writer.writerow(CSV_COLUMNS)
     month = f"{report.month.year}-{report.month.month:02d}"
     for s in report.stats:
+        if report.only and s.site != report.only:
+            continue
         site = report.inventory.sites[s.site]
         rec = report.recommendation(s.site)
         writer.writerow([
@@ -189,10 +208,13 @@ def render_pdf(report: MonthlyReport) -> bytes:
             pdf.ln()
         pdf.ln(2)
 
+    p = report.plan
+    if report.only:
+        _site_pages(pdf, report, heading, table)
+        return bytes(pdf.output())
     pdf.add_page()
     heading(report.title, 15)
     heading("Diskominfo - pusat komando jaringan", 10)
-    p = report.plan
     uplink = report.inventory.uplink_capacity()
     summary = [
         f"Jumlah situs dilaporkan: {len(report.stats)} (SOPD {len(report.sopd)})",
@@ -224,7 +246,12 @@ def render_pdf(report: MonthlyReport) -> bytes:
         table(["Situs", "Jenis", "Tambahan", "Alasan"],
               [[d.name, KIND_ID.get(d.kind, d.kind), allocation_id(d.extra), d.reason]
                for d in p.destinations], [60, 26, 30, 74])
-    for s in report.sopd:
+    _site_pages(pdf, report, heading, table)
+    return bytes(pdf.output())
+
+
+def _site_pages(pdf: Any, report: MonthlyReport, heading: Any, table: Any) -> None:
+    for s in report.sections:
         pdf.add_page()
         site = report.inventory.sites[s.site]
         heading(f"{s.name} ({s.site})", 12)
@@ -249,7 +276,6 @@ def render_pdf(report: MonthlyReport) -> bytes:
         table(["Ukuran", "Nilai"], rows, [70, 110])
         if s.daily:
             pdf.image(io.BytesIO(site_chart(s).encode()), w=180)
-    return bytes(pdf.output())
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,20 @@ def test_report_figures_match_hand_computed(store_url: str, tmp_path: Path) -> N
     # A summary page (or more) and one page per SOPD.
     assert len(re.findall(rb"/Type /Page\b(?!s)", data)) >= 1 + 27
 
+    # One office's own report: its figures only, ranked among all the same.
+    simpul(base_env(tmp_path, store_url), "report", "monthly", "--month", "2026-10",
+           "--site", "setwan", "--out", str(out))
+    own = (out / "laporan-bandwidth-2026-10-setwan.html").read_text()
+    assert own.count('<section class="site"') == 1 and 'id="site-setwan"' in own
+    assert "Peringkat SOPD" not in own and "Sekretariat Daerah" not in own
+    assert "461,9 GB" in own and "Oktober 2026, Sekretariat DPRD" in own
+    own_rows = list(csv.DictReader(io.StringIO(
+        (out / "laporan-bandwidth-2026-10-setwan.csv").read_text())))
+    assert [r["kode_situs"] for r in own_rows] == ["setwan"]
+    assert own_rows[0]["volume_unduh_byte"] == str(volume_down)
+    own_pdf = (out / "laporan-bandwidth-2026-10-setwan.pdf").read_bytes()
+    assert len(re.findall(rb"/Type /Page\b(?!s)", own_pdf)) == 1
+
 
 def test_demo_regency_synthetic_month_through_the_cli(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'simpul.db'}"
