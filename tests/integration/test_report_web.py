@@ -58,6 +58,10 @@ def test_monthly_report_in_every_format_for_a_viewer(client: TestClient) -> None
     assert rows["setwan"]["volume_unduh_byte"] == "461925000000"
     pdf = client.get("/api/v1/reports/monthly?month=2026-10&format=pdf")
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+    own = client.get("/api/v1/reports/monthly?month=2026-10&site=setwan&format=csv")
+    assert 'filename="laporan-bandwidth-2026-10-setwan.csv"' in own.headers[
+        "content-disposition"]
+    assert client.get("/api/v1/reports/monthly?month=2026-10&site=nope").status_code == 404
     bad = client.get("/api/v1/reports/monthly?month=oktober")
     assert bad.status_code == 422 and "write it like 2026-10" in bad.text
     stats = client.get("/api/v1/bandwidth/stats?period=month&on=2026-10-15&kind=sopd").json()

@@ -181,12 +181,17 @@ MEDIA = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8",
 @router.get("/reports/monthly", responses={**ERRORS, 200: {
     "content": {m: {} for m in MEDIA.values()}, "description": "The report"}})
 def monthly_report(request: Request, _who: Viewer, month: str,
-                   format: Literal["html", "csv", "pdf"] = "html") -> Response:
-    """The monthly per-SOPD report (Bahasa Indonesia) as HTML with charts, CSV or PDF."""
+                   format: Literal["html", "csv", "pdf"] = "html",
+                   site: str | None = None) -> Response:
+    """The monthly per-SOPD report (Bahasa Indonesia) as HTML with charts, CSV or PDF;
+    with `site`, that office's own report."""
     first = _month(month)
     ctx = get_ctx(request)
-    with ctx.store.session() as session:
-        report = build_monthly_report(session, ctx.inventory, first)
+    try:
+        with ctx.store.session() as session:
+            report = build_monthly_report(session, ctx.inventory, first, only=site)
+    except ValueError as exc:
+        raise HTTPException(404, str(exc)) from None
     body = (render_pdf(report) if format == "pdf" else
             render_csv(report) if format == "csv" else render_html(report))
     headers = {} if format == "html" else {
