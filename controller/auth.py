@@ -114,8 +114,8 @@ def login(session: Session, username: str, password: str, *, source: str) -> Log
             detail["locked_minutes"] = int(LOCKOUT.total_seconds() // 60)
         record(session, user.username, "user.login", result="failed", user_id=user.id,
                detail=detail)
-        raise AuthError("locked" if user.locked_until and _aware(user.locked_until) > now
-                        else "bad_credentials")
+        locked = _aware(user.locked_until)
+        raise AuthError("locked" if locked is not None and locked > now else "bad_credentials")
     user.failed_logins = 0
     user.locked_until = None
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -130,7 +130,8 @@ def session_user(session: Session, token: str | None) -> tuple[User, WebSession]
     if not token:
         return None
     row = session.scalar(select(WebSession).where(WebSession.token_hash == _digest(token)))
-    if row is None or _aware(row.expires_at) < datetime.now(UTC):  # type: ignore[operator]
+    expires = _aware(row.expires_at) if row is not None else None
+    if row is None or expires is None or expires < datetime.now(UTC):
         return None
     user = session.get(User, row.user_id)
     if user is None or user.disabled:

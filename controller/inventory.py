@@ -468,7 +468,9 @@ class Inventory:
 
     def secret_names(self) -> set[str]:
         names: set[str] = set()
-        for profile in [*self.credential_profiles.values(), *self.snmp_profiles.values()]:
+        profiles: list[CredentialProfile | SnmpProfile] = [
+            *self.credential_profiles.values(), *self.snmp_profiles.values()]
+        for profile in profiles:
             names.update(profile.secret_names())
         return names
 
@@ -678,7 +680,7 @@ class _Loader:
                 model = model_cls.model_validate(dict(merged))
             except ValidationError as exc:
                 for error in exc.errors():
-                    self.problem(_where(merged, error["loc"]), f"{label}: {_describe(error)}")
+                    self.problem(_where(merged, error["loc"]), f"{label}: {_describe(dict(error))}")
                 continue
             key = self._key(item.section, model)
             if (item.section, key) in seen:
@@ -698,7 +700,7 @@ class _Loader:
             return model.code
         if isinstance(model, Link):
             return model.label
-        return str(model.name)
+        return str(model.name)  # type: ignore[attr-defined]
 
     @staticmethod
     def _add(inventory: Inventory, section: str, key: str, model: _Model) -> None:
@@ -795,16 +797,16 @@ def _cross_check(inv: Inventory, loader: _Loader) -> None:
             report("snmp_profiles", profile.name, message)
 
     if loader.secrets is not None:
-        sections = (("credential_profiles", inv.credential_profiles),
-                    ("snmp_profiles", inv.snmp_profiles))
-        for section, profiles in sections:
-            for profile in profiles.values():
-                raw = loader.merged.get((section, profile.name), {})
-                for key, secret in raw.items():
-                    if key.endswith("_secret") and secret and secret not in loader.secrets:
-                        report(section, profile.name, f"secret {secret!r} is not set "
-                               f"(set {env_var_for(secret)} or add it to the secrets file)",
-                               (key,))
+        named: list[tuple[str, str]] = [
+            *(("credential_profiles", name) for name in inv.credential_profiles),
+            *(("snmp_profiles", name) for name in inv.snmp_profiles)]
+        for section, name in named:
+            raw: dict[str, Any] = loader.merged.get((section, name), {})
+            for key, secret in raw.items():
+                if key.endswith("_secret") and secret and secret not in loader.secrets:
+                    report(section, name, f"secret {secret!r} is not set "
+                           f"(set {env_var_for(secret)} or add it to the secrets file)",
+                           (key,))
 
 
 def _schedule_location(inv: Inventory, loader: _Loader, code: str, index: int) -> Location:

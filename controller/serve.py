@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -25,7 +26,7 @@ from exporters.metrics import InventoryCollector, PollCollector
 log = logging.getLogger("simpul.serve")
 
 # A background loop runs until cancelled; it must catch and log its own per-item errors.
-BackgroundTask = Callable[[Context], Awaitable[None]]
+BackgroundTask = Callable[[Context], Coroutine[Any, Any, None]]
 BACKGROUND_TASKS: list[BackgroundTask] = []
 BACKGROUND_TASKS += [poll_loop, probe_loop]  # exporters: SNMP poll and ICMP probe loops
 BACKGROUND_TASKS += [session_reaper, gateway_reconciler]  # captive portal
@@ -41,7 +42,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app: object, listen: str, log_level: str) -> _Server:
+def _server(app: Any, listen: str, log_level: str) -> _Server:
     host, port = split_listen(listen)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
                             lifespan="on", server_header=False)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from controller.inventory import Inventory
 from controller.secrets import SecretStore
@@ -27,7 +28,7 @@ class LabContext:
     ready: asyncio.Event | None = None
 
 
-LabComponent = Callable[[LabContext], Awaitable[None]]
+LabComponent = Callable[[LabContext], Coroutine[Any, Any, None]]
 COMPONENTS: dict[str, LabComponent] = {}
 
 

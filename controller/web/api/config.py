@@ -10,12 +10,12 @@ from controller.backups import BackupError
 from controller.configs import TargetError, select_devices
 from controller.pushes import Push, config_jobs
 from controller.store.models import ConfigDrift
-from controller.web.api.types import UtcDatetime
+from controller.web.api.types import AUTH_ERRORS, Responses, UtcDatetime
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["config"])
-ERRORS = {401: {"description": "Not authenticated"}, 403: {"description": "Role too low"},
-          404: {"description": "Unknown device or site, or no device matches"}}
+ERRORS: Responses = {**AUTH_ERRORS,
+                     404: {"description": "Unknown device or site, or no device matches"}}
 
 
 class Target(BaseModel):

@@ -8,11 +8,11 @@ from starlette.concurrency import run_in_threadpool
 
 from captive_portal.service import portal_for
 from captive_portal.vouchers import VoucherError
-from controller.web.api.types import UtcDatetime
+from controller.web.api.types import AUTH_ERRORS, Responses, UtcDatetime
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["hotspots"])
-ERRORS = {401: {"description": "Not authenticated"}, 403: {"description": "Role too low"}}
+ERRORS: Responses = AUTH_ERRORS
 
 
 class SessionOut(BaseModel):

@@ -6,11 +6,12 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from controller.overview import device_status, latest_use, site_history
+from controller.web.api.types import AUTH_ERRORS, Responses
 from controller.web.deps import Viewer, get_ctx
 
 router = APIRouter(tags=["network"])
-ERRORS = {401: {"description": "Not authenticated"}, 403: {"description": "Role too low"}}
-NOT_FOUND = {**ERRORS, 404: {"description": "Not found"}}
+ERRORS: Responses = AUTH_ERRORS
+NOT_FOUND: Responses = {**ERRORS, 404: {"description": "Not found"}}
 
 
 class SiteOut(BaseModel):
@@ -81,8 +82,8 @@ def _site_out(request: Request, code: str, uses: dict) -> SiteOut:  # type: igno
                    lat=site.lat, lon=site.lon, timezone=site.timezone,
                    allocation_down_bps=site.allocation.down_bps,
                    allocation_up_bps=site.allocation.up_bps,
-                   use_in_bps=use.in_bps if known else None,
-                   use_out_bps=use.out_bps if known else None)
+                   use_in_bps=use.in_bps if known and use else None,
+                   use_out_bps=use.out_bps if known and use else None)
 
 
 def _uses(request: Request) -> dict:  # type: ignore[type-arg]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
@@ -14,3 +14,9 @@ def _utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+Responses = dict[int | str, dict[str, Any]]
+AUTH_ERRORS: Responses = {
+    401: {"description": "Not authenticated: log in, or send a Bearer API token"},
+    403: {"description": "Role too low, or a cookie-authenticated change without X-CSRF-Token"},
+}

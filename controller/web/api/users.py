@@ -10,11 +10,11 @@ from controller.auth import create_api_token
 from controller.store.audit import record
 from controller.store.models import User
 from controller.store.users import ROLES, UserError, add_user
+from controller.web.api.types import AUTH_ERRORS, Responses
 from controller.web.deps import Admin, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["users"])
-ERRORS = {401: {"description": "Not authenticated"}, 403: {"description": "Role too low or "
-                                                          "missing CSRF token"}}
+ERRORS: Responses = AUTH_ERRORS
 
 
 class UserOut(BaseModel):

@@ -95,6 +95,8 @@ async def users_update(request: Request, username: str,
 async def tokens_create(request: Request, who: Viewer) -> Response:
     await check_csrf(request, who)
     form = await request.form()
+    token: str | None = None
+    error: str | None = None
     try:
         with get_ctx(request).store.session() as session:
             user = session.get(User, who.user_id)
@@ -102,9 +104,7 @@ async def tokens_create(request: Request, who: Viewer) -> Response:
             token = create_api_token(session, user, str(form.get("name", "")).strip(),
                                      actor=who.username)
     except UserError as exc:
-        token, error = None, str(exc)
-    else:
-        error = None
+        error = str(exc)
     with get_ctx(request).store.session() as session:
         rows = session.scalars(select(User).order_by(User.username)).all()
     return render(request, "users.html", users=rows, roles=ROLES, error=error, token=token)
