@@ -23,7 +23,7 @@ def line_chart(series: Sequence[tuple[str, str, Sequence[float], bool]], x_label
                unit: str, scale: float = 1e6, width: int = 640, height: int = 220,
                title: str = "") -> str:
     """Lines over days: each series is (label, colour, values in base units, dashed)."""
-    left, right, top, bottom = 52, 12, 28, 36
+    left, right, top, bottom = 52, 12, 34, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((v for _, _, values, _ in series for v in values), default=0.0) / scale
     y_max = _nice_max(peak * 1.05)
@@ -35,7 +35,7 @@ def line_chart(series: Sequence[tuple[str, str, Sequence[float], bool]], x_label
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img">']
     if title:
-        parts.append(f'<text x="{left}" y="16" font-size="12" {FONT} '
+        parts.append(f'<text x="{left}" y="12" font-size="12" {FONT} '
                      f'fill="#222">{escape(title)}</text>')
     for k in range(5):
         y = top + plot_h * k / 4
@@ -44,7 +44,7 @@ def line_chart(series: Sequence[tuple[str, str, Sequence[float], bool]], x_label
                      'stroke="#ddd" stroke-width="1"/>')
         parts.append(f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="9" {FONT} '
                      f'text-anchor="end" fill="#555">{value:g}</text>')
-    parts.append(f'<text x="4" y="{top - 6}" font-size="9" {FONT} fill="#555">'
+    parts.append(f'<text x="4" y="{top - 4}" font-size="9" {FONT} fill="#555">'
                  f'{escape(unit)}</text>')
     every = max(1, len(x_labels) // 10)
     for i, label in enumerate(x_labels):
