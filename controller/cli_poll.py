@@ -37,7 +37,7 @@ async def _one_cycle(inventory: Inventory, secrets: SecretStore, probes: bool) -
         if probing is not None:
             latest.probes = await probing
     finally:
-        poller.close()
+        await poller.aclose()
     registry = CollectorRegistry()
     registry.register(InventoryCollector(lambda: inventory))
     registry.register(PollCollector(latest))

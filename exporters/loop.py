@@ -64,7 +64,7 @@ async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
                 log.exception("SNMP poll cycle failed")
             await _every(ctx.settings.poll_interval_s, started)
     finally:
-        poller.close()
+        await poller.aclose()
 
 
 async def probe_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:

@@ -259,5 +259,6 @@ class Poller:
         period = self.options.names_refresh_cycles
         state.cycles_since_names = (zlib.crc32(device.encode()) % period) if first_time else 0
 
-    def close(self) -> None:
-        self.client.close()
+    async def aclose(self) -> None:
+        """Close the SNMP engine; call it from the event loop the poller ran in."""
+        await self.client.aclose()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pyasn1.type import univ
-from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.entity import config as snmp_config
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
@@ -70,7 +70,7 @@ class SnmpClient(Protocol):
     async def get_bulk(self, target: Target, oids: Sequence[Oid], non_repeaters: int,
                        max_repetitions: int) -> list[tuple[Oid, Value]]: ...
 
-    def close(self) -> None: ...
+    async def aclose(self) -> None: ...
 
 
 AUTH_PROTOCOLS = {
@@ -197,5 +197,24 @@ class PysnmpClient:
                     log.warning("could not enlarge the SNMP socket's receive buffer")
             self._opened = True
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        """Stop reading, let answers already queued in the loop drain, then close the engine:
+        late answers to requests nobody waits for any more are dropped quietly instead of
+        surfacing as pysnmp 'unregistered transport' tracebacks at shutdown."""
+        dispatcher = self.engine.transport_dispatcher
+        if dispatcher is not None:
+            for domain in (udp.DOMAIN_NAME, udp6.DOMAIN_NAME):
+                try:
+                    transport = dispatcher.get_transport(domain)
+                except PySnmpError:
+                    continue
+                transport.datagram_received = _ignore_datagram
+                if transport.transport is not None:
+                    transport.transport.close()
+            for _ in range(3):
+                await asyncio.sleep(0)
         self.engine.close_dispatcher()
+
+
+def _ignore_datagram(*_args: object) -> None:
+    return None

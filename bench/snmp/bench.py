@@ -124,7 +124,7 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
         latest.cycle = cycle
         if label == "first":
             freeze_long_lived()  # as the serve loop does
-    poller.close()
+    await poller.aclose()
     registry = CollectorRegistry()
     registry.register(InventoryCollector(lambda: inv))
     registry.register(PollCollector(latest))

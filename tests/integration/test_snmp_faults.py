@@ -72,7 +72,7 @@ def test_stopped_agent_is_down_and_others_are_polled_first(agents):
             return first, await poller.poll_once()
         finally:
             os.kill(agents["frozen"][2].pid, signal.SIGCONT)
-            poller.close()
+            await poller.aclose()
 
     first, second = asyncio.run(run())
     assert seen == [first, second]  # the hook got every cycle
@@ -105,7 +105,7 @@ def test_missing_counter_columns_keep_device_up_without_counters(agents):
         try:
             return await poller.poll_once()
         finally:
-            poller.close()
+            await poller.aclose()
 
     cycle = asyncio.run(run())
     hidden = cycle.devices["hidden"]
@@ -134,7 +134,7 @@ def test_restarted_agent_is_a_counter_reset(agents, tmp_path: Path):
                 listen=[f"udp:{address}:{port}"], communities=[COMMUNITY])))
             return first, await poller.poll_once()
         finally:
-            poller.close()
+            await poller.aclose()
 
     first, second = asyncio.run(run())
     assert first.devices["good"].up and not first.devices["good"].counter_reset

@@ -47,7 +47,7 @@ def test_lab_agents_serve_every_demo_device(demo_inventory: Path, demo_secrets: 
             await asyncio.sleep(1.5)
             return first, await poller.poll_once()
         finally:
-            poller.close()
+            await poller.aclose()
 
     try:
         assert len(procs) == len(inventory.devices)

@@ -50,7 +50,7 @@ class FakeAgent:
             cursors = [oid for oid, _ in row]
         return out[: self.truncate] if self.truncate else out
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
         pass
 
 
@@ -114,7 +114,7 @@ def test_names_are_cached_and_refreshed_every_n_cycles():
     refreshes = [i for i, asked in enumerate(asked_names) if asked]
     # All names at start; then every 3rd cycle, at an offset that spreads devices apart.
     assert refreshes[0] == 0 and len(refreshes) >= 3
-    assert all(b - a == 3 for a, b in zip(refreshes[1:], refreshes[2:]))
+    assert all(b - a == 3 for a, b in zip(refreshes[1:], refreshes[2:], strict=False))
     assert 1 <= refreshes[1] <= 3
 
 
