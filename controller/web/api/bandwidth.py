@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -27,7 +27,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated"}, 403: {"description": "Role too low"},
     409: {"description": "Nothing to accept, or the inventory refused it"},
     422: {"description": "Bad month, date or allocation"}}
-MONTH = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM", examples=["2026-10"])
+MONTH_RE = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+ALLOCATION_RE = r"^[1-9][0-9]{0,5}[kMG](/[1-9][0-9]{0,5}[kMG])?$"
+MonthQuery = Annotated[str, Query(pattern=MONTH_RE, description="YYYY-MM",
+                                  examples=["2026-10"])]
 
 
 class DirectionOut(BaseModel):
@@ -78,8 +81,9 @@ class PlanOut(BaseModel):
 
 
 class AcceptIn(BaseModel):
-    month: str = MONTH
-    allocation: str | None = Field(None, description="Instead of the recommendation, e.g. 20M/10M")
+    month: str = Field(pattern=MONTH_RE, description="YYYY-MM", examples=["2026-10"])
+    allocation: str | None = Field(None, pattern=ALLOCATION_RE,
+                                   description="Instead of the recommendation, e.g. 20M/10M")
 
 
 class AcceptOut(BaseModel):
@@ -130,7 +134,7 @@ def bandwidth_stats(request: Request, _who: Viewer,
 
 
 @router.get("/bandwidth/recommendations", response_model=PlanOut, responses=ERRORS)
-def recommendations(request: Request, _who: Viewer, month: str) -> PlanOut:
+def recommendations(request: Request, _who: Viewer, month: MonthQuery) -> PlanOut:
     """Proposed allocations (p95 in office hours + 25%) and where freed capacity can go."""
     first = _month(month)
     p = _plan(request, first)
@@ -178,9 +182,9 @@ MEDIA = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8",
          "pdf": "application/pdf"}
 
 
-@router.get("/reports/monthly", responses={**ERRORS, 200: {
+@router.get("/reports/monthly", responses={**ERRORS, 404: {"description": "Unknown site"}, 200: {
     "content": {m: {} for m in MEDIA.values()}, "description": "The report"}})
-def monthly_report(request: Request, _who: Viewer, month: str,
+def monthly_report(request: Request, _who: Viewer, month: MonthQuery,
                    format: Literal["html", "csv", "pdf"] = "html",
                    site: str | None = None) -> Response:
     """The monthly per-SOPD report (Bahasa Indonesia) as HTML with charts, CSV or PDF;
