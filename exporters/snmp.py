@@ -44,7 +44,7 @@ IF_ALIAS: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)
 
 COUNTER_COLUMNS: tuple[Oid, ...] = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS, IF_HIGH_SPEED,
                                     IF_OPER_STATUS)
-NAME_COLUMNS: tuple[Oid, ...] = (IF_NAME, IF_ALIAS, IF_DESCR)
+NAME_COLUMNS: tuple[Oid, ...] = (IF_NAME, IF_ALIAS)  # ifDescr only where ifName is missing
 COUNTER64_MAX = 2**64 - 1
 MAX_REQUESTS_PER_WALK = 400  # a misbehaving agent cannot keep us walking forever
 
@@ -210,6 +210,10 @@ class Poller:
         uptime_raw, tables = await walk_columns(self.client, target, columns, repetitions,
                                                 with_uptime=True, expected_rows=expected)
         if state.names_stale:
+            if not tables[IF_NAME]:  # an agent without ifXTable names: fall back to ifDescr
+                _, descr = await walk_columns(self.client, target, (IF_DESCR,),
+                                              opts.max_repetitions, with_uptime=False)
+                tables.update(descr)
             self._store_names(device.name, state, tables)
 
         uptime_s = uptime_raw / 100.0 if isinstance(uptime_raw, int) else None
@@ -247,8 +251,9 @@ class Poller:
                      tables: dict[Oid, dict[int, Value]]) -> None:
         names: dict[int, tuple[str, str]] = {}
         indexes = set().union(*(tables[c].keys() for c in (*NAME_COLUMNS, *COUNTER_COLUMNS)))
+        descr = tables.get(IF_DESCR, {})
         for index in indexes:
-            name = _text(tables[IF_NAME].get(index)) or _text(tables[IF_DESCR].get(index))
+            name = _text(tables[IF_NAME].get(index)) or _text(descr.get(index))
             alias = _text(tables[IF_ALIAS].get(index)) or ""
             names[index] = (name or f"ifIndex{index}", alias)
         first_time = not state.names

@@ -12,6 +12,7 @@ from controller.secrets import SecretStore
 from exporters.metrics import PollCollector
 from exporters.snmp import (
     IF_ALIAS,
+    IF_DESCR,
     IF_HC_IN_OCTETS,
     IF_HC_OUT_OCTETS,
     IF_HIGH_SPEED,
@@ -203,3 +204,15 @@ def test_scrape_never_polls():
     for _ in range(3):
         registry.get_sample_value("simpul_device_up", {"site": "dinkes", "device": "r1"})
     assert len(agent.requests) == before
+
+
+def test_ifdescr_names_interfaces_when_ifname_is_missing():
+    mib = {k: v for k, v in agent_mib().items() if k[: len(IF_NAME)] != IF_NAME}
+    mib[(*IF_DESCR, 1)] = b"ether1 (descr)"
+    mib[(*IF_DESCR, 7)] = b"sfp1 (descr)"
+    agent = FakeAgent(mib)
+    (cycle,) = poll(agent)
+    names = {i.index: i.name for i in cycle.devices["r1"].interfaces}
+    assert names == {1: "ether1 (descr)", 2: "ifIndex2", 7: "sfp1 (descr)"}
+    (cycle,) = poll(FakeAgent(agent_mib()))
+    assert {i.name for i in cycle.devices["r1"].interfaces} == {"ether1", "ether2", "sfp1"}
