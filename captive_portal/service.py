@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -110,6 +111,9 @@ class Portal:
         self._gateway_factory = gateway_factory
         self._gateways: dict[str, GatewayAdapter] = {}
         self._gateways_lock = threading.Lock()
+        # SQLite takes one writer at a time and makes the others sleep-poll: queue them here.
+        self._writes: AbstractContextManager[Any] = (
+            threading.Lock() if self.store.url.startswith("sqlite") else nullcontext())
 
     # -- wiring ------------------------------------------------------------------------------
     def _default_sms_sender(self) -> SmsSender:
@@ -250,39 +254,42 @@ class Portal:
             if failure is not None:
                 raise failure
         with self.store.session() as session:
-            existing = self.open_session(session, hotspot.name, client.ip)
-            if existing is not None and existing.client_mac == client.mac \
-                    and aware(existing.expires_at) > now:
-                grant_s = seconds_between(now, existing.expires_at)
-                row = existing
-            else:
-                if existing is not None:
-                    self._end(session, existing, "replaced", now)
-                used_s, used_bytes = self._usage_today(session, hotspot, client_hash, now)
-                quota = hotspot.daily_quota
-                if (quota.time is not None and used_s >= quota.time) or \
-                        (quota.bytes is not None and used_bytes >= quota.bytes):
-                    raise PortalError("quota_exhausted", 403)
-                grant_s = hotspot.session_timeout
-                voucher_id = None
-                if method == "voucher":
-                    voucher = voucher_ops.redeem_voucher(session, voucher_code, hotspot.name)
-                    grant_s, voucher_id = voucher.duration_s, voucher.id
-                if quota.time is not None:
-                    grant_s = min(grant_s, quota.time - used_s)
-                row = PortalSession(
-                    hotspot=hotspot.name, method=method, client_ip=client.ip,
-                    client_mac=client.mac, client_hash=client_hash, phone_hash=phone_hash,
-                    voucher_id=voucher_id, started_at=now, last_activity_at=now,
-                    expires_at=now + timedelta(seconds=grant_s),
-                    quota_bytes=None if quota.bytes is None else quota.bytes - used_bytes,
-                )
-                session.add(row)
-                session.flush()
-            row.counter_up = row.counter_down = 0
-            # The store is the source of truth: commit first, so a reconciler running now sees
-            # the session and never removes the element about to be added.
-            session.commit()
+            with self._writes:  # SQLite: one writer at a time, no busy-wait sleeps
+                existing = self.open_session(session, hotspot.name, client.ip)
+                if existing is not None and existing.client_mac == client.mac \
+                        and aware(existing.expires_at) > now:
+                    grant_s = seconds_between(now, existing.expires_at)
+                    row = existing
+                else:
+                    if existing is not None:
+                        self._end(session, existing, "replaced", now)
+                    used_s, used_bytes = self._usage_today(session, hotspot, client_hash, now)
+                    quota = hotspot.daily_quota
+                    if (quota.time is not None and used_s >= quota.time) or \
+                            (quota.bytes is not None and used_bytes >= quota.bytes):
+                        raise PortalError("quota_exhausted", 403)
+                    grant_s = hotspot.session_timeout
+                    voucher_id = None
+                    if method == "voucher":
+                        voucher = voucher_ops.redeem_voucher(session, voucher_code, hotspot.name)
+                        grant_s, voucher_id = voucher.duration_s, voucher.id
+                    if quota.time is not None:
+                        grant_s = min(grant_s, quota.time - used_s)
+                    row = PortalSession(
+                        hotspot=hotspot.name, method=method, client_ip=client.ip,
+                        client_mac=client.mac, client_hash=client_hash, phone_hash=phone_hash,
+                        voucher_id=voucher_id, started_at=now, last_activity_at=now,
+                        expires_at=now + timedelta(seconds=grant_s),
+                        quota_bytes=None if quota.bytes is None else quota.bytes - used_bytes,
+                    )
+                    session.add(row)
+                    session.flush()
+                row.counter_up = row.counter_down = 0
+                # The store is the source of truth: commit first, so a reconciler running now sees
+                # the session and never removes the element about to be added. The login is
+                # counted in the same commit (and taken back if the gateway refuses).
+                self._count(session, hotspot.name, method, "ok")
+                session.commit()
             try:
                 self.gateway(hotspot.name).allow([Grant(client, grant_s)])
             except GatewayError as exc:
@@ -293,9 +300,10 @@ class Portal:
                         if used is not None:
                             used.uses_left = Voucher.uses_left + 1  # type: ignore[assignment]
                     session.delete(row)
+                with self._writes:
+                    self._count(session, hotspot.name, method, "ok", -1)
                     session.commit()
                 raise PortalError("gateway_error", 503) from None
-            self._count(session, hotspot.name, method, "ok")
             log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, row.id, method,
                      grant_s)
             return _view(row, now)
@@ -341,22 +349,23 @@ class Portal:
     def count_login(self, hotspot: str, method: str, result: str) -> None:
         for _ in range(3):
             try:
-                with self.store.session() as session:
+                with self._writes, self.store.session() as session:
                     self._count(session, hotspot, method, result)
                 return
             except IntegrityError:
                 continue
 
-    def _count(self, session: Session, hotspot: str, method: str, result: str) -> None:
+    def _count(self, session: Session, hotspot: str, method: str, result: str,
+               delta: int = 1) -> None:
         day = utcnow().strftime("%Y-%m-%d")
         row = session.scalar(select(LoginCount).where(
             LoginCount.day == day, LoginCount.hotspot == hotspot,
             LoginCount.method == method, LoginCount.result == result))
         if row is None:
             session.add(LoginCount(day=day, hotspot=hotspot, method=method, result=result,
-                                   count=1))
+                                   count=max(0, delta)))
         else:
-            row.count = LoginCount.count + 1  # type: ignore[assignment]
+            row.count = LoginCount.count + delta  # type: ignore[assignment]
 
     # -- ending sessions ---------------------------------------------------------------------
     def _end(self, session: Session, row: PortalSession, reason: str,
