@@ -15,6 +15,7 @@ from captive_portal.app import create_portal_app
 from captive_portal.metrics import PortalCollector
 from captive_portal.service import portal_for
 from captive_portal.tasks import gateway_reconciler, session_reaper
+from controller.bandwidth.metrics import ScheduledAllocationCollector
 from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
 from controller.drift import ConfigCollector, drift_loop
@@ -51,6 +52,7 @@ def _server(app: Any, listen: str, log_level: str) -> _Server:
 
 async def serve(ctx: Context, only: str | None = None) -> None:
     ctx.registry.register(InventoryCollector(lambda: ctx.inventory))
+    ctx.registry.register(ScheduledAllocationCollector(lambda: ctx.inventory))
     ctx.registry.register(ConfigCollector(ctx.store))
     ctx.registry.register(PortalCollector(lambda: portal_for(ctx)))
     ctx.registry.register(PollCollector(LATEST))

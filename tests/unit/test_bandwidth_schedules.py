@@ -141,3 +141,28 @@ def test_demo_schedules_pass_the_check_and_move_capacity_after_hours() -> None:
 
     assert total("sopd", evening) < total("sopd", office)
     assert total("hotspot", evening) == 3 * total("hotspot", office)
+
+
+def test_allocation_in_force_metric_follows_the_schedule() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from controller.bandwidth.metrics import ScheduledAllocationCollector
+
+    inv = load_inventory(DEMO_INVENTORY)
+    clock = [utc(2026, 10, 6, 3).timestamp()]            # Tuesday 10:00 WIB
+    registry = CollectorRegistry()
+    registry.register(ScheduledAllocationCollector(lambda: inv, lambda: clock[0]))
+    name = "simpul_site_allocation_in_force_bits_per_second"
+
+    def value(site: str, window: str) -> float | None:
+        return registry.get_sample_value(name, {"site": site, "direction": "down",
+                                                "window": window})
+
+    assert value("setda", "jam-kerja") == 40 * M
+    assert value("taman-kota", "jam-kerja") == 50 * M
+    assert value("noc", "") == 1000 * M
+    clock[0] = utc(2026, 10, 6, 13).timestamp()           # 20:00 WIB
+    assert value("setda", "luar-jam-kerja") == 12 * M
+    assert value("taman-kota", "luar-jam-kerja") == 150 * M
+    clock[0] = utc(2026, 12, 25, 3).timestamp()           # Christmas, 10:00 WIB
+    assert value("setda", "hari-libur") == 8 * M

@@ -1,0 +1,36 @@
+"""simpul_site_allocation_in_force_bits_per_second: the allocation a site's schedule gives it
+right now (office hours, after hours, weekend, holiday), read at scrape time."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from controller.bandwidth.schedules import holiday_dates, window_at_ts
+from controller.inventory import Inventory
+
+
+class ScheduledAllocationCollector(Collector):
+    def __init__(self, inventory: Callable[[], Inventory],
+                 clock: Callable[[], float] = time.time):
+        self._inventory = inventory
+        self._clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        gauge = GaugeMetricFamily(
+            "simpul_site_allocation_in_force_bits_per_second",
+            "Bandwidth allocated to a site now, by its schedule window ('' = its own)",
+            labels=["site", "direction", "window"])
+        inventory = self._inventory()
+        holidays = holiday_dates(inventory)
+        now = self._clock()
+        for site in inventory.sites.values():
+            window = window_at_ts(site, now, holidays)
+            alloc = window.allocation.resolve(site.allocation) if window else site.allocation
+            name = window.name if window else ""
+            gauge.add_metric([site.code, "down", name], alloc.down_bps)
+            gauge.add_metric([site.code, "up", name], alloc.up_bps)
+        yield gauge
