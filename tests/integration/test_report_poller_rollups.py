@@ -99,7 +99,7 @@ def test_poller_hook_fills_rollups_across_a_wrap(tmp_path: Path) -> None:
                 await poller.poll_once()
                 await asyncio.sleep(1.0)
         finally:
-            poller.close()
+            await poller.aclose()
 
     try:
         asyncio.run(poll())
