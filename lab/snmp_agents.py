@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,12 +125,18 @@ def _start_epoch(state_dir: Path) -> float:
         return start
 
 
-def start_agents(inventory: Inventory, secrets: SecretStore, state_dir: Path) -> list[Any]:
+def start_agents(inventory: Inventory, secrets: SecretStore, state_dir: Path,
+                 procs: list[Any] | None = None,
+                 stop: threading.Event | None = None) -> list[Any]:
+    """Start one snmpd per device, appending each to `procs` as it starts (so a caller that
+    is stopped half-way still knows which to stop); `stop` ends the loop early."""
     start = _start_epoch(state_dir)
     interfaces = interfaces_by_device(inventory)
-    procs = []
+    procs = [] if procs is None else procs
     try:
         for device in inventory.devices.values():
+            if stop is not None and stop.is_set():
+                break
             workdir = state_dir / "snmp" / device.name
             workdir.mkdir(parents=True, exist_ok=True)
             ifmib_spec = workdir / "ifmib.json"
@@ -143,20 +150,31 @@ def start_agents(inventory: Inventory, secrets: SecretStore, state_dir: Path) ->
     except Exception:
         for proc in procs:
             stop_snmpd(proc)
+        procs.clear()
         raise
     return procs
 
 
 async def snmp_agents_component(lab: Any) -> None:
-    """The lab component: one snmpd per SNMP-enabled inventory device, until cancelled."""
-    procs = await asyncio.to_thread(start_agents, lab.inventory, lab.secrets, lab.state_dir)
-    log.info("lab: %d SNMP agents up", len(procs))
+    """The lab component: one snmpd per SNMP-enabled inventory device, until cancelled.
+
+    Stopped while the agents are still starting (Ctrl-C right after `./run`), it waits for the
+    starter to notice, then stops every snmpd started so far: none is left behind."""
+    procs: list[Any] = []
+    stop = threading.Event()
+    starting = asyncio.ensure_future(asyncio.to_thread(
+        start_agents, lab.inventory, lab.secrets, lab.state_dir, procs, stop))
     try:
+        await asyncio.shield(starting)
+        log.info("lab: %d SNMP agents up", len(procs))
         while True:
             await asyncio.sleep(5)
             for proc in procs:
                 if proc.poll() is not None:
                     log.warning("lab: snmpd pid %d exited with %s", proc.pid, proc.returncode)
     finally:
+        stop.set()
+        if not starting.done():
+            await asyncio.wait([starting])
         for proc in procs:
             stop_snmpd(proc)
