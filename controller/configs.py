@@ -152,6 +152,8 @@ def device_secret_values(inventory: Inventory, device: Device,
     if device.snmp:
         names += inventory.snmp_profiles[device.snmp].secret_names()
     names += inventory.credential_profiles[device.credentials].secret_names()
+    names += [h.gateway_login_secret for h in inventory.hotspots.values()
+              if h.gateway == device.name and h.adapter == "mikrotik"]
     values = [secrets.get(n) for n in names]
     return sorted({v for v in values if v}, key=len, reverse=True)
 
@@ -173,14 +175,14 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         "links": _links_of(inventory, device), "snmp": _snmp_of(inventory, device, secrets),
     }
     if hotspot is not None and device.platform == "linux":
-        import inspect
-
         from captive_portal.gateway_config import gateway_template_context
 
-        extra = ({"variables": merged} if "variables" in
-                 inspect.signature(gateway_template_context).parameters else {})
         context.update(gateway_template_context(hotspot, device, str(merged["portal_url"]),
-                                                **extra))
+                                                variables=merged))
+    if hotspot is not None and hotspot.adapter == "mikrotik":
+        # The hotspot user the portal logs every client in as (/ip hotspot active login).
+        context["portal_login"] = {"user": str(merged.get("hotspot_user", "simpul-portal")),
+                                   "password": secrets.require(hotspot.gateway_login_secret)}
     return context
 
 

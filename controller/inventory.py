@@ -264,6 +264,9 @@ class Hotspot(_Model):
     daily_quota: DailyQuota = Field(default_factory=DailyQuota)
     client_rate: AllocationField
     branding: Branding
+    gateway_login_secret: str = Field(
+        "hotspot_login_password", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+        description="mikrotik adapter: secret of the hotspot user the portal logs clients in as")
     group: str | None = None
 
     @field_validator("login_modes")
@@ -472,6 +475,8 @@ class Inventory:
             *self.credential_profiles.values(), *self.snmp_profiles.values()]
         for profile in profiles:
             names.update(profile.secret_names())
+        names.update(h.gateway_login_secret for h in self.hotspots.values()
+                     if h.adapter == "mikrotik")
         return names
 
     def location_of(self, kind: str, key: str) -> Location | None:
@@ -797,6 +802,11 @@ def _cross_check(inv: Inventory, loader: _Loader) -> None:
             report("snmp_profiles", profile.name, message)
 
     if loader.secrets is not None:
+        for hs in inv.hotspots.values():
+            if hs.adapter == "mikrotik" and hs.gateway_login_secret not in loader.secrets:
+                report("hotspots", hs.name, f"secret {hs.gateway_login_secret!r} is not set "
+                       f"(set {env_var_for(hs.gateway_login_secret)} or add it to the secrets "
+                       "file)", ("gateway_login_secret",))
         named: list[tuple[str, str]] = [
             *(("credential_profiles", name) for name in inv.credential_profiles),
             *(("snmp_profiles", name) for name in inv.snmp_profiles)]

@@ -78,8 +78,7 @@ class MikrotikGateway:
                 "password": secrets.require(profile.password_secret),
                 "conn_timeout": 10, "auth_timeout": 10, "banner_timeout": 10}
         user = str(device.vars.get("hotspot_user", "simpul-portal"))
-        password = secrets.get(str(device.vars.get("hotspot_password_secret",
-                                                   "hotspot_login_password"))) or ""
+        password = secrets.require(hotspot.gateway_login_secret)
         return cls(device.name, args, user, password)
 
     def _run_locked(self, command: str, *, retry: bool = True) -> str:

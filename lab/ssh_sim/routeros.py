@@ -420,6 +420,9 @@ HANDLERS: dict[str, MenuHandler] = {
     "/ip hotspot user profile": ListMenu("/ip hotspot user profile", _props(
         "name", Prop("rate-limit", check=_check_rate_pair), "session-timeout",
         "idle-timeout", "keepalive-timeout", "shared-users"), unique="name"),
+    "/ip hotspot user": ListMenu("/ip hotspot user", _props(
+        "name", Prop("password", sensitive=True), "profile", "server", "limit-uptime"),
+        unique="name", required=("name",)),
     "/ip hotspot": ListMenu("/ip hotspot", _props(
         "name", "interface", "address-pool", "profile", "idle-timeout", "addresses-per-mac"),
         unique="name"),

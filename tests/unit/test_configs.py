@@ -192,3 +192,19 @@ def test_ios_snmpv3_user_is_write_only() -> None:
     assert platform.plan(intent, in_sync).empty
     plan = platform.plan(intent, "hostname old\nsnmp-server group SIMPUL v3 priv\n")
     assert plan.actions[-1] == user and "hostname core1" in plan.actions
+
+
+def test_mikrotik_hotspot_gateway_has_the_portal_user_and_masks_its_password() -> None:
+    from controller.configs import device_secret_values, render_intended_config
+    from controller.inventory import check_inventory
+    from controller.secrets import SecretStore
+    from tests.conftest import DEMO_INVENTORY
+
+    inventory = check_inventory(DEMO_INVENTORY)[0]
+    secrets = SecretStore({n: f"value-of-{n}" for n in inventory.secret_names()}, {})
+    device = inventory.devices["alun-alun-gw"]
+    text = render_intended_config(inventory, device, secrets)
+    assert ('add comment="simpul: the portal logs clients in as this user" name=simpul-portal '
+            'password="value-of-hotspot_login_password" profile=simpul-alun-alun') in text
+    assert "shared-users=unlimited" in text
+    assert "value-of-hotspot_login_password" in device_secret_values(inventory, device, secrets)

@@ -215,3 +215,18 @@ def test_cli_check_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "inventory directory not found" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_mikrotik_hotspot_needs_its_portal_login_secret(demo_inventory: Path) -> None:
+    values = {name: "x" for name in all_secrets_names() if name != "hotspot_login_password"}
+    _, problems = check_inventory(demo_inventory, SecretStore(values, {}))
+    messages = [p.message for p in problems]
+    assert messages == [
+        f"hotspot {name!r}: secret 'hotspot_login_password' is not set (set "
+        "SIMPUL_SECRET_HOTSPOT_LOGIN_PASSWORD or add it to the secrets file)"
+        for name in ("alun-alun", "pasar-besar")
+    ]
+
+
+def all_secrets_names() -> set[str]:
+    return check_inventory(DEMO_INVENTORY)[0].secret_names()
