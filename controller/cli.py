@@ -123,27 +123,6 @@ def db_upgrade() -> None:
     typer.echo("store is up to date")
 
 
-@users_app.command("bootstrap")
-def users_bootstrap(username: str = "admin") -> None:
-    """Create the first admin if there are no users; print its password once."""
-    from controller.store.db import Store, migrate
-    from controller.store.users import ensure_first_admin
-
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url()
-    migrate(url)
-    store = Store(url)
-    with store.session() as session:
-        password = ensure_first_admin(session, username)
-    store.dispose()
-    if password:
-        typer.echo("=" * 64)
-        typer.echo(f"First admin created. Username: {username}   Password: {password}")
-        typer.echo("Shown once; only its hash is stored. Change it after logging in.")
-        typer.echo("=" * 64)
-
-
 def _open_store():  # type: ignore[no-untyped-def]
     from controller.store.db import Store, migrate
 
@@ -152,6 +131,22 @@ def _open_store():  # type: ignore[no-untyped-def]
     url = settings.resolved_database_url()
     migrate(url)
     return Store(url)
+
+
+@users_app.command("bootstrap")
+def users_bootstrap(username: str = "admin") -> None:
+    """Create the first admin if there are no users; print its password once."""
+    from controller.store.users import ensure_first_admin
+
+    store = _open_store()
+    with store.session() as session:
+        password = ensure_first_admin(session, username)
+    store.dispose()
+    if password:
+        typer.echo("=" * 64)
+        typer.echo(f"First admin created. Username: {username}   Password: {password}")
+        typer.echo("Shown once; only its hash is stored. Change it after logging in.")
+        typer.echo("=" * 64)
 
 
 def _read_password(password_stdin: bool) -> str:
