@@ -174,6 +174,12 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         "device": device, "site": site, "vars": merged, "hotspot": hotspot,
         "links": _links_of(inventory, device), "snmp": _snmp_of(inventory, device, secrets),
     }
+    if hotspot is not None:
+        # The hotspot site's allocation schedule, in force now (see the gateway templates).
+        from controller.bandwidth.schedules import hotspot_schedule
+
+        context["hotspot_schedule"] = hotspot_schedule(
+            inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory)
     if hotspot is not None and device.platform == "linux":
         from captive_portal.gateway_config import gateway_template_context
 

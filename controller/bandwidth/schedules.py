@@ -129,3 +129,170 @@ def queue_windows(site: Site, inventory: Inventory | None = None,
                 comment=f"simpul schedule {window.name} ({zone}, {window.allocation})",
             ))
     return out
+
+
+# --------------------------------------------------------------------------- hotspot gateways
+# A hotspot gateway enforces its site's schedule on the whole client subnet. The week is cut
+# into spans of constant allocation (local time); RouterOS switches one parent queue at each
+# change with weekly /system scheduler entries, nftables matches each span with meta day/hour.
+
+_NFT_DAYS = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
+             "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
+# A Monday: weekly scheduler entries start in this week (RouterOS repeats them every 1w).
+_REFERENCE_MONDAY = date(2024, 1, 1)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Local minutes [start, end) of one day with one allocation (window None: the site's)."""
+
+    day: str
+    start: int
+    end: int
+    allocation: Allocation
+    window: str | None
+
+
+def day_spans(site: Site, day: str, holiday: bool = False) -> list[Span]:
+    """One local day cut where the allocation changes (adjacent equal spans merged)."""
+    points = {0, 1440}
+    for window in site.schedule:
+        for start, end in window.times:
+            points.update((start, end))
+    cuts = sorted(points)
+    spans: list[Span] = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        window = site.window_at(day, start, holiday)
+        alloc = window.allocation.resolve(site.allocation) if window else site.allocation
+        name = window.name if window else None
+        if spans and spans[-1].allocation == alloc:
+            spans[-1] = Span(day, spans[-1].start, end, alloc, spans[-1].window)
+        else:
+            spans.append(Span(day, start, end, alloc, name))
+    return spans
+
+
+def _clock(minute: int, second: int = 0) -> str:
+    seconds = minute * 60 + second
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+@dataclass(frozen=True)
+class SchedulerEntry:
+    """A weekly RouterOS /system scheduler entry that sets the hotspot queue's max-limit."""
+
+    name: str
+    day: str
+    start_date: str
+    start_time: str
+    down_bps: int
+    up_bps: int
+    comment: str
+
+    @property
+    def max_limit(self) -> str:
+        return f"{routeros_rate(self.up_bps)}/{routeros_rate(self.down_bps)}"
+
+
+@dataclass(frozen=True)
+class NftSpan:
+    """An nftables match for local days and hours with one site-wide allocation."""
+
+    days: tuple[str, ...]
+    start: int
+    end: int
+    down_bps: int
+    up_bps: int
+    label: str
+
+    @property
+    def down_text(self) -> str:
+        return format_rate(self.down_bps)
+
+    @property
+    def up_text(self) -> str:
+        return format_rate(self.up_bps)
+
+    @property
+    def match(self) -> str:
+        """`meta day {...} meta hour "a"-"b"`, parts left out when they match always."""
+        parts = []
+        if len(self.days) == 1:
+            parts.append(f'meta day "{_NFT_DAYS[self.days[0]]}"')
+        elif len(self.days) < 7:
+            parts.append("meta day { " + ", ".join(f'"{_NFT_DAYS[d]}"' for d in self.days)
+                         + " }")
+        if (self.start, self.end) != (0, 1440):
+            parts.append(f'meta hour "{_clock(self.start)}"-"{_clock(self.end - 1, 59)}"')
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class HotspotSchedule:
+    """What a hotspot gateway's template needs to enforce its site's schedule."""
+
+    site: str
+    zone: str
+    timezone: str
+    now_allocation: Allocation
+    now_window: str | None
+    on_holiday: bool
+    schedulers: list[SchedulerEntry]
+    nft_spans: list[NftSpan]
+
+    @property
+    def now_max_limit(self) -> str:
+        return (f"{routeros_rate(self.now_allocation.up_bps)}/"
+                f"{routeros_rate(self.now_allocation.down_bps)}")
+
+
+def hotspot_schedule(site: Site, queue: str, inventory: Inventory | None = None,
+                     now: datetime | None = None) -> HotspotSchedule:
+    """The site's week as RouterOS scheduler entries and nftables spans, rendered at `now`.
+
+    Like `queue_windows`, holiday windows take every day's place only when the site's local
+    date at `now` is a holiday (a push on that date applies them). `queue` is the RouterOS
+    queue the scheduler entries switch.
+    """
+    now = now or utc_now()
+    holidays = holiday_dates(inventory)
+    local = local_time(site, now)
+    on_holiday = local.date() in holidays and any(HOLIDAY in w.days for w in site.schedule)
+    zone = TZ_ABBREV[site.timezone]
+    week = [day_spans(site, day, on_holiday) for day in DAYS]
+    schedulers: list[SchedulerEntry] = []
+    flat = [span for spans in week for span in spans]
+    for index, span in enumerate(flat):
+        if flat[index - 1].allocation == span.allocation:  # cyclic: Sunday night -> Monday
+            continue
+        offset = DAYS.index(span.day)
+        hhmm = f"{span.start // 60:02d}{span.start % 60:02d}"
+        alloc = span.allocation
+        schedulers.append(SchedulerEntry(
+            name=f"{queue}-{span.day}-{hhmm}", day=span.day,
+            start_date=date.fromordinal(_REFERENCE_MONDAY.toordinal() + offset).isoformat(),
+            start_time=_clock(span.start), down_bps=alloc.down_bps, up_bps=alloc.up_bps,
+            comment=(f"simpul schedule {span.window or 'alokasi'} {span.day} "
+                     f"{minute_text(span.start)} {zone}: {format_rate(alloc.down_bps)}/"
+                     f"{format_rate(alloc.up_bps)}")))
+    grouped: dict[tuple[int, int, Allocation, str | None], list[str]] = {}
+    for span in flat:
+        grouped.setdefault((span.start, span.end, span.allocation, span.window),
+                           []).append(span.day)
+    nft_spans = [NftSpan(days=tuple(days), start=start, end=end, down_bps=alloc.down_bps,
+                         up_bps=alloc.up_bps, label=window or "alokasi")
+                 for (start, end, alloc, window), days in grouped.items()]
+    current = window_at(site, now, holidays)
+    return HotspotSchedule(
+        site=site.code, zone=zone, timezone=site.timezone,
+        now_allocation=allocation_at(site, now, holidays),
+        now_window=current.name if current else None, on_holiday=on_holiday,
+        schedulers=schedulers, nft_spans=nft_spans)
+
+
+def minute_text(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"

@@ -172,6 +172,23 @@ def _check_target(value: str) -> bool:
     return all(_check_ip_list(p) or re.match(r"^[A-Za-z][\w.-]*$", p) for p in value.split(","))
 
 
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
+_DURATION = re.compile(r"^(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?$")
+SCHEDULER_POLICIES = ("ftp", "reboot", "read", "write", "policy", "test", "password", "sniff",
+                      "sensitive", "romon")
+
+
+def _check_date(value: str) -> bool:
+    """RouterOS 7.10+ dates are ISO (2024-01-01); older ones jan/01/2024."""
+    for fmt in ("%Y-%m-%d", "%b/%d/%Y"):
+        try:
+            datetime.strptime(value, fmt)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
 def _check_ports(value: str) -> bool:
     return all(re.match(r"^\d{1,5}(-\d{1,5})?$", p) for p in value.split(","))
 
@@ -383,6 +400,11 @@ HANDLERS: dict[str, MenuHandler] = {
         "name", Prop("target", ("disk", "echo", "memory", "remote")),
         Prop("remote", check=_check_ip_list), Prop("remote-port", check=_check_ports)),
         unique="name", required=("name",)),
+    "/system scheduler": ListMenu("/system scheduler", _props(
+        "name", "on-event", Prop("start-date", check=_check_date),
+        Prop("start-time", check=lambda v: v == "startup" or bool(_CLOCK.match(v))),
+        Prop("interval", check=lambda v: bool(v) and bool(_DURATION.match(v) or _CLOCK.match(v))),
+        Prop("policy", SCHEDULER_POLICIES)), unique="name", required=("name",)),
     "/system logging": ListMenu("/system logging", _props("topics", "action", "prefix"),
                                 required=("action",)),
     "/ip firewall filter": ListMenu("/ip firewall filter", _props(
@@ -419,7 +441,7 @@ HANDLERS: dict[str, MenuHandler] = {
         "http-cookie-lifetime", Prop("use-radius", YES_NO)), unique="name"),
     "/ip hotspot user profile": ListMenu("/ip hotspot user profile", _props(
         "name", Prop("rate-limit", check=_check_rate_pair), "session-timeout",
-        "idle-timeout", "keepalive-timeout", "shared-users"), unique="name"),
+        "idle-timeout", "keepalive-timeout", "shared-users", "parent-queue"), unique="name"),
     "/ip hotspot user": ListMenu("/ip hotspot user", _props(
         "name", Prop("password", sensitive=True), "profile", "server", "limit-uptime"),
         unique="name", required=("name",)),
