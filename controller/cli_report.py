@@ -268,3 +268,47 @@ def bandwidth_windows(
         typer.echo(f"{q.name:<40} time={q.time:<40} max-limit={q.max_limit:<10} {q.comment}")
     typer.echo(f"{'(base)':<40} {'':<45} max-limit={found.allocation.up_bps // 10**6}M/"
                f"{found.allocation.down_bps // 10**6}M")
+
+
+@bandwidth_app.command("holiday-push")
+def bandwidth_holiday_push(
+    on: Annotated[str | None, typer.Option(
+        "--date", help="Handle this local date, YYYY-MM-DD [default: now]")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Only list the devices that would be pushed")] = False,
+) -> None:
+    """One pass of the holiday schedule push (what `simpul serve` does after midnight)."""
+    import asyncio
+
+    from controller.bandwidth.holiday_push import run_pass
+    from controller.context import Context
+
+    try:
+        # Noon UTC is the same date at every Indonesian site (WIB, WITA, WIT).
+        now = (datetime.combine(date.fromisoformat(on), datetime.min.time(), UTC).replace(
+            hour=12) if on else datetime.now(UTC))
+    except ValueError:
+        raise _fail(f"--date {on!r}: write it as YYYY-MM-DD", 2) from None
+    settings = get_settings()
+    try:
+        ctx = Context.open(settings)
+    except InventoryError as exc:
+        typer.echo(str(exc), err=True)
+        raise _fail("the inventory has problems") from None
+    try:
+        done = asyncio.run(run_pass(ctx.inventory, ctx.secrets, ctx.store, settings.data_dir,
+                                    templates_dir=settings.templates_dir, now=now,
+                                    concurrency=settings.push_concurrency, dry_run=dry_run))
+    finally:
+        ctx.close()
+    if not done.due:
+        typer.echo("no device needs a holiday schedule push")
+    for item in done.due:
+        result = done.results.get(item.device)
+        status = result.status if result else "due"
+        error = f": {result.error}" if result and result.error else ""
+        typer.echo(f"{item.device:<20} {item.site:<16} {item.local_date} "
+                   f"{'holiday' if item.holiday else 'ordinary':<8} {item.reason:<15} "
+                   f"{status}{error}")
+    if done.failed:
+        raise _fail(f"{len(done.failed)} device(s) failed: {', '.join(done.failed)}")

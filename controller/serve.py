@@ -15,6 +15,7 @@ from captive_portal.app import create_portal_app
 from captive_portal.metrics import PortalCollector
 from captive_portal.service import portal_for
 from captive_portal.tasks import gateway_reconciler, session_reaper
+from controller.bandwidth.holiday_push import holiday_push_loop
 from controller.bandwidth.metrics import ScheduledAllocationCollector
 from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
@@ -33,6 +34,7 @@ BACKGROUND_TASKS += [poll_loop, probe_loop]  # exporters: SNMP poll and ICMP pro
 BACKGROUND_TASKS += [session_reaper, gateway_reconciler]  # captive portal
 BACKGROUND_TASKS += [drift_loop]  # config engine: periodic drift check
 BACKGROUND_TASKS += [rollup_loop]  # office bandwidth: rollups fed by the poller
+BACKGROUND_TASKS += [holiday_push_loop]  # office bandwidth: holiday pushes at midnight
 
 
 class _Server(uvicorn.Server):

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     )
     push_concurrency: int = Field(20, ge=1, le=500)
     drift_interval_s: float = Field(900.0, ge=0, description="0 disables the drift check")
+    schedule_push: bool = Field(True, description="Push holiday schedules at local midnight")
     templates_dir: Path = Field(Path(__file__).resolve().parents[1] / "templates",
                                 description="Device config templates, <platform>/<role>.j2")
     poll_interval_s: float = Field(60.0, gt=0)
