@@ -203,12 +203,14 @@ async def run_pass(inventory: Inventory, secrets: Any, store: Store, data_dir: A
     return PassResult(due, by_name)
 
 
-async def holiday_push_loop(ctx: Any, clock: Clock | None = None,
-                            cycle_s: float = CYCLE_S) -> None:
-    """Background task of `simpul serve`: a pass now (catch-up) and every `cycle_s`."""
+async def holiday_push_loop(ctx: Any, clock: Clock | None = None, cycle_s: float = CYCLE_S,
+                            initial_delay_s: float = 30.0) -> None:
+    """Background task of `simpul serve`: a first pass (catching up a transition missed while
+    the controller was down) once the listeners are up, then one every `cycle_s`."""
     if not getattr(ctx.settings, "schedule_push", True):
         return
     clock = clock or (lambda: datetime.now(UTC))
+    await asyncio.sleep(initial_delay_s)
     while True:
         try:
             await run_pass(ctx.inventory, ctx.secrets, ctx.store, ctx.settings.data_dir,

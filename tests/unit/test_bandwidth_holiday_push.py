@@ -154,7 +154,8 @@ def test_loop_is_off_by_setting_and_survives_a_failing_pass(
 
     async def two_cycles() -> None:
         task = asyncio.create_task(holiday_push_loop(
-            ctx, clock=lambda: utc("2026-08-16T17:05:00"), cycle_s=0.01))
+            ctx, clock=lambda: utc("2026-08-16T17:05:00"), cycle_s=0.01,
+            initial_delay_s=0))
         while Broken.calls < 2:
             await asyncio.sleep(0.01)
         task.cancel()
