@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -166,7 +167,10 @@ def mask_secrets(text: str, values: Iterable[str]) -> str:
 
 
 def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
-                   templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> dict[str, Any]:
+                   templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+                   now: datetime | None = None) -> dict[str, Any]:
+    """What a device's template sees; `now` (default: the current time) picks the site's
+    local date, on which holiday schedule windows depend."""
     site = inventory.site_of(device)
     merged = {**_template_defaults(str(templates_dir)), **site.vars, **device.vars}
     hotspot = next((h for h in inventory.hotspots.values() if h.gateway == device.name), None)
@@ -174,6 +178,14 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         "device": device, "site": site, "vars": merged, "hotspot": hotspot,
         "links": _links_of(inventory, device), "snmp": _snmp_of(inventory, device, secrets),
     }
+    if site.schedule:
+        # Office queues by schedule window; holiday windows apply on the site's local date.
+        from controller.bandwidth.schedules import local_time, queue_windows
+
+        today = local_time(site, now or datetime.now(UTC)).date()
+        context["site_queues"] = queue_windows(site, inventory, today)
+    else:
+        context["site_queues"] = []
     if hotspot is not None:
         # The hotspot site's allocation schedule, in force now (see the gateway templates).
         from controller.bandwidth.schedules import hotspot_schedule

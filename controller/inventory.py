@@ -196,12 +196,6 @@ class Site(_Model):
         window = self.window_at(day, minute, holiday)
         return window.allocation.resolve(self.allocation) if window else self.allocation
 
-    def queue_windows(self) -> list[Any]:
-        """The schedule as RouterOS simple queues with `time=` (for templates)."""
-        from controller.bandwidth.schedules import queue_windows
-
-        return list(queue_windows(self))
-
 
 class Device(_Model):
     name: Name

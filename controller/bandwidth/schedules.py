@@ -166,9 +166,9 @@ def day_spans(site: Site, day: str, holiday: bool = False) -> list[Span]:
     cuts = sorted(points)
     spans: list[Span] = []
     for start, end in zip(cuts, cuts[1:], strict=False):
-        window = site.window_at(day, start, holiday)
-        alloc = window.allocation.resolve(site.allocation) if window else site.allocation
-        name = window.name if window else None
+        found = site.window_at(day, start, holiday)
+        alloc = found.allocation.resolve(site.allocation) if found else site.allocation
+        name = found.name if found else None
         if spans and spans[-1].allocation == alloc:
             spans[-1] = Span(day, spans[-1].start, end, alloc, spans[-1].window)
         else:

@@ -131,9 +131,13 @@ class Lab:
                 ["ip", "netns", "exec", self.noc, sys.executable, "-m", "controller.cli",
                  "serve", "--only", part], cwd=ROOT, env=self.env, stdout=log,
                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        wait_until("the portal answers", lambda: self.ns(
-            self.noc, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
-            f"{PORTAL}/healthz", check=False).stdout == "200", 60)
+        try:
+            wait_until("the portal answers", lambda: self.ns(
+                self.noc, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                f"{PORTAL}/healthz", check=False).stdout == "200", 60)
+        except AssertionError:
+            log = (self.tmp / "serve-portal.log").read_text()[-3000:]
+            raise AssertionError(f"the portal did not answer; its log ends:\n{log}") from None
 
     def stop_controller(self) -> None:
         for name in ("portal", "poller"):

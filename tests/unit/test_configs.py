@@ -208,3 +208,26 @@ def test_mikrotik_hotspot_gateway_has_the_portal_user_and_masks_its_password() -
             'password="value-of-hotspot_login_password" profile=simpul-alun-alun') in text
     assert "shared-users=unlimited" in text
     assert "value-of-hotspot_login_password" in device_secret_values(inventory, device, secrets)
+
+
+def test_office_router_renders_holiday_windows_on_the_sites_local_holiday() -> None:
+    from datetime import UTC, datetime
+
+    from controller.configs import render_context
+    from controller.inventory import check_inventory
+    from controller.secrets import SecretStore
+    from tests.conftest import DEMO_INVENTORY
+
+    inventory = check_inventory(DEMO_INVENTORY)[0]
+    secrets = SecretStore({n: "x" for n in inventory.secret_names()}, {})
+    device = inventory.devices["setwan-r1"]
+    # 2026-08-16 17:30 UTC is 2026-08-17 00:30 WIB: Hari Kemerdekaan at the site.
+    holiday = render_context(inventory, device, secrets, now=datetime(2026, 8, 16, 17, 30,
+                                                                      tzinfo=UTC))
+    names = [q.name for q in holiday["site_queues"]]
+    assert names == ["simpul-setwan-hari-libur"]
+    assert holiday["site_queues"][0].time == "0s-1d,mon,tue,wed,thu,fri,sat,sun"
+    ordinary = render_context(inventory, device, secrets, now=datetime(2026, 8, 16, 16, 30,
+                                                                       tzinfo=UTC))
+    assert "simpul-setwan-hari-libur" not in [q.name for q in ordinary["site_queues"]]
+    assert ordinary["site_queues"]  # the weekly windows

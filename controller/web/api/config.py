@@ -10,7 +10,7 @@ from controller.backups import BackupError
 from controller.configs import TargetError, select_devices
 from controller.pushes import Push, config_jobs
 from controller.store.models import ConfigDrift
-from controller.web.api.types import AUTH_ERRORS, Responses, UtcDatetime
+from controller.web.api.types import AUTH_ERRORS, Responses, RowId, UtcDatetime
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["config"])
@@ -112,7 +112,7 @@ async def start_push(request: Request, target: Target, who: Operator) -> PushOut
 
 @router.get("/config/pushes/{push_id}", response_model=PushOut,
             responses={**ERRORS, 404: {"description": "No such push"}})
-def get_push(request: Request, push_id: int, _who: Viewer) -> PushOut:
+def get_push(request: Request, push_id: RowId, _who: Viewer) -> PushOut:
     found = request.app.state.pushes.get(push_id)
     if found is None:
         raise HTTPException(404, f"no push {push_id}")

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from captive_portal.service import portal_for
 from captive_portal.vouchers import VoucherError
-from controller.web.api.types import AUTH_ERRORS, Responses, UtcDatetime
+from controller.web.api.types import AUTH_ERRORS, Responses, RowId, UtcDatetime
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["hotspots"])
@@ -65,7 +65,7 @@ def list_sessions(request: Request, name: str, _who: Viewer) -> list[SessionOut]
 
 @router.post("/hotspots/sessions/{session_id}/disconnect", status_code=204,
              responses={**ERRORS, 404: {"description": "Session not open"}})
-async def disconnect(request: Request, session_id: int, who: Operator) -> None:
+async def disconnect(request: Request, session_id: RowId, who: Operator) -> None:
     await check_csrf(request, who)
     ended = await run_in_threadpool(portal_for(get_ctx(request)).disconnect, session_id,
                                     who.username)

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from controller.configs import TargetError, select_devices
 from controller.pushes import config_jobs
+from controller.web.api.types import RowId
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,7 +63,7 @@ async def push(request: Request, who: Operator) -> Response:
 
 
 @router.get("/config/pushes/{push_id}")
-def push_page(request: Request, push_id: int, _who: Viewer) -> Response:
+def push_page(request: Request, push_id: RowId, _who: Viewer) -> Response:
     found = request.app.state.pushes.get(push_id)
     if found is None:
         raise HTTPException(404, f"no push {push_id}")
@@ -70,7 +71,7 @@ def push_page(request: Request, push_id: int, _who: Viewer) -> Response:
 
 
 @router.get("/config/pushes/{push_id}/rows")
-def push_rows(request: Request, push_id: int, _who: Viewer) -> Response:
+def push_rows(request: Request, push_id: RowId, _who: Viewer) -> Response:
     """The progress table alone, polled by htmx; 286 tells htmx to stop polling when done."""
     found = request.app.state.pushes.get(push_id)
     if found is None:

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from captive_portal.service import portal_for
 from captive_portal.vouchers import VoucherError
+from controller.web.api.types import RowId
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx, render
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +33,7 @@ def hotspots(request: Request, _who: Viewer) -> Response:
 
 
 @router.post("/hotspots/sessions/{session_id}/disconnect")
-async def disconnect(request: Request, session_id: int, who: Operator) -> Response:
+async def disconnect(request: Request, session_id: RowId, who: Operator) -> Response:
     await check_csrf(request, who)
     from starlette.concurrency import run_in_threadpool
 
