@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -44,6 +46,38 @@ from controller.store import audit
 log = logging.getLogger("simpul.portal")
 
 METHODS = ("click_through", "voucher", "phone_otp")
+
+# The login's hot path runs these prebuilt Core statements: no ORM unit of work, no statement
+# construction per login (SQLAlchemy's compiled cache then serves them).
+_S = PortalSession.__table__.c
+_OPEN_SESSION_KEY = (
+    select(_S.id, _S.client_mac, _S.expires_at)
+    .where(_S.hotspot == bindparam("b_hotspot"), _S.client_ip == bindparam("b_ip"),
+           _S.ended_at.is_(None))
+    .order_by(_S.id.desc()).limit(1)
+)
+_USAGE_TODAY = select(_S.started_at, _S.ended_at, _S.expires_at, _S.bytes_up, _S.bytes_down).where(
+    _S.client_hash == bindparam("b_client_hash"), _S.hotspot == bindparam("b_hotspot"),
+    _S.started_at >= bindparam("b_start"))
+_INSERT_SESSION = insert(PortalSession.__table__)
+_DELETE_SESSION = delete(PortalSession.__table__).where(_S.id == bindparam("b_id"))
+_V = Voucher.__table__.c
+_RETURN_VOUCHER_USE = (update(Voucher.__table__).where(_V.id == bindparam("b_id"))
+                       .values(uses_left=_V.uses_left + 1))
+
+
+def _count_upsert(insert_for: Any) -> Any:
+    """INSERT .. ON CONFLICT DO UPDATE of a login counter (SQLite and PostgreSQL spell it alike)."""
+    table = LoginCount.__table__
+    return insert_for(table).values(
+        day=bindparam("b_day"), hotspot=bindparam("b_hotspot"), method=bindparam("b_method"),
+        result=bindparam("b_result"), count=bindparam("b_initial"),
+    ).on_conflict_do_update(index_elements=["day", "hotspot", "method", "result"],
+                            set_={"count": table.c.count + bindparam("b_delta")})
+
+
+_COUNT_UPSERTS: dict[str, Any] = {"sqlite": _count_upsert(sqlite_insert),
+                                  "postgresql": _count_upsert(pg_insert)}
 
 
 @dataclass(frozen=True)
@@ -191,6 +225,10 @@ class Portal:
             .order_by(PortalSession.id.desc()).limit(1)
         )
 
+    def _open_session_key(self, session: Session, hotspot: str, ip: str) -> Any:
+        """(id, client_mac, expires_at) of the client's open session, or None (Core select)."""
+        return session.execute(_OPEN_SESSION_KEY, {"b_hotspot": hotspot, "b_ip": ip}).first()
+
     def status_for_ip(self, ip: str) -> tuple[Hotspot | None, SessionView | None]:
         """The hotspot and open session of a client address (no gateway round trip)."""
         hotspot = self.hotspot_for(ip)
@@ -255,36 +293,50 @@ class Portal:
                 raise failure
         with self.store.session() as session:
             with self._writes:  # SQLite: one writer at a time, no busy-wait sleeps
-                existing = self.open_session(session, hotspot.name, client.ip)
+                # One transaction per login, Core statements on the hot path (a new citizen):
+                # find the open session, sum today's use, insert, count, commit once.
+                existing = self._open_session_key(session, hotspot.name, client.ip)
+                row: PortalSession | None = None
+                voucher_id: int | None = None
                 if existing is not None and existing.client_mac == client.mac \
                         and aware(existing.expires_at) > now:
-                    grant_s = seconds_between(now, existing.expires_at)
-                    row = existing
+                    row = session.get(PortalSession, existing.id)
+                    assert row is not None
+                    grant_s = seconds_between(now, row.expires_at)
+                    row.counter_up = row.counter_down = 0
+                    session_id, view = row.id, None
                 else:
                     if existing is not None:
-                        self._end(session, existing, "replaced", now)
+                        old = session.get(PortalSession, existing.id)
+                        assert old is not None
+                        self._end(session, old, "replaced", now)
                     used_s, used_bytes = self._usage_today(session, hotspot, client_hash, now)
                     quota = hotspot.daily_quota
                     if (quota.time is not None and used_s >= quota.time) or \
                             (quota.bytes is not None and used_bytes >= quota.bytes):
                         raise PortalError("quota_exhausted", 403)
                     grant_s = hotspot.session_timeout
-                    voucher_id = None
                     if method == "voucher":
                         voucher = voucher_ops.redeem_voucher(session, voucher_code, hotspot.name)
                         grant_s, voucher_id = voucher.duration_s, voucher.id
                     if quota.time is not None:
                         grant_s = min(grant_s, quota.time - used_s)
-                    row = PortalSession(
-                        hotspot=hotspot.name, method=method, client_ip=client.ip,
-                        client_mac=client.mac, client_hash=client_hash, phone_hash=phone_hash,
-                        voucher_id=voucher_id, started_at=now, last_activity_at=now,
-                        expires_at=now + timedelta(seconds=grant_s),
-                        quota_bytes=None if quota.bytes is None else quota.bytes - used_bytes,
-                    )
-                    session.add(row)
-                    session.flush()
-                row.counter_up = row.counter_down = 0
+                    expires_at = now + timedelta(seconds=grant_s)
+                    quota_bytes = None if quota.bytes is None else quota.bytes - used_bytes
+                    result = session.execute(_INSERT_SESSION, {
+                        "hotspot": hotspot.name, "method": method, "client_ip": client.ip,
+                        "client_mac": client.mac, "client_hash": client_hash,
+                        "phone_hash": phone_hash, "voucher_id": voucher_id, "started_at": now,
+                        "last_activity_at": now, "expires_at": expires_at, "bytes_up": 0,
+                        "bytes_down": 0, "counter_up": 0, "counter_down": 0,
+                        "quota_bytes": quota_bytes})
+                    session_id = int(result.inserted_primary_key[0])
+                    view = SessionView(
+                        id=session_id, hotspot=hotspot.name, method=method, client_ip=client.ip,
+                        client_mac=client.mac, started_at=now, expires_at=expires_at,
+                        ended_at=None, end_reason=None,
+                        seconds_remaining=seconds_between(now, expires_at), bytes_up=0,
+                        bytes_down=0, bytes_remaining=quota_bytes)
                 # The store is the source of truth: commit first, so a reconciler running now sees
                 # the session and never removes the element about to be added. The login is
                 # counted in the same commit (and taken back if the gateway refuses).
@@ -293,20 +345,19 @@ class Portal:
             try:
                 self.gateway(hotspot.name).allow([Grant(client, grant_s)])
             except GatewayError as exc:
-                log.warning("hotspot %s: session %s not started: %s", hotspot.name, row.id, exc)
-                if row is not existing:
-                    if row.voucher_id is not None:
-                        used = session.get(Voucher, row.voucher_id)
-                        if used is not None:
-                            used.uses_left = Voucher.uses_left + 1  # type: ignore[assignment]
-                    session.delete(row)
+                log.warning("hotspot %s: session %s not started: %s", hotspot.name, session_id,
+                            exc)
+                if row is None:  # the session this login created: take it back
+                    if voucher_id is not None:
+                        session.execute(_RETURN_VOUCHER_USE, {"b_id": voucher_id})
+                    session.execute(_DELETE_SESSION, {"b_id": session_id})
                 with self._writes:
                     self._count(session, hotspot.name, method, "ok", -1)
                     session.commit()
                 raise PortalError("gateway_error", 503) from None
-            log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, row.id, method,
+            log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, session_id, method,
                      grant_s)
-            return _view(row, now)
+            return view if view is not None else _view(row, now)  # type: ignore[arg-type]
 
     def request_otp(self, ip: str, phone: str) -> None:
         """Send a one-time code to `phone` for a client of an OTP hotspot. Raises PortalError."""
@@ -336,9 +387,8 @@ class Portal:
                      now: datetime) -> tuple[int, int]:
         site = self.ctx.inventory.sites.get(hotspot.site)
         start = local_day_start(now, site.timezone if site else "Asia/Jakarta")
-        rows = session.scalars(select(PortalSession).where(
-            PortalSession.client_hash == client_hash, PortalSession.hotspot == hotspot.name,
-            PortalSession.started_at >= start))
+        rows = session.execute(_USAGE_TODAY, {"b_client_hash": client_hash,
+                                              "b_hotspot": hotspot.name, "b_start": start})
         used_s = used_bytes = 0
         for row in rows:
             end = min(aware(row.ended_at or now), aware(row.expires_at), now)
@@ -357,15 +407,11 @@ class Portal:
 
     def _count(self, session: Session, hotspot: str, method: str, result: str,
                delta: int = 1) -> None:
+        """Add `delta` to a login counter: one upsert statement (SQLite and PostgreSQL)."""
         day = utcnow().strftime("%Y-%m-%d")
-        row = session.scalar(select(LoginCount).where(
-            LoginCount.day == day, LoginCount.hotspot == hotspot,
-            LoginCount.method == method, LoginCount.result == result))
-        if row is None:
-            session.add(LoginCount(day=day, hotspot=hotspot, method=method, result=result,
-                                   count=max(0, delta)))
-        else:
-            row.count = LoginCount.count + delta  # type: ignore[assignment]
+        session.execute(_COUNT_UPSERTS[session.get_bind().dialect.name], {
+            "b_day": day, "b_hotspot": hotspot, "b_method": method, "b_result": result,
+            "b_initial": max(0, delta), "b_delta": delta})
 
     # -- ending sessions ---------------------------------------------------------------------
     def _end(self, session: Session, row: PortalSession, reason: str,
