@@ -114,3 +114,13 @@ def config_commands(lab: Lab, device: str) -> list[str]:
     return [line for line in lines
             if re.search(r"\s(add|set|remove|enable|disable)\b", line)
             or line.startswith(("configure", "conf t", "hostname", "interface", "vlan", "no "))]
+
+
+def start_demo_lab(tmp: Path) -> Lab:
+    """start_lab with a fresh secrets file holding every secret the demo inventory names."""
+    from controller.inventory import check_inventory
+    from controller.secrets import generate_missing
+
+    secrets = tmp / "secrets.yaml"
+    generate_missing(secrets, check_inventory(ROOT / "inventory")[0].secret_names())
+    return start_lab(tmp, secrets)

@@ -7,9 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from controller.inventory import check_inventory
-from controller.secrets import generate_missing
-from tests.integration.config_lab import ROOT, Lab, config_commands, start_lab
+from tests.integration.config_lab import Lab, config_commands, start_demo_lab
 
 pytestmark = pytest.mark.integration
 
@@ -19,10 +17,7 @@ DEVICE = "alun-alun-gw"
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("config-lab-hotspot")
-    secrets = tmp / "secrets.yaml"
-    inventory, _ = check_inventory(ROOT / "inventory")
-    generate_missing(secrets, inventory.secret_names())
-    lab = start_lab(tmp, secrets)
+    lab = start_demo_lab(tmp)
     yield lab
     lab.stop()
 

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from controller.bandwidth.holiday_push import ACTOR, load_handled, run_pass
 from controller.bandwidth.schedules import routeros_rate
 from controller.devices import PLATFORMS
-from controller.inventory import Inventory, check_inventory, load_inventory
+from controller.inventory import Inventory, load_inventory
 from controller.jobs import build_target
-from controller.secrets import SecretStore, generate_missing
+from controller.secrets import SecretStore
 from controller.store.db import Store, migrate
 from controller.store.models import AuditLog
-from tests.integration.config_lab import ROOT, Lab, config_commands, start_lab
+from tests.integration.config_lab import Lab, config_commands, start_demo_lab
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +34,7 @@ DAY_AFTER_0005 = datetime(2026, 8, 17, 17, 5, tzinfo=UTC)  # 2026-08-18 00:05 WI
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     tmp = tmp_path_factory.mktemp("holiday-push")
-    secrets = tmp / "secrets.yaml"
-    inventory, _ = check_inventory(ROOT / "inventory")
-    generate_missing(secrets, inventory.secret_names())
-    lab = start_lab(tmp, secrets)
+    lab = start_demo_lab(tmp)
     yield lab
     lab.stop()
 
