@@ -52,3 +52,32 @@ def test_bad_users_are_refused_and_nothing_is_stored(store_url: str) -> None:
     with store.session() as session:
         assert session.scalars(select(User.username)).all() == ["budi"]
     store.dispose()
+
+
+def test_processes_starting_at_once_migrate_in_turn(tmp_path, request) -> None:  # type: ignore[no-untyped-def]
+    """`serve --only portal` and `--only poller` start together on one store: neither may
+    crash on a table the other has just created."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    urls = [f"sqlite:///{tmp_path / 'simpul.db'}", request.getfixturevalue("postgres_url")]
+    from sqlalchemy import text
+
+    from controller.store.db import make_engine
+
+    engine = make_engine(urls[1])
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    code = "import sys; from controller.store.db import migrate; migrate(sys.argv[1])"
+    for url in urls:
+        procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+        store = Store(url)
+        assert {"users", "audit_log", "portal_sessions", "bandwidth_5m"} <= set(
+            inspect(store.engine).get_table_names())
+        store.dispose()
