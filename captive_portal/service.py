@@ -14,9 +14,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -59,10 +59,10 @@ _OPEN_SESSION_KEY = (
 _USAGE_TODAY = select(_S.started_at, _S.ended_at, _S.expires_at, _S.bytes_up, _S.bytes_down).where(
     _S.client_hash == bindparam("b_client_hash"), _S.hotspot == bindparam("b_hotspot"),
     _S.started_at >= bindparam("b_start"))
-_INSERT_SESSION = insert(PortalSession.__table__)
-_DELETE_SESSION = delete(PortalSession.__table__).where(_S.id == bindparam("b_id"))
+_INSERT_SESSION = insert(cast(Table, PortalSession.__table__))
+_DELETE_SESSION = delete(cast(Table, PortalSession.__table__)).where(_S.id == bindparam("b_id"))
 _V = Voucher.__table__.c
-_RETURN_VOUCHER_USE = (update(Voucher.__table__).where(_V.id == bindparam("b_id"))
+_RETURN_VOUCHER_USE = (update(cast(Table, Voucher.__table__)).where(_V.id == bindparam("b_id"))
                        .values(uses_left=_V.uses_left + 1))
 
 
@@ -298,13 +298,14 @@ class Portal:
                 existing = self._open_session_key(session, hotspot.name, client.ip)
                 row: PortalSession | None = None
                 voucher_id: int | None = None
+                started: SessionView | None = None
                 if existing is not None and existing.client_mac == client.mac \
                         and aware(existing.expires_at) > now:
                     row = session.get(PortalSession, existing.id)
                     assert row is not None
                     grant_s = seconds_between(now, row.expires_at)
                     row.counter_up = row.counter_down = 0
-                    session_id, view = row.id, None
+                    session_id = row.id
                 else:
                     if existing is not None:
                         old = session.get(PortalSession, existing.id)
@@ -330,8 +331,8 @@ class Portal:
                         "last_activity_at": now, "expires_at": expires_at, "bytes_up": 0,
                         "bytes_down": 0, "counter_up": 0, "counter_down": 0,
                         "quota_bytes": quota_bytes})
-                    session_id = int(result.inserted_primary_key[0])
-                    view = SessionView(
+                    session_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+                    started = SessionView(
                         id=session_id, hotspot=hotspot.name, method=method, client_ip=client.ip,
                         client_mac=client.mac, started_at=now, expires_at=expires_at,
                         ended_at=None, end_reason=None,
@@ -357,7 +358,7 @@ class Portal:
                 raise PortalError("gateway_error", 503) from None
             log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, session_id, method,
                      grant_s)
-            return view if view is not None else _view(row, now)  # type: ignore[arg-type]
+            return started if started is not None else _view(row, now)  # type: ignore[arg-type]
 
     def request_otp(self, ip: str, phone: str) -> None:
         """Send a one-time code to `phone` for a client of an OTP hotspot. Raises PortalError."""
