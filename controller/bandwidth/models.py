@@ -11,47 +11,38 @@ FIVE_MINUTES_S = 300
 HOUR_S = 3600
 
 
-class Bandwidth5m(Base):
+class _SiteTraffic:
+    """Columns shared by the 5-minute and hourly tables: bytes a site moved in one bucket."""
+
+    site: Mapped[str] = mapped_column(String(63), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    covered_s: Mapped[float] = mapped_column(Float, default=0.0)
+
+    @property
+    def in_bps(self) -> float:
+        return self.in_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+    @property
+    def out_bps(self) -> float:
+        return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+
+class Bandwidth5m(_SiteTraffic, Base):
     """Traffic of one site in one 5-minute bucket; rate = bytes * 8 / covered_s."""
 
     __tablename__ = "bandwidth_5m"
 
-    site: Mapped[str] = mapped_column(String(63), primary_key=True)
-    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
-    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    covered_s: Mapped[float] = mapped_column(Float, default=0.0)
 
-    @property
-    def in_bps(self) -> float:
-        return self.in_bytes * 8 / self.covered_s if self.covered_s else 0.0
-
-    @property
-    def out_bps(self) -> float:
-        return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
-
-
-class Bandwidth1h(Base):
+class Bandwidth1h(_SiteTraffic, Base):
     """One site-hour, rolled up from its 5-minute buckets (kept far longer than they are)."""
 
     __tablename__ = "bandwidth_1h"
 
-    site: Mapped[str] = mapped_column(String(63), primary_key=True)
-    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
-    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    covered_s: Mapped[float] = mapped_column(Float, default=0.0)
     in_peak_bps: Mapped[float] = mapped_column(Float, default=0.0)
     out_peak_bps: Mapped[float] = mapped_column(Float, default=0.0)
     samples: Mapped[int] = mapped_column(Integer, default=0)
-
-    @property
-    def in_bps(self) -> float:
-        return self.in_bytes * 8 / self.covered_s if self.covered_s else 0.0
-
-    @property
-    def out_bps(self) -> float:
-        return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
 
 
 class CounterState(Base):
