@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.store.models import Base, utcnow
@@ -19,17 +19,26 @@ class PortalSession(Base):
     __tablename__ = "portal_sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hotspot: Mapped[str] = mapped_column(String(63), index=True)
+    # Indexes match the portal's questions column for column (migration 0007): a client's open
+    # session (every page, RFC 8908 answer, login), a client's use today (every login), a
+    # hotspot's open sessions (reaper, reconciler; retention by the prefix).
+    __table_args__ = (
+        Index("ix_portal_sessions_hotspot_client_ip", "hotspot", "client_ip"),
+        Index("ix_portal_sessions_client_day", "client_hash", "hotspot", "started_at"),
+        Index("ix_portal_sessions_open", "ended_at", "hotspot"),
+    )
+
+    hotspot: Mapped[str] = mapped_column(String(63))
     method: Mapped[str] = mapped_column(String(16))  # click_through | voucher | phone_otp
     client_ip: Mapped[str | None] = mapped_column(String(45))  # erased when the session ends
     client_mac: Mapped[str | None] = mapped_column(String(17))  # erased when the session ends
-    client_hash: Mapped[str] = mapped_column(String(64), index=True)  # HMAC of the MAC
+    client_hash: Mapped[str] = mapped_column(String(64))  # HMAC of the MAC
     phone_hash: Mapped[str | None] = mapped_column(String(64))
     voucher_id: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     end_reason: Mapped[str | None] = mapped_column(String(16))  # timeout|idle|quota|engineer|...
     bytes_up: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)

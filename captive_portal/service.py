@@ -145,7 +145,8 @@ class Portal:
         self._gateway_factory = gateway_factory
         self._gateways: dict[str, GatewayAdapter] = {}
         self._gateways_lock = threading.Lock()
-        # SQLite takes one writer at a time and makes the others sleep-poll: queue them here.
+        # SQLite: a login's lookups and insert are one critical section, so a double-tapped
+        # login cannot open two sessions (the store's write lock starts at the first write).
         self._writes: AbstractContextManager[Any] = (
             threading.Lock() if self.store.url.startswith("sqlite") else nullcontext())
 
@@ -292,7 +293,7 @@ class Portal:
             if failure is not None:
                 raise failure
         with self.store.session() as session:
-            with self._writes:  # SQLite: one writer at a time, no busy-wait sleeps
+            with self._writes:  # SQLite: lookups and insert in one critical section
                 # One transaction per login, Core statements on the hot path (a new citizen):
                 # find the open session, sum today's use, insert, count, commit once.
                 existing = self._open_session_key(session, hotspot.name, client.ip)

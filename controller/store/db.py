@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fcntl
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
@@ -13,6 +16,84 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+# SQLite has one writer at a time. A second writer would sleep-poll (its busy handler waits 1, 2,
+# 5 ... 100 ms between tries), so under load every collision costs tens of ms: a citizen's login
+# behind the poller's rollup, the reaper behind a login. Within one process, writers queue on one
+# lock per database file instead and wake the moment the last writer commits. The lock is taken
+# at a transaction's first writing statement and released when the DBAPI connection commits,
+# rolls back or closes (the pool rolls back every connection it takes back), so a read-only
+# transaction never waits, and other processes still meet SQLite's own locking.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+_WRITING = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+def _writes(sql: str) -> bool:
+    return sql.lstrip()[:7].upper().startswith(_WRITING)
+
+
+class _SerialisedCursor(sqlite3.Cursor):
+    def execute(self, sql: str, parameters: Any = (), /) -> Self:
+        if _writes(sql):
+            self.connection._take_write_lock()  # type: ignore[attr-defined]
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> Self:
+        if _writes(sql):
+            self.connection._take_write_lock()  # type: ignore[attr-defined]
+        return super().executemany(sql, parameters)
+
+
+class _SerialisedConnection(sqlite3.Connection):
+    """A sqlite3 connection whose writing transactions take the process's lock of its file."""
+
+    write_lock: threading.Lock  # set on the per-file subclass
+
+    def _take_write_lock(self) -> None:
+        if getattr(self, "_holds_write_lock", False):
+            return
+        if not self.write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_S):
+            raise sqlite3.OperationalError(
+                f"database is locked: another writer in this process held it for "
+                f"{SQLITE_BUSY_TIMEOUT_S:.0f} s")
+        self._holds_write_lock = True
+
+    def _drop_write_lock(self) -> None:
+        if getattr(self, "_holds_write_lock", False):
+            self._holds_write_lock = False
+            self.write_lock.release()
+
+    def cursor(self, factory: Any = None) -> sqlite3.Cursor:  # type: ignore[override]
+        return super().cursor(factory or _SerialisedCursor)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._drop_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._drop_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._drop_write_lock()
+
+
+def _connection_class(path: str) -> type[_SerialisedConnection]:
+    if not path or path == ":memory:":
+        lock = threading.Lock()  # every connection is its own database: nothing to share
+    else:
+        with _WRITE_LOCKS_GUARD:
+            lock = _WRITE_LOCKS.setdefault(str(Path(path).resolve()), threading.Lock())
+    return type("SerialisedConnection", (_SerialisedConnection,), {"write_lock": lock})
 
 
 def make_engine(url: str) -> Engine:
@@ -20,14 +101,16 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={
+            "check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S,
+            "factory": _connection_class(path)})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000:.0f}")
             cursor.close()
 
         return engine

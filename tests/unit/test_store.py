@@ -81,3 +81,89 @@ def test_processes_starting_at_once_migrate_in_turn(tmp_path, request) -> None: 
         assert {"users", "audit_log", "portal_sessions", "bandwidth_5m"} <= set(
             inspect(store.engine).get_table_names())
         store.dispose()
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(store_url: str) -> None:
+    """Every table, column and index a model names exists after `migrate`, and nothing else:
+    a model changed without a migration (or the reverse) fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    # each import registers its tables on Base
+    import captive_portal.models  # noqa: F401
+    import controller.bandwidth.holiday_push  # noqa: F401
+    import controller.bandwidth.models  # noqa: F401
+    import controller.store.auth  # noqa: F401
+    from controller.store.models import Base
+
+    store = Store(store_url)
+    try:
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        store.dispose()
+    assert diff == []
+
+
+def test_sqlite_writers_in_one_process_queue_instead_of_failing_busy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Writers of one process (logins, the reaper, rollups, audit) wait their turn for SQLite's
+    single write lock in the store, not in SQLite's sleep-polling busy handler. With that
+    handler switched off (busy_timeout 0), concurrent writers still all succeed, and a reader
+    is never held up by a writer's open transaction."""
+    import threading
+
+    from sqlalchemy import event, func
+
+    from controller.store import audit
+
+    url = f"sqlite:///{tmp_path / 'simpul.db'}"
+    migrate(url)
+    store = Store(url)
+
+    @event.listens_for(store.engine, "connect")
+    def _no_busy_wait(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(25):
+                with store.session() as session:
+                    audit.record(session, f"writer-{n}", "test.write", target=str(i))
+                    session.scalar(select(func.count(AuditLog.id)))  # read inside the write
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    with store.session() as session:
+        assert session.scalar(select(func.count(AuditLog.id))
+                              .where(AuditLog.action == "test.write")) == 8 * 25
+
+    # A writer holds its transaction open; a reader in another thread is answered meanwhile.
+    holding, release = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        with store.session() as session:
+            audit.record(session, "slow", "test.write", target="held")
+            session.flush()
+            holding.set()
+            release.wait(timeout=60)
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert holding.wait(timeout=30)
+    with store.session() as session:
+        seen = session.scalar(select(func.count(AuditLog.id)).where(AuditLog.actor == "slow"))
+    release.set()
+    thread.join(timeout=60)
+    assert seen == 0  # read while the writer held the lock: its row not yet committed
+    with store.session() as session:
+        assert session.scalar(select(func.count(AuditLog.id))
+                              .where(AuditLog.actor == "slow")) == 1
+    store.dispose()
