@@ -19,10 +19,12 @@ Rows:
 Run: `uv run python bench/portal/bench.py [--seconds 10] [--concurrency 100] [--login-rate 300]`.
 Targets on the 2-core machine: redirect >= 2,000 req/s; login >= 300/s with p99 <= 100 ms
 (measured open loop at 300/s offered).
-Measured 2026-11-23 (2 CPU, quiet): redirect ~10,000 req/s (p99 ~17 ms); login capacity ~500/s
-(was ~210/s before one-transaction Core logins), closed-loop p99 ~290 ms (= queueing); open loop
-at 300/s: ~290/s achieved, p99 300 ms-1.8 s in this full run (30-75 ms on a fresh portal with
-no preceding floods; the cause of the difference is not yet found): target not met.
+Measured 2026-11-24 (2 CPU, quiet), five runs (one with --seconds 30, ~14,000 sessions in the
+store before the open-loop row): redirect 25,000-30,000 req/s (p99 ~6 ms; ~10,000 before
+httptools); login capacity 450-650/s, closed-loop p99 240-350 ms (= queueing, see above); open
+loop at 300/s: 300/s achieved, p99 6-35 ms. Targets met. Before migration 0007 the open-loop p99
+grew with the sessions already stored (1.6-4.5 s after the earlier rows): SQLite searched the
+hotspot index and walked every session of the hotspot on each login.
 """
 
 from __future__ import annotations
