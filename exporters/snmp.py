@@ -34,6 +34,7 @@ from exporters.state import CycleReadings, DeviceReading, InterfaceReading
 log = logging.getLogger("simpul.snmp")
 
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3)
+IF_NUMBER: Oid = (1, 3, 6, 1, 2, 1, 2, 1)
 IF_DESCR: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)
 IF_OPER_STATUS: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
 IF_NAME: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)
@@ -89,29 +90,34 @@ def _counter(value: Value) -> int | None:
 
 
 async def walk_columns(client: SnmpClient, target: Target, columns: tuple[Oid, ...],
-                       max_repetitions: int, with_uptime: bool, expected_rows: int = 0
-                       ) -> tuple[Value | None, dict[Oid, dict[int, Value]]]:
-    """GETBULK-walk several table columns side by side, optionally with sysUpTime.0 first.
+                       max_repetitions: int, scalars: tuple[Oid, ...] = (),
+                       expected_rows: int = 0
+                       ) -> tuple[dict[Oid, Value], dict[Oid, dict[int, Value]]]:
+    """GETBULK-walk several table columns side by side, with scalars (e.g. sysUpTime) first.
 
-    Returns (sysUpTime value or None, {column: {ifIndex: value}}). A column ends at the first
-    OID outside it, at endOfMibView, when the agent stops increasing OIDs, or (hot path) once
-    it holds `expected_rows` rows: the cached table size, re-checked by full walks.
+    The scalars ride in the first request as non-repeaters. Returns ({scalar: value}, {column:
+    {ifIndex: value}}). A column ends at the first OID outside it, at endOfMibView, when the
+    agent stops increasing OIDs, or (hot path) once it holds `expected_rows` rows: the cached
+    table size, re-checked by full walks. When ifNumber is among the scalars, later requests of
+    a full walk ask for only the rows still missing plus one (which shows the column's end),
+    instead of another `max_repetitions` rows of every column mostly past its end.
     """
     tables: dict[Oid, dict[int, Value]] = {col: {} for col in columns}
     cursors: dict[Oid, Oid] = {col: col for col in columns}
     pending = list(columns)
-    uptime: Value | None = None
-    first = with_uptime
+    values: dict[Oid, Value] = {}
+    first = bool(scalars)
     for _ in range(MAX_REQUESTS_PER_WALK):
         if not pending:
             break
-        non_repeaters = 1 if first else 0
-        oids = ([SYS_UPTIME] if first else []) + [cursors[c] for c in pending]
+        non_repeaters = len(scalars) if first else 0
+        oids = (list(scalars) if first else []) + [cursors[c] for c in pending]
         var_binds = await client.get_bulk(target, oids, non_repeaters, max_repetitions)
         if first:
-            if var_binds and var_binds[0][0] == (*SYS_UPTIME, 0):
-                uptime = var_binds[0][1]
-            var_binds = var_binds[1:]
+            for scalar, (oid, value) in zip(scalars, var_binds, strict=False):
+                if oid == (*scalar, 0) and value is not END:
+                    values[scalar] = value
+            var_binds = var_binds[len(scalars):]
             first = False
         if not var_binds:
             break
@@ -131,7 +137,11 @@ async def walk_columns(client: SnmpClient, target: Target, columns: tuple[Oid, .
             if expected_rows and len(tables[column]) >= expected_rows:
                 done.add(column)
         pending = [c for c in pending if c not in done]
-    return uptime, tables
+        rows = values.get(IF_NUMBER)
+        if pending and isinstance(rows, int) and 0 <= rows <= 100_000:
+            missing = rows - min(len(tables[c]) for c in pending)
+            max_repetitions = max(1, min(max_repetitions, missing + 1))
+    return values, tables
 
 
 class Poller:
@@ -145,6 +155,7 @@ class Poller:
                                              self.options.retries)
         self.hooks: list[CycleHook] = hooks if hooks is not None else []
         self._states: dict[str, _DeviceState] = {}
+        self._prepared: set[tuple[str, int, str]] = set()  # (address, port, profile)
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
         self.set_inventory(inventory)
 
@@ -165,6 +176,12 @@ class Poller:
     async def poll_once(self) -> CycleReadings:
         started = time.time()
         t0 = time.monotonic()
+        new = {(t.address, t.port, t.profile.name): t for _, t in self._targets.values()}
+        for key in self._prepared:
+            new.pop(key, None)
+        if new:
+            await self.client.prepare(list(new.values()))
+            self._prepared.update(new)
         readings = await asyncio.gather(*(self._poll_guarded(d, t)
                                           for d, t in self._targets.values()))
         cycle = CycleReadings(timestamp=started, duration_s=time.monotonic() - t0,
@@ -205,14 +222,23 @@ class Poller:
         # Hot path: the table size is known from the last full walk, so ask for exactly that
         # many rows, in as few PDUs as the agent allows. Name refreshes walk to the end and so
         # find added or removed interfaces.
+        # A full walk asks for the known table size plus one row, which shows every column's
+        # end in the same response; ifNumber sizes the rest of a first walk.
         expected = 0 if state.names_stale else state.interface_count
-        repetitions = max(opts.max_repetitions, expected) if expected else opts.max_repetitions
-        uptime_raw, tables = await walk_columns(self.client, target, columns, repetitions,
-                                                with_uptime=True, expected_rows=expected)
+        if expected:
+            repetitions = max(opts.max_repetitions, expected)
+        elif state.interface_count:
+            repetitions = state.interface_count + 1
+        else:
+            repetitions = opts.max_repetitions
+        scalars = (SYS_UPTIME, IF_NUMBER) if state.names_stale else (SYS_UPTIME,)
+        values, tables = await walk_columns(self.client, target, columns, repetitions,
+                                            scalars=scalars, expected_rows=expected)
+        uptime_raw = values.get(SYS_UPTIME)
         if state.names_stale:
             if not tables[IF_NAME]:  # an agent without ifXTable names: fall back to ifDescr
                 _, descr = await walk_columns(self.client, target, (IF_DESCR,),
-                                              opts.max_repetitions, with_uptime=False)
+                                              opts.max_repetitions)
                 tables.update(descr)
             self._store_names(device.name, state, tables)
 

@@ -10,6 +10,10 @@ Inside that namespace it measures:
   - /metrics render time with those readings.
 Run as root: `uv run python bench/snmp/bench.py [--devices 1000] [--agents 2]`.
 Targets on the 2-core machine: cycle <= 30 s, scrape <= 1 s, RSS <= 300 MB.
+Measured 2026-11-24 (quiet): first cycle 16.2 s (was 32.3 s the same morning, 45 s on a loaded
+machine: pysnmp rebuilt its transport-to-community map on every answer while targets were still
+being added, O(devices^2); the poller now registers every target first), steady cycle 7.9 s vs
+snmpbulkwalk 10.3 s, client CPU 74 vs 145 ms per 1,000 varbinds, render 0.61 s, RSS 195 MB.
 """
 
 from __future__ import annotations

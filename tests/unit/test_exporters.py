@@ -17,6 +17,7 @@ from exporters.snmp import (
     IF_HC_OUT_OCTETS,
     IF_HIGH_SPEED,
     IF_NAME,
+    IF_NUMBER,
     IF_OPER_STATUS,
     SYS_UPTIME,
     Poller,
@@ -33,6 +34,12 @@ class FakeAgent:
         self.mib = dict(sorted(mib.items()))
         self.truncate = truncate
         self.requests: list[list[Oid]] = []
+        self.repetitions: list[int] = []
+        self.prepared: list[str] = []
+
+    async def prepare(self, targets: Sequence[Target]) -> None:
+        assert not self.requests, "targets must all be registered before the first request"
+        self.prepared.extend(t.device for t in targets)
 
     def next_after(self, oid: Oid) -> tuple[Oid, Value]:
         for key, value in self.mib.items():
@@ -43,6 +50,7 @@ class FakeAgent:
     async def get_bulk(self, target: Target, oids: Sequence[Oid], non_repeaters: int,
                        max_repetitions: int) -> list[tuple[Oid, Value]]:
         self.requests.append(list(oids))
+        self.repetitions.append(max_repetitions)
         out = [self.next_after(o) for o in oids[:non_repeaters]]
         cursors = list(oids[non_repeaters:])
         for _ in range(max_repetitions):
@@ -117,6 +125,20 @@ def test_names_are_cached_and_refreshed_every_n_cycles():
     assert refreshes[0] == 0 and len(refreshes) >= 3
     assert all(b - a == 3 for a, b in zip(refreshes[1:], refreshes[2:], strict=False))
     assert 1 <= refreshes[1] <= 3
+
+
+def test_a_first_walk_asks_only_for_the_rows_ifnumber_says_are_missing():
+    """The first cycle reads names too; a table exactly `max_repetitions` long used to cost a
+    second full-width request to find the columns' ends. With ifNumber (a non-repeater of the
+    first request) the second asks for one more row only."""
+    mib = agent_mib()
+    mib[(*IF_NUMBER, 0)] = 3
+    agent = FakeAgent(mib)
+    (cycle,) = poll(agent, max_repetitions=3)
+    assert agent.prepared == ["r1"]
+    assert len(cycle.devices["r1"].interfaces) == 3
+    assert agent.requests[0][:2] == [SYS_UPTIME, IF_NUMBER]
+    assert agent.repetitions == [3, 1]
 
 
 def test_uptime_going_backwards_is_a_counter_reset():
