@@ -26,7 +26,7 @@ from controller.configs import (
     device_secret_values,
     render_intended_config,
 )
-from controller.devices import PLATFORMS, DeviceError, DeviceTarget, IntentError, Plan
+from controller.devices import PLATFORMS, DeviceError, IntentError, Plan, build_target
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretsError, SecretStore
 from controller.store.audit import record
@@ -70,17 +70,6 @@ def device_lock(lock_dir: Path, device: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def build_target(inventory: Inventory, device: Device, secrets: SecretStore) -> DeviceTarget:
-    profile = inventory.credential_profiles[device.credentials]
-    return DeviceTarget(
-        name=device.name, platform=device.platform, host=str(device.mgmt_address),
-        port=device.mgmt_port, username=profile.username,
-        password=secrets.require(profile.password_secret),
-        secret=secrets.require(profile.enable_secret) if profile.enable_secret else None,
-        options=dict(device.vars),
-    )
 
 
 def _error_text(exc: BaseException) -> str:

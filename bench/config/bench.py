@@ -28,8 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from controller.configs import render_intended_config  # noqa: E402
+from controller.devices import build_target  # noqa: E402
 from controller.inventory import check_inventory, load_inventory  # noqa: E402
-from controller.jobs import ConfigJobs, build_target  # noqa: E402
+from controller.jobs import ConfigJobs  # noqa: E402
 from controller.secrets import SecretStore, generate_missing  # noqa: E402
 
 

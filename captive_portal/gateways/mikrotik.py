@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Sequence
-from typing import Any
 
 from captive_portal.gateways import (
     AllowedClient,
@@ -23,6 +21,7 @@ from captive_portal.gateways import (
     normalise_mac,
     redact,
 )
+from captive_portal.gateways.ssh import GatewaySession
 from controller.inventory import Device, Hotspot, Inventory
 from controller.secrets import SecretStore
 
@@ -61,38 +60,23 @@ def parse_duration(text: str) -> int | None:
 
 
 class MikrotikGateway:
-    def __init__(self, name: str, connect_args: dict[str, Any], user: str, password: str):
-        self.name = name
-        self._connect_args = connect_args
+    def __init__(self, session: GatewaySession, user: str, password: str):
+        self.name = session.name
+        self._ssh = session
+        self._lock = session.lock
         self._user = user
         self._password = password
-        self._conn: Any = None
-        self._lock = threading.Lock()
 
     @classmethod
     def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore,
                    hotspot: Hotspot) -> MikrotikGateway:
-        profile = inv.credential_profiles[device.credentials]
-        args = {"device_type": "mikrotik_routeros", "host": str(device.mgmt_address),
-                "port": device.mgmt_port, "username": profile.username,
-                "password": secrets.require(profile.password_secret),
-                "conn_timeout": 10, "auth_timeout": 10, "banner_timeout": 10}
         user = str(device.vars.get("hotspot_user", "simpul-portal"))
         password = secrets.require(hotspot.gateway_login_secret)
-        return cls(device.name, args, user, password)
+        return cls(GatewaySession.for_device(device, inv, secrets, "mikrotik_routeros"), user,
+                   password)
 
-    def _run_locked(self, command: str, *, retry: bool = True) -> str:
-        try:
-            if self._conn is None:
-                from netmiko import ConnectHandler
-
-                self._conn = ConnectHandler(**self._connect_args)
-            output: str = self._conn.send_command(command, read_timeout=30)
-        except Exception as exc:
-            self._close_locked()
-            if retry:
-                return self._run_locked(command, retry=False)
-            raise GatewayError(f"gateway {self.name}: SSH failed: {type(exc).__name__}") from None
+    def _run_locked(self, command: str) -> str:
+        output = self._ssh.send_locked(command)
         lowered = output.strip().lower()
         if any(lowered.startswith(mark) or f"\n{mark}" in lowered for mark in ERROR_MARKS):
             first = output.strip().splitlines()[0]
@@ -100,17 +84,8 @@ class MikrotikGateway:
                                f"{redact(first[:120])}")
         return output
 
-    def _close_locked(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.disconnect()
-            except Exception:  # closing a broken session
-                pass
-            self._conn = None
-
     def close(self) -> None:
-        with self._lock:
-            self._close_locked()
+        self._ssh.close()
 
     def run_lab_command(self, command: str) -> str:
         """Run one command as is (tests and the lab: e.g. add a simulated hotspot host)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +22,7 @@ from captive_portal.gateways import (
     redact,
 )
 from captive_portal.gateways.batching import GroupCommit
+from captive_portal.gateways.ssh import GatewaySession
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretStore
 
@@ -104,58 +104,19 @@ def pack_scripts(batches: list[list[str]], max_chars: int = MAX_LINE_CHARS) -> l
 
 
 class NftablesGateway:
-    def __init__(self, name: str, connect_args: dict[str, Any]):
-        self.name = name
-        self._connect_args = connect_args
-        self._conn: Any = None
-        self._lock = threading.Lock()
+    def __init__(self, session: GatewaySession):
+        self.name = session.name
+        self._ssh = session
+        self._lock = session.lock
         self._changes: GroupCommit[list[str]] = GroupCommit(self._send_changes, self._lock)
 
     @classmethod
     def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore) -> NftablesGateway:
-        profile = inv.credential_profiles[device.credentials]
-        args: dict[str, Any] = {
-            "device_type": "linux",
-            "host": str(device.mgmt_address),
-            "port": device.mgmt_port,
-            "username": profile.username,
-            "conn_timeout": 10,
-            "auth_timeout": 10,
-            "banner_timeout": 10,
-        }
-        key_file = device.vars.get("ssh_key_file")
-        if key_file:
-            args.update(use_keys=True, key_file=str(key_file), allow_agent=False)
-            args["password"] = secrets.get(profile.password_secret) or ""
-        else:
-            args["password"] = secrets.require(profile.password_secret)
-        return cls(device.name, args)
+        return cls(GatewaySession.for_device(device, inv, secrets, "linux"))
 
-    # -- SSH session -------------------------------------------------------------------------
-    def _connect(self) -> Any:
-        if self._conn is None:
-            from netmiko import ConnectHandler
-
-            try:
-                self._conn = ConnectHandler(**self._connect_args)
-            except Exception as exc:  # netmiko raises many types; report one
-                raise GatewayError(f"gateway {self.name}: cannot connect: "
-                                   f"{type(exc).__name__}") from None
-        return self._conn
-
-    def _run_locked(self, command: str, *, retry: bool = True) -> str:
+    def _run_locked(self, command: str) -> str:
         """Run one shell command; return its stdout; raise GatewayError on non-zero exit."""
-        try:
-            conn = self._connect()
-            output: str = conn.send_command(f"{command}; echo {RC_MARK}$?", read_timeout=30,
-                                            cmd_verify=False)
-        except GatewayError:
-            raise
-        except Exception as exc:
-            self.close_locked()
-            if retry:
-                return self._run_locked(command, retry=False)
-            raise GatewayError(f"gateway {self.name}: SSH failed: {type(exc).__name__}") from None
+        output = self._ssh.send_locked(f"{command}; echo {RC_MARK}$?", cmd_verify=False)
         body, _, rc = output.rpartition(RC_MARK)
         code = rc.strip().splitlines()[0] if rc.strip() else "?"
         if code != "0":
@@ -168,17 +129,8 @@ class NftablesGateway:
         with self._lock:
             return self._run_locked(command)
 
-    def close_locked(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.disconnect()
-            except Exception:  # closing a broken session
-                pass
-            self._conn = None
-
     def close(self) -> None:
-        with self._lock:
-            self.close_locked()
+        self._ssh.close()
 
     # -- adapter ---------------------------------------------------------------------------
     def _send_changes(self, batches: list[list[str]]) -> None:

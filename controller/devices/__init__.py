@@ -8,6 +8,7 @@ from controller.devices.base import (
     DeviceTarget,
     IntentError,
     Plan,
+    build_target,
 )
 from controller.devices.cisco_ios import CiscoIOS
 from controller.devices.linux import Linux
@@ -19,4 +20,5 @@ PLATFORMS: dict[str, DevicePlatform] = {
     "linux": Linux(),
 }
 
-__all__ = ["PLATFORMS", "DeviceError", "DevicePlatform", "DeviceTarget", "IntentError", "Plan"]
+__all__ = ["PLATFORMS", "DeviceError", "DevicePlatform", "DeviceTarget", "IntentError", "Plan",
+           "build_target"]

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from controller.inventory import Device, Inventory
+    from controller.secrets import SecretStore
 
 
 class DeviceError(Exception):
@@ -33,6 +37,20 @@ class DeviceTarget:
     secret: str | None = field(default=None, repr=False)
     options: dict[str, Any] = field(default_factory=dict)
     timeout_s: float = 20.0
+
+
+def build_target(inventory: Inventory, device: Device, secrets: SecretStore,
+                 timeout_s: float = 20.0) -> DeviceTarget:
+    """How to reach `device`: its address and its credential profile's secrets. The config
+    engine and the portal's gateway adapters connect alike (netmiko_connect)."""
+    profile = inventory.credential_profiles[device.credentials]
+    return DeviceTarget(
+        name=device.name, platform=device.platform, host=str(device.mgmt_address),
+        port=device.mgmt_port, username=profile.username,
+        password=secrets.require(profile.password_secret),
+        secret=secrets.require(profile.enable_secret) if profile.enable_secret else None,
+        options=dict(device.vars), timeout_s=timeout_s,
+    )
 
 
 @dataclass

@@ -15,9 +15,8 @@ from sqlalchemy import select
 
 from controller.bandwidth.holiday_push import ACTOR, load_handled, run_pass
 from controller.bandwidth.schedules import routeros_rate
-from controller.devices import PLATFORMS
+from controller.devices import PLATFORMS, build_target
 from controller.inventory import Inventory, load_inventory
-from controller.jobs import build_target
 from controller.secrets import SecretStore
 from controller.store.db import Store, migrate
 from controller.store.models import AuditLog

@@ -166,7 +166,7 @@ class Lab:
                        "allowed").stdout
 
 
-def _write_inventory(tmp: Path, key_file: Path) -> Path:
+def _write_inventory(tmp: Path, key_file: Path, secrets_file: Path) -> Path:
     target = tmp / "inventory"
     shutil.copytree(ROOT / "inventory", target)
     hotspots = yaml.safe_load((target / "hotspots.yaml").read_text())
@@ -185,13 +185,18 @@ def _write_inventory(tmp: Path, key_file: Path) -> Path:
         if device["name"] == "taman-kota-gw":
             device.update({"mgmt_address": GW_UPLINK, "mgmt_port": 22,
                            "credentials": "gw-e2e", "snmp": None,
-                           "vars": {"ssh_key_file": str(key_file), "client_interface": "g0"}})
+                           "vars": {"client_interface": "g0"}})
             device.pop("snmp")
     (target / "devices.yaml").write_text(yaml.safe_dump(devices, sort_keys=False))
     profiles = yaml.safe_load((target / "profiles.yaml").read_text())
     profiles["credential_profiles"].append(
-        {"name": "gw-e2e", "username": "root", "password_secret": "linux_gateway_password"})
+        {"name": "gw-e2e", "username": "root", "password_secret": "gw_e2e_ssh_key"})
     (target / "profiles.yaml").write_text(yaml.safe_dump(profiles, sort_keys=False))
+    # The gateway's credential secret is the private key (an engineer's secrets file would
+    # hold it the same way); the file stays mode 600.
+    values = yaml.safe_load(secrets_file.read_text())
+    values["gw_e2e_ssh_key"] = key_file.read_text()
+    secrets_file.write_text(yaml.safe_dump(values, default_flow_style=False))
     return target
 
 
@@ -260,7 +265,7 @@ def lab(tmp_path: Path, demo_secrets: Path) -> Iterator[Lab]:
             ["ip", "netns", "exec", g, "/usr/sbin/sshd", "-D", "-e", "-f",
              str(keys / "sshd_config")], stdout=subprocess.DEVNULL,
             stderr=open(tmp_path / "sshd.log", "w"), start_new_session=True)  # noqa: SIM115
-        inventory_dir = _write_inventory(tmp_path, keys / "client")
+        inventory_dir = _write_inventory(tmp_path, keys / "client", demo_secrets)
         inventory = load_inventory(inventory_dir, SecretStore.load(demo_secrets))
         hotspot = inventory.hotspots["taman-kota"]
         files = render_gateway_files(gateway_template_context(

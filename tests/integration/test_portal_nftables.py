@@ -17,6 +17,8 @@ import pytest
 from captive_portal.gateway_config import gateway_template_context, render_gateway_files
 from captive_portal.gateways import Client, Grant
 from captive_portal.gateways.nftables import NftablesGateway
+from captive_portal.gateways.ssh import GatewaySession
+from controller.devices import DeviceTarget
 from controller.inventory import check_inventory
 from tests.conftest import DEMO_INVENTORY, require_root
 from tests.integration.test_portal_e2e import sh
@@ -70,10 +72,10 @@ def gateway(tmp_path: Path) -> Iterator[tuple[NftablesGateway, str]]:
                                  str(tmp_path / "sshd_config")], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(0.5)
-        adapter = NftablesGateway("gw-test", {
-            "device_type": "linux", "host": GW_SIDE, "port": 22, "username": "root",
-            "use_keys": True, "key_file": str(tmp_path / "client"), "allow_agent": False,
-            "password": "", "conn_timeout": 10})
+        # The credential secret holds the private key, as an engineer's secrets file would.
+        adapter = NftablesGateway(GatewaySession(DeviceTarget(
+            name="gw-test", platform="linux", host=GW_SIDE, port=22, username="root",
+            password=(tmp_path / "client").read_text(), timeout_s=10), "linux"))
         yield adapter, ns
     finally:
         if adapter is not None:
