@@ -193,7 +193,7 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         context["hotspot_schedule"] = hotspot_schedule(
             inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory)
     if hotspot is not None and device.platform == "linux":
-        from captive_portal.gateway_config import gateway_template_context
+        from controller.hotspot_gateway import gateway_template_context
 
         context.update(gateway_template_context(hotspot, device, str(merged["portal_url"]),
                                                 variables=merged))

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from captive_portal.gateway_config import gateway_template_context, render_gateway_files
+from controller.hotspot_gateway import gateway_template_context, render_gateway_files
 from controller.inventory import load_inventory
 from controller.secrets import SecretStore
 from tests.conftest import ROOT, require_root

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from captive_portal.gateway_config import gateway_template_context, render_gateway_files
 from captive_portal.gateways import Client, Grant
 from captive_portal.gateways.nftables import NftablesGateway
 from captive_portal.gateways.ssh import GatewaySession
 from controller.devices import DeviceTarget
+from controller.hotspot_gateway import gateway_template_context, render_gateway_files
 from controller.inventory import check_inventory
 from tests.conftest import DEMO_INVENTORY, require_root
 from tests.integration.test_portal_e2e import sh

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from captive_portal.gateway_config import gateway_template_context, render_gateway_files
 from captive_portal.gateways import Client, GatewayError, Grant
 from captive_portal.gateways.batching import GroupCommit
 from captive_portal.gateways.mikrotik import parse_duration, parse_terse
@@ -16,6 +15,7 @@ from captive_portal.gateways.nftables import element_commands, pack_scripts, par
 from captive_portal.otp import normalise_phone
 from captive_portal.ratelimit import RateLimiter
 from captive_portal.vouchers import normalise_code
+from controller.hotspot_gateway import gateway_template_context, render_gateway_files
 from controller.inventory import check_inventory
 from tests.conftest import DEMO_INVENTORY
 

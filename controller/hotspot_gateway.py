@@ -1,7 +1,8 @@
 """The variables templates/linux/hotspot_gateway.j2 needs, and a plain renderer for it.
 
-The config engine renders and pushes device configs; this module says what a hotspot gateway's
-template gets from the inventory and the portal settings, so both render the same text.
+The config engine renders and pushes device configs; this module says what a Linux hotspot
+gateway's template gets from the inventory and the portal settings (portal address, client
+subnet, DHCP option 114), so the engine and the portal's tests render the same text.
 """
 
 from __future__ import annotations
