@@ -145,6 +145,7 @@ class Portal:
         self._gateway_factory = gateway_factory
         self._gateways: dict[str, GatewayAdapter] = {}
         self._gateways_lock = threading.Lock()
+        self._inventory_seen = ctx.inventory
         # SQLite: a login's lookups and insert are one critical section, so a double-tapped
         # login cannot open two sessions (the store's write lock starts at the first write).
         self._writes: AbstractContextManager[Any] = (
@@ -166,6 +167,12 @@ class Portal:
 
     def gateway(self, hotspot_name: str) -> GatewayAdapter:
         with self._gateways_lock:
+            if self._inventory_seen is not self.ctx.inventory:
+                # Reloaded: a hotspot's gateway, address or credentials may have changed.
+                for stale in self._gateways.values():
+                    stale.close()
+                self._gateways.clear()
+                self._inventory_seen = self.ctx.inventory
             adapter = self._gateways.get(hotspot_name)
             if adapter is None:
                 hotspot = self.ctx.inventory.hotspots[hotspot_name]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
-from controller.inventory import Inventory, load_inventory
-from controller.secrets import SecretStore
+from controller.inventory import Inventory, check_inventory, load_inventory
+from controller.secrets import SecretsError, SecretStore
 from controller.settings import Settings
 from controller.store.db import Store, migrate
 
@@ -19,6 +20,9 @@ class Context:
     secrets: SecretStore
     inventory: Inventory
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    # The last reload attempt's problems (the inventory in force stays the last good one).
+    inventory_problems: list[str] = field(default_factory=list)
+    inventory_loaded_at: float = field(default_factory=time.time)
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> Context:
@@ -30,6 +34,26 @@ class Context:
         if run_migrations:
             migrate(url)
         return cls(settings=settings, store=Store(url), secrets=secrets, inventory=inventory)
+
+    def reload_inventory(self) -> list[str]:
+        """Read the inventory and secrets files again; take them only if they are valid.
+
+        Returns the problems found (`path:line: message`, secrets file errors as they read);
+        with any problem, the inventory and secrets in force stay as they were. Consumers read
+        `ctx.inventory` / `ctx.secrets` afresh (or notice the new object), never a copy.
+        """
+        try:
+            secrets = SecretStore.load(self.settings.resolved_secrets_file())
+        except SecretsError as exc:
+            problems = [str(exc)]
+        else:
+            inventory, found = check_inventory(self.settings.inventory_dir, secrets)
+            problems = [str(p) for p in found]
+            if not problems:
+                self.secrets, self.inventory = secrets, inventory
+                self.inventory_loaded_at = time.time()
+        self.inventory_problems = problems
+        return problems
 
     def close(self) -> None:
         self.store.dispose()

@@ -54,12 +54,13 @@ async def drift_loop(ctx: Context) -> None:
     if interval <= 0:
         log.info("drift check disabled (SIMPUL_DRIFT_INTERVAL_S=0)")
         return
-    jobs = ConfigJobs(ctx.inventory, ctx.secrets, ctx.settings.data_dir, store=ctx.store,
-                      templates_dir=ctx.settings.templates_dir, actor="system:drift",
-                      concurrency=ctx.settings.push_concurrency)
     await asyncio.sleep(min(interval, 60.0))  # let the listeners and the lab come up first
     while True:
         try:
+            # Each round renders from the inventory and secrets in force (they may be reloaded).
+            jobs = ConfigJobs(ctx.inventory, ctx.secrets, ctx.settings.data_dir, store=ctx.store,
+                              templates_dir=ctx.settings.templates_dir, actor="system:drift",
+                              concurrency=ctx.settings.push_concurrency)
             results = await check_drift(jobs, ctx.store, list(ctx.inventory.devices.values()))
             drifted = sum(r.status == CHANGED for r in results)
             errors = sum(r.status == FAILED for r in results)

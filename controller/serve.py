@@ -20,6 +20,7 @@ from controller.bandwidth.metrics import ScheduledAllocationCollector
 from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
 from controller.drift import ConfigCollector, drift_loop
+from controller.inventory_watch import InventoryStateCollector, inventory_watch
 from controller.settings import split_listen
 from controller.web.app import create_admin_app
 from exporters.loop import LATEST, poll_loop, probe_loop
@@ -58,6 +59,7 @@ async def serve(ctx: Context, only: str | None = None) -> None:
     ctx.registry.register(ConfigCollector(ctx.store))
     ctx.registry.register(PortalCollector(lambda: portal_for(ctx)))
     ctx.registry.register(PollCollector(LATEST))
+    ctx.registry.register(InventoryStateCollector(ctx))
     servers: list[_Server] = []
     if only in (None, "admin"):
         servers.append(_server(create_admin_app(ctx), ctx.settings.admin_listen,
@@ -70,8 +72,10 @@ async def serve(ctx: Context, only: str | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
+    # Every process follows inventory edits; the loops run in the poller (or the one process).
+    tasks = [inventory_watch, *(BACKGROUND_TASKS if only in (None, "poller") else [])]
     background = [asyncio.create_task(task(ctx), name=getattr(task, "__name__", "task"))
-                  for task in (BACKGROUND_TASKS if only in (None, "poller") else [])]
+                  for task in tasks]
     serving = [asyncio.create_task(s.serve()) for s in servers]
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, *serving], return_when=asyncio.FIRST_COMPLETED)

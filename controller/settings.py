@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         None, description="Mark session cookies Secure; default: when the request is HTTPS"
     )
     push_concurrency: int = Field(20, ge=1, le=500)
+    inventory_watch_interval_s: float = Field(
+        5.0, ge=0, description="How often serve looks for inventory or secrets file changes "
+        "(0: only on SIGHUP)")
     drift_interval_s: float = Field(900.0, ge=0, description="0 disables the drift check")
     schedule_push: bool = Field(True, description="Push holiday schedules at local midnight")
     templates_dir: Path = Field(Path(__file__).resolve().parents[1] / "templates",

@@ -44,12 +44,17 @@ async def _every(interval_s: float, started: float) -> None:
 async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
     """Poll every SNMP-enabled device each `poll_interval_s`; a failed device never stops it."""
     poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings))
+    secrets = ctx.secrets
     log.info("SNMP poller: %d devices every %.0f s", len(poller.device_names),
              ctx.settings.poll_interval_s)
     first = True
     try:
         while True:
             started = time.monotonic()
+            if ctx.secrets is not secrets:  # reloaded: communities and keys may have changed
+                await poller.aclose()
+                poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings))
+                secrets = ctx.secrets
             poller.set_inventory(ctx.inventory)  # follow inventory reloads
             try:
                 cycle = await poller.poll_once()
