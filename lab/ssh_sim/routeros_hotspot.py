@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import time
+import zlib
 from typing import Any
 
 from lab.ssh_sim import routeros
@@ -63,6 +64,14 @@ def _print(rows: list[dict[str, Any]], keys: tuple[str, ...], cmd: Command) -> s
     return "\n".join(lines)
 
 
+def _traffic(row: dict[str, Any], now: int) -> dict[str, int]:
+    """A logged-in client's byte counters: a steady rate of its own (20-200 kB/s down, an
+    eighth of that up, from its MAC), so the demo's accounting and quotas have data."""
+    seconds = max(0, now - int(row["since"]))
+    down_rate = 20_000 + zlib.crc32(str(row["mac-address"]).encode()) % 180_000
+    return {"bytes-in": seconds * down_rate // 8, "bytes-out": seconds * down_rate}
+
+
 class HotspotActive:
     """Logged-in hotspot clients."""
 
@@ -85,12 +94,12 @@ class HotspotActive:
             if any(r["address"] == ip for r in rows):
                 raise RouterOSError("failure: already logged in")
             rows.append({"server": "hotspot1", "user": args["user"], "address": ip,
-                         "mac-address": mac, "login-by": "http-pap", "since": int(time.time()),
-                         "bytes-in": 0, "bytes-out": 0})
+                         "mac-address": mac, "login-by": "http-pap", "since": int(time.time())})
             return ""
         if cmd.verb == "print":
             now = int(time.time())
-            shown = [{**r, "uptime": _uptime(now - int(r["since"]))} for r in rows]
+            shown = [{**r, "uptime": _uptime(now - int(r["since"])), **_traffic(r, now)}
+                     for r in rows]
             return _print(shown, ("server", "user", "address", "mac-address", "login-by",
                                   "uptime", "bytes-in", "bytes-out"), cmd)
         if cmd.verb == "remove":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,14 @@ def test_login_accounting_disconnect_and_reconcile_over_routeros(portal: Portal)
     [active] = gateway.allowed()
     assert active.client == Client(CLIENT_IP, CLIENT_MAC)
     assert portal.account_and_reap().accounted == 1
+    # The router's counters (the simulator's client moves data) reach the session's totals.
+    deadline = time.monotonic() + 30
+    while not portal.list_active_sessions("alun-alun")[0].bytes_down:
+        assert time.monotonic() < deadline, "no bytes accounted from /ip hotspot active"
+        time.sleep(0.5)
+        portal.account_and_reap()
+    [session] = portal.list_active_sessions("alun-alun")
+    assert 0 < session.bytes_up < session.bytes_down
 
     # a flushed router is restored; a stranger is removed
     gateway.revoke([Client(CLIENT_IP, CLIENT_MAC)])
