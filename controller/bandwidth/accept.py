@@ -6,9 +6,11 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from controller.inventory import InventoryError, check_inventory
+from controller.bandwidth.recommend import monthly_plan
+from controller.inventory import Inventory, InventoryError, check_inventory
 from controller.secrets import SecretStore
 from controller.store import audit
 from controller.store.db import Store
@@ -20,6 +22,10 @@ _ALLOC_RE = re.compile(r"^(\s*)allocation:(\s*)([^#\s]+)(.*)$")
 
 class AcceptError(Exception):
     pass
+
+
+class NothingToAccept(AcceptError):
+    """The month's plan proposes no change for the site."""
 
 
 @dataclass(frozen=True)
@@ -103,3 +109,16 @@ def accept_allocation(inventory_dir: Path, site_code: str, new: Allocation, *, s
                      detail={"from": str(site.allocation), "to": str(new),
                              "file": str(path), "reason": reason}, diff=diff)
     return Accepted(site_code, path, site.allocation, new, diff)
+
+
+def accept_recommendation(inventory_dir: Path, inventory: Inventory, site_code: str,
+                          month: date, *, store: Store, actor: str,
+                          secrets: SecretStore | None = None) -> Accepted:
+    """Write the allocation the month's plan proposes for the site; NothingToAccept if none."""
+    with store.session() as session:
+        _, proposals = monthly_plan(session, inventory, month)
+    rec = next((r for r in proposals.recommendations if r.site == site_code), None)
+    if rec is None or rec.action == "keep":
+        raise NothingToAccept(f"no change recommended for site {site_code!r} in {month:%Y-%m}")
+    return accept_allocation(inventory_dir, site_code, rec.proposed, store=store, actor=actor,
+                             secrets=secrets, reason=f"{month:%Y-%m}: {rec.reason}")

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
-from controller.bandwidth.stats import SiteStats
+from sqlalchemy.orm import Session
+
+from controller.bandwidth.stats import SiteStats, regency_stats
+from controller.inventory import Inventory
 from controller.units import Allocation
 
 HEADROOM = 0.25                 # proposed = p95 (in office hours) * 1.25, rounded up
@@ -120,3 +124,10 @@ def plan(stats: list[SiteStats], allocations: dict[str, Allocation]) -> Plan:
                 s.site, s.name, s.kind, Allocation(int(down), int(max(up, 0))),
                 f"public WiFi: {s.down.hours_above:.0f} h above 80% of its allocation"))
     return Plan(recs, destinations, freed, needed, spare)
+
+
+def monthly_plan(session: Session, inventory: Inventory, month: date
+                 ) -> tuple[list[SiteStats], Plan]:
+    """The ranked figures of the month holding `month`, and the plan made from them."""
+    stats = regency_stats(session, inventory, "month", month)
+    return stats, plan(stats, {c: s.allocation for c, s in inventory.sites.items()})

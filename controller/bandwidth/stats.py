@@ -22,6 +22,7 @@ PeriodKind = Literal["day", "week", "month"]
 BUSY_RATIO = 0.8          # "hours above 80% of allocation"
 UNDER_USED_RATIO = 0.3    # p95 below 30% of the allocation over a month: under-used
 SATURATED_RATIO = 0.9     # p95 at or above 90% of the allocation in force: saturated
+MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"   # YYYY-MM, as the API and pages take it
 
 
 @dataclass(frozen=True)

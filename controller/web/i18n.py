@@ -119,6 +119,78 @@ ID: dict[str, str] = {
     "Viewer": "Pengamat",
     "Operator": "Operator",
     "Admin": "Admin",
+    # Office bandwidth (pages/bandwidth.py, bandwidth.html)
+    "Office bandwidth": "Bandwidth kantor",
+    "Month": "Bulan",
+    "Month: write it as YYYY-MM, for example 2026-10.":
+        "Bulan: tulis sebagai TTTT-BB (tahun-bulan), misalnya 2026-10.",
+    "Previous month": "Bulan sebelumnya",
+    "Next month": "Bulan berikutnya",
+    "Show": "Tampilkan",
+    "Each office's real use against its allocation over the month, busiest first.":
+        "Pemakaian nyata tiap kantor terhadap alokasinya selama sebulan, tersibuk lebih dulu.",
+    "Allocation changed in the inventory": "Alokasi diubah di inventaris",
+    "Written to the audit log.": "Dicatat di log audit.",
+    "The routers change only after the normal config push: review the queue change under":
+        "Router baru berubah setelah dorong konfigurasi biasa: periksa perubahan antrean di",
+    "then confirm the push.": "lalu konfirmasi dorong.",
+    "No change is recommended for this site in this month; nothing was written.":
+        "Tidak ada perubahan yang direkomendasikan untuk lokasi ini pada bulan ini; "
+        "tidak ada yang ditulis.",
+    "The change was refused; the inventory was not changed.":
+        "Perubahan ditolak; inventaris tidak diubah.",
+    "Monthly report": "Laporan bulanan",
+    "in Bahasa Indonesia": "dalam Bahasa Indonesia",
+    "No traffic figures for this month: the store has no bandwidth rollups for it.":
+        "Belum ada angka lalu lintas untuk bulan ini: basis data belum berisi rekapan "
+        "bandwidth bulan tersebut.",
+    "Figures fill in by themselves while simpul serve polls the office routers. For the "
+    "demo, fill a month of synthetic history with:":
+        "Angka terisi sendiri selama simpul serve memantau router kantor. Untuk demo, isi "
+        "sebulan riwayat sintetis dengan:",
+    "Ranking": "Peringkat",
+    "Rates in Mbit/s, volume in GB; each cell is download / upload. Busiest first: by p95 "
+    "utilisation of the allocation in force, then by volume.":
+        "Laju dalam Mbit/s, volume dalam GB; tiap sel berisi unduh / unggah. Tersibuk lebih "
+        "dulu: menurut utilisasi p95 terhadap alokasi yang berlaku, lalu menurut volume.",
+    "Office": "Kantor",
+    "Average": "Rata-rata",
+    "Peak": "Puncak",
+    "Volume": "Volume",
+    "Hours above 80%": "Jam di atas 80%",
+    "p95 utilisation": "Utilisasi p95",
+    "Coverage": "Cakupan data",
+    "Flags": "Tanda",
+    "No data": "Tidak ada data",
+    "Saturated": "Jenuh",
+    "Under-used": "Kurang terpakai",
+    "Recommendations": "Rekomendasi",
+    "Proposed allocation: p95 in office hours plus 25% headroom, rounded up; changes under "
+    "10% are not proposed.":
+        "Usulan alokasi: p95 pada jam kerja ditambah cadangan 25%, dibulatkan ke atas; "
+        "perubahan di bawah 10% tidak diusulkan.",
+    "Current": "Saat ini",
+    "Proposed": "Usulan",
+    "p95 in office hours": "p95 pada jam kerja",
+    "Reduce": "Kurangi",
+    "Increase": "Tambah",
+    "of the allocation": "dari alokasi",
+    "Accept": "Terima",
+    "No office needs a change this month.": "Tidak ada kantor yang perlu diubah bulan ini.",
+    "Freed by reductions": "Dibebaskan oleh pengurangan",
+    "Needed by saturated offices": "Dibutuhkan kantor yang jenuh",
+    "Spare for public WiFi": "Sisa untuk WiFi publik",
+    "Where the freed capacity can go": "Ke mana kapasitas yang dibebaskan dapat dialihkan",
+    "Extra": "Tambahan",
+    "Why": "Alasan",
+    "Public WiFi, by its hours above 80% of its allocation":
+        "WiFi publik, menurut jam di atas 80% alokasinya",
+    "Office saturated: raise its allocation": "Kantor jenuh: naikkan alokasinya",
+    "Accepting edits the office's allocation line in the inventory and writes the audit log; "
+    "the routers change only with the normal config push (diff, then confirm).":
+        "Menerima rekomendasi mengubah baris alokasi kantor di inventaris dan mencatat log "
+        "audit; router baru berubah lewat dorong konfigurasi biasa (perbedaan, lalu "
+        "konfirmasi).",
 }
 
 

@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from controller.bandwidth.accept import AcceptError, accept_allocation
-from controller.bandwidth.recommend import Plan, plan
+from controller.bandwidth.accept import AcceptError, accept_allocation, accept_recommendation
+from controller.bandwidth.recommend import Plan, monthly_plan
 from controller.bandwidth.reports import (
     build_monthly_report,
     render_csv,
     render_html,
     render_pdf,
 )
-from controller.bandwidth.stats import SiteStats, parse_month, regency_stats
-from controller.inventory import load_inventory
+from controller.bandwidth.stats import MONTH_PATTERN, SiteStats, parse_month, regency_stats
 from controller.units import Allocation
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
 
@@ -27,7 +27,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated"}, 403: {"description": "Role too low"},
     409: {"description": "Nothing to accept, or the inventory refused it"},
     422: {"description": "Bad month, date or allocation"}}
-MONTH_RE = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"
+MONTH_RE = MONTH_PATTERN
 ALLOCATION_RE = r"^[1-9][0-9]{0,5}[kMG](/[1-9][0-9]{0,5}[kMG])?$"
 MonthQuery = Annotated[str, Query(pattern=MONTH_RE, description="YYYY-MM",
                                   examples=["2026-10"])]
@@ -117,8 +117,7 @@ def _stats_out(s: SiteStats) -> SiteStatsOut:
 def _plan(request: Request, first: date) -> Plan:
     ctx = get_ctx(request)
     with ctx.store.session() as session:
-        stats = regency_stats(session, ctx.inventory, "month", first)
-    return plan(stats, {c: s.allocation for c, s in ctx.inventory.sites.items()})
+        return monthly_plan(session, ctx.inventory, first)[1]
 
 
 @router.get("/bandwidth/stats", response_model=list[SiteStatsOut], responses=ERRORS)
@@ -154,26 +153,21 @@ async def accept(request: Request, site: str, body: AcceptIn, who: Operator) -> 
     await check_csrf(request, who)
     ctx = get_ctx(request)
     first = _month(body.month)
-    reason = None
-    if body.allocation is not None:
+    if body.allocation is None:
+        job = partial(accept_recommendation, ctx.settings.inventory_dir, ctx.inventory, site,
+                      first, store=ctx.store, actor=who.username, secrets=ctx.secrets)
+    else:
         try:
             new = Allocation.parse(body.allocation)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-    else:
-        p = await run_in_threadpool(_plan, request, first)
-        rec = next((r for r in p.recommendations if r.site == site), None)
-        if rec is None or rec.action == "keep":
-            raise HTTPException(409, f"no change recommended for site {site!r} in "
-                                f"{first:%Y-%m}")
-        new, reason = rec.proposed, f"{first:%Y-%m}: {rec.reason}"
+        job = partial(accept_allocation, ctx.settings.inventory_dir, site, new, store=ctx.store,
+                      actor=who.username, secrets=ctx.secrets)
     try:
-        done = await run_in_threadpool(
-            lambda: accept_allocation(ctx.settings.inventory_dir, site, new, store=ctx.store,
-                                      actor=who.username, secrets=ctx.secrets, reason=reason))
+        done = await run_in_threadpool(job)
     except AcceptError as exc:
         raise HTTPException(409, str(exc)) from None
-    ctx.inventory = load_inventory(ctx.settings.inventory_dir, ctx.secrets)
+    await run_in_threadpool(ctx.reload_inventory)  # the app now uses the accepted file
     return AcceptOut(site=site, before=str(done.before), after=str(done.after),
                      path=str(done.path), diff=done.diff)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from controller.web.pages import admin, auth, config, hotspots, network
+from controller.web.pages import admin, auth, bandwidth, config, hotspots, network
 
-ROUTERS = [auth.router, network.router, config.router, hotspots.router, admin.router]
+ROUTERS = [auth.router, network.router, config.router, hotspots.router, bandwidth.router,
+           admin.router]

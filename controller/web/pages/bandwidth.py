@@ -1,0 +1,115 @@
+"""Office bandwidth for the month: each office's use against its allocation, ranked, the
+recommendations, accepting one (operators), and the monthly report's downloads."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from controller.auth import role_at_least
+from controller.bandwidth.accept import (
+    AcceptError,
+    NothingToAccept,
+    accept_recommendation,
+)
+from controller.bandwidth.recommend import Plan, monthly_plan
+from controller.bandwidth.reports import number_id
+from controller.bandwidth.stats import MONTH_PATTERN, SiteStats, parse_month
+from controller.inventory import Inventory
+from controller.web.deps import (
+    Operator,
+    Principal,
+    Viewer,
+    check_csrf,
+    get_ctx,
+    language,
+    render,
+)
+
+router = APIRouter(include_in_schema=False)
+BAD_MONTH = "Month: write it as YYYY-MM, for example 2026-10."
+
+
+def last_full_month(inventory: Inventory, now: datetime | None = None) -> date:
+    """The first day of the month before this one, in the NOC's (the regency's) time zone."""
+    noc = next((s for s in inventory.sites.values() if s.kind == "noc"), None)
+    today = (now or datetime.now(ZoneInfo(noc.timezone if noc else "Asia/Jakarta"))).date()
+    return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _number(lang: str):  # type: ignore[no-untyped-def]
+    """Numbers as the reader writes them: 1.234,5 in Indonesian, 1,234.5 in English."""
+
+    def fmt(value: float, decimals: int = 1) -> str:
+        return number_id(value, decimals) if lang == "id" else f"{value:,.{decimals}f}"
+
+    return fmt
+
+
+def _page(request: Request, who: Principal, month_text: str, first: date | None,
+          status: int = 200, **outcome: object) -> Response:
+    """The month's page; `outcome` is error / accepted / refused (with refused_site) /
+    nothing_to_accept, shown above the figures."""
+    ctx = get_ctx(request)
+    stats: list[SiteStats] = []
+    proposals: Plan | None = None
+    if first is not None:
+        with ctx.store.session() as session:
+            stats, proposals = monthly_plan(session, ctx.inventory, first)
+    months: dict[str, date] = {}
+    if first is not None:
+        months = {"previous": (first - timedelta(days=1)).replace(day=1),
+                  "next": (first + timedelta(days=32)).replace(day=1)}
+    return render(
+        request, "bandwidth.html", status, month=month_text, first=first, months=months,
+        stats=stats, plan=proposals, has_data=any(s.observed_s > 0 for s in stats),
+        changes=[r for r in proposals.recommendations if r.action != "keep"]
+        if proposals else [],
+        can_accept=role_at_least(who.role, "operator"), num=_number(language(request)),
+        **{"error": None, "accepted": None, "refused": None, "refused_site": None,
+           "nothing_to_accept": False, **outcome})
+
+
+@router.get("/bandwidth")
+def bandwidth(request: Request, who: Viewer, month: str | None = None) -> Response:
+    if not month:
+        first = last_full_month(get_ctx(request).inventory)
+        return _page(request, who, f"{first:%Y-%m}", first)
+    if not re.match(MONTH_PATTERN, month):
+        return _page(request, who, month, None, 422, error=BAD_MONTH)
+    return _page(request, who, month, parse_month(month))
+
+
+@router.get("/bandwidth/accept/{site}")
+def accept_link(site: str, _who: Viewer) -> Response:
+    """After an accept the address bar (and the language switch) holds this path: go back."""
+    return RedirectResponse("/bandwidth", status_code=303)
+
+
+@router.post("/bandwidth/accept/{site}")
+async def accept(request: Request, site: str, who: Operator) -> Response:
+    """Accept the month's recommendation for one site: its inventory line changes, audited;
+    the change goes out by the normal config diff/push."""
+    await check_csrf(request, who)
+    month = str((await request.form()).get("month", ""))
+    if not re.match(MONTH_PATTERN, month):
+        return _page(request, who, month, None, 422, error=BAD_MONTH)
+    first = parse_month(month)
+    ctx = get_ctx(request)
+    try:
+        done = await run_in_threadpool(
+            accept_recommendation, ctx.settings.inventory_dir, ctx.inventory, site, first,
+            store=ctx.store, actor=who.username, secrets=ctx.secrets)
+    except NothingToAccept:
+        return await run_in_threadpool(_page, request, who, month, first, 409,
+                                       nothing_to_accept=True, refused_site=site)
+    except AcceptError as exc:
+        return await run_in_threadpool(_page, request, who, month, first, 409,
+                                       refused=str(exc), refused_site=site)
+    await run_in_threadpool(ctx.reload_inventory)  # the app now uses the accepted file
+    return await run_in_threadpool(_page, request, who, month, first, accepted=done)
