@@ -4,13 +4,19 @@ inventory YAML (so `simpul config diff` shows the queue change), checked, and au
 from __future__ import annotations
 
 import difflib
+import fcntl
+import os
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from controller.bandwidth.recommend import monthly_plan
-from controller.inventory import Inventory, InventoryError, check_inventory
+from controller.inventory import Inventory, check_inventory
 from controller.secrets import SecretStore
 from controller.store import audit
 from controller.store.db import Store
@@ -67,43 +73,73 @@ def edit_allocation_text(text: str, item_line: int, new: Allocation) -> str:
     return "".join(lines)
 
 
+@contextmanager
+def _inventory_edit_lock(inventory_dir: Path) -> Iterator[None]:
+    """One inventory edit at a time, across threads and processes (a lock on the directory)."""
+    fd = os.open(inventory_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers (serve's inventory watch, an engineer's editor) never see a half-written file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def accept_allocation(inventory_dir: Path, site_code: str, new: Allocation, *, store: Store,
                       actor: str, secrets: SecretStore | None = None,
                       reason: str | None = None) -> Accepted:
-    """Write the new allocation into the inventory, or change nothing and raise."""
-    inventory, problems = check_inventory(inventory_dir, secrets)
-    if problems:
-        raise AcceptError("the inventory has problems already; fix them first:\n" +
-                          "\n".join(str(p) for p in problems))
-    site = inventory.sites.get(site_code)
-    if site is None:
-        raise AcceptError(f"unknown site {site_code!r}")
-    where = inventory.locations[("sites", site_code)]
-    path = Path(where.path)
-    before_text = path.read_text(encoding="utf-8")
-    after_text = edit_allocation_text(before_text, where.line, new)
-    diff = "".join(difflib.unified_diff(
-        before_text.splitlines(keepends=True), after_text.splitlines(keepends=True),
-        fromfile=f"a/{path}", tofile=f"b/{path}"))
-    path.write_text(after_text, encoding="utf-8")
-    try:
-        changed, problems = check_inventory(inventory_dir, secrets)
+    """Write the new allocation into the inventory, or change nothing and raise.
+
+    The edit is tried on a copy of the inventory first; the real file changes only to a text
+    that passes the whole check, in one atomic replace, one edit at a time.
+    """
+    inventory_dir = Path(inventory_dir)
+    with _inventory_edit_lock(inventory_dir):
+        inventory, problems = check_inventory(inventory_dir, secrets)
         if problems:
-            raise InventoryError(problems)
+            raise AcceptError("the inventory has problems already; fix them first:\n" +
+                              "\n".join(str(p) for p in problems))
+        site = inventory.sites.get(site_code)
+        if site is None:
+            raise AcceptError(f"unknown site {site_code!r}")
+        where = inventory.locations[("sites", site_code)]
+        path = Path(where.path)
+        before_text = path.read_text(encoding="utf-8")
+        after_text = edit_allocation_text(before_text, where.line, new)
+        diff = "".join(difflib.unified_diff(
+            before_text.splitlines(keepends=True), after_text.splitlines(keepends=True),
+            fromfile=f"a/{path}", tofile=f"b/{path}"))
+        with tempfile.TemporaryDirectory(prefix="simpul-accept-") as tmp:
+            trial = Path(tmp) / "inventory"
+            shutil.copytree(inventory_dir, trial)
+            (trial / os.path.relpath(path, inventory_dir)).write_text(after_text,
+                                                                       encoding="utf-8")
+            changed, problems = check_inventory(trial, secrets)
+            # Problems name the trial copy's files: say the real ones.
+            found = [str(p).replace(str(trial), str(inventory_dir)) for p in problems]
+        if found:
+            with store.session() as session:
+                audit.record(session, actor, "bandwidth.accept", target=f"site:{site_code}",
+                             result="failed", detail={"from": str(site.allocation),
+                                                      "to": str(new), "problems": found[:20]})
+            raise AcceptError(f"the new allocation {new} for {site_code!r} was not written:\n"
+                              + "\n".join(found))
         if changed.sites[site_code].allocation != new:
             raise AcceptError(f"{where}: the edit did not change site {site_code!r}'s "
                               "allocation (is it set by a group?)")
-    except InventoryError as exc:
-        path.write_text(before_text, encoding="utf-8")
-        with store.session() as session:
-            audit.record(session, actor, "bandwidth.accept", target=f"site:{site_code}",
-                         result="failed", detail={"from": str(site.allocation),
-                                                  "to": str(new), "problems": str(exc)})
-        raise AcceptError(f"the new allocation {new} for {site_code!r} was not written:\n"
-                          f"{exc}") from None
-    except BaseException:
-        path.write_text(before_text, encoding="utf-8")
-        raise
+        _write_atomically(path, after_text)
     with store.session() as session:
         audit.record(session, actor, "bandwidth.accept", target=f"site:{site_code}",
                      detail={"from": str(site.allocation), "to": str(new),

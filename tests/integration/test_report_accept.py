@@ -59,11 +59,14 @@ def test_accept_edits_one_line_and_audits(demo_inventory: Path, tmp_path: Path) 
                           "reason": "2026-10: p95 13% of allocation"}
     assert row.diff == done.diff
 
-    # An allocation the uplinks cannot carry in some window: nothing written, audited.
-    with pytest.raises(AcceptError, match="more than the uplinks"):
+    # An allocation the uplinks cannot carry in some window: nothing written (the file is not
+    # even touched: the edit is tried on a copy), the problem names the real file, audited.
+    mtime = sites.stat().st_mtime_ns
+    with pytest.raises(AcceptError, match="more than the uplinks") as refused:
         accept_allocation(demo_inventory, "setwan", Allocation(900 * M, 100 * M), store=store,
                           actor="engineer1")
-    assert sites.read_text() == after
+    assert str(demo_inventory) in str(refused.value) and "simpul-accept" not in str(refused.value)
+    assert sites.read_text() == after and sites.stat().st_mtime_ns == mtime
     with store.session() as session:
         failed = session.scalars(select(AuditLog).where(AuditLog.result == "failed")).one()
     assert failed.target == "site:setwan"
