@@ -168,6 +168,20 @@ def test_language_toggle_switches_every_page(client: TestClient) -> None:
     assert "Perangkat aktif" in client.get("/").text
 
 
+def test_language_switch_keeps_the_page_and_its_query_and_stays_on_site(
+        client: TestClient) -> None:
+    import html as html_lib
+
+    log_in(client, "admin")
+    page = client.get("/audit?action=user.add").text
+    link = html_lib.unescape(re.search(r'href="(/lang/en\?next=[^"]+)"', page).group(1))
+    answer = client.get(link, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/audit?action=user.add"
+    for evil in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        answer = client.get("/lang/en", params={"next": evil}, follow_redirects=False)
+        assert answer.headers["location"] == "/", evil
+
+
 def test_every_template_string_has_a_translation() -> None:
     templates = Path(__file__).parents[2] / "controller" / "web" / "templates"
     missing = set()

@@ -33,8 +33,8 @@ MESSAGES = {
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never redirect to another host after login."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
+    if not target or not target.startswith("/") or target[1:2] in ("/", "\\"):
+        return "/"  # "//host" and "/\\host" are other hosts to a browser
     parts = urlsplit(target)
     return "/" if parts.netloc or parts.scheme else target
 
