@@ -106,7 +106,9 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         request, name, {
             "_": lambda text: translate(text, lang), "lang": lang, "me": who,
             "csrf_token": who.csrf_token if who else "",
-            "tile_url": get_ctx(request).settings.map_tile_url, **context,
+            "tile_url": get_ctx(request).settings.map_tile_url,
+            # Shown to engineers on every page while the files on disk are refused.
+            "inventory_problems": get_ctx(request).inventory_problems if who else [], **context,
         }, status_code=status_code,
     )
 

@@ -191,6 +191,12 @@ ID: dict[str, str] = {
         "Menerima rekomendasi mengubah baris alokasi kantor di inventaris dan mencatat log "
         "audit; router baru berubah lewat dorong konfigurasi biasa (perbedaan, lalu "
         "konfirmasi).",
+    # inventory reload (controller/inventory_watch.py)
+    "The inventory files on disk have problems, so they were not loaded; the last good "
+    "inventory stays in force until they are fixed:":
+        "Berkas inventaris di disk bermasalah sehingga tidak dimuat; inventaris terakhir yang "
+        "valid tetap berlaku sampai masalahnya diperbaiki:",
+    "and more": "dan lainnya",
 }
 
 

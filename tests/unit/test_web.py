@@ -260,3 +260,32 @@ def test_push_target_errors_are_clear(client: TestClient) -> None:
     assert api.status_code == 404 and api.json()["detail"] == "unknown device(s): atlantis-r1"
     empty = client.post("/api/v1/config/diff", json={}, headers={"X-CSRF-Token": csrf})
     assert empty.status_code == 422 and "name devices" in empty.json()["detail"]
+
+
+def test_a_refused_inventory_reload_is_shown_to_engineers_on_every_page(
+        tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data2", inventory_dir=demo_inventory,
+                        secrets_file=demo_secrets)
+    context = Context.open(settings)
+    with context.store.session() as session:
+        add_user(session, "siti", PASSWORD, "viewer", actor="test")
+    client = TestClient(create_admin_app(context))
+    sites = demo_inventory / "sites.yaml"
+    good = sites.read_text()
+    broken = good.replace("  allocation: 50M/25M", "  allocation: banyak", 1)
+    line = broken.splitlines().index("  allocation: banyak") + 1
+    sites.write_text(broken)
+    assert context.reload_inventory()  # what serve's inventory watch does on a change
+    assert context.inventory.sites["dinkes"].allocation.down_bps == 50_000_000  # still in force
+
+    assert "inventory-problems" not in client.get("/login").text  # not to the world
+    log_in(client, "siti")
+    for path in ("/", "/sites"):
+        page = client.get(path).text
+        assert 'id="inventory-problems"' in page and f"sites.yaml:{line}:" in page, path
+        assert "inventaris terakhir yang valid tetap berlaku" in page
+
+    sites.write_text(good)
+    assert context.reload_inventory() == []
+    assert 'id="inventory-problems"' not in client.get("/").text
+    context.close()
