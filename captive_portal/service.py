@@ -454,14 +454,24 @@ class Portal:
         return True
 
     # -- accounting and reaping --------------------------------------------------------------
+    def _owned(self, hotspot_name: str) -> bool:
+        """Does this process's shard look after the hotspot (its site; a hotspot gone from the
+        inventory goes by its own name)?"""
+        shard = self.ctx.shard
+        hotspot = self.ctx.inventory.hotspots.get(hotspot_name)
+        return shard.owns(hotspot.site if hotspot is not None else hotspot_name)
+
     def account_and_reap(self) -> ReapReport:
-        """Read each gateway's counters, then end sessions past timeout, quota or idle."""
+        """Read each gateway's counters, then end sessions past timeout, quota or idle (of the
+        hotspots this process's shard looks after)."""
         report = ReapReport()
         now = utcnow()
         with self.store.session() as session:
             hotspots = list(session.scalars(select(PortalSession.hotspot).where(
                 PortalSession.ended_at.is_(None)).distinct()))
         for name in hotspots:
+            if not self._owned(name):
+                continue
             hotspot = self.ctx.inventory.hotspots.get(name)
             counters: dict[Client, AllowedClient] | None = None
             if hotspot is not None:
@@ -520,7 +530,8 @@ class Portal:
                 except GatewayError as exc:
                     log.warning("hotspot %s: revoke failed, the reconciler retries: %s", name,
                                 exc)
-        report.purged = self.purge_old_records(now)
+        if self.ctx.shard.index == 1:  # retention: one shard deletes, the first
+            report.purged = self.purge_old_records(now)
         return report
 
     def purge_old_records(self, now: datetime | None = None) -> int:
@@ -542,6 +553,8 @@ class Portal:
         now = utcnow()
         for name in self.ctx.inventory.hotspots:
             if only is not None and name != only:
+                continue
+            if only is None and not self._owned(name):
                 continue
             if only is None and not self._gateway_known(name):
                 continue  # never reach out to a gateway that has never had a session

@@ -229,13 +229,25 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
 @app.command()
 def serve(
     only: Annotated[str | None, typer.Option(help="Run one part: admin, portal or poller")] = None,
+    shard: Annotated[str | None, typer.Option(
+        help="With --only poller: look after shard i of n (like 2/3), by site")] = None,
 ) -> None:
     """Run the controller: admin listener, portal listener and background loops."""
     from controller.context import Context
     from controller.serve import serve as run_serve
+    from controller.shard import ALL, Shard
 
     if only not in (None, "admin", "portal", "poller"):
         raise fail(f"--only must be admin, portal or poller, not {only!r}", 2)
+    part = ALL
+    if shard is not None:
+        if only != "poller":
+            raise fail("--shard needs --only poller: the admin and portal listeners serve the "
+                       "whole network", 2)
+        try:
+            part = Shard.parse(shard)
+        except ValueError as exc:
+            raise fail(str(exc), 2) from None
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -246,6 +258,7 @@ def serve(
         raise fail("the inventory has problems; fix them and start again") from None
     except SecretsError as exc:
         raise fail(str(exc)) from None
+    ctx.shard = part
     try:
         asyncio.run(run_serve(ctx, only))
     finally:

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from controller.inventory import Inventory, check_inventory, load_inventory
 from controller.secrets import SecretsError, SecretStore
 from controller.settings import Settings
+from controller.shard import ALL, Shard
 from controller.store.db import Store, migrate
 
 
@@ -20,6 +21,7 @@ class Context:
     secrets: SecretStore
     inventory: Inventory
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    shard: Shard = ALL  # the sites this process's loops look after (serve --shard i/n)
     # The last reload attempt's problems (the inventory in force stays the last good one).
     inventory_problems: list[str] = field(default_factory=list)
     inventory_loaded_at: float = field(default_factory=time.time)

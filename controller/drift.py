@@ -61,7 +61,8 @@ async def drift_loop(ctx: Context) -> None:
             jobs = ConfigJobs(ctx.inventory, ctx.secrets, ctx.settings.data_dir, store=ctx.store,
                               templates_dir=ctx.settings.templates_dir, actor="system:drift",
                               concurrency=ctx.settings.push_concurrency)
-            results = await check_drift(jobs, ctx.store, list(ctx.inventory.devices.values()))
+            devices = [d for d in ctx.inventory.devices.values() if ctx.shard.owns(d.site)]
+            results = await check_drift(jobs, ctx.store, devices)
             drifted = sum(r.status == CHANGED for r in results)
             errors = sum(r.status == FAILED for r in results)
             log.info("drift check: %d device(s), %d drifted, %d unreachable or failed",

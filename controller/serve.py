@@ -23,6 +23,7 @@ from controller.drift import ConfigCollector, drift_loop
 from controller.inventory_watch import InventoryStateCollector, inventory_watch
 from controller.settings import split_listen
 from controller.web.app import create_admin_app
+from controller.web.metrics_app import create_metrics_app
 from exporters.loop import LATEST, poll_loop, probe_loop
 from exporters.metrics import InventoryCollector, PollCollector
 
@@ -67,6 +68,10 @@ async def serve(ctx: Context, only: str | None = None) -> None:
     if only in (None, "portal"):
         servers.append(_server(create_portal_app(ctx), ctx.settings.portal_listen,
                                ctx.settings.log_level))
+    if only == "poller":  # its readings live in this process: Prometheus scrapes it here
+        servers.append(_server(create_metrics_app(ctx), ctx.settings.admin_listen,
+                               ctx.settings.log_level))
+        log.info("poller shard %s: /metrics on %s", ctx.shard, ctx.settings.admin_listen)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

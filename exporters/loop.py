@@ -43,7 +43,8 @@ async def _every(interval_s: float, started: float) -> None:
 
 async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
     """Poll every SNMP-enabled device each `poll_interval_s`; a failed device never stops it."""
-    poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings))
+    poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings),
+                    owns=ctx.shard.owns)
     secrets = ctx.secrets
     log.info("SNMP poller: %d devices every %.0f s", len(poller.device_names),
              ctx.settings.poll_interval_s)
@@ -53,7 +54,8 @@ async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
             started = time.monotonic()
             if ctx.secrets is not secrets:  # reloaded: communities and keys may have changed
                 await poller.aclose()
-                poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings))
+                poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings),
+                                owns=ctx.shard.owns)
                 secrets = ctx.secrets
             poller.set_inventory(ctx.inventory)  # follow inventory reloads
             try:
@@ -83,9 +85,9 @@ async def probe_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
     while True:
         started = time.monotonic()
         try:
+            targets = [t for t in targets_from(ctx.inventory) if ctx.shard.owns(t.site)]
             latest.probes = await asyncio.to_thread(
-                probe, targets_from(ctx.inventory), settings.probe_count,
-                settings.probe_timeout_s)
+                probe, targets, settings.probe_count, settings.probe_timeout_s)
         except Exception:
             log.exception("ICMP probe cycle failed")
         await _every(settings.probe_interval_s, started)

@@ -149,21 +149,25 @@ class Poller:
 
     def __init__(self, inventory: Inventory, secrets: SecretStore,
                  options: PollerOptions | None = None, client: SnmpClient | None = None,
-                 hooks: list[CycleHook] | None = None):
+                 hooks: list[CycleHook] | None = None,
+                 owns: Callable[[str], bool] | None = None):
         self.options = options or PollerOptions()
         self.client = client or PysnmpClient(secrets, self.options.timeout_s,
                                              self.options.retries)
         self.hooks: list[CycleHook] = hooks if hooks is not None else []
+        self._owns = owns or (lambda site: True)  # a poller shard's sites
         self._states: dict[str, _DeviceState] = {}
         self._prepared: set[tuple[str, int, str]] = set()  # (address, port, profile)
         self._semaphore = asyncio.Semaphore(self.options.concurrency)
         self.set_inventory(inventory)
 
     def set_inventory(self, inventory: Inventory) -> None:
-        """Take a (re)loaded inventory; devices without an SNMP profile are not polled."""
+        """Take a (re)loaded inventory; devices without an SNMP profile, or at a site another
+        shard owns, are not polled."""
         self._targets: dict[str, tuple[Device, Target]] = {}
         for device in inventory.devices.values():
-            if device.snmp is None or device.snmp not in inventory.snmp_profiles:
+            if device.snmp is None or device.snmp not in inventory.snmp_profiles \
+                    or not self._owns(device.site):
                 continue
             profile = inventory.snmp_profiles[device.snmp]
             self._targets[device.name] = (device, Target(device.name, str(device.mgmt_address),

@@ -175,12 +175,15 @@ class PassResult:
 
 async def run_pass(inventory: Inventory, secrets: Any, store: Store, data_dir: Any,
                    templates_dir: Any = None, now: datetime | None = None,
-                   concurrency: int = 20, dry_run: bool = False) -> PassResult:
-    """Push every due device once; record the ones that succeeded (unchanged counts)."""
+                   concurrency: int = 20, dry_run: bool = False,
+                   owns: Callable[[str], bool] | None = None) -> PassResult:
+    """Push every due device once; record the ones that succeeded (unchanged counts).
+    `owns` limits the pass to a poller shard's sites."""
     from controller.jobs import ConfigJobs
 
     now = now or datetime.now(UTC)
-    due = due_devices(inventory, now, load_handled(store))
+    due = [d for d in due_devices(inventory, now, load_handled(store))
+           if owns is None or owns(d.site)]
     if dry_run or not due:
         return PassResult(due, {})
     dated = dated_inventory(inventory, {d.site: d.holiday for d in due})
@@ -210,12 +213,14 @@ async def holiday_push_loop(ctx: Any, clock: Clock | None = None, cycle_s: float
     if not getattr(ctx.settings, "schedule_push", True):
         return
     clock = clock or (lambda: datetime.now(UTC))
+    shard = getattr(ctx, "shard", None)  # a poller shard pushes its own sites' devices
     await asyncio.sleep(initial_delay_s)
     while True:
         try:
             await run_pass(ctx.inventory, ctx.secrets, ctx.store, ctx.settings.data_dir,
                            templates_dir=ctx.settings.templates_dir, now=clock(),
-                           concurrency=ctx.settings.push_concurrency)
+                           concurrency=ctx.settings.push_concurrency,
+                           owns=shard.owns if shard is not None else None)
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001 - the loop must outlive any one pass

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,13 +107,18 @@ class RollupAccumulator:
 # --------------------------------------------------------------------------- hourly, prune
 
 
-def rollup_hours(session: Session, start_ts: int, end_ts: int) -> int:
-    """(Re)compute the hourly rows of [start_ts, end_ts) from the 5-minute rows."""
+def rollup_hours(session: Session, start_ts: int, end_ts: int,
+                 sites: Collection[str] | None = None) -> int:
+    """(Re)compute the hourly rows of [start_ts, end_ts) from the 5-minute rows, of `sites`
+    only when given (a poller shard rolls up its own sites: shards never write one row)."""
     start_ts = start_ts // HOUR_S * HOUR_S
     end_ts = math.ceil(end_ts / HOUR_S) * HOUR_S
-    rows = session.execute(select(
+    query = select(
         Bandwidth5m.site, Bandwidth5m.ts, Bandwidth5m.in_bytes, Bandwidth5m.out_bytes,
-        Bandwidth5m.covered_s).where(Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts))
+        Bandwidth5m.covered_s).where(Bandwidth5m.ts >= start_ts, Bandwidth5m.ts < end_ts)
+    if sites is not None:
+        query = query.where(Bandwidth5m.site.in_(sorted(sites)))
+    rows = session.execute(query)
     hours: dict[tuple[str, int], dict[str, Any]] = {}
     for site, ts, in_bytes, out_bytes, covered in rows:
         key = (site, ts // HOUR_S * HOUR_S)
@@ -133,7 +138,10 @@ def rollup_hours(session: Session, start_ts: int, end_ts: int) -> int:
     # rows were pruned keeps its hourly row.
     stamps = sorted({ts for _, ts in hours})
     for i in range(0, len(stamps), 500):
-        session.execute(delete(Bandwidth1h).where(Bandwidth1h.ts.in_(stamps[i:i + 500])))
+        doomed = delete(Bandwidth1h).where(Bandwidth1h.ts.in_(stamps[i:i + 500]))
+        if sites is not None:
+            doomed = doomed.where(Bandwidth1h.site.in_(sorted(sites)))
+        session.execute(doomed)
     if hours:
         session.execute(insert(Bandwidth1h), list(hours.values()))
     return len(hours)
@@ -196,14 +204,24 @@ def readings_from_poll(timestamp: float, devices: Any) -> list[Reading]:
 class RollupConsumer:
     """Feeds the store from the poller; safe to restart (counters and buckets resume)."""
 
-    def __init__(self, store: Store, inventory: Inventory):
+    def __init__(self, store: Store, inventory: Inventory,
+                 owns: Callable[[str], bool] | None = None):
         self.store = store
         self.accumulator = RollupAccumulator(site_taps(inventory))
+        self._owns = owns
+        self._sites = self._own_sites(inventory)
         self._rolled_until: int | None = None
         self._loaded = False
 
     def set_inventory(self, inventory: Inventory) -> None:
         self.accumulator.taps = site_taps(inventory)
+        self._sites = self._own_sites(inventory)
+
+    def _own_sites(self, inventory: Inventory) -> set[str] | None:
+        """A poller shard's sites (None: all; the hourly rollup then needs no filter)."""
+        if self._owns is None:
+            return None
+        return {code for code in inventory.sites if self._owns(code)}
 
     def _load_state(self, session: Session) -> None:
         for row in session.scalars(select(CounterState)):
@@ -260,7 +278,7 @@ class RollupConsumer:
         if self._rolled_until is None:
             self._rolled_until = target - 2 * HOUR_S
         if target > self._rolled_until:
-            rollup_hours(session, self._rolled_until, target)
+            rollup_hours(session, self._rolled_until, target, self._sites)
             prune(session, now)
             self._rolled_until = target
 
@@ -269,7 +287,9 @@ async def rollup_loop(ctx: Any) -> None:
     """Background task of `simpul serve`: feed the rollups from every poll cycle."""
     from exporters.snmp import CYCLE_HOOKS
 
-    consumer = RollupConsumer(ctx.store, ctx.inventory)
+    shard = getattr(ctx, "shard", None)
+    consumer = RollupConsumer(ctx.store, ctx.inventory,
+                              owns=None if shard is None or shard.whole else shard.owns)
     seen = [ctx.inventory]
 
     async def hook(cycle: Any) -> None:

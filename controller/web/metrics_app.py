@@ -1,0 +1,26 @@
+"""The listener of a poller process (`simpul serve --only poller`): /metrics and /healthz only.
+
+A poller keeps its readings in memory, so Prometheus scrapes each poller (DESIGN.md,
+scale-out); it listens on SIMPUL_ADMIN_LISTEN, where no admin UI runs in that process.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from controller.context import Context
+
+
+def create_metrics_app(ctx: Context) -> FastAPI:
+    app = FastAPI(title="Simpul poller", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "listener": "poller", "shard": str(ctx.shard)}
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
