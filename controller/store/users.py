@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from argon2 import PasswordHasher
@@ -13,6 +14,8 @@ from controller.store.audit import record
 from controller.store.models import User
 
 ROLES = ("viewer", "operator", "admin")
+USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"  # the API schema states the same
+USERNAME_RE = re.compile(USERNAME_PATTERN)
 _hasher = PasswordHasher()
 
 
@@ -39,9 +42,9 @@ def validate_password(password: str) -> None:
 def add_user(session: Session, username: str, password: str, role: str, actor: str) -> User:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r} (expected one of: {', '.join(ROLES)})")
-    if not username or len(username) > 64 or not username.replace("-", "").replace("_", "")\
-            .replace(".", "").isalnum():
-        raise UserError(f"bad username {username!r}: letters, digits, '.', '-' and '_' only")
+    if not USERNAME_RE.fullmatch(username or ""):
+        raise UserError(f"bad username {username!r}: up to 64 of ASCII letters, digits, '.', "
+                        f"'-' and '_', starting with a letter or digit")
     validate_password(password)
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise UserError(f"user {username!r} already exists")

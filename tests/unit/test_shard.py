@@ -29,3 +29,15 @@ def test_ownership_is_stable_across_processes() -> None:
 def test_a_bad_shard_is_refused_with_the_expected_form(text: str) -> None:
     with pytest.raises(ValueError, match=r"--shard must be i/n with 1 <= i <= n"):
         Shard.parse(text)
+
+
+def test_serve_refuses_a_shard_outside_a_poller_and_a_bad_one() -> None:
+    from typer.testing import CliRunner
+
+    from controller.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", "--shard", "1/2"])
+    assert result.exit_code == 2 and "--shard needs --only poller" in result.output
+    result = runner.invoke(app, ["serve", "--only", "poller", "--shard", "3/2"])
+    assert result.exit_code == 2 and "--shard must be i/n" in result.output

@@ -45,6 +45,8 @@ def test_bad_users_are_refused_and_nothing_is_stored(store_url: str) -> None:
         ("siti", "pendek", "viewer", "at least 12"),
         ("siti", "panjang-sekali-123", "root", "unknown role"),
         ("si ti", "panjang-sekali-123", "viewer", "bad username"),
+        ("_", "panjang-sekali-123", "viewer", "bad username"),  # schemathesis found it
+        ("budé", "panjang-sekali-123", "viewer", "bad username"),  # ASCII, as the API says
     ]
     for username, password, role, message in cases:
         with pytest.raises(UserError, match=message), store.session() as session:

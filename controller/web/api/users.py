@@ -9,7 +9,7 @@ from sqlalchemy import select
 from controller.auth import create_api_token
 from controller.store.audit import record
 from controller.store.models import User
-from controller.store.users import ROLES, UserError, add_user
+from controller.store.users import ROLES, USERNAME_PATTERN, UserError, add_user
 from controller.web.api.types import AUTH_ERRORS, Responses
 from controller.web.deps import Admin, Viewer, check_csrf, get_ctx
 
@@ -24,7 +24,7 @@ class UserOut(BaseModel):
 
 
 class UserIn(BaseModel):
-    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    username: str = Field(min_length=1, max_length=64, pattern=f"^{USERNAME_PATTERN}$")
     password: str = Field(min_length=12, max_length=256)
     role: str = Field(pattern="^(viewer|operator|admin)$")
 
@@ -65,7 +65,8 @@ async def create_user(request: Request, body: UserIn,
             user = add_user(session, body.username, body.password, body.role, actor=who.username)
             return UserOut(username=user.username, role=user.role, disabled=user.disabled)
     except UserError as exc:
-        raise HTTPException(409 if "exists" in str(exc) else 400, str(exc)) from None
+        # The schema already refuses what add_user refuses (422); what is left is a clash.
+        raise HTTPException(409 if "exists" in str(exc) else 422, str(exc)) from None
 
 
 @router.patch("/users/{username}", response_model=UserOut,
