@@ -356,11 +356,13 @@ class Portal:
             except GatewayError as exc:
                 log.warning("hotspot %s: session %s not started: %s", hotspot.name, session_id,
                             exc)
-                if row is None:  # the session this login created: take it back
-                    if voucher_id is not None:
-                        session.execute(_RETURN_VOUCHER_USE, {"b_id": voucher_id})
-                    session.execute(_DELETE_SESSION, {"b_id": session_id})
+                # `_writes` first, then the store's write lock (as on the login path): the other
+                # order could hold up a concurrent login until the store's lock timeout.
                 with self._writes:
+                    if row is None:  # the session this login created: take it back
+                        if voucher_id is not None:
+                            session.execute(_RETURN_VOUCHER_USE, {"b_id": voucher_id})
+                        session.execute(_DELETE_SESSION, {"b_id": session_id})
                     self._count(session, hotspot.name, method, "ok", -1)
                     session.commit()
                 raise PortalError("gateway_error", 503) from None
