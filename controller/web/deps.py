@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from controller.auth import role_at_least, session_user, token_user
 from controller.context import Context
-from controller.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from controller.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, kind_label, translate
 
 SESSION_COOKIE = "simpul_session"
 LANG_COOKIE = "simpul_lang"
@@ -105,6 +105,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     return TEMPLATES.TemplateResponse(
         request, name, {
             "_": lambda text: translate(text, lang), "lang": lang, "me": who,
+            "kind_label": lambda kind: kind_label(kind, lang),
             "csrf_token": who.csrf_token if who else "",
             "tile_url": get_ctx(request).settings.map_tile_url,
             # Shown to engineers on every page while the files on disk are refused.

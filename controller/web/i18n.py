@@ -197,7 +197,26 @@ ID: dict[str, str] = {
         "Berkas inventaris di disk bermasalah sehingga tidak dimuat; inventaris terakhir yang "
         "valid tetap berlaku sampai masalahnya diperbaiki:",
     "and more": "dan lainnya",
+    # site kinds (KIND_LABELS)
+    "Network operations centre (NOC)": "Pusat operasi jaringan (NOC)",
+    "Government office (SOPD)": "Perangkat daerah (SOPD)",
+    "Sub-district (kecamatan)": "Kecamatan",
+    "Urban village (kelurahan)": "Kelurahan",
+    "Village (desa)": "Desa",
+    "Public WiFi hotspot": "Titik WiFi publik",
 }
+
+
+# A site's `kind` as engineers read it (English key; the Indonesian is in ID).
+KIND_LABELS = {
+    "noc": "Network operations centre (NOC)", "sopd": "Government office (SOPD)",
+    "kecamatan": "Sub-district (kecamatan)", "kelurahan": "Urban village (kelurahan)",
+    "desa": "Village (desa)", "hotspot": "Public WiFi hotspot",
+}
+
+
+def kind_label(kind: str, lang: str) -> str:
+    return translate(KIND_LABELS.get(kind, kind), lang)
 
 
 def translate(text: str, lang: str) -> str:

@@ -289,3 +289,18 @@ def test_a_refused_inventory_reload_is_shown_to_engineers_on_every_page(
     assert context.reload_inventory() == []
     assert 'id="inventory-problems"' not in client.get("/").text
     context.close()
+
+
+def test_site_kinds_read_as_words_in_both_languages(client: TestClient) -> None:
+    from typing import get_args
+
+    from controller.inventory import SiteKind
+    from controller.web.i18n import KIND_LABELS
+
+    assert set(KIND_LABELS) == set(get_args(SiteKind))  # every kind has a label...
+    assert all(label in ID for label in KIND_LABELS.values())  # ...and its Indonesian
+    log_in(client, "siti")
+    assert "Perangkat daerah (SOPD)" in client.get("/sites?kind=sopd").text
+    client.get("/lang/en?next=/")
+    page = client.get("/sites/dinkes").text
+    assert "Government office (SOPD)" in page
