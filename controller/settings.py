@@ -30,6 +30,9 @@ class Settings(BaseSettings):
         None, description="Mark session cookies Secure; default: when the request is HTTPS"
     )
     push_concurrency: int = Field(20, ge=1, le=500)
+    push_stale_after_s: float = Field(
+        60.0, ge=4, description="A running push whose process has not touched it for this long "
+        "shows as interrupted")
     inventory_watch_interval_s: float = Field(
         5.0, ge=0, description="How often serve looks for inventory or secrets file changes "
         "(0: only on SIGHUP)")

@@ -55,3 +55,30 @@ class ConfigDrift(Base):
     status: Mapped[str] = mapped_column(String(16))  # in_sync | drifted | error
     diff: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ConfigPush(Base):
+    """A config push started from the UI or API (migration 0008): kept in the store, so any
+    admin process can show it and a restart cannot lose it."""
+
+    __tablename__ = "config_pushes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The running process touches this while it works; a push whose heartbeat stopped without
+    # a finish was interrupted (the process stopped or crashed).
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConfigPushDevice(Base):
+    __tablename__ = "config_push_devices"
+
+    push_id: Mapped[int] = mapped_column(ForeignKey("config_pushes.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    device: Mapped[str] = mapped_column(String(63), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))  # pending | unchanged | changed | failed ...
+    diff: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)

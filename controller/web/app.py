@@ -56,7 +56,7 @@ def create_admin_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.login_limiter = RateLimiter(limit=10, window_s=60)  # per client address
-    app.state.pushes = Pushes()
+    app.state.pushes = Pushes(ctx.store, ctx.settings.push_stale_after_s)
     app.middleware("http")(_security_headers(ctx))
     STATIC.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

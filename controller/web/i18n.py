@@ -204,6 +204,12 @@ ID: dict[str, str] = {
     "Urban village (kelurahan)": "Kelurahan",
     "Village (desa)": "Desa",
     "Public WiFi hotspot": "Titik WiFi publik",
+    # interrupted config pushes (controller/pushes.py)
+    "This push was interrupted: the controller stopped before it finished. Devices not pushed:":
+        "Dorongan ini terputus: pengendali berhenti sebelum selesai. Perangkat yang belum "
+        "didorong:",
+    "Preview and push them again": "Pratinjau dan dorong lagi",
+    "Interrupted": "Terputus",
 }
 
 

@@ -304,3 +304,33 @@ def test_site_kinds_read_as_words_in_both_languages(client: TestClient) -> None:
     client.get("/lang/en?next=/")
     page = client.get("/sites/dinkes").text
     assert "Government office (SOPD)" in page
+
+
+def test_an_interrupted_push_names_its_devices_and_offers_them_again(
+        client: TestClient, ctx: Context) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from controller.store.models import ConfigPush, ConfigPushDevice
+
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    with ctx.store.session() as session:
+        push = ConfigPush(actor="budi", started_at=long_ago, heartbeat_at=long_ago)
+        session.add(push)
+        session.flush()
+        session.add_all([
+            ConfigPushDevice(push_id=push.id, device="dinkes-r1", position=0, status="changed",
+                             diff="+ /queue simple ..."),
+            ConfigPushDevice(push_id=push.id, device="disdik-r1", position=1, status="pending")])
+        push_id = push.id
+    log_in(client, "budi")
+    page = client.get(f"/config/pushes/{push_id}").text
+    assert 'id="push-interrupted"' in page and "Perangkat yang belum didorong: disdik-r1" in page
+    assert 'data-device="dinkes-r1" data-status="changed"' in page
+    assert 'data-device="disdik-r1" data-status="interrupted"' in page
+    again = re.search(r'href="(/config\?[^"]+)" id="push-again"', page)
+    assert again and again.group(1) == "/config?device=disdik-r1"
+    choose = client.get(again.group(1)).text
+    assert re.search(r'value="disdik-r1" id="t-disdik-r1" checked', choose)
+    assert not re.search(r'value="dinkes-r1" id="t-dinkes-r1" checked', choose)
+    rows = client.get(f"/config/pushes/{push_id}/rows")
+    assert rows.status_code == 286  # done: htmx stops polling

@@ -53,6 +53,8 @@ class PushOut(BaseModel):
     started_at: UtcDatetime
     finished_at: UtcDatetime | None
     done: bool
+    interrupted: bool = Field(description="The process running it stopped before it finished; "
+                              "devices still pending show as `interrupted`: push them again")
     counts: dict[str, int]
     results: list[DeviceResultOut]
 
@@ -88,7 +90,8 @@ def _push_out(push: Push) -> PushOut:
                                        diff=result.diff if result else "",
                                        error=result.error if result else None))
     return PushOut(id=push.id, actor=push.actor, started_at=push.started_at,
-                   finished_at=push.finished_at, done=push.done, counts=push.counts(),
+                   finished_at=push.finished_at, done=push.done,
+                   interrupted=push.interrupted, counts=push.counts(),
                    results=results)
 
 

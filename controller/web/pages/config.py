@@ -20,10 +20,12 @@ def _targets(request: Request, names: list[str], site: str, role: str, all_devic
 
 @router.get("/config")
 def choose(request: Request, _who: Viewer) -> Response:
+    """`?device=a&device=b` ticks those devices (e.g. the ones an interrupted push left)."""
     inventory = get_ctx(request).inventory
     return render(request, "config_choose.html", devices=list(inventory.devices.values()),
                   sites=list(inventory.sites.values()),
-                  roles=sorted({d.role for d in inventory.devices.values()}), error=None)
+                  roles=sorted({d.role for d in inventory.devices.values()}), error=None,
+                  chosen=set(request.query_params.getlist("device")))
 
 
 @router.post("/config/preview")
