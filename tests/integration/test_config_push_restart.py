@@ -20,7 +20,7 @@ import pytest
 from controller.auth import create_api_token
 from controller.store.db import Store, migrate
 from controller.store.users import add_user
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, move_device
 from tests.integration.test_serve import wait_healthy
 
 
@@ -62,15 +62,7 @@ def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen[str]:
 def test_a_push_cut_by_a_crash_shows_interrupted_after_restart(
         tmp_path: Path, demo_inventory: Path, demo_secrets: Path,
         black_hole: tuple[str, int]) -> None:
-    address, port = black_hole
-    devices = demo_inventory / "devices.yaml"
-    text = devices.read_text()
-    start = text.index("- name: setwan-r1\n")
-    end = text.index("- name:", start + 5)
-    block = text[start:end]
-    old = next(line for line in block.splitlines() if "mgmt_address" in line)
-    devices.write_text(text[:start] + block.replace(
-        old, f"  mgmt_address: {address}\n  mgmt_port: {port}") + text[end:])
+    move_device(demo_inventory, "setwan-r1", *black_hole)
 
     url = f"sqlite:///{tmp_path / 'data' / 'simpul.db'}"
     (tmp_path / "data").mkdir()

@@ -22,7 +22,7 @@ from controller.secrets import SecretStore
 from controller.store.db import Store, migrate
 from controller.store.models import AuditLog
 from controller.units import Allocation
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, move_device
 from tests.integration.test_report_monthly import setwan_month_rows
 
 M = 1_000_000
@@ -79,14 +79,7 @@ def setwan_sim(demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> Iter
     from lab.ssh_sim import run_simulators
 
     address, port = f"127.0.{random.randint(100, 250)}.2", free_port()
-    devices = demo_inventory / "devices.yaml"
-    text = devices.read_text()
-    start = text.index("- name: setwan-r1\n")
-    end = text.index("- name:", start + 5)
-    block = text[start:end]
-    old_address = next(line for line in block.splitlines() if "mgmt_address" in line)
-    new_block = block.replace(old_address, f"  mgmt_address: {address}\n  mgmt_port: {port}")
-    devices.write_text(text[:start] + new_block + text[end:])
+    move_device(demo_inventory, "setwan-r1", address, port)
     inventory = load_inventory(demo_inventory)
     secrets = SecretStore.load(demo_secrets)
     loop = asyncio.new_event_loop()
