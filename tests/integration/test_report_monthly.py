@@ -158,3 +158,38 @@ def test_demo_regency_synthetic_month_through_the_cli(tmp_path: Path) -> None:
     assert page.count('<section class="site"') == len(sopd) == 27
     assert page.count("<svg") == 28
     assert (out / "laporan-bandwidth-2026-10.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_synth_beside_a_running_serve_keeps_the_whole_month(tmp_path: Path) -> None:
+    """`./run` synthesises last month while serve runs; serve prunes 5-minute rows older than
+    35 days as it goes. The month must still be whole (its hours rolled up as it is written)."""
+    import threading
+    import time
+
+    from controller.bandwidth.rollups import prune
+
+    url = f"sqlite:///{tmp_path / 'simpul.db'}"
+    env = base_env(tmp_path, url)
+    simpul(env, "db", "upgrade")
+    store = Store(url)
+    stop = threading.Event()
+
+    def pruner() -> None:  # what serve's rollup consumer does, here as often as it can
+        while not stop.is_set():
+            with store.session() as session:
+                prune(session, time.time())
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=pruner)
+    thread.start()
+    try:
+        simpul(env, "bandwidth", "synth", "--month", "2026-09")  # over 35 days old
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        store.dispose()
+    out = tmp_path / "reports"
+    simpul(env, "report", "monthly", "--month", "2026-09", "--out", str(out))
+    rows = list(csv.DictReader(io.StringIO((out / "laporan-bandwidth-2026-09.csv").read_text())))
+    assert rows and all(float(r["cakupan_data"]) > 0.99 for r in rows), \
+        sorted({r["cakupan_data"] for r in rows})
