@@ -1,9 +1,10 @@
-"""SSH simulators of RouterOS and Cisco IOS devices for the demo lab and the tests.
+"""SSH simulators of RouterOS, Cisco IOS and Linux gateway devices for the demo lab and tests.
 
 One listener per inventory device on its mgmt_address:mgmt_port, speaking the platform's CLI
 closely enough for netmiko's own drivers. Each device keeps its configuration under
-<state_dir>/ssh_sim/. Linux gateways are not simulated: they are real sshd + nftables hosts.
-RouterOS menus are table-driven; see `lab.ssh_sim.routeros.HANDLERS` to add menus.
+<state_dir>/ssh_sim/ (a Linux gateway also its files, under <device>.root/, and a model of
+its nftables: lab.ssh_sim.linux). RouterOS menus are table-driven; see
+`lab.ssh_sim.routeros.HANDLERS` to add menus.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import asyncssh
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretStore
 from lab.ssh_sim.cisco_ios import IOSCli, IOSDevice
+from lab.ssh_sim.linux import LinuxCli, LinuxGateway
 from lab.ssh_sim.routeros import RouterOSCli, RouterOSDevice
 from lab.ssh_sim.server import host_key, listen
 from lab.ssh_sim.state import DeviceState
 
 log = logging.getLogger("simpul.lab.ssh_sim")
-SIMULATED_PLATFORMS = ("mikrotik_routeros", "cisco_ios")
+SIMULATED_PLATFORMS = ("mikrotik_routeros", "cisco_ios", "linux")
 # Optional modules that add RouterOS menus (e.g. the captive portal's /ip hotspot active).
 EXTENSIONS = ("lab.ssh_sim.routeros_hotspot",)
 
@@ -45,6 +47,10 @@ async def start_device(device: Device, inventory: Inventory, secrets: SecretStor
         router = RouterOSDevice(device.name, state)
         return await listen(device.name, host, port, key, profile.username, password,
                             lambda user: RouterOSCli(router, user), strip_suffix=True)
+    if device.platform == "linux":
+        gateway = LinuxGateway(device.name, state)
+        return await listen(device.name, host, port, key, profile.username, password,
+                            lambda user: LinuxCli(gateway, user))
     enable = secrets.require(profile.enable_secret) if profile.enable_secret else None
     switch = IOSDevice(device.name, state, profile.username, password, enable)
     return await listen(device.name, host, port, key, profile.username, password,
@@ -77,5 +83,5 @@ async def run_simulators(inventory: Inventory, secrets: SecretStore, state_dir, 
 
 
 async def ssh_sim_component(lab) -> None:  # type: ignore[no-untyped-def]
-    """The lab component: every RouterOS and IOS device of the inventory."""
+    """The lab component: every RouterOS, IOS and Linux gateway device of the inventory."""
     await run_simulators(lab.inventory, lab.secrets, lab.state_dir)

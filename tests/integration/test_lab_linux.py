@@ -1,0 +1,237 @@
+"""The lab's Linux gateway simulator through Simpul's two real clients of Linux gateways.
+
+The config engine (controller/devices/linux.py over netmiko `linux`) renders, diffs and pushes
+the hotspot gateway's files and nftables table; the captive portal's nftables adapter allows,
+lists, revokes and looks up clients. Both talk to lab.ssh_sim.linux on a loopback address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from captive_portal.gateways import Client, GatewayError, Grant
+from captive_portal.gateways.nftables import NftablesGateway
+from captive_portal.gateways.ssh import GatewaySession
+from controller.devices import build_target
+from controller.inventory import Device, Inventory, load_inventory
+from controller.jobs import ConfigJobs
+from controller.secrets import SecretStore
+from lab.ssh_sim.state import read_command_log
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+GW = "taman-kota-gw"
+ROOT_VAR = "/srv/simpul-gw"  # device var config_root: every managed path is under it
+NFT_FILE = "/etc/nftables.d/simpul_portal.nft"
+DNSMASQ_FILE = "/etc/dnsmasq.d/simpul-hotspot.conf"
+CLIENT = Client("10.200.0.31", "0a:bc:de:01:02:03")
+
+
+@dataclass
+class Sim:
+    inventory: Inventory
+    secrets: SecretStore
+    state_dir: Path
+    data_dir: Path
+
+    @property
+    def device(self) -> Device:
+        return self.inventory.devices[GW]
+
+    @property
+    def root(self) -> Path:
+        """Where the simulated gateway keeps the files of its `/`."""
+        return self.state_dir / "ssh_sim" / f"{GW}.root"
+
+    def jobs(self) -> ConfigJobs:
+        return ConfigJobs(self.inventory, self.secrets, self.data_dir)
+
+    def adapter(self) -> NftablesGateway:
+        target = build_target(self.inventory, self.device, self.secrets, timeout_s=10)
+        return NftablesGateway(GatewaySession(target, "linux"))
+
+
+@pytest.fixture
+def sim(demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> Iterator[Sim]:
+    """The demo inventory with taman-kota-gw on a test address, simulated there."""
+    from lab.ssh_sim import run_simulators
+
+    address = f"127.0.{random.randint(100, 250)}.55"
+    port = free_port(address)
+    devices = yaml.safe_load((demo_inventory / "devices.yaml").read_text())
+    for device in devices["devices"]:
+        if device["name"] == GW:
+            device.update({"mgmt_address": address, "mgmt_port": port})
+            device.setdefault("vars", {})["config_root"] = ROOT_VAR
+    (demo_inventory / "devices.yaml").write_text(yaml.safe_dump(devices, sort_keys=False))
+    inventory = load_inventory(demo_inventory)
+    secrets = SecretStore.load(demo_secrets)
+    state_dir = tmp_path / "lab"
+    loop = asyncio.new_event_loop()
+    tasks: list[asyncio.Task[None]] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        tasks.append(loop.create_task(run_simulators(inventory, secrets, state_dir,
+                                                     names=[GW])))
+        try:
+            loop.run_until_complete(tasks[0])
+        except asyncio.CancelledError:
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    import socket
+
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection((address, port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "simulator did not start"
+            time.sleep(0.1)
+    yield Sim(inventory, secrets, state_dir, tmp_path / "data")
+    loop.call_soon_threadsafe(tasks[0].cancel)
+    thread.join(timeout=10)
+
+
+def _set_elements(gateway: NftablesGateway, name: str) -> list[object]:
+    text = gateway.run(f"nft -j list set inet simpul_portal {name}")
+    doc = json.loads(text[text.index('{"nftables"'):])
+    return [e["elem"]["val"] if isinstance(e, dict) else e
+            for e in doc["nftables"][1]["set"].get("elem", [])]
+
+
+def test_config_push_writes_files_loads_the_table_and_shows_drift(sim: Sim) -> None:
+    jobs = sim.jobs()
+    intent = jobs.render(sim.device)
+    first = jobs.diff_one(sim.device)
+    assert first.status == "changed", first.error
+    assert f"{NFT_FILE} (absent)" in first.diff and "+table inet simpul_portal {" in first.diff
+
+    pushed = jobs.push_one(sim.device)
+    assert (pushed.status, pushed.error) == ("changed", None)
+    nft_text = (sim.root / ROOT_VAR.lstrip("/") / NFT_FILE.lstrip("/")).read_text()
+    assert nft_text in intent and "set allowed {" in nft_text
+    assert not (sim.root / "etc").exists()  # config_root prefixed every path
+    staging = [p.name for p in sim.root.rglob("*.simpul-*")]
+    assert staging == []  # base64 staging files renamed or removed
+    log = read_command_log(sim.state_dir, GW)
+    assert any(line.startswith("echo __simpul_begin_") and f"nft -f {ROOT_VAR}{NFT_FILE} ;"
+               in line for line in log), log[-5:]
+    assert any("sysctl -q -p" in line for line in log)
+    assert any("systemctl restart dnsmasq" in line for line in log)
+
+    gateway = sim.adapter()
+    try:
+        listing = gateway.run("nft list table inet simpul_portal")
+        for name in ("set allowed {", "set allowed_down {", "chain forward {",
+                     "ip saddr . ether saddr @allowed jump client_up"):
+            assert name in listing
+    finally:
+        gateway.close()
+
+    second = jobs.diff_one(sim.device)
+    assert (second.status, second.diff, second.error) == ("unchanged", "", None)
+
+    # an engineer edits a file by hand on the gateway: drift shows it, a push restores it
+    gateway = sim.adapter()
+    try:
+        gateway.run(f"echo cache-size=5 >> {ROOT_VAR}{DNSMASQ_FILE}")
+        drift = jobs.diff_one(sim.device)
+        assert drift.status == "changed" and "-cache-size=5" in drift.diff, drift
+        assert "nftables" not in drift.diff
+
+        # someone deletes the live table: the files are unchanged, the live state is not
+        assert jobs.push_one(sim.device).status == "changed"
+        gateway.run("nft delete table inet simpul_portal")
+        live = jobs.diff_one(sim.device)
+        assert live.status == "changed"
+        assert "--- live nftables inet simpul_portal" in live.diff and "-(absent)" in live.diff
+        assert jobs.push_one(sim.device).status == "changed"
+        assert "set allowed {" in gateway.run("nft list table inet simpul_portal")
+    finally:
+        gateway.close()
+    assert jobs.diff_one(sim.device).status == "unchanged"
+
+
+def test_nftables_adapter_allow_list_expire_count_and_revoke(sim: Sim) -> None:
+    gateway = sim.adapter()
+    try:
+        with pytest.raises(GatewayError, match=GW):  # no table before the first push
+            gateway.allowed()
+        assert sim.jobs().push_one(sim.device).status == "changed"
+        assert gateway.allowed() == []
+
+        assert gateway.mac_for_ip(CLIENT.ip) is None  # the gateway has not seen the client
+        gateway.run(f"ip neigh replace {CLIENT.ip} lladdr {CLIENT.mac.upper()} dev wlan0")
+        assert gateway.mac_for_ip(CLIENT.ip) == CLIENT.mac
+        assert gateway.mac_for_ip("10.200.0.99") is None
+
+        gateway.allow([Grant(CLIENT, 600)])
+        [entry] = gateway.allowed()
+        assert entry.client == CLIENT
+        assert entry.seconds_left is not None and 0 < entry.seconds_left <= 600
+        # the simulated client moves data: both counters grow, upload less than download
+        first_down = entry.bytes_down
+        deadline = time.monotonic() + 15
+        while True:
+            [entry] = gateway.allowed()
+            if entry.bytes_down > first_down:
+                break
+            assert time.monotonic() < deadline, "counters did not grow"
+            time.sleep(0.5)
+        assert 0 < entry.bytes_up < entry.bytes_down
+
+        gateway.allow([Grant(CLIENT, 7200)])  # allowing again refreshes the timeout
+        [entry] = gateway.allowed()
+        assert entry.seconds_left is not None and 600 < entry.seconds_left <= 7200
+
+        brief = Client("10.200.0.32", "0a:bc:de:01:02:04")
+        gateway.allow([Grant(brief, 1)])
+        assert {a.client for a in gateway.allowed()} == {CLIENT, brief}
+        deadline = time.monotonic() + 15
+        while brief in {a.client for a in gateway.allowed()}:
+            assert time.monotonic() < deadline, "a 1 s element did not expire"
+            time.sleep(0.3)
+        assert "10.200.0.32" not in _set_elements(gateway, "allowed_down")
+
+        gateway.revoke([CLIENT])
+        assert gateway.allowed() == []
+        assert _set_elements(gateway, "allowed_down") == []
+        gateway.revoke([CLIENT])  # revoking an absent client is not an error
+    finally:
+        gateway.close()
+
+
+def test_nft_transactions_and_unknown_commands_fail_loudly(sim: Sim) -> None:
+    gateway = sim.adapter()
+    try:
+        assert sim.jobs().push_one(sim.device).status == "changed"
+        # one nft command line is one transaction: a failing delete undoes the add before it
+        with pytest.raises(GatewayError, match="No such file or directory"):
+            gateway.run("nft 'add element inet simpul_portal allowed_down { 10.200.0.40 }; "
+                        "delete element inet simpul_portal allowed_down { 10.200.0.41 }'")
+        assert _set_elements(gateway, "allowed_down") == []
+        with pytest.raises(GatewayError, match=r"exit 127"):
+            gateway.run("iptables -L")
+        with pytest.raises(GatewayError, match=r"exit 1\b"):
+            gateway.run("ip neigh replace 10.200.0.42 lladdr zz dev wlan0")
+        # paths stay inside the simulator's own root
+        with pytest.raises(GatewayError, match=r"exit 1\b"):
+            gateway.run("echo owned > /../../escaped")
+        assert not list(sim.state_dir.parent.rglob("escaped"))
+    finally:
+        gateway.close()
