@@ -19,6 +19,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import logging
 import os
 import posixpath
 import re
@@ -30,6 +31,7 @@ from typing import Any
 from lab.ssh_sim.linux_nft import MAC_RE, NftError, Ruleset
 from lab.ssh_sim.state import DeviceState
 
+log = logging.getLogger("simpul.lab.ssh_sim")
 VAR_RE = re.compile(r"\$(\?|[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})")
 IFNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 SERVICES = ("dnsmasq", "nftables", "ssh")  # units the simulated gateway runs
@@ -364,6 +366,10 @@ class LinuxCli:
             self.status = 2
         except ExitShell:
             self.closed = True
+        except Exception:  # a simulator bug must not end the session silently
+            log.exception("%s: cannot run %r", self.gateway.name, line)
+            out.append("bash: the lab gateway simulator failed on this line (see the lab log)\n")
+            self.status = 1
         self.gateway.save()
         return "".join(out).encode("utf-8", "replace").decode("utf-8")
 

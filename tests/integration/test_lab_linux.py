@@ -19,13 +19,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from captive_portal.errors import PortalError
 from captive_portal.gateways import Client, GatewayError, Grant
 from captive_portal.gateways.nftables import NftablesGateway
 from captive_portal.gateways.ssh import GatewaySession
+from captive_portal.service import Portal
+from controller.context import Context
 from controller.devices import build_target
 from controller.inventory import Device, Inventory, load_inventory
 from controller.jobs import ConfigJobs
 from controller.secrets import SecretStore
+from controller.settings import Settings
 from lab.ssh_sim.state import read_command_log
 from tests.conftest import free_port
 
@@ -235,3 +239,35 @@ def test_nft_transactions_and_unknown_commands_fail_loudly(sim: Sim) -> None:
         assert not list(sim.state_dir.parent.rglob("escaped"))
     finally:
         gateway.close()
+
+
+def test_portal_login_accounting_and_disconnect_over_the_simulated_gateway(
+        sim: Sim, demo_inventory: Path, tmp_path: Path) -> None:
+    assert sim.jobs().push_one(sim.device).status == "changed"
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
+                                portal_url="http://portal.test",
+                                portal_sms_outbox=tmp_path / "outbox.jsonl"))
+    portal = Portal(ctx)
+    try:
+        gateway = portal.gateway("taman-kota")
+        assert isinstance(gateway, NftablesGateway)
+        with pytest.raises(PortalError) as unknown:
+            portal.login(CLIENT.ip, "click_through", accepted_terms=True)
+        assert unknown.value.code == "no_mac"  # the gateway has not seen this client
+        gateway.run(f"ip neigh replace {CLIENT.ip} lladdr {CLIENT.mac} dev wlan0")
+
+        view = portal.login(CLIENT.ip, "click_through", accepted_terms=True)
+        assert [a.client for a in gateway.allowed()] == [CLIENT]
+        deadline = time.monotonic() + 30
+        while not portal.list_active_sessions("taman-kota")[0].bytes_down:
+            assert time.monotonic() < deadline, "no bytes accounted from the nftables counters"
+            time.sleep(0.5)
+            portal.account_and_reap()
+        [session] = portal.list_active_sessions("taman-kota")
+        assert 0 < session.bytes_up < session.bytes_down
+
+        assert portal.disconnect(view.id, "budi")
+        assert gateway.allowed() == []
+    finally:
+        portal.close()
+        ctx.close()
