@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from captive_portal.gateways import Client, GatewayError, Grant
 from captive_portal.gateways.nftables import NftablesGateway
 from captive_portal.gateways.ssh import GatewaySession
 from captive_portal.service import Portal
+from controller.configs import DEFAULT_TEMPLATES_DIR
 from controller.context import Context
 from controller.devices import build_target
 from controller.inventory import Device, Inventory, load_inventory
@@ -171,6 +173,23 @@ def test_config_push_writes_files_loads_the_table_and_shows_drift(sim: Sim) -> N
     assert jobs.diff_one(sim.device).status == "unchanged"
 
 
+def test_a_ruleset_nft_refuses_is_rolled_back_with_nfts_own_words(sim: Sim,
+                                                                  tmp_path: Path) -> None:
+    assert sim.jobs().push_one(sim.device).status == "changed"
+    templates = tmp_path / "bad-templates"
+    shutil.copytree(DEFAULT_TEMPLATES_DIR, templates)
+    template = templates / "linux" / "hotspot_gateway.j2"  # its last file is the ruleset
+    template.write_text(template.read_text().rstrip("\n") +
+                        "\nadd element inet simpul_portal walled_garden { 999.1.1.1 }\n")
+    bad = ConfigJobs(sim.inventory, sim.secrets, sim.data_dir,
+                     templates_dir=templates).push_one(sim.device)
+    assert bad.status == "rolled_back", bad
+    assert "Could not resolve hostname: 999.1.1.1" in (bad.error or "")
+    assert f"nft -f {ROOT_VAR}{NFT_FILE}" in (bad.error or "")
+    # the file and the live table are as before the push
+    assert sim.jobs().diff_one(sim.device).status == "unchanged"
+
+
 def test_nftables_adapter_allow_list_expire_count_and_revoke(sim: Sim) -> None:
     gateway = sim.adapter()
     try:
@@ -271,3 +290,25 @@ def test_portal_login_accounting_and_disconnect_over_the_simulated_gateway(
     finally:
         portal.close()
         ctx.close()
+
+
+def test_gateway_state_survives_a_simulator_restart(sim: Sim) -> None:
+    from lab.ssh_sim.linux import LinuxCli, LinuxGateway
+    from lab.ssh_sim.state import DeviceState
+
+    assert sim.jobs().push_one(sim.device).status == "changed"
+    gateway = sim.adapter()
+    try:
+        gateway.run(f"ip neigh replace {CLIENT.ip} lladdr {CLIENT.mac} dev wlan0")
+        gateway.allow([Grant(CLIENT, 600)])
+    finally:
+        gateway.close()
+    # a new simulator process reads the same state directory
+    shell = LinuxCli(LinuxGateway(GW, DeviceState(sim.state_dir, GW)), "simpul")
+    listing = shell.handle_line("nft -j list set inet simpul_portal allowed")
+    [element] = json.loads(listing)["nftables"][1]["set"]["elem"]
+    assert element["elem"]["val"] == {"concat": [CLIENT.ip, CLIENT.mac]}
+    assert 0 < element["elem"]["expires"] <= 600
+    assert CLIENT.mac in shell.handle_line(f"ip -j neigh show to {CLIENT.ip}")
+    assert "set meter_up {" in shell.handle_line("nft list table inet simpul_portal")
+    assert shell.handle_line("reboot").startswith("bash: reboot: command not found")
