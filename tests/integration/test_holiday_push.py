@@ -20,6 +20,7 @@ from controller.inventory import Inventory, load_inventory
 from controller.secrets import SecretStore
 from controller.store.db import Store, migrate
 from controller.store.models import AuditLog
+from tests.conftest import free_port
 from tests.integration.config_lab import Lab, config_commands, start_demo_lab
 
 pytestmark = pytest.mark.integration
@@ -39,10 +40,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def subset(inventory: Inventory) -> Inventory:
-    """Three scheduled devices; the Linux gateway has no simulator: it is unreachable."""
+    """Three scheduled devices; the Linux gateway is made unreachable on purpose (a closed
+    port), so a failed push and its retry on the next pass are tested too."""
     keep = {OFFICE, HOTSPOT_GW, LINUX_GW}
-    return dataclasses.replace(inventory, devices={
-        n: d for n, d in inventory.devices.items() if n in keep})
+    devices = {n: d for n, d in inventory.devices.items() if n in keep}
+    devices[LINUX_GW] = devices[LINUX_GW].model_copy(update={"mgmt_port": free_port()})
+    return dataclasses.replace(inventory, devices=devices)
 
 
 def running(inventory: Inventory, secrets: SecretStore, name: str) -> str:
