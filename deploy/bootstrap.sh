@@ -21,7 +21,10 @@ simpul_bootstrap() {
     fi
     uv=.tools/bin/uv
   fi
-  "$uv" sync --frozen --quiet
+  # Bytecode ahead of time: with PYTHONDONTWRITEBYTECODE set (common in containers) every
+  # process would otherwise compile SQLAlchemy & co. from source: 3.4 s -> 1.0 s per `simpul`.
+  "$uv" sync --frozen --quiet --compile-bytecode
+  .venv/bin/python -m compileall -q controller captive_portal exporters lab >/dev/null
 }
 
 # Front-end libraries (htmx, Leaflet) come from npm at the versions pinned in
