@@ -22,7 +22,10 @@ Targets on the 2-core machine: redirect >= 2,000 req/s; login >= 300/s with p99 
 Measured 2026-11-24 (2 CPU, quiet), five runs (one with --seconds 30, ~14,000 sessions in the
 store before the open-loop row): redirect 25,000-30,000 req/s (p99 ~6 ms; ~10,000 before
 httptools); login capacity 450-650/s, closed-loop p99 240-350 ms (= queueing, see above); open
-loop at 300/s: 300/s achieved, p99 6-35 ms. Targets met. Before migration 0007 the open-loop p99
+loop at 300/s: 300/s achieved, p99 6-35 ms. Targets met. Later the same day the host slowed
+(nginx 19,000-40,000 req/s instead of ~60,000; a pure-Python loop twice as slow): login
+capacity fell to ~330/s and the open-loop p99 at 300/s rose to 310-330 ms (near saturation):
+read the rows against the nginx line of the same run. Before migration 0007 the open-loop p99
 grew with the sessions already stored (1.6-4.5 s after the earlier rows): SQLite searched the
 hotspot index and walked every session of the hotspot on each login.
 """
