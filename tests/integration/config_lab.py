@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -11,9 +12,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -124,3 +129,40 @@ def start_demo_lab(tmp: Path) -> Lab:
     secrets = tmp / "secrets.yaml"
     generate_missing(secrets, check_inventory(ROOT / "inventory")[0].secret_names())
     return start_lab(tmp, secrets)
+
+
+@contextmanager
+def simulated(inventory: Any, secrets: Any, state_dir: Path, name: str) -> Iterator[None]:
+    """The lab's SSH simulator of one inventory device, in a thread of this test process,
+    answering on the device's mgmt address and port until the block ends."""
+    from lab.ssh_sim import run_simulators
+
+    device = inventory.devices[name]
+    loop = asyncio.new_event_loop()
+    tasks: list[asyncio.Task[None]] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        tasks.append(loop.create_task(run_simulators(inventory, secrets, state_dir,
+                                                     names=[name])))
+        try:
+            loop.run_until_complete(tasks[0])
+        except asyncio.CancelledError:
+            pass
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection((str(device.mgmt_address), device.mgmt_port),
+                                     timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, f"the simulator of {name} did not start"
+            time.sleep(0.1)
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(tasks[0].cancel)
+        thread.join(timeout=10)

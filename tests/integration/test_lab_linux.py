@@ -7,11 +7,9 @@ lists, revokes and looks up clients. Both talk to lab.ssh_sim.linux on a loopbac
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from controller.secrets import SecretStore
 from controller.settings import Settings
 from lab.ssh_sim.state import read_command_log
 from tests.conftest import free_port
+from tests.integration.config_lab import simulated
 
 pytestmark = pytest.mark.integration
 
@@ -71,8 +70,6 @@ class Sim:
 @pytest.fixture
 def sim(demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> Iterator[Sim]:
     """The demo inventory with taman-kota-gw on a test address, simulated there."""
-    from lab.ssh_sim import run_simulators
-
     address = f"127.0.{random.randint(100, 250)}.55"
     port = free_port(address)
     devices = yaml.safe_load((demo_inventory / "devices.yaml").read_text())
@@ -84,33 +81,8 @@ def sim(demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> Iterator[Si
     inventory = load_inventory(demo_inventory)
     secrets = SecretStore.load(demo_secrets)
     state_dir = tmp_path / "lab"
-    loop = asyncio.new_event_loop()
-    tasks: list[asyncio.Task[None]] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        tasks.append(loop.create_task(run_simulators(inventory, secrets, state_dir,
-                                                     names=[GW])))
-        try:
-            loop.run_until_complete(tasks[0])
-        except asyncio.CancelledError:
-            pass
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    import socket
-
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection((address, port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "simulator did not start"
-            time.sleep(0.1)
-    yield Sim(inventory, secrets, state_dir, tmp_path / "data")
-    loop.call_soon_threadsafe(tasks[0].cancel)
-    thread.join(timeout=10)
+    with simulated(inventory, secrets, state_dir, GW):
+        yield Sim(inventory, secrets, state_dir, tmp_path / "data")
 
 
 def _set_elements(gateway: NftablesGateway, name: str) -> list[object]:

@@ -3,12 +3,10 @@ queue change in `simpul config diff` against a simulated RouterOS office router.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from controller.store.db import Store, migrate
 from controller.store.models import AuditLog
 from controller.units import Allocation
 from tests.conftest import ROOT, free_port, move_device
+from tests.integration.config_lab import simulated
 from tests.integration.test_report_monthly import setwan_month_rows
 
 M = 1_000_000
@@ -76,40 +75,11 @@ def test_accept_edits_one_line_and_audits(demo_inventory: Path, tmp_path: Path) 
 @pytest.fixture
 def setwan_sim(demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> Iterator[Path]:
     """The demo inventory with setwan-r1 moved to a test address, simulated there."""
-    from lab.ssh_sim import run_simulators
-
     address, port = f"127.0.{random.randint(100, 250)}.2", free_port()
     move_device(demo_inventory, "setwan-r1", address, port)
     inventory = load_inventory(demo_inventory)
-    secrets = SecretStore.load(demo_secrets)
-    loop = asyncio.new_event_loop()
-    task_holder: list[asyncio.Task[None]] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        task_holder.append(loop.create_task(run_simulators(
-            inventory, secrets, tmp_path / "lab", names=["setwan-r1"])))
-        try:
-            loop.run_until_complete(task_holder[0])
-        except asyncio.CancelledError:
-            pass
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    import socket
-    import time
-
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection((address, port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "simulator did not start"
-            time.sleep(0.1)
-    yield demo_inventory
-    loop.call_soon_threadsafe(task_holder[0].cancel)
-    thread.join(timeout=10)
+    with simulated(inventory, SecretStore.load(demo_secrets), tmp_path / "lab", "setwan-r1"):
+        yield demo_inventory
 
 
 def test_accepted_recommendation_is_a_queue_change_in_config_diff(
