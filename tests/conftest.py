@@ -52,16 +52,18 @@ def demo_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def move_device(inventory_dir: Path, name: str, address: str, port: int) -> None:
-    """Give a device of an inventory copy a test address and SSH port (its other keys kept)."""
-    devices = inventory_dir / "devices.yaml"
-    text = devices.read_text()
-    start = text.index(f"- name: {name}\n")
-    end = text.index("- name:", start + 5)
-    block = text[start:end]
-    old = next(line for line in block.splitlines() if "mgmt_address" in line)
-    devices.write_text(text[:start] + block.replace(
-        old, f"  mgmt_address: {address}\n  mgmt_port: {port}") + text[end:])
+def move_device(inventory_dir: Path, name: str, address: str, port: int,
+                **variables: str) -> None:
+    """Give a device of an inventory copy a test address and SSH port, and optionally template
+    vars (its other keys kept)."""
+    import yaml
+
+    path = inventory_dir / "devices.yaml"
+    data = yaml.safe_load(path.read_text())
+    [device] = [d for d in data["devices"] if d["name"] == name]
+    device.update({"mgmt_address": address, "mgmt_port": port})
+    device.setdefault("vars", {}).update(variables)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
 def require_root() -> None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 from captive_portal.errors import PortalError
 from captive_portal.gateways import Client, GatewayError, Grant
@@ -31,7 +30,7 @@ from controller.jobs import ConfigJobs
 from controller.secrets import SecretStore
 from controller.settings import Settings
 from lab.ssh_sim.state import read_command_log
-from tests.conftest import free_port
+from tests.conftest import free_port, move_device
 from tests.integration.config_lab import simulated
 
 pytestmark = pytest.mark.integration
@@ -72,12 +71,7 @@ def sim(demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> Iterator[Si
     """The demo inventory with taman-kota-gw on a test address, simulated there."""
     address = f"127.0.{random.randint(100, 250)}.55"
     port = free_port(address)
-    devices = yaml.safe_load((demo_inventory / "devices.yaml").read_text())
-    for device in devices["devices"]:
-        if device["name"] == GW:
-            device.update({"mgmt_address": address, "mgmt_port": port})
-            device.setdefault("vars", {})["config_root"] = ROOT_VAR
-    (demo_inventory / "devices.yaml").write_text(yaml.safe_dump(devices, sort_keys=False))
+    move_device(demo_inventory, GW, address, port, config_root=ROOT_VAR)
     inventory = load_inventory(demo_inventory)
     secrets = SecretStore.load(demo_secrets)
     state_dir = tmp_path / "lab"

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from captive_portal.errors import PortalError
 from captive_portal.gateways import Client, Grant
@@ -20,7 +19,7 @@ from controller.context import Context
 from controller.settings import Settings
 from lab.ssh_sim import load_extensions, start_device
 from lab.ssh_sim.server import host_key
-from tests.conftest import free_port
+from tests.conftest import free_port, move_device
 
 pytestmark = pytest.mark.integration
 
@@ -31,11 +30,7 @@ CLIENT_IP, CLIENT_MAC = "10.200.4.31", "0a:bc:de:01:02:03"  # randomised MAC
 def portal(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[Portal]:
     address = f"127.0.{random.randint(100, 250)}.56"
     port = free_port(address)
-    devices = yaml.safe_load((demo_inventory / "devices.yaml").read_text())
-    for device in devices["devices"]:
-        if device["name"] == "alun-alun-gw":
-            device.update({"mgmt_address": address, "mgmt_port": port})
-    (demo_inventory / "devices.yaml").write_text(yaml.safe_dump(devices))
+    move_device(demo_inventory, "alun-alun-gw", address, port)
     settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
                         portal_url="http://portal.test",
                         portal_sms_outbox=tmp_path / "outbox.jsonl")
