@@ -16,8 +16,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.auth import RateLimiter
 from controller.context import Context
 from controller.pushes import Pushes
-from controller.web import api, pages
+from controller.web.api import audit as api_audit
+from controller.web.api import bandwidth as api_bandwidth
+from controller.web.api import config as api_config
+from controller.web.api import hotspots as api_hotspots
+from controller.web.api import network as api_network
+from controller.web.api import users as api_users
 from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, render
+from controller.web.pages import admin, auth, bandwidth, config, hotspots, network
+
+PAGE_ROUTERS = [auth.router, network.router, config.router, hotspots.router, bandwidth.router,
+                admin.router]
+API_ROUTERS = [api_network.router, api_config.router, api_hotspots.router, api_users.router,
+               api_audit.router, api_bandwidth.router]
 
 STATIC = Path(__file__).parent / "static"
 
@@ -121,8 +132,8 @@ def create_admin_app(ctx: Context) -> FastAPI:
         return render(request, "error.html", 400,
                       message="; ".join(f"{p['field']}: {p['message']}" for p in problems))
 
-    for router in pages.ROUTERS:
+    for router in PAGE_ROUTERS:
         app.include_router(router)
-    for router in api.ROUTERS:
+    for router in API_ROUTERS:
         app.include_router(router, prefix="/api/v1")
     return app

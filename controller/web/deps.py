@@ -6,12 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from controller.auth import role_at_least, session_user, token_user
 from controller.context import Context
+from controller.inventory import Device, Hotspot, Site
+from controller.pushes import Push
+from controller.store.models import User
+from controller.web.api.types import RowId
 from controller.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, kind_label, translate
 
 SESSION_COOKIE = "simpul_session"
@@ -117,3 +123,47 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Operator = Annotated[Principal, Depends(require("operator"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+# Path parameters that name something: each dependency looks it up or answers 404 naming it.
+
+def known_site(request: Request, code: str) -> Site:
+    site = get_ctx(request).inventory.sites.get(code)
+    if site is None:
+        raise HTTPException(404, f"unknown site {code!r}")
+    return site
+
+
+def known_device(request: Request, name: str) -> Device:
+    device = get_ctx(request).inventory.devices.get(name)
+    if device is None:
+        raise HTTPException(404, f"unknown device {name!r}")
+    return device
+
+
+def known_hotspot(request: Request, name: str) -> Hotspot:
+    hotspot = get_ctx(request).inventory.hotspots.get(name)
+    if hotspot is None:
+        raise HTTPException(404, f"unknown hotspot {name!r}")
+    return hotspot
+
+
+def known_push(request: Request, push_id: RowId) -> Push:
+    found: Push | None = request.app.state.pushes.get(push_id)
+    if found is None:
+        raise HTTPException(404, f"no push {push_id}")
+    return found
+
+
+def existing_user(session: Session, username: str) -> User:
+    """The user to change, in the caller's session; 404 naming it if there is none."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise HTTPException(404, f"unknown user {username!r}")
+    return user
+
+
+KnownSite = Annotated[Site, Depends(known_site)]
+KnownDevice = Annotated[Device, Depends(known_device)]
+KnownHotspot = Annotated[Hotspot, Depends(known_hotspot)]
+KnownPush = Annotated[Push, Depends(known_push)]

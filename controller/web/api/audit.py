@@ -8,9 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from controller.store.audit import find_entries
 from controller.web.api.types import UtcDatetime
 from controller.web.deps import Viewer, get_ctx
-from controller.web.pages.admin import audit_query
 
 router = APIRouter(tags=["audit"])
 
@@ -34,6 +34,7 @@ def list_audit(
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[AuditOut]:
     with get_ctx(request).store.session() as session:
-        rows = session.scalars(audit_query(actor, action, target, result, since, limit)).all()
+        rows = find_entries(session, actor=actor, action=action, target=target, result=result,
+                            since=since, limit=limit)
         return [AuditOut(id=r.id, at=r.at, actor=r.actor, action=r.action, target=r.target,
                          result=r.result, detail=r.detail, diff=r.diff) for r in rows]

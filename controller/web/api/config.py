@@ -10,8 +10,8 @@ from controller.backups import BackupError
 from controller.configs import TargetError, select_devices
 from controller.pushes import Push, config_jobs
 from controller.store.models import ConfigDrift
-from controller.web.api.types import AUTH_ERRORS, Responses, RowId, UtcDatetime
-from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
+from controller.web.api.types import AUTH_ERRORS, Responses, UtcDatetime
+from controller.web.deps import KnownDevice, KnownPush, Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["config"])
 ERRORS: Responses = {**AUTH_ERRORS,
@@ -115,32 +115,25 @@ async def start_push(request: Request, target: Target, who: Operator) -> PushOut
 
 @router.get("/config/pushes/{push_id}", response_model=PushOut,
             responses={**ERRORS, 404: {"description": "No such push"}})
-def get_push(request: Request, push_id: RowId, _who: Viewer) -> PushOut:
-    found = request.app.state.pushes.get(push_id)
-    if found is None:
-        raise HTTPException(404, f"no push {push_id}")
-    return _push_out(found)
+def get_push(push: KnownPush, _who: Viewer) -> PushOut:
+    return _push_out(push)
 
 
 @router.get("/devices/{name}/backups", response_model=list[VersionOut],
             responses={**ERRORS, 404: {"description": "No such device"}})
-def backups(request: Request, name: str, _who: Viewer) -> list[VersionOut]:
-    ctx = get_ctx(request)
-    if name not in ctx.inventory.devices:
-        raise HTTPException(404, f"unknown device {name!r}")
-    repo = config_jobs(ctx, "api").backups
+def backups(request: Request, name: str, _device: KnownDevice,
+            _who: Viewer) -> list[VersionOut]:
+    repo = config_jobs(get_ctx(request), "api").backups
     return [VersionOut(commit=v.commit, at=v.at, author=v.author, message=v.message)
             for v in repo.history(name)]
 
 
 @router.get("/devices/{name}/backups/diff", response_model=str,
             responses={**ERRORS, 404: {"description": "No such device or version"}})
-def backup_diff(request: Request, name: str, old: str, _who: Viewer, new: str = "HEAD") -> str:
-    ctx = get_ctx(request)
-    if name not in ctx.inventory.devices:
-        raise HTTPException(404, f"unknown device {name!r}")
+def backup_diff(request: Request, name: str, old: str, _device: KnownDevice, _who: Viewer,
+                new: str = "HEAD") -> str:
     try:
-        return config_jobs(ctx, "api").backups.diff(name, old, new)
+        return config_jobs(get_ctx(request), "api").backups.diff(name, old, new)
     except BackupError as exc:
         raise HTTPException(404, str(exc)) from None
 

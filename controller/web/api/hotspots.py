@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from captive_portal.service import portal_for
 from captive_portal.vouchers import VoucherError
 from controller.web.api.types import AUTH_ERRORS, Responses, RowId, UtcDatetime
-from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
+from controller.web.deps import KnownHotspot, Operator, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["hotspots"])
 ERRORS: Responses = AUTH_ERRORS
@@ -55,10 +55,9 @@ class LoginStatOut(BaseModel):
 
 @router.get("/hotspots/{name}/sessions", response_model=list[SessionOut],
             responses={**ERRORS, 404: {"description": "No such hotspot"}})
-def list_sessions(request: Request, name: str, _who: Viewer) -> list[SessionOut]:
+def list_sessions(request: Request, name: str, _hotspot: KnownHotspot,
+                  _who: Viewer) -> list[SessionOut]:
     ctx = get_ctx(request)
-    if name not in ctx.inventory.hotspots:
-        raise HTTPException(404, f"unknown hotspot {name!r}")
     return [SessionOut(**{k: getattr(s, k) for k in SessionOut.model_fields})
             for s in portal_for(ctx).list_active_sessions(name)]
 

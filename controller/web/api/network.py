@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from controller.overview import device_status, latest_use, site_history
 from controller.web.api.types import AUTH_ERRORS, Responses
-from controller.web.deps import Viewer, get_ctx
+from controller.web.deps import KnownDevice, KnownSite, Viewer, get_ctx
 
 router = APIRouter(tags=["network"])
 ERRORS: Responses = AUTH_ERRORS
@@ -100,11 +100,8 @@ def list_sites(request: Request, _who: Viewer, kind: str | None = None) -> list[
 
 
 @router.get("/sites/{code}", response_model=SiteDetailOut, responses=NOT_FOUND)
-def get_site(request: Request, code: str,
-             _who: Viewer) -> SiteDetailOut:
+def get_site(request: Request, code: str, _site: KnownSite, _who: Viewer) -> SiteDetailOut:
     ctx = get_ctx(request)
-    if code not in ctx.inventory.sites:
-        raise HTTPException(404, f"unknown site {code!r}")
     statuses = device_status(ctx)
     devices = [_device_out(d, statuses) for d in ctx.inventory.devices_at(code)]
     history = [UsePointOut(ts=p.ts, in_bps=p.in_bps, out_bps=p.out_bps)
@@ -128,13 +125,8 @@ def list_devices(request: Request, _who: Viewer, site: str | None = None) -> lis
 
 
 @router.get("/devices/{name}", response_model=DeviceOut, responses=NOT_FOUND)
-def get_device(request: Request, name: str,
-               _who: Viewer) -> DeviceOut:
-    ctx = get_ctx(request)
-    device = ctx.inventory.devices.get(name)
-    if device is None:
-        raise HTTPException(404, f"unknown device {name!r}")
-    return _device_out(device, device_status(ctx))
+def get_device(request: Request, device: KnownDevice, _who: Viewer) -> DeviceOut:
+    return _device_out(device, device_status(get_ctx(request)))
 
 
 @router.get("/links", response_model=list[LinkOut], responses=ERRORS)

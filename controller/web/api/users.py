@@ -11,7 +11,7 @@ from controller.store.audit import record
 from controller.store.models import User
 from controller.store.users import ROLES, USERNAME_PATTERN, UserError, add_user
 from controller.web.api.types import AUTH_ERRORS, Responses
-from controller.web.deps import Admin, Viewer, check_csrf, get_ctx
+from controller.web.deps import Admin, Viewer, check_csrf, existing_user, get_ctx
 
 router = APIRouter(tags=["users"])
 ERRORS: Responses = AUTH_ERRORS
@@ -75,9 +75,7 @@ async def update_user(request: Request, username: str, body: UserPatch,
                       who: Admin) -> UserOut:
     await check_csrf(request, who)
     with get_ctx(request).store.session() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise HTTPException(404, f"unknown user {username!r}")
+        user = existing_user(session, username)
         if body.disabled and user.id == who.user_id:
             raise HTTPException(400, "you cannot disable yourself")
         if body.role is not None and body.role in ROLES:

@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from controller.auth import create_api_token
-from controller.store.audit import record
-from controller.store.models import AuditLog, User
+from controller.store.audit import find_entries, known_actions, record
+from controller.store.models import User
 from controller.store.users import ROLES, UserError, add_user
-from controller.web.deps import Admin, Viewer, check_csrf, get_ctx, render
+from controller.web.deps import Admin, Viewer, check_csrf, existing_user, get_ctx, render
 
 router = APIRouter(include_in_schema=False)
-
-
-def audit_query(actor: str | None, action: str | None, target: str | None, result: str | None,
-                since: datetime | None = None, limit: int = 200):  # type: ignore[no-untyped-def]
-    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
-    if actor:
-        query = query.where(AuditLog.actor == actor)
-    if action:
-        query = query.where(AuditLog.action.startswith(action))
-    if target:
-        query = query.where(AuditLog.target == target)
-    if result:
-        query = query.where(AuditLog.result == result)
-    if since:
-        query = query.where(AuditLog.at >= since)
-    return query
 
 
 @router.get("/audit")
 def audit(request: Request, _who: Viewer, actor: str = "", action: str = "",
           target: str = "", result: str = "") -> Response:
     with get_ctx(request).store.session() as session:
-        rows = session.scalars(audit_query(actor, action, target, result)).all()
-        actions = sorted(set(session.scalars(select(AuditLog.action).distinct())))
+        rows = find_entries(session, actor=actor, action=action, target=target, result=result)
+        actions = known_actions(session)
     return render(request, "audit.html", rows=rows, actions=actions,
                   filters={"actor": actor, "action": action, "target": target,
                            "result": result})
@@ -74,9 +56,7 @@ async def users_update(request: Request, username: str,
     await check_csrf(request, who)
     form = await request.form()
     with get_ctx(request).store.session() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise HTTPException(404, f"unknown user {username!r}")
+        user = existing_user(session, username)
         role, disabled = form.get("role"), form.get("disabled")
         if role is not None:
             if role not in ROLES:

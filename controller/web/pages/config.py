@@ -7,8 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from controller.configs import TargetError, select_devices
 from controller.pushes import config_jobs
-from controller.web.api.types import RowId
-from controller.web.deps import Operator, Viewer, check_csrf, get_ctx, render
+from controller.web.deps import KnownPush, Operator, Viewer, check_csrf, get_ctx, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,17 +64,11 @@ async def push(request: Request, who: Operator) -> Response:
 
 
 @router.get("/config/pushes/{push_id}")
-def push_page(request: Request, push_id: RowId, _who: Viewer) -> Response:
-    found = request.app.state.pushes.get(push_id)
-    if found is None:
-        raise HTTPException(404, f"no push {push_id}")
-    return render(request, "config_push.html", push=found)
+def push_page(request: Request, push: KnownPush, _who: Viewer) -> Response:
+    return render(request, "config_push.html", push=push)
 
 
 @router.get("/config/pushes/{push_id}/rows")
-def push_rows(request: Request, push_id: RowId, _who: Viewer) -> Response:
+def push_rows(request: Request, push: KnownPush, _who: Viewer) -> Response:
     """The progress table alone, polled by htmx; 286 tells htmx to stop polling when done."""
-    found = request.app.state.pushes.get(push_id)
-    if found is None:
-        raise HTTPException(404, f"no push {push_id}")
-    return render(request, "config_push_rows.html", 286 if found.done else 200, push=found)
+    return render(request, "config_push_rows.html", 286 if push.done else 200, push=push)

@@ -12,7 +12,7 @@ from controller.backups import BackupError
 from controller.overview import device_status, latest_use, site_history, status_counts
 from controller.pushes import config_jobs
 from controller.store.models import ConfigDrift
-from controller.web.deps import Viewer, get_ctx, render
+from controller.web.deps import KnownDevice, KnownSite, Viewer, get_ctx, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -58,12 +58,8 @@ def sites(request: Request, _who: Viewer,
 
 
 @router.get("/sites/{code}")
-def site_detail(request: Request, code: str,
-                _who: Viewer) -> Response:
+def site_detail(request: Request, code: str, site: KnownSite, _who: Viewer) -> Response:
     ctx = get_ctx(request)
-    site = ctx.inventory.sites.get(code)
-    if site is None:
-        raise HTTPException(404, f"unknown site {code!r}")
     devices = ctx.inventory.devices_at(code)
     names = {d.name for d in devices}
     links = [link for link in ctx.inventory.links if {link.a.device, link.b.device} & names]
@@ -108,12 +104,9 @@ def _drift(request: Request) -> dict[str, str]:
 
 
 @router.get("/devices/{name}")
-def device_detail(request: Request, name: str, who: Viewer, a: str = "",
+def device_detail(request: Request, name: str, device: KnownDevice, who: Viewer, a: str = "",
                   b: str = "") -> Response:
     ctx = get_ctx(request)
-    device = ctx.inventory.devices.get(name)
-    if device is None:
-        raise HTTPException(404, f"unknown device {name!r}")
     repo = config_jobs(ctx, who.username).backups
     history = repo.history(name)
     backup_diff = None
