@@ -76,7 +76,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
 
     @app.get("/login")
     def login_page(request: Request) -> Response:
-        hotspot, session = portal().status_for_ip(_client_ip(request))
+        hotspot, session = portal().login.status_for_ip(_client_ip(request))
         if hotspot is None:
             return error_page(request, PortalError("not_on_hotspot", 403), _lang(request))
         if session is not None:
@@ -86,7 +86,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
 
     @app.get("/success")
     def success_page(request: Request) -> Response:
-        hotspot, session = portal().status_for_ip(_client_ip(request))
+        hotspot, session = portal().login.status_for_ip(_client_ip(request))
         if hotspot is None or session is None:
             return RedirectResponse(login_url, status_code=302, headers=NO_STORE)
         return page(request, "success.html", hotspot=hotspot,
@@ -94,7 +94,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
 
     @app.get("/venue")
     def venue_page(request: Request) -> Response:
-        hotspot = portal().hotspot_for(_client_ip(request))
+        hotspot = portal().login.hotspot_for(_client_ip(request))
         if hotspot is None:
             return error_page(request, PortalError("not_on_hotspot", 403), _lang(request))
         return page(request, "venue.html", hotspot=hotspot, ssid=hotspot.ssid)
@@ -106,11 +106,11 @@ def create_portal_app(ctx: Context) -> FastAPI:
     def do_login(request: Request, form: dict[str, str], method: str) -> Response:
         lang = _lang(request, form)
         ip = _client_ip(request)
-        hotspot = portal().hotspot_for(ip)
+        hotspot = portal().login.hotspot_for(ip)
         try:
-            portal().login(ip, method, accepted_terms=form.get("accept") == "yes",
-                           voucher_code=form.get("code", ""), phone=form.get("phone", ""),
-                           code=form.get("code", ""))
+            portal().login.log_in(ip, method, accepted_terms=form.get("accept") == "yes",
+                                 voucher_code=form.get("code", ""),
+                                 phone=form.get("phone", ""), code=form.get("code", ""))
         except PortalError as exc:
             if method == "phone_otp" and exc.code in ("otp_wrong", "otp_format"):
                 return error_page(request, exc, lang, hotspot, "otp.html",
@@ -141,7 +141,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
 
     def refuse(request: Request, form: dict[str, str], code: str) -> Response:
         lang = _lang(request, form)
-        hotspot = portal().hotspot_for(_client_ip(request))
+        hotspot = portal().login.hotspot_for(_client_ip(request))
         if hotspot is None:
             return error_page(request, PortalError("not_on_hotspot", 403), lang)
         return error_page(request, PortalError(code), lang, hotspot, "login.html",
@@ -150,11 +150,11 @@ def create_portal_app(ctx: Context) -> FastAPI:
     def do_otp_request(request: Request, form: dict[str, str]) -> Response:
         lang = _lang(request, form)
         ip = _client_ip(request)
-        hotspot = portal().hotspot_for(ip)
+        hotspot = portal().login.hotspot_for(ip)
         if form.get("accept") != "yes":
             return refuse(request, form, "terms_not_accepted")
         try:
-            portal().request_otp(ip, form.get("phone", ""))
+            portal().login.request_otp(ip, form.get("phone", ""))
         except PortalError as exc:
             if hotspot is not None:
                 return error_page(request, exc, lang, hotspot, "login.html",
@@ -171,7 +171,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
     @app.get("/api/captive")
     def captive_api(request: Request) -> Response:
         """RFC 8908 Captive Portal API, for the asking client's address."""
-        hotspot, session = portal().status_for_ip(_client_ip(request))
+        hotspot, session = portal().login.status_for_ip(_client_ip(request))
         body: dict[str, Any] = {"captive": session is None, "user-portal-url": login_url,
                                 "venue-info-url": portal_url + "/venue"}
         if session is not None:

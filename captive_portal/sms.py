@@ -11,6 +11,9 @@ from typing import Protocol
 
 import httpx
 
+from controller.secrets import SecretStore
+from controller.settings import Settings
+
 
 class SmsError(Exception):
     """The message could not be handed to the SMS gateway."""
@@ -56,3 +59,16 @@ class WebhookSender:
 
 
 SENDERS = ("outbox", "webhook")
+
+
+def configured_sender(settings: Settings, secrets: SecretStore) -> SmsSender:
+    """The sender SIMPUL_PORTAL_SMS_SENDER names; ValueError for a setting that cannot work."""
+    if settings.portal_sms_sender == "webhook":
+        if not settings.portal_sms_webhook_url:
+            raise ValueError("SIMPUL_PORTAL_SMS_WEBHOOK_URL must be set for the webhook sender")
+        return WebhookSender(settings.portal_sms_webhook_url,
+                             secrets.get("portal_sms_webhook_token"))
+    if settings.portal_sms_sender != "outbox":
+        raise ValueError(f"SIMPUL_PORTAL_SMS_SENDER must be outbox or webhook, "
+                         f"not {settings.portal_sms_sender!r}")
+    return OutboxSender(settings.portal_sms_outbox or settings.data_dir / "sms-outbox.jsonl")

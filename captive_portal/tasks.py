@@ -17,7 +17,7 @@ async def session_reaper(ctx: Context) -> None:
     while True:
         await asyncio.sleep(ctx.settings.portal_reap_interval_s)
         try:
-            report = await asyncio.to_thread(portal.account_and_reap)
+            report = await asyncio.to_thread(portal.accounting.account_and_reap)
             if report.ended:
                 log.info("reaper: ended %s", dict(report.ended))
         except Exception:  # a loop must survive one bad round
@@ -29,7 +29,7 @@ async def gateway_reconciler(ctx: Context) -> None:
     portal = portal_for(ctx)
     while True:
         try:
-            report = await asyncio.to_thread(portal.reconcile)
+            report = await asyncio.to_thread(portal.reconciler.reconcile)
             if report.added or report.removed:
                 log.info("reconciler: +%d -%d", report.added, report.removed)
         except Exception:

@@ -1,4 +1,7 @@
-"""Vouchers: batches engineers create and print; a citizen redeems a code for a session."""
+"""Vouchers: batches engineers create and print; a citizen redeems a code for a session.
+
+The functions work in a caller's store session; VoucherBatches is the portal's room for them.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,8 @@ from sqlalchemy.orm import Session
 from captive_portal.clock import aware, utcnow
 from captive_portal.errors import PortalError
 from captive_portal.models import Voucher
+from controller.context import Context
+from controller.store import audit
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
 CODE_RE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")
@@ -138,3 +143,33 @@ def voucher_sheet_html(session: Session, batch: str, title: str = "WiFi Publik")
         f"</style><h1 style='font-size:12pt'>Voucher batch {html.escape(batch)}</h1>"
         f"<div class=g>{''.join(cards)}</div></html>"
     )
+
+
+class VoucherBatches:
+    """Engineers' voucher batches (web, API, CLI): each in its own transaction, audited."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    def create_batch(self, *, count: int, duration_s: int, uses: int = 1, valid_days: int = 30,
+                     hotspot: str | None = None, batch: str | None = None,
+                     actor: str = "system") -> VoucherBatch:
+        """Create a batch of voucher codes (audited); raises VoucherError naming the field."""
+        with self.ctx.store.session() as session:
+            result = create_voucher_batch(
+                session, count=count, duration_s=duration_s, uses=uses, valid_days=valid_days,
+                hotspot=hotspot, batch=batch, actor=actor,
+                known_hotspots=set(self.ctx.inventory.hotspots))
+            audit.record(session, actor, "hotspot.vouchers.create", target=f"batch:{result.batch}",
+                         result="ok", detail={"count": count, "hotspot": hotspot,
+                                              "duration_s": duration_s, "uses": uses})
+        return result
+
+    def sheet_html(self, batch: str) -> str:
+        """The batch's printable sheet, titled with its hotspot's branding; VoucherError if none."""
+        with self.ctx.store.session() as session:
+            first = session.scalar(select(Voucher).where(Voucher.batch == batch).limit(1))
+            title = "WiFi Publik"
+            if first is not None and first.hotspot in self.ctx.inventory.hotspots:
+                title = self.ctx.inventory.hotspots[first.hotspot].branding.title
+            return voucher_sheet_html(session, batch, title)

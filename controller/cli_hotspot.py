@@ -50,7 +50,7 @@ def sessions(
     with _portal() as portal:
         if hotspot is not None and hotspot not in portal.ctx.inventory.hotspots:
             raise _fail(f"hotspot: unknown hotspot {hotspot!r}", 2)
-        rows = portal.list_active_sessions(hotspot)
+        rows = portal.stats.list_active_sessions(hotspot)
     typer.echo(f"{'ID':>6}  {'HOTSPOT':<18} {'METHOD':<14} {'CLIENT':<16} {'MAC':<17} "
                f"{'LEFT':>7} {'DOWN':>12} {'UP':>12}")
     for row in rows:
@@ -67,7 +67,7 @@ def disconnect(
 ) -> None:
     """End a session now and remove the client from its gateway."""
     with _portal() as portal:
-        if not portal.disconnect(session_id, actor):
+        if not portal.accounting.disconnect(session_id, actor):
             raise _fail(f"session {session_id}: no such open session")
     typer.echo(f"session {session_id} disconnected")
 
@@ -92,13 +92,13 @@ def vouchers_create(
         raise _fail(f"--duration: {exc}", 2) from None
     with _portal() as portal:
         try:
-            made = portal.create_voucher_batch(count=count, duration_s=duration_s, uses=uses,
-                                               valid_days=valid_days, hotspot=hotspot,
-                                               batch=batch, actor=actor)
+            made = portal.vouchers.create_batch(count=count, duration_s=duration_s, uses=uses,
+                                                valid_days=valid_days, hotspot=hotspot,
+                                                batch=batch, actor=actor)
         except VoucherError as exc:
             raise _fail(str(exc), 2) from None
         if sheet is not None:
-            sheet.write_text(portal.voucher_sheet_html(made.batch), encoding="utf-8")
+            sheet.write_text(portal.vouchers.sheet_html(made.batch), encoding="utf-8")
     typer.echo(f"batch {made.batch}: {len(made.codes)} code(s), {duration_s}s x {uses}, "
                f"valid until {made.valid_until:%Y-%m-%d}")
     for code in made.codes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -25,6 +26,7 @@ class Context:
     # The last reload attempt's problems (the inventory in force stays the last good one).
     inventory_problems: list[str] = field(default_factory=list)
     inventory_loaded_at: float = field(default_factory=time.time)
+    portal: Any = None  # the captive portal's rooms (captive_portal.service.portal_for)
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> Context:

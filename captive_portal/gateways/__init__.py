@@ -1,87 +1,17 @@
 """Enforcement adapters: a gateway lets a client (IP + MAC) through for a time, or stops it.
 
-An adapter is any class with the GatewayAdapter methods; each platform is one module, found
-through ADAPTERS by the hotspot's `adapter` name. Calls are blocking (SSH): run them in a thread.
+An adapter is any class with the GatewayAdapter methods (base.py); each platform is one module,
+found through ADAPTERS by the hotspot's `adapter` name. Calls are blocking (SSH): run them in a
+thread.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable
 
+from captive_portal.gateways.base import GatewayAdapter
 from controller.inventory import Device, Hotspot, Inventory
 from controller.secrets import SecretStore
-
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-_IDENTITY_RE = re.compile(
-    r"\b(?:\d{1,3}\.){3}\d{1,3}\b|\b[0-9A-Fa-f]{2}(?:[:-][0-9A-Fa-f]{2}){5}\b")
-
-
-def redact(text: str) -> str:
-    """Device output for a log line: addresses and MACs (a citizen's identity) removed."""
-    return _IDENTITY_RE.sub("<redacted>", text)
-
-
-class GatewayError(Exception):
-    """The gateway could not be reached or refused a command; the message names the gateway."""
-
-
-def normalise_mac(value: str) -> str:
-    """'02-AB-...' / '02:ab:...' -> '02:ab:...'; raises ValueError for anything else."""
-    mac = value.strip().lower().replace("-", ":")
-    if not MAC_RE.match(mac):
-        raise ValueError(f"not a MAC address: {value!r}")
-    return mac
-
-
-def normalise_ip(value: str) -> str:
-    return str(ipaddress.ip_address(value.strip()))
-
-
-@dataclass(frozen=True)
-class Client:
-    """A client as the gateway sees it."""
-
-    ip: str
-    mac: str
-
-
-@dataclass(frozen=True)
-class Grant:
-    """Let `client` through for `timeout_s` seconds."""
-
-    client: Client
-    timeout_s: int
-
-
-@dataclass(frozen=True)
-class AllowedClient:
-    """One element of a gateway's allowed set, with its byte counters since it was added."""
-
-    client: Client
-    seconds_left: int | None
-    bytes_up: int
-    bytes_down: int
-
-
-class GatewayAdapter(Protocol):
-    def allow(self, grants: Sequence[Grant]) -> None:
-        """Let the clients through (replacing any earlier timeout); one batch, all or nothing."""
-
-    def revoke(self, clients: Sequence[Client]) -> None:
-        """Stop the clients; absent ones are ignored."""
-
-    def allowed(self) -> list[AllowedClient]:
-        """The allowed set as the gateway holds it now."""
-
-    def mac_for_ip(self, ip: str) -> str | None:
-        """The MAC the gateway sees for a client IP (its neighbour table), or None."""
-
-    def close(self) -> None: ...
-
 
 GatewayFactory = Callable[[Hotspot, Device, Inventory, SecretStore], GatewayAdapter]
 

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from captive_portal.gateways import AllowedClient, Client, Grant
+from captive_portal.gateways.base import AllowedClient, Client, GatewayError, Grant
 
 
 class MemoryGateway:
@@ -19,8 +19,6 @@ class MemoryGateway:
         self.broken = False
 
     def _check(self) -> None:
-        from captive_portal.gateways import GatewayError
-
         self.calls += 1
         if self.broken:
             raise GatewayError("memory gateway: unreachable (simulated)")

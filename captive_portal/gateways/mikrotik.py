@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Sequence
 
-from captive_portal.gateways import (
+from captive_portal.gateways.base import (
     AllowedClient,
     Client,
     GatewayError,

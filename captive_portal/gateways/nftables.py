@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from captive_portal.gateways import (
+from captive_portal.gateways.base import (
     AllowedClient,
     Client,
     GatewayError,

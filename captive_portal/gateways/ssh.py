@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from captive_portal.gateways import GatewayError
+from captive_portal.gateways.base import GatewayError
 from controller.devices import DeviceTarget, build_target
 from controller.devices.base import netmiko_connect
 from controller.inventory import Device, Inventory

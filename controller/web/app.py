@@ -13,9 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from controller.auth import RateLimiter
 from controller.context import Context
 from controller.pushes import Pushes
+from controller.ratelimit import RateLimiter
 from controller.web.api import audit as api_audit
 from controller.web.api import bandwidth as api_bandwidth
 from controller.web.api import config as api_config

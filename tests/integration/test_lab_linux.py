@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from captive_portal.errors import PortalError
-from captive_portal.gateways import Client, GatewayError, Grant
+from captive_portal.gateways.base import Client, GatewayError, Grant
 from captive_portal.gateways.nftables import NftablesGateway
 from captive_portal.gateways.ssh import GatewaySession
 from captive_portal.service import Portal
@@ -234,24 +234,24 @@ def test_portal_login_accounting_and_disconnect_over_the_simulated_gateway(
                                 portal_sms_outbox=tmp_path / "outbox.jsonl"))
     portal = Portal(ctx)
     try:
-        gateway = portal.gateway("taman-kota")
+        gateway = portal.gateways.get("taman-kota")
         assert isinstance(gateway, NftablesGateway)
         with pytest.raises(PortalError) as unknown:
-            portal.login(CLIENT.ip, "click_through", accepted_terms=True)
+            portal.login.log_in(CLIENT.ip, "click_through", accepted_terms=True)
         assert unknown.value.code == "no_mac"  # the gateway has not seen this client
         gateway.run(f"ip neigh replace {CLIENT.ip} lladdr {CLIENT.mac} dev wlan0")
 
-        view = portal.login(CLIENT.ip, "click_through", accepted_terms=True)
+        view = portal.login.log_in(CLIENT.ip, "click_through", accepted_terms=True)
         assert [a.client for a in gateway.allowed()] == [CLIENT]
         deadline = time.monotonic() + 30
-        while not portal.list_active_sessions("taman-kota")[0].bytes_down:
+        while not portal.stats.list_active_sessions("taman-kota")[0].bytes_down:
             assert time.monotonic() < deadline, "no bytes accounted from the nftables counters"
             time.sleep(0.5)
-            portal.account_and_reap()
-        [session] = portal.list_active_sessions("taman-kota")
+            portal.accounting.account_and_reap()
+        [session] = portal.stats.list_active_sessions("taman-kota")
         assert 0 < session.bytes_up < session.bytes_down
 
-        assert portal.disconnect(view.id, "budi")
+        assert portal.accounting.disconnect(view.id, "budi")
         assert gateway.allowed() == []
     finally:
         portal.close()

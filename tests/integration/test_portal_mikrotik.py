@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from captive_portal.errors import PortalError
-from captive_portal.gateways import Client, Grant
+from captive_portal.gateways.base import Client, Grant
 from captive_portal.gateways.mikrotik import MikrotikGateway
 from captive_portal.service import Portal
 from controller.context import Context
@@ -73,43 +73,43 @@ def portal(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator
 
 
 def test_login_accounting_disconnect_and_reconcile_over_routeros(portal: Portal) -> None:
-    gateway = portal.gateway("alun-alun")
+    gateway = portal.gateways.get("alun-alun")
     assert isinstance(gateway, MikrotikGateway)
     with pytest.raises(PortalError) as unknown:
-        portal.login(CLIENT_IP, "click_through", accepted_terms=True)
+        portal.login.log_in(CLIENT_IP, "click_through", accepted_terms=True)
     assert unknown.value.code == "no_mac"  # the router has not seen this client
     gateway.run_lab_command(f"/ip hotspot host add address={CLIENT_IP} "
                             f"mac-address={CLIENT_MAC.upper()}")
     assert gateway.mac_for_ip(CLIENT_IP) == CLIENT_MAC
 
-    view = portal.login(CLIENT_IP, "click_through", accepted_terms=True)
+    view = portal.login.log_in(CLIENT_IP, "click_through", accepted_terms=True)
     [active] = gateway.allowed()
     assert active.client == Client(CLIENT_IP, CLIENT_MAC)
-    assert portal.account_and_reap().accounted == 1
+    assert portal.accounting.account_and_reap().accounted == 1
     # The router's counters (the simulator's client moves data) reach the session's totals.
     deadline = time.monotonic() + 30
-    while not portal.list_active_sessions("alun-alun")[0].bytes_down:
+    while not portal.stats.list_active_sessions("alun-alun")[0].bytes_down:
         assert time.monotonic() < deadline, "no bytes accounted from /ip hotspot active"
         time.sleep(0.5)
-        portal.account_and_reap()
-    [session] = portal.list_active_sessions("alun-alun")
+        portal.accounting.account_and_reap()
+    [session] = portal.stats.list_active_sessions("alun-alun")
     assert 0 < session.bytes_up < session.bytes_down
 
     # a flushed router is restored; a stranger is removed
     gateway.revoke([Client(CLIENT_IP, CLIENT_MAC)])
     gateway.allow([Grant(Client("10.200.4.99", "02:00:00:00:00:99"), 600)])
-    report = portal.reconcile("alun-alun")
+    report = portal.reconciler.reconcile("alun-alun")
     assert (report.added, report.removed) == (1, 1)
     assert [a.client.ip for a in gateway.allowed()] == [CLIENT_IP]
 
-    assert portal.disconnect(view.id, "budi")
+    assert portal.accounting.disconnect(view.id, "budi")
     assert gateway.allowed() == []
 
 
 def test_router_errors_become_gateway_errors(portal: Portal) -> None:
-    from captive_portal.gateways import GatewayError
+    from captive_portal.gateways.base import GatewayError
 
-    gateway = portal.gateway("alun-alun")
+    gateway = portal.gateways.get("alun-alun")
     assert isinstance(gateway, MikrotikGateway)
     with pytest.raises(GatewayError, match="alun-alun-gw"):
         gateway.run_lab_command("/ip hotspot host add address=999.1.1.1 mac-address=zz")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from captive_portal.gateways import Client, Grant
+from captive_portal.gateways.base import Client, Grant
 from captive_portal.gateways.nftables import NftablesGateway
 from captive_portal.gateways.ssh import GatewaySession
 from controller.devices import DeviceTarget

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from captive_portal.errors import PortalError
-from captive_portal.gateways import Client
+from captive_portal.gateways.base import Client
 from captive_portal.gateways.memory import MemoryGateway
 from captive_portal.metrics import PortalCollector
 from captive_portal.service import Portal
@@ -31,22 +31,22 @@ def test_portal_flows_on_each_database(store_url: str, tmp_path: Path, demo_inve
     portal = Portal(ctx, gateway_factory=lambda h: gateway,
                     sms_sender=OutboxSender(tmp_path / "outbox.jsonl"))
     try:
-        batch = portal.create_voucher_batch(count=2, duration_s=600, uses=1,
+        batch = portal.vouchers.create_batch(count=2, duration_s=600, uses=1,
                                             hotspot="pasar-besar", actor="budi")
-        first = portal.login("10.200.12.5", "voucher", voucher_code=batch.codes[0])
+        first = portal.login.log_in("10.200.12.5", "voucher", voucher_code=batch.codes[0])
         assert 500 < first.seconds_remaining <= 600
         with pytest.raises(PortalError, match="voucher_used"):
-            portal.login("10.200.12.6", "voucher", voucher_code=batch.codes[0])
-        portal.request_otp("10.200.12.6", "081377778888")
+            portal.login.log_in("10.200.12.6", "voucher", voucher_code=batch.codes[0])
+        portal.login.request_otp("10.200.12.6", "081377778888")
         text = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])["text"]
         code = re.search(r"\b(\d{6})\b", text).group(1)  # type: ignore[union-attr]
-        portal.login("10.200.12.6", "phone_otp", phone="081377778888", code=code)
-        portal.login("10.200.12.7", "click_through", accepted_terms=True)
+        portal.login.log_in("10.200.12.6", "phone_otp", phone="081377778888", code=code)
+        portal.login.log_in("10.200.12.7", "click_through", accepted_terms=True)
         gateway.bytes[Client("10.200.12.5", "02:00:00:00:12:05")] = (1000, 5000)
-        assert portal.account_and_reap().accounted == 3
+        assert portal.accounting.account_and_reap().accounted == 3
         gateway.flush()
-        assert portal.reconcile().added == 3
-        assert portal.disconnect(first.id, "budi")
+        assert portal.reconciler.reconcile().added == 3
+        assert portal.accounting.disconnect(first.id, "budi")
         registry = CollectorRegistry()
         registry.register(PortalCollector(lambda: portal))
         assert registry.get_sample_value("simpul_hotspot_sessions",
@@ -55,7 +55,7 @@ def test_portal_flows_on_each_database(store_url: str, tmp_path: Path, demo_inve
                                          {"hotspot": "pasar-besar", "direction": "down"}) == 5000
         assert registry.get_sample_value("simpul_hotspot_logins_total", {
             "hotspot": "pasar-besar", "method": "voucher", "result": "voucher_used"}) == 1
-        stats = portal.login_stats(days=1)
+        stats = portal.stats.login_stats(days=1)
         assert sum(r["count"] for r in stats if r["result"] == "ok") == 3
     finally:
         portal.close()

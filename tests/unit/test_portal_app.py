@@ -79,7 +79,7 @@ def test_click_through_allows_client_and_api_reports_it(portal: Portal) -> None:
     response = client.post("/login/click", data={"accept": "yes"})
     assert response.status_code == 303
     assert response.headers["location"].startswith(f"{PORTAL}/success")
-    allowed = portal.gateway("taman-kota").allowed()
+    allowed = portal.gateways.get("taman-kota").allowed()
     assert [(a.client.ip, a.client.mac) for a in allowed] == [(TAMAN, RANDOM_MAC)]
     assert 7000 < allowed[0].seconds_left <= 7200  # session_timeout 2h
 
@@ -97,7 +97,7 @@ def test_click_through_without_accepting_terms_stores_nothing(portal: Portal) ->
     assert response.status_code == 400
     assert "Centang persetujuan" in response.text
     assert sessions(portal) == []
-    assert portal.gateway("taman-kota").allowed() == []
+    assert portal.gateways.get("taman-kota").allowed() == []
 
 
 def test_client_outside_every_hotspot_gets_a_clear_page(portal: Portal) -> None:
@@ -109,7 +109,7 @@ def test_client_outside_every_hotspot_gets_a_clear_page(portal: Portal) -> None:
 def test_unknown_mac_is_refused_and_gateway_failure_stores_nothing(portal: Portal) -> None:
     response = client_for(portal, "10.200.0.99").post("/login/click", data={"accept": "yes"})
     assert response.status_code == 403 and "belum dikenali" in response.text
-    gateway = portal.gateway("taman-kota")
+    gateway = portal.gateways.get("taman-kota")
     gateway.broken = True  # type: ignore[attr-defined]
     response = client_for(portal, TAMAN).post("/login/click", data={"accept": "yes"})
     assert response.status_code == 503 and "tidak dapat dihubungi" in response.text
@@ -117,7 +117,7 @@ def test_unknown_mac_is_refused_and_gateway_failure_stores_nothing(portal: Porta
 
 
 def test_voucher_login_uses_up_the_voucher(portal: Portal) -> None:
-    batch = portal.create_voucher_batch(count=2, duration_s=1800, uses=1, hotspot="alun-alun",
+    batch = portal.vouchers.create_batch(count=2, duration_s=1800, uses=1, hotspot="alun-alun",
                                         actor="tester")
     client = client_for(portal, ALUN)
     bad = client.post("/login/voucher", data={"code": "12", "accept": "yes"})
@@ -128,10 +128,10 @@ def test_voucher_login_uses_up_the_voucher(portal: Portal) -> None:
     ok = client.post("/login/voucher", data={"code": batch.codes[0].lower(), "accept": "yes"})
     assert ok.status_code == 303
     assert 1700 < client.get("/api/captive").json()["seconds-remaining"] <= 1800
-    portal.disconnect(sessions(portal)[0].id, "tester")
+    portal.accounting.disconnect(sessions(portal)[0].id, "tester")
     again = client.post("/login/voucher", data={"code": batch.codes[0], "accept": "yes"})
     assert again.status_code == 400 and "sudah habis dipakai" in again.text
-    sheet = portal.voucher_sheet_html(batch.batch)
+    sheet = portal.vouchers.sheet_html(batch.batch)
     assert all(code in sheet for code in batch.codes) and "Alun-Alun" in sheet
 
 
@@ -168,7 +168,7 @@ def test_phone_otp_flow_hashes_phone_and_limits_attempts(portal: Portal, tmp_pat
     last = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])
     code2 = re.search(r"\b(\d{6})\b", last["text"]).group(1)  # type: ignore[union-attr]
     other = client_for(portal, "10.200.8.26")
-    portal.gateway("tepian-kahayan").macs["10.200.8.26"] = "02:00:00:00:00:26"  # type: ignore[attr-defined]
+    portal.gateways.get("tepian-kahayan").macs["10.200.8.26"] = "02:00:00:00:00:26"  # type: ignore[attr-defined]
     wrong2 = "000000" if code2 != "000000" else "111111"
     for _ in range(5):
         other.post("/login/otp/verify", data={"phone": "081299990000", "code": wrong2})
@@ -184,7 +184,7 @@ def test_login_requests_are_rate_limited_per_client(portal: Portal) -> None:
     limited = client.post("/login/click", data={"accept": "yes"})
     assert "Terlalu banyak percobaan" in limited.text
     other = client_for(portal, "10.200.0.26")
-    portal.gateway("taman-kota").macs["10.200.0.26"] = "02:00:00:00:00:26"  # type: ignore[attr-defined]
+    portal.gateways.get("taman-kota").macs["10.200.0.26"] = "02:00:00:00:00:26"  # type: ignore[attr-defined]
     assert other.post("/login/click", data={"accept": "yes"}).status_code == 303
 
 
@@ -193,8 +193,8 @@ def test_logs_never_carry_client_identity(portal: Portal, caplog: pytest.LogCapt
     client = client_for(portal, TEPIAN)
     client.post("/login/click", data={"accept": "yes"})
     client.post("/login/otp/request", data={"phone": "081234567890", "accept": "yes"})
-    portal.disconnect(sessions(portal)[0].id, "tester")
-    portal.account_and_reap()
+    portal.accounting.disconnect(sessions(portal)[0].id, "tester")
+    portal.accounting.account_and_reap()
     text = caplog.text
     assert "session" in text
     for secret in (TEPIAN, RANDOM_MAC, "81234567890"):

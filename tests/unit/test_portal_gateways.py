@@ -8,15 +8,15 @@ import time
 
 import pytest
 
-from captive_portal.gateways import Client, GatewayError, Grant
+from captive_portal.gateways.base import Client, GatewayError, Grant
 from captive_portal.gateways.batching import GroupCommit
 from captive_portal.gateways.mikrotik import parse_duration, parse_terse
 from captive_portal.gateways.nftables import element_commands, pack_scripts, parse_set_elements
 from captive_portal.otp import normalise_phone
-from captive_portal.ratelimit import RateLimiter
 from captive_portal.vouchers import normalise_code
 from controller.hotspot_gateway import gateway_template_context, render_gateway_files
 from controller.inventory import check_inventory
+from controller.ratelimit import RateLimiter
 from tests.conftest import DEMO_INVENTORY
 
 

@@ -37,27 +37,27 @@ def last_code(tmp_path: Path) -> str:
 
 
 def test_expired_code_is_refused(portal: Portal, tmp_path: Path) -> None:
-    portal.request_otp(IP, "081234000111")
+    portal.login.request_otp(IP, "081234000111")
     with portal.store.session() as s:
         s.execute(update(OtpCode).values(expires_at=utcnow() - timedelta(seconds=1)))
     with pytest.raises(PortalError) as refused:
-        portal.login(IP, "phone_otp", phone="081234000111", code=last_code(tmp_path))
+        portal.login.log_in(IP, "phone_otp", phone="081234000111", code=last_code(tmp_path))
     assert refused.value.code == "otp_expired"
 
 
 def test_sends_per_phone_are_limited_and_a_new_code_replaces_the_old(portal: Portal,
                                                                        tmp_path: Path) -> None:
-    portal.request_otp(IP, "081234000222")
+    portal.login.request_otp(IP, "081234000222")
     first = last_code(tmp_path)
-    portal.request_otp(IP, "0812-3400-0222")
+    portal.login.request_otp(IP, "0812-3400-0222")
     second = last_code(tmp_path)
-    portal.request_otp(IP, "+6281234000222")
+    portal.login.request_otp(IP, "+6281234000222")
     with pytest.raises(PortalError) as limited:
-        portal.request_otp(IP, "081234000222")
+        portal.login.request_otp(IP, "081234000222")
     assert limited.value.code == "otp_send_limit"
     if first != second:
         with pytest.raises(PortalError):
-            portal.login(IP, "phone_otp", phone="081234000222", code=first)
+            portal.login.log_in(IP, "phone_otp", phone="081234000222", code=first)
 
 
 def test_webhook_sender_posts_json_with_bearer_token() -> None:

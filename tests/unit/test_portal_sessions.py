@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from captive_portal.clock import utcnow
 from captive_portal.errors import PortalError
-from captive_portal.gateways import Client, Grant
+from captive_portal.gateways.base import Client, Grant
 from captive_portal.metrics import PortalCollector
 from captive_portal.models import PortalSession
 from captive_portal.service import Portal
@@ -45,11 +45,11 @@ def only_session(portal: Portal) -> PortalSession:
 
 def test_daily_time_quota_caps_the_session_and_timeout_ends_it(setup: Setup) -> None:
     portal, gateways = setup
-    view = portal.login(IP, "click_through", accepted_terms=True)
+    view = portal.login.log_in(IP, "click_through", accepted_terms=True)
     assert 3500 < view.seconds_remaining <= 3600  # daily time quota (1h) < session_timeout
     with portal.store.session() as s:
         s.execute(update(PortalSession).values(expires_at=utcnow() - timedelta(seconds=1)))
-    report = portal.account_and_reap()
+    report = portal.accounting.account_and_reap()
     assert dict(report.ended) == {"timeout": 1}
     row = only_session(portal)
     assert row.end_reason == "timeout" and row.client_ip is None and row.client_mac is None
@@ -58,57 +58,57 @@ def test_daily_time_quota_caps_the_session_and_timeout_ends_it(setup: Setup) -> 
 
 def test_byte_quota_from_gateway_counters_ends_session_and_blocks_relogin(setup: Setup) -> None:
     portal, gateways = setup
-    portal.login(IP, "click_through", accepted_terms=True)
+    portal.login.log_in(IP, "click_through", accepted_terms=True)
     gateway = gateways["taman-kota"]
     gateway.bytes[Client(IP, MAC)] = (300, 400)
-    portal.account_and_reap()
+    portal.accounting.account_and_reap()
     assert (only_session(portal).bytes_up, only_session(portal).bytes_down) == (300, 400)
-    assert portal.traffic_totals()["taman-kota"] == (300, 700 - 300)
+    assert portal.stats.traffic_totals()["taman-kota"] == (300, 700 - 300)
     gateway.bytes[Client(IP, MAC)] = (400, 700)
-    report = portal.account_and_reap()
+    report = portal.accounting.account_and_reap()
     assert dict(report.ended) == {"quota": 1}
     assert gateway.allowed() == []
     with pytest.raises(PortalError) as refused:
-        portal.login(IP, "click_through", accepted_terms=True)
+        portal.login.log_in(IP, "click_through", accepted_terms=True)
     assert refused.value.code == "quota_exhausted"
 
 
 def test_idle_client_is_ended(setup: Setup) -> None:
     portal, gateways = setup
-    portal.login(IP, "click_through", accepted_terms=True)
+    portal.login.log_in(IP, "click_through", accepted_terms=True)
     with portal.store.session() as s:
         s.execute(update(PortalSession).values(
             last_activity_at=utcnow() - timedelta(minutes=16)))  # idle_timeout 15m
-    assert dict(portal.account_and_reap().ended) == {"idle": 1}
+    assert dict(portal.accounting.account_and_reap().ended) == {"idle": 1}
 
 
 def test_reconciler_restores_flushed_set_and_drops_strangers(setup: Setup) -> None:
     portal, gateways = setup
-    portal.login(IP, "click_through", accepted_terms=True)
+    portal.login.log_in(IP, "click_through", accepted_terms=True)
     gateway = gateways["taman-kota"]
     gateway.flush()
     stranger = Client("10.200.0.77", "02:99:99:99:99:99")
     gateway.allow([Grant(stranger, 600)])
-    report = portal.reconcile()
+    report = portal.reconciler.reconcile()
     assert (report.added, report.removed) == (1, 1)
     assert [a.client for a in gateway.allowed()] == [Client(IP, MAC)]
-    assert portal.reconcile().added == 0  # converged
+    assert portal.reconciler.reconcile().added == 0  # converged
 
 
 def test_unreachable_gateway_is_reported_not_raised(setup: Setup) -> None:
     portal, gateways = setup
-    portal.login(IP, "click_through", accepted_terms=True)
+    portal.login.log_in(IP, "click_through", accepted_terms=True)
     gateways["taman-kota"].broken = True
-    assert portal.reconcile().unreachable == ["taman-kota"]
-    assert portal.account_and_reap().unreachable == ["taman-kota"]
+    assert portal.reconciler.reconcile().unreachable == ["taman-kota"]
+    assert portal.accounting.account_and_reap().unreachable == ["taman-kota"]
 
 
 def test_engineer_disconnect_is_audited(setup: Setup) -> None:
     portal, gateways = setup
-    view = portal.login(IP, "click_through", accepted_terms=True)
-    assert [s.id for s in portal.list_active_sessions("taman-kota")] == [view.id]
-    assert portal.disconnect(view.id, "budi") is True
-    assert portal.disconnect(view.id, "budi") is False
+    view = portal.login.log_in(IP, "click_through", accepted_terms=True)
+    assert [s.id for s in portal.stats.list_active_sessions("taman-kota")] == [view.id]
+    assert portal.accounting.disconnect(view.id, "budi") is True
+    assert portal.accounting.disconnect(view.id, "budi") is False
     assert gateways["taman-kota"].allowed() == []
     with portal.store.session() as s:
         entry = s.scalar(select(AuditLog).where(AuditLog.action == "hotspot.disconnect"))
@@ -117,13 +117,13 @@ def test_engineer_disconnect_is_audited(setup: Setup) -> None:
 
 def test_retention_deletes_old_ended_sessions(setup: Setup) -> None:
     portal, _ = setup
-    view = portal.login(IP, "click_through", accepted_terms=True)
-    portal.disconnect(view.id, "budi")
-    assert portal.purge_old_records() == 0
+    view = portal.login.log_in(IP, "click_through", accepted_terms=True)
+    portal.accounting.disconnect(view.id, "budi")
+    assert portal.accounting.purge_old_records() == 0
     with portal.store.session() as s:
         s.execute(update(PortalSession).values(ended_at=utcnow() - timedelta(days=91)))
-    assert portal.purge_old_records() == 1
-    assert portal.list_active_sessions() == []
+    assert portal.accounting.purge_old_records() == 1
+    assert portal.stats.list_active_sessions() == []
 
 
 def test_voucher_batch_validation_names_the_field(setup: Setup) -> None:
@@ -132,21 +132,21 @@ def test_voucher_batch_validation_names_the_field(setup: Setup) -> None:
                           ({"hotspot": "nowhere"}, "hotspot"), ({"batch": "a b"}, "batch")):
         args = {"count": 1, "duration_s": 3600, **kwargs}
         with pytest.raises(VoucherError, match=f"^{field}:"):
-            portal.create_voucher_batch(**args)  # type: ignore[arg-type]
-    portal.create_voucher_batch(count=1, duration_s=3600, batch="b1")
+            portal.vouchers.create_batch(**args)  # type: ignore[arg-type]
+    portal.vouchers.create_batch(count=1, duration_s=3600, batch="b1")
     with pytest.raises(VoucherError, match="already exists"):
-        portal.create_voucher_batch(count=1, duration_s=3600, batch="b1")
+        portal.vouchers.create_batch(count=1, duration_s=3600, batch="b1")
 
 
 def test_metrics_by_name_and_labels_never_carry_client_identity(setup: Setup) -> None:
     portal, gateways = setup
     registry = CollectorRegistry()
     registry.register(PortalCollector(lambda: portal))
-    portal.login(IP, "click_through", accepted_terms=True)
+    portal.login.log_in(IP, "click_through", accepted_terms=True)
     with pytest.raises(PortalError):
-        portal.login(IP, "click_through", accepted_terms=False)
+        portal.login.log_in(IP, "click_through", accepted_terms=False)
     gateways["taman-kota"].bytes[Client(IP, MAC)] = (10, 20)
-    portal.account_and_reap()
+    portal.accounting.account_and_reap()
     assert registry.get_sample_value("simpul_hotspot_sessions", {"hotspot": "taman-kota"}) == 1
     assert registry.get_sample_value("simpul_hotspot_sessions", {"hotspot": "alun-alun"}) == 0
     assert registry.get_sample_value("simpul_hotspot_logins_total", {
@@ -166,12 +166,12 @@ def test_a_client_lookup_uses_an_index_on_every_condition(setup: Setup) -> None:
     one-column indexes SQLite walked all of a hotspot's sessions and logins slowed as the day's
     sessions grew (bench/portal: p99 from ~30 ms to seconds at 300 logins/s); the plan of each
     lookup must search an index by all its equality conditions."""
-    from captive_portal import service
+    from captive_portal import login
 
     portal, _ = setup
     lookups = {
-        service._OPEN_SESSION_KEY: "(hotspot=? AND client_ip=?)",
-        service._USAGE_TODAY: "(client_hash=? AND hotspot=? AND started_at>?)",
+        login._OPEN_SESSION_KEY: "(hotspot=? AND client_ip=?)",
+        login._USAGE_TODAY: "(client_hash=? AND hotspot=? AND started_at>?)",
     }
     with portal.store.engine.connect() as conn:
         for statement, searched in lookups.items():

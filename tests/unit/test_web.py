@@ -205,9 +205,9 @@ def test_hotspot_vouchers_print_and_disconnect(client: TestClient, ctx: Context)
     gateways: dict[str, MemoryGateway] = {}
     portal = Portal(ctx, gateway_factory=lambda h: gateways.setdefault(h.name, MemoryGateway()))
     install_portal(portal)
-    gateway = portal.gateway("taman-kota")
+    gateway = portal.gateways.get("taman-kota")
     gateway.macs["10.200.0.50"] = "da:11:22:33:44:55"  # a randomised (local) MAC
-    opened = portal.login("10.200.0.50", "click_through", accepted_terms=True)
+    opened = portal.login.log_in("10.200.0.50", "click_through", accepted_terms=True)
 
     viewer_csrf = log_in(client, "siti")
     page = client.get("/hotspots").text
@@ -233,7 +233,7 @@ def test_hotspot_vouchers_print_and_disconnect(client: TestClient, ctx: Context)
     response = client.post(f"/hotspots/sessions/{opened.id}/disconnect",
                            data={"csrf_token": csrf}, follow_redirects=False)
     assert response.status_code == 303
-    assert portal.list_active_sessions("taman-kota") == []
+    assert portal.stats.list_active_sessions("taman-kota") == []
     assert gateway.calls >= 2  # allowed at login, revoked at disconnect
     with ctx.store.session() as session:
         actions = session.scalars(select(AuditLog.action).where(AuditLog.actor == "budi")).all()

@@ -59,14 +59,14 @@ def list_sessions(request: Request, name: str, _hotspot: KnownHotspot,
                   _who: Viewer) -> list[SessionOut]:
     ctx = get_ctx(request)
     return [SessionOut(**{k: getattr(s, k) for k in SessionOut.model_fields})
-            for s in portal_for(ctx).list_active_sessions(name)]
+            for s in portal_for(ctx).stats.list_active_sessions(name)]
 
 
 @router.post("/hotspots/sessions/{session_id}/disconnect", status_code=204,
              responses={**ERRORS, 404: {"description": "Session not open"}})
 async def disconnect(request: Request, session_id: RowId, who: Operator) -> None:
     await check_csrf(request, who)
-    ended = await run_in_threadpool(portal_for(get_ctx(request)).disconnect, session_id,
+    ended = await run_in_threadpool(portal_for(get_ctx(request)).accounting.disconnect, session_id,
                                     who.username)
     if not ended:
         raise HTTPException(404, f"session {session_id} is not open")
@@ -80,7 +80,7 @@ async def create_vouchers(request: Request, body: VoucherBatchIn,
                           who: Operator) -> VoucherBatchOut:
     await check_csrf(request, who)
     try:
-        batch = portal_for(get_ctx(request)).create_voucher_batch(
+        batch = portal_for(get_ctx(request)).vouchers.create_batch(
             count=body.count, duration_s=body.duration_s, uses=body.uses,
             valid_days=body.valid_days, hotspot=body.hotspot, actor=who.username)
     except VoucherError as exc:
@@ -96,4 +96,4 @@ async def create_vouchers(request: Request, body: VoucherBatchIn,
 @router.get("/hotspots/stats/logins", response_model=list[LoginStatOut], responses=ERRORS)
 def login_stats(request: Request, _who: Viewer, days: int = 7) -> list[LoginStatOut]:
     days = max(1, min(days, 400))
-    return [LoginStatOut(**row) for row in portal_for(get_ctx(request)).login_stats(days)]
+    return [LoginStatOut(**row) for row in portal_for(get_ctx(request)).stats.login_stats(days)]

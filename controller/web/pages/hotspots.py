@@ -16,11 +16,11 @@ router = APIRouter(include_in_schema=False)
 def _page(request: Request, status: int = 200, error: str | None = None) -> Response:
     ctx = get_ctx(request)
     portal = portal_for(ctx)
-    sessions = portal.list_active_sessions()
+    sessions = portal.stats.list_active_sessions()
     by_hotspot = {name: [s for s in sessions if s.hotspot == name]
                   for name in ctx.inventory.hotspots}
     stats: dict[tuple[str, str, str], int] = {}
-    for row in portal.login_stats(days=7):
+    for row in portal.stats.login_stats(days=7):
         key = (row["hotspot"], row["method"], row["result"])
         stats[key] = stats.get(key, 0) + row["count"]
     return render(request, "hotspots.html", status, hotspots=ctx.inventory.hotspots,
@@ -37,7 +37,7 @@ async def disconnect(request: Request, session_id: RowId, who: Operator) -> Resp
     await check_csrf(request, who)
     from starlette.concurrency import run_in_threadpool
 
-    ended = await run_in_threadpool(portal_for(get_ctx(request)).disconnect, session_id,
+    ended = await run_in_threadpool(portal_for(get_ctx(request)).accounting.disconnect, session_id,
                                     who.username)
     if not ended:
         return _page(request, 404, error=f"session {session_id} is not open")
@@ -49,7 +49,7 @@ async def create_vouchers(request: Request, who: Operator) -> Response:
     await check_csrf(request, who)
     form = await request.form()
     try:
-        batch = portal_for(get_ctx(request)).create_voucher_batch(
+        batch = portal_for(get_ctx(request)).vouchers.create_batch(
             count=int(str(form.get("count", "0")) or 0),
             duration_s=int(float(str(form.get("duration_min", "0")) or 0) * 60),
             uses=int(str(form.get("uses", "1")) or 1),
@@ -64,6 +64,6 @@ async def create_vouchers(request: Request, who: Operator) -> Response:
 @router.get("/hotspots/vouchers/{batch}")
 def voucher_sheet(request: Request, batch: str, _who: Operator) -> Response:
     try:
-        return HTMLResponse(portal_for(get_ctx(request)).voucher_sheet_html(batch))
+        return HTMLResponse(portal_for(get_ctx(request)).vouchers.sheet_html(batch))
     except VoucherError as exc:
         raise HTTPException(404, str(exc)) from None

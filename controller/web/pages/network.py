@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False)
 def _hotspot_sessions_now(request: Request) -> dict[str, int]:
     from captive_portal.service import portal_for
 
-    return portal_for(get_ctx(request)).session_counts()
+    return portal_for(get_ctx(request)).stats.session_counts()
 
 
 @router.get("/")

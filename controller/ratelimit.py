@@ -1,4 +1,7 @@
-"""Per-client request limits for logins and one-time codes, kept in memory (never logged)."""
+"""Per-client request limits, kept in memory per process (never logged).
+
+The engineers' web login and the citizens' portal logins and one-time codes share it.
+"""
 
 from __future__ import annotations
 
