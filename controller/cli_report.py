@@ -257,7 +257,7 @@ def bandwidth_windows(
                   ] = None,
 ) -> None:
     """The site's schedule as RouterOS simple queues with time=."""
-    from controller.bandwidth.schedules import queue_windows
+    from controller.schedules import queue_windows
 
     inventory = _inventory()
     found = inventory.sites.get(site)

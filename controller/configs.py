@@ -19,7 +19,9 @@ import jinja2
 import yaml
 
 from controller.inventory import Device, Inventory
+from controller.schedules import hotspot_schedule, local_time, queue_windows
 from controller.secrets import SecretsError, SecretStore
+from controller.units import format_rate
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATES_DIR = ROOT / "templates"
@@ -32,14 +34,6 @@ class RenderError(Exception):
 
 class TargetError(Exception):
     """A TARGET that names nothing, or names something unknown."""
-
-
-def _rate(bps: int) -> str:
-    """Bits per second in RouterOS/IOS notation: 40000000 -> 40M."""
-    for unit, size in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
-        if bps >= size and bps % size == 0:
-            return f"{bps // size}{unit}"
-    return str(bps)
 
 
 _ROS_PLAIN = re.compile(r"[A-Za-z0-9._:/,+@*-]+")
@@ -68,7 +62,7 @@ def _netmask(prefix: str) -> str:
 
 
 FILTERS = {
-    "rate": _rate,
+    "rate": format_rate,
     "ros": _ros,
     "host": _host,
     "urlhost": _urlhost,
@@ -121,8 +115,7 @@ def _links_of(inventory: Inventory, device: Device) -> list[dict[str, Any]]:
                     "name": link.label, "interface": mine.interface,
                     "peer": peer.provider or peer.device, "peer_interface": peer.interface,
                     "medium": link.medium, "capacity": capacity,
-                    "description": f"{link.medium} to {peer_label} "
-                                   f"{_rate(capacity.down_bps)}/{_rate(capacity.up_bps)}",
+                    "description": f"{link.medium} to {peer_label} {capacity}",
                 })
         cached = (inventory.links, index)
         _link_index.clear()
@@ -180,16 +173,12 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
     }
     if site.schedule:
         # Office queues by schedule window; holiday windows apply on the site's local date.
-        from controller.bandwidth.schedules import local_time, queue_windows
-
         today = local_time(site, now or datetime.now(UTC)).date()
         context["site_queues"] = queue_windows(site, inventory, today)
     else:
         context["site_queues"] = []
     if hotspot is not None:
         # The hotspot site's allocation schedule, in force now (see the gateway templates).
-        from controller.bandwidth.schedules import hotspot_schedule
-
         context["hotspot_schedule"] = hotspot_schedule(
             inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory)
     if hotspot is not None and device.platform == "linux":

@@ -20,7 +20,7 @@ from controller.bandwidth.metrics import ScheduledAllocationCollector
 from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
 from controller.drift import ConfigCollector, drift_loop
-from controller.inventory_watch import InventoryStateCollector, inventory_watch
+from controller.inventory.watch import InventoryStateCollector, inventory_watch
 from controller.settings import split_listen
 from controller.web.app import create_admin_app
 from controller.web.metrics_app import create_metrics_app

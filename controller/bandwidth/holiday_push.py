@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import Boolean, Date, DateTime, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.bandwidth.schedules import holiday_dates, local_time
 from controller.inventory import DAYS, HOLIDAY, Device, Inventory, Site
+from controller.schedules import holiday_dates, local_time
 from controller.store.db import Store
 from controller.store.models import Base
 

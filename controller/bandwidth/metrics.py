@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from controller.bandwidth.schedules import holiday_dates, window_at_ts
 from controller.inventory import Inventory
+from controller.schedules import holiday_dates, window_at
 
 
 class ScheduledAllocationCollector(Collector):
@@ -28,8 +28,8 @@ class ScheduledAllocationCollector(Collector):
         holidays = holiday_dates(inventory)
         now = self._clock()
         for site in inventory.sites.values():
-            window = window_at_ts(site, now, holidays)
-            alloc = window.allocation.resolve(site.allocation) if window else site.allocation
+            window = window_at(site, now, holidays)
+            alloc = site.allocation_during(window)
             name = window.name if window else ""
             gauge.add_metric([site.code, "down", name], alloc.down_bps)
             gauge.add_metric([site.code, "up", name], alloc.up_bps)

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.models import FIVE_MINUTES_S, HOUR_S, Bandwidth1h, Bandwidth5m
-from controller.bandwidth.schedules import allocation_at_ts, holiday_dates, window_at_ts
 from controller.inventory import Inventory, Site
+from controller.schedules import allocation_in_force, holiday_dates
 from controller.units import Allocation
 
 PeriodKind = Literal["day", "week", "month"]
@@ -165,8 +165,7 @@ def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
     """The figures of one site over one period, from its samples (gaps are not zeros)."""
     samples = [s for s in samples if period.start_ts <= s.ts < period.end_ts and s.covered_s > 0]
     holidays = holiday_dates(inventory)
-    windows = [window_at_ts(site, s.ts + s.step_s // 2, holidays) for s in samples]
-    allocs = [w.allocation.resolve(site.allocation) if w else site.allocation for w in windows]
+    allocs = [allocation_in_force(site, s.ts + s.step_s // 2, holidays) for s in samples]
     base = [a == site.allocation for a in allocs]
     down = _direction(samples, site, allocs, base, True)
     up = _direction(samples, site, allocs, base, False)
@@ -180,7 +179,7 @@ def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
         noon = datetime(day.year, day.month, day.day, 12, tzinfo=zone).timestamp()
         daily.append((day, sum(s.in_bytes for s in day_samples) * 8 / observed,
                       percentile_95([s.in_bps for s in day_samples]),
-                      float(allocation_at_ts(site, noon, holidays).down_bps)))
+                      float(allocation_in_force(site, noon, holidays).down_bps)))
     has_data = bool(samples)
     return SiteStats(
         site=site.code, name=site.name, kind=site.kind, period=period,

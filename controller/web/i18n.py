@@ -191,7 +191,7 @@ ID: dict[str, str] = {
         "Menerima rekomendasi mengubah baris alokasi kantor di inventaris dan mencatat log "
         "audit; router baru berubah lewat dorong konfigurasi biasa (perbedaan, lalu "
         "konfirmasi).",
-    # inventory reload (controller/inventory_watch.py)
+    # inventory reload (controller/inventory/watch.py)
     "The inventory files on disk have problems, so they were not loaded; the last good "
     "inventory stays in force until they are fixed:":
         "Berkas inventaris di disk bermasalah sehingga tidak dimuat; inventaris terakhir yang "

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 
 from controller.bandwidth.holiday_push import ACTOR, load_handled, run_pass
-from controller.bandwidth.schedules import routeros_rate
 from controller.devices import PLATFORMS, build_target
 from controller.inventory import Inventory, load_inventory
 from controller.secrets import SecretStore
 from controller.store.db import Store, migrate
 from controller.store.models import AuditLog
+from controller.units import format_rate
 from tests.conftest import free_port
 from tests.integration.config_lab import Lab, config_commands, start_demo_lab
 
@@ -86,7 +86,7 @@ def test_holiday_pushed_then_back_then_nothing_twice(lab: Lab, tmp_path: Path) -
     site = inventory.sites["alun-alun"]
     window = next(w for w in site.schedule if "holiday" in w.days)
     alloc = window.allocation.resolve(site.allocation)
-    holiday_limit = f"max-limit={routeros_rate(alloc.up_bps)}/{routeros_rate(alloc.down_bps)}"
+    holiday_limit = f"max-limit={format_rate(alloc.up_bps)}/{format_rate(alloc.down_bps)}"
     assert any("name=simpul-hotspot-alun-alun " in line + " " and holiday_limit in line
                for line in gateway.splitlines()), gateway
     handled = load_handled(store)

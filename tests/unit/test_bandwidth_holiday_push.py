@@ -21,8 +21,8 @@ from controller.bandwidth.holiday_push import (
     save_handled,
     scheduled_devices,
 )
-from controller.bandwidth.schedules import queue_windows
 from controller.inventory import DAYS, Inventory, load_inventory
+from controller.schedules import queue_windows
 from controller.store.db import Store, migrate
 from tests.conftest import ROOT
 

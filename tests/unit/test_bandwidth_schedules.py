@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from controller.bandwidth.schedules import allocation_at, holiday_dates, queue_windows, window_at
 from controller.cli import app
 from controller.inventory import check_inventory, load_inventory
+from controller.schedules import allocation_in_force, holiday_dates, queue_windows, window_at
 from tests.conftest import DEMO_INVENTORY
 from tests.unit.bandwidth_helpers import HOLIDAYS, OFFICE_SCHEDULE, write_mini
 
@@ -43,9 +43,13 @@ def test_office_hours_boundaries_in_local_time(tmp_path: Path, tz: str, offset_h
     assert at(10, 0, 0) == "akhir-pekan"             # Saturday 00:00
     assert at(11, 23, 59) == "akhir-pekan"           # Sunday 23:59
     assert at(12, 0, 0) == "luar-jam-kerja"          # Monday 00:00
-    assert allocation_at(site, utc(2026, 10, 6, 9 - offset_h), holidays).down_bps == 20 * M
-    assert allocation_at(site, utc(2026, 10, 6, 10), holidays).down_bps == 6 * M   # 30% of 20M
-    assert allocation_at(site, utc(2026, 10, 10, 10), holidays).down_bps == 5 * M  # weekend
+    down = [allocation_in_force(site, when, holidays).down_bps for when in (
+        utc(2026, 10, 6, 9 - offset_h), utc(2026, 10, 6, 10), utc(2026, 10, 10, 10))]
+    assert down == [20 * M, 6 * M, 5 * M]  # office hours, after hours (30% of 20M), weekend
+    # The same moments as Unix times (the statistics' fast path) give the same windows.
+    for hour in range(0, 7 * 24):
+        when = utc(2026, 10, 5) + timedelta(hours=hour, minutes=30)
+        assert window_at(site, when.timestamp(), holidays) == window_at(site, when, holidays)
 
 
 def test_holiday_follows_the_local_date(tmp_path: Path) -> None:
@@ -59,9 +63,10 @@ def test_holiday_follows_the_local_date(tmp_path: Path) -> None:
     wib_window = window_at(wib.sites["kantor"], moment, holiday_dates(wib))
     assert wita_window is not None and wita_window.name == "hari-libur"
     assert wib_window is not None and wib_window.name == "luar-jam-kerja"
+    assert window_at(wita.sites["kantor"], moment.timestamp(), holiday_dates(wita)) == wita_window
     # A Friday holiday at 10:00 local: the holiday window, not office hours.
-    assert allocation_at(wita.sites["kantor"], utc(2026, 12, 25, 2),
-                         holiday_dates(wita)).down_bps == 2 * M
+    assert allocation_in_force(wita.sites["kantor"], utc(2026, 12, 25, 2),
+                               holiday_dates(wita)).down_bps == 2 * M
 
 
 def test_queue_windows_are_routeros_time_strings(tmp_path: Path) -> None:
@@ -136,7 +141,7 @@ def test_demo_schedules_pass_the_check_and_move_capacity_after_hours() -> None:
     office, evening = utc(2026, 10, 6, 3), utc(2026, 10, 6, 13)     # 10:00 and 20:00 WIB
 
     def total(kind: str, when: datetime) -> int:
-        return sum(allocation_at(s, when, holidays).down_bps for s in inv.sites.values()
+        return sum(allocation_in_force(s, when, holidays).down_bps for s in inv.sites.values()
                    if s.kind == kind)
 
     assert total("sopd", evening) < total("sopd", office)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.bandwidth import schedules
+from controller import schedules
 from controller.configs import render_intended_config
 from controller.devices import PLATFORMS
 from controller.inventory import Inventory, check_inventory

@@ -16,12 +16,15 @@ import logging
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from controller.context import Context
 from controller.store import audit
+
+if TYPE_CHECKING:  # context imports the inventory: no circle at run time
+    from controller.context import Context
 
 log = logging.getLogger("simpul.inventory")
 

@@ -1,5 +1,6 @@
-"""Allocation schedules in time: which allocation a site has at a moment, in its own zone,
-and the windows as RouterOS simple-queue `time=` strings for the config templates."""
+"""Allocation schedules in time: the window and allocation in force for a site at a moment,
+in its own zone and on holidays; and the week as the RouterOS queues and scheduler entries and
+the nftables spans that the config templates render."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ from controller.inventory import (
     Inventory,
     ScheduleWindow,
     Site,
+    minute_label,
 )
 from controller.units import Allocation, format_rate
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+Moment = datetime | float  # an aware datetime, or a Unix time in seconds
 
 
 def local_time(site: Site, when: datetime) -> datetime:
@@ -33,37 +37,28 @@ def holiday_dates(inventory: Inventory | None) -> set[date]:
 
 
 def window_at(
-    site: Site, when: datetime, holidays: set[date] | None = None
+    site: Site, when: Moment, holidays: set[date] | None = None
 ) -> ScheduleWindow | None:
-    """The schedule window in force at `when` (None: the site's own allocation applies)."""
-    local = local_time(site, when)
-    day = DAYS[local.weekday()]
-    return site.window_at(day, local.hour * 60 + local.minute, local.date() in (holidays or ()))
+    """The schedule window in force at `when` (None: the site's own allocation applies).
 
-
-def allocation_at(site: Site, when: datetime, holidays: set[date] | None = None) -> Allocation:
-    window = window_at(site, when, holidays)
-    return window.allocation.resolve(site.allocation) if window else site.allocation
-
-
-def window_at_ts(site: Site, ts: float, holidays: set[date] | None = None
-                 ) -> ScheduleWindow | None:
-    """window_at for a Unix time, by integer arithmetic (Indonesian zones keep no DST)."""
-    local = int(ts) + TZ_OFFSET_MIN[site.timezone] * 60
-    days = local // 86400
+    A Unix time is read by integer arithmetic (Indonesian zones keep no DST), fast enough
+    for every sample of a month's statistics.
+    """
+    if isinstance(when, datetime):
+        local = local_time(site, when)
+        day = DAYS[local.weekday()]
+        return site.window_at(day, local.hour * 60 + local.minute,
+                              local.date() in (holidays or ()))
+    seconds = int(when) + TZ_OFFSET_MIN[site.timezone] * 60
+    days = seconds // 86400
     on_holiday = bool(holidays) and date.fromordinal(_EPOCH_ORDINAL + days) in holidays  # type: ignore[operator]
-    return site.window_at(DAYS[(days + 3) % 7], (local % 86400) // 60, on_holiday)
+    return site.window_at(DAYS[(days + 3) % 7], (seconds % 86400) // 60, on_holiday)
 
 
-def allocation_at_ts(site: Site, ts: float, holidays: set[date] | None = None) -> Allocation:
-    window = window_at_ts(site, ts, holidays)
-    return window.allocation.resolve(site.allocation) if window else site.allocation
-
-
-def is_base_allocation(site: Site, ts: float, holidays: set[date] | None = None) -> bool:
-    """True when no window applies, or the window gives the site its own allocation."""
-    window = window_at(site, datetime.fromtimestamp(ts, UTC), holidays)
-    return window is None or window.allocation.resolve(site.allocation) == site.allocation
+def allocation_in_force(site: Site, when: Moment, holidays: set[date] | None = None
+                        ) -> Allocation:
+    """The allocation a site has at `when`: its schedule window's, or its own."""
+    return site.allocation_during(window_at(site, when, holidays))
 
 
 def routeros_duration(minute: int) -> str:
@@ -76,13 +71,14 @@ def routeros_duration(minute: int) -> str:
     return (f"{hours}h" if hours else "") + (f"{mins}m" if mins else "")
 
 
-def routeros_rate(bps: int) -> str:
-    return format_rate(bps)
+def routeros_max_limit(down_bps: int, up_bps: int) -> str:
+    """A RouterOS simple queue's max-limit, which is upload/download (the target's view)."""
+    return f"{format_rate(up_bps)}/{format_rate(down_bps)}"
 
 
 @dataclass(frozen=True)
 class QueueWindow:
-    """One RouterOS simple queue of a schedule window (max-limit is upload/download there)."""
+    """One RouterOS simple queue of a schedule window."""
 
     name: str
     time: str
@@ -92,7 +88,7 @@ class QueueWindow:
 
     @property
     def max_limit(self) -> str:
-        return f"{routeros_rate(self.up_bps)}/{routeros_rate(self.down_bps)}"
+        return routeros_max_limit(self.down_bps, self.up_bps)
 
 
 def queue_windows(site: Site, inventory: Inventory | None = None,
@@ -118,7 +114,7 @@ def queue_windows(site: Site, inventory: Inventory | None = None,
             days = [d for d in window.days if d != HOLIDAY]
             if not days:
                 continue
-        alloc = window.allocation.resolve(site.allocation)
+        alloc = site.allocation_during(window)
         for index, (start, end) in enumerate(window.times):
             suffix = f"-{index + 1}" if len(window.times) > 1 else ""
             out.append(QueueWindow(
@@ -167,7 +163,7 @@ def day_spans(site: Site, day: str, holiday: bool = False) -> list[Span]:
     spans: list[Span] = []
     for start, end in zip(cuts, cuts[1:], strict=False):
         found = site.window_at(day, start, holiday)
-        alloc = found.allocation.resolve(site.allocation) if found else site.allocation
+        alloc = site.allocation_during(found)
         name = found.name if found else None
         if spans and spans[-1].allocation == alloc:
             spans[-1] = Span(day, spans[-1].start, end, alloc, spans[-1].window)
@@ -195,7 +191,7 @@ class SchedulerEntry:
 
     @property
     def max_limit(self) -> str:
-        return f"{routeros_rate(self.up_bps)}/{routeros_rate(self.down_bps)}"
+        return routeros_max_limit(self.down_bps, self.up_bps)
 
 
 @dataclass(frozen=True)
@@ -246,8 +242,7 @@ class HotspotSchedule:
 
     @property
     def now_max_limit(self) -> str:
-        return (f"{routeros_rate(self.now_allocation.up_bps)}/"
-                f"{routeros_rate(self.now_allocation.down_bps)}")
+        return routeros_max_limit(self.now_allocation.down_bps, self.now_allocation.up_bps)
 
 
 def hotspot_schedule(site: Site, queue: str, inventory: Inventory | None = None,
@@ -277,7 +272,7 @@ def hotspot_schedule(site: Site, queue: str, inventory: Inventory | None = None,
             start_date=date.fromordinal(_REFERENCE_MONDAY.toordinal() + offset).isoformat(),
             start_time=_clock(span.start), down_bps=alloc.down_bps, up_bps=alloc.up_bps,
             comment=(f"simpul schedule {span.window or 'alokasi'} {span.day} "
-                     f"{minute_text(span.start)} {zone}: {format_rate(alloc.down_bps)}/"
+                     f"{minute_label(span.start)} {zone}: {format_rate(alloc.down_bps)}/"
                      f"{format_rate(alloc.up_bps)}")))
     grouped: dict[tuple[int, int, Allocation, str | None], list[str]] = {}
     for span in flat:
@@ -289,10 +284,6 @@ def hotspot_schedule(site: Site, queue: str, inventory: Inventory | None = None,
     current = window_at(site, now, holidays)
     return HotspotSchedule(
         site=site.code, zone=zone, timezone=site.timezone,
-        now_allocation=allocation_at(site, now, holidays),
+        now_allocation=site.allocation_during(current),
         now_window=current.name if current else None, on_holiday=on_holiday,
         schedulers=schedulers, nft_spans=nft_spans)
-
-
-def minute_text(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"

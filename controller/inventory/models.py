@@ -1,0 +1,402 @@
+"""The inventory's items as pydantic models: sites (with their allocation schedules), devices,
+links, hotspots and profiles, each field parsed from the units engineers write; and the
+Inventory that holds them."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from controller.inventory.yaml_lines import Location
+from controller.secrets import SECRET_NAME_RE
+from controller.units import Allocation, parse_bytes, parse_duration_s, parse_rate_bps
+
+SiteKind = Literal["noc", "sopd", "kecamatan", "kelurahan", "desa", "hotspot"]
+Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
+Platform = Literal["mikrotik_routeros", "cisco_ios", "linux"]
+Medium = Literal["fiber", "wireless", "vpn", "isp"]
+Adapter = Literal["nftables", "mikrotik"]
+LoginMode = Literal["click_through", "voucher", "phone_otp"]
+
+ADAPTER_PLATFORM: dict[str, str] = {"nftables": "linux", "mikrotik": "mikrotik_routeros"}
+
+AllocationField = Annotated[Allocation, BeforeValidator(Allocation.parse)]
+DurationS = Annotated[int, BeforeValidator(parse_duration_s)]
+Bytes = Annotated[int, BeforeValidator(parse_bytes)]
+RateBps = Annotated[int, BeforeValidator(parse_rate_bps)]
+Name = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Contact(_Model):
+    name: str
+    phone: str | None = None
+    email: str | None = None
+
+
+# --------------------------------------------------------------------------- allocation schedules
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HOLIDAY = "holiday"
+TZ_OFFSET_MIN: dict[str, int] = {"Asia/Jakarta": 420, "Asia/Makassar": 480, "Asia/Jayapura": 540}
+TZ_ABBREV: dict[str, str] = {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA",
+                             "Asia/Jayapura": "WIT"}
+_TIME_RANGE_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _parse_days(value: object) -> tuple[str, ...]:
+    """['mon-fri', 'holiday'] or 'sat,sun' -> ('mon', ..., 'fri', 'holiday'), in order."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("days must be a list like [mon, tue] or 'mon-fri' or [holiday]")
+    days: list[str] = []
+    for raw in items:
+        text = str(raw).strip().lower()
+        first, _, last = text.partition("-")
+        if text == HOLIDAY:
+            chosen = [HOLIDAY]
+        elif first in DAYS and (not last or last in DAYS):
+            i, j = DAYS.index(first), DAYS.index(last or first)
+            if j < i:
+                raise ValueError(f"bad day range {raw!r}: write it Monday first, like mon-fri")
+            chosen = list(DAYS[i:j + 1])
+        else:
+            raise ValueError(f"bad day {raw!r} (expected mon..sun, a range like mon-fri, "
+                             "or holiday)")
+        for day in chosen:
+            if day in days:
+                raise ValueError(f"day {day!r} is listed twice")
+            days.append(day)
+    return tuple(days)
+
+
+def _parse_time_range(text: object) -> tuple[int, int]:
+    """'07:30-16:00' -> (450, 960) minutes after local midnight; the end may be 24:00."""
+    match = _TIME_RANGE_RE.match(str(text))
+    if not match:
+        raise ValueError(f"bad time range {text!r}: write it like 07:30-16:00 (24-hour, "
+                         "local time; split a range that crosses midnight in two)")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or start >= 1440 or end > 1440:
+        raise ValueError(f"bad time range {text!r}: times run from 00:00 to 24:00")
+    if end <= start:
+        raise ValueError(f"bad time range {text!r}: the end must come after the start "
+                         "(split a range that crosses midnight in two)")
+    return start, end
+
+
+def _parse_time_ranges(value: object) -> tuple[tuple[int, int], ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("times must be a list like ['07:30-16:00']")
+    return tuple(_parse_time_range(item) for item in items)
+
+
+@dataclass(frozen=True)
+class WindowAllocation:
+    """A window's allocation: fixed ('10M/5M') or a share of the site's own ('30%')."""
+
+    fixed: Allocation | None = None
+    percent: float | None = None
+
+    @classmethod
+    def parse(cls, value: object) -> WindowAllocation:
+        if isinstance(value, WindowAllocation):
+            return value
+        text = str(value).strip()
+        if text.endswith("%"):
+            try:
+                percent = float(text[:-1])
+            except ValueError:
+                raise ValueError(f"bad share {value!r}: write it like 30%") from None
+            if not 0 < percent <= 1000:
+                raise ValueError(f"bad share {value!r}: between 0% and 1000%")
+            return cls(percent=percent)
+        return cls(fixed=Allocation.parse(value))
+
+    def resolve(self, base: Allocation) -> Allocation:
+        if self.fixed is not None:
+            return self.fixed
+        share = (self.percent or 100.0) / 100.0
+        return Allocation(max(1, round(base.down_bps * share)), max(1, round(base.up_bps * share)))
+
+    def __str__(self) -> str:
+        return str(self.fixed) if self.fixed is not None else f"{self.percent:g}%"
+
+
+def minute_label(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+class ScheduleWindow(_Model):
+    """Days and local time ranges during which a site gets a different allocation."""
+
+    name: Name
+    days: Annotated[tuple[str, ...], BeforeValidator(_parse_days)]
+    times: Annotated[tuple[tuple[int, int], ...], BeforeValidator(_parse_time_ranges)] = (
+        (0, 1440),)
+    allocation: Annotated[WindowAllocation, BeforeValidator(WindowAllocation.parse)]
+
+    def covers(self, day: str, minute: int) -> bool:
+        return day in self.days and any(a <= minute < b for a, b in self.times)
+
+    def time_labels(self) -> list[str]:
+        return [f"{minute_label(a)}-{minute_label(b)}" for a, b in self.times]
+
+
+class Holiday(_Model):
+    """A named public holiday: sites with a `holiday` window use it on this date."""
+
+    name: str = Field(min_length=1)
+    date: datetime.date
+
+
+class Site(_Model):
+    code: Name
+    name: str = Field(min_length=1)
+    kind: SiteKind
+    address: str
+    lat: float = Field(ge=-11.5, le=6.5, description="Indonesia spans about 6N to 11S")
+    lon: float = Field(ge=94.0, le=141.5)
+    timezone: Timezone
+    contact: Contact
+    allocation: AllocationField
+    parent: str | None = Field(None, description="Code of the kecamatan a desa belongs to")
+    group: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+    schedule: list[ScheduleWindow] = Field(
+        default_factory=list, description="Allocations by local time window (office hours, ...)")
+
+    def window_at(self, day: str, minute: int, holiday: bool = False) -> ScheduleWindow | None:
+        """The schedule window in force at a local day ('mon'..'sun') and minute, or None.
+
+        On a holiday, a site whose schedule has `holiday` windows uses only those.
+        """
+        if holiday and any(HOLIDAY in w.days for w in self.schedule):
+            day = HOLIDAY
+        for window in self.schedule:
+            if window.covers(day, minute):
+                return window
+        return None
+
+    def allocation_during(self, window: ScheduleWindow | None) -> Allocation:
+        """The one allocation rule: a window's (a share of the site's own, or fixed), or with
+        no window the site's own."""
+        return window.allocation.resolve(self.allocation) if window else self.allocation
+
+    def allocation_at_local(self, day: str, minute: int, holiday: bool = False) -> Allocation:
+        return self.allocation_during(self.window_at(day, minute, holiday))
+
+
+class Device(_Model):
+    name: Name
+    site: str
+    platform: Platform
+    role: str = Field(min_length=1)
+    mgmt_address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    mgmt_port: int = Field(22, ge=1, le=65535)
+    credentials: str
+    snmp: str | None = None
+    snmp_port: int = Field(161, ge=1, le=65535)
+    group: str | None = None
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class LinkEnd(_Model):
+    device: str | None = None
+    interface: str | None = None
+    provider: str | None = Field(None, description="ISP name, for the far end of an isp link")
+
+    def label(self) -> str:
+        return self.provider if self.provider else f"{self.device}:{self.interface}"
+
+
+class Link(_Model):
+    name: str | None = None
+    a: LinkEnd
+    b: LinkEnd
+    capacity: AllocationField
+    medium: Medium
+    group: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.a.label()}--{self.b.label()}"
+
+
+class DailyQuota(_Model):
+    time: DurationS | None = None
+    bytes: Bytes | None = None
+
+
+class Branding(_Model):
+    title: str
+    logo: str | None = Field(None, description="Path of an image under inventory/branding/")
+    terms_id: str = Field(description="Terms of use, Bahasa Indonesia")
+    terms_en: str = Field(description="Terms of use, English")
+
+
+class Hotspot(_Model):
+    name: Name
+    site: str
+    gateway: str
+    adapter: Adapter
+    client_subnet: ipaddress.IPv4Network | ipaddress.IPv6Network
+    ssid: str = Field(min_length=1, max_length=32)
+    login_modes: list[LoginMode] = Field(min_length=1)
+    session_timeout: DurationS
+    idle_timeout: DurationS
+    daily_quota: DailyQuota = Field(default_factory=DailyQuota)
+    client_rate: AllocationField
+    branding: Branding
+    gateway_login_secret: str = Field(
+        "hotspot_login_password", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+        description="mikrotik adapter: secret of the hotspot user the portal logs clients in as")
+    group: str | None = None
+
+    @field_validator("login_modes")
+    @classmethod
+    def _unique_modes(cls, modes: list[str]) -> list[str]:
+        if len(set(modes)) != len(modes):
+            raise ValueError("login mode listed twice")
+        return modes
+
+
+def _secret_name(value: str) -> str:
+    if not SECRET_NAME_RE.match(value):
+        raise ValueError(f"bad secret name {value!r}: letters, digits, '-' and '_' only")
+    return value
+
+
+SecretName = Annotated[str, BeforeValidator(_secret_name)]
+
+
+class CredentialProfile(_Model):
+    name: Name
+    username: str = Field(min_length=1)
+    password_secret: SecretName
+    enable_secret: SecretName | None = None
+
+    def secret_names(self) -> list[str]:
+        return [s for s in (self.password_secret, self.enable_secret) if s]
+
+
+class SnmpProfile(_Model):
+    name: Name
+    version: Literal["v2c", "v3"]
+    community_secret: SecretName | None = None
+    username: str | None = None
+    auth_protocol: Literal["SHA", "SHA256", "SHA512", "MD5"] | None = None
+    auth_secret: SecretName | None = None
+    priv_protocol: Literal["AES", "AES256", "DES"] | None = None
+    priv_secret: SecretName | None = None
+
+    def secret_names(self) -> list[str]:
+        return [s for s in (self.community_secret, self.auth_secret, self.priv_secret) if s]
+
+    def shape_problems(self) -> list[str]:
+        if self.version == "v2c":
+            return [] if self.community_secret else ["v2c needs community_secret"]
+        missing = [
+            f for f in ("username", "auth_protocol", "auth_secret", "priv_protocol", "priv_secret")
+            if getattr(self, f) is None
+        ]
+        return [f"v3 (authPriv) needs {', '.join(missing)}"] if missing else []
+
+
+# --------------------------------------------------------------------------- the inventory
+
+SECTIONS: dict[str, type[_Model]] = {
+    "sites": Site,
+    "devices": Device,
+    "links": Link,
+    "hotspots": Hotspot,
+    "credential_profiles": CredentialProfile,
+    "snmp_profiles": SnmpProfile,
+    "holidays": Holiday,
+}
+KEY_FIELD = {"sites": "code", "links": "name"}
+SINGULAR = {
+    "sites": "site",
+    "devices": "device",
+    "links": "link",
+    "hotspots": "hotspot",
+    "credential_profiles": "credential profile",
+    "snmp_profiles": "SNMP profile",
+    "holidays": "holiday",
+}
+
+
+@dataclass
+class Inventory:
+    sites: dict[str, Site] = field(default_factory=dict)
+    devices: dict[str, Device] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
+    hotspots: dict[str, Hotspot] = field(default_factory=dict)
+    credential_profiles: dict[str, CredentialProfile] = field(default_factory=dict)
+    snmp_profiles: dict[str, SnmpProfile] = field(default_factory=dict)
+    holidays: dict[str, Holiday] = field(default_factory=dict)
+    locations: dict[tuple[str, str], Location] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        kinds: dict[str, int] = {}
+        for site in self.sites.values():
+            kinds[site.kind] = kinds.get(site.kind, 0) + 1
+        platforms: dict[str, int] = {}
+        for device in self.devices.values():
+            platforms[device.platform] = platforms.get(device.platform, 0) + 1
+        uplink = self.uplink_capacity()
+        allocated_down = sum(s.allocation.down_bps for s in self.sites.values() if s.kind != "noc")
+        return {
+            "sites": len(self.sites),
+            "sites_by_kind": dict(sorted(kinds.items())),
+            "devices": len(self.devices),
+            "devices_by_platform": dict(sorted(platforms.items())),
+            "links": len(self.links),
+            "hotspots": len(self.hotspots),
+            "credential_profiles": len(self.credential_profiles),
+            "snmp_profiles": len(self.snmp_profiles),
+            "uplink_down_bps": uplink.down_bps,
+            "uplink_up_bps": uplink.up_bps,
+            "allocated_down_bps": allocated_down,
+        }
+
+    def uplink_capacity(self) -> Allocation:
+        isp = [link.capacity for link in self.links if link.medium == "isp"]
+        return Allocation(sum(c.down_bps for c in isp), sum(c.up_bps for c in isp))
+
+    def site_of(self, device: Device) -> Site:
+        return self.sites[device.site]
+
+    def devices_at(self, site_code: str) -> list[Device]:
+        return [d for d in self.devices.values() if d.site == site_code]
+
+    def hotspot_for_ip(self, address: str) -> Hotspot | None:
+        """The hotspot whose client subnet holds this address (subnets never overlap)."""
+        ip = ipaddress.ip_address(address)
+        for hotspot in self.hotspots.values():
+            if ip.version == hotspot.client_subnet.version and ip in hotspot.client_subnet:
+                return hotspot
+        return None
+
+    def secret_names(self) -> set[str]:
+        names: set[str] = set()
+        profiles: list[CredentialProfile | SnmpProfile] = [
+            *self.credential_profiles.values(), *self.snmp_profiles.values()]
+        for profile in profiles:
+            names.update(profile.secret_names())
+        names.update(h.gateway_login_secret for h in self.hotspots.values()
+                     if h.adapter == "mikrotik")
+        return names
+
+    def location_of(self, kind: str, key: str) -> Location | None:
+        return self.locations.get((kind, key))
