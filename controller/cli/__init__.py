@@ -28,16 +28,16 @@ app.add_typer(users_app, name="users")
 lab_app = typer.Typer(no_args_is_help=True, help="The simulated demo network.")
 app.add_typer(lab_app, name="lab")
 # Capability sub-commands register below, one import + add_typer each (keep this marker).
-from controller.cli_config import config_app  # noqa: E402
+from controller.cli.config import config_app  # noqa: E402
 
 app.add_typer(config_app, name="config")
-from controller.cli_hotspot import hotspot_app  # noqa: E402
+from controller.cli.hotspot import hotspot_app  # noqa: E402
 
 app.add_typer(hotspot_app, name="hotspot")
-from controller.cli_poll import poll_app  # noqa: E402
+from controller.cli.poll import poll_app  # noqa: E402
 
 app.add_typer(poll_app, name="poll")
-from controller.cli_report import bandwidth_app, report_app  # noqa: E402
+from controller.cli.bandwidth import bandwidth_app, report_app  # noqa: E402
 
 app.add_typer(report_app, name="report")
 app.add_typer(bandwidth_app, name="bandwidth")
