@@ -18,9 +18,7 @@ Status = Literal["up", "down", "unknown"]
 
 def device_status(ctx: Context) -> dict[str, Status]:
     """Per device: up/down from the last poll cycle, unknown before the first one."""
-    from exporters.loop import LATEST
-
-    cycle = LATEST.cycle
+    cycle = ctx.latest.cycle if ctx.latest is not None else None
     result: dict[str, Status] = {}
     for name in ctx.inventory.devices:
         reading = cycle.devices.get(name) if cycle else None

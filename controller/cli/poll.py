@@ -20,8 +20,8 @@ poll_app = typer.Typer(help="Poll devices over SNMP and print Prometheus metrics
 
 
 async def _one_cycle(inventory: Inventory, secrets: SecretStore, probes: bool) -> str:
+    from exporters.collectors import InventoryCollector, PollCollector
     from exporters.loop import poller_options
-    from exporters.metrics import InventoryCollector, PollCollector
     from exporters.probes import can_probe, probe, targets_from
     from exporters.snmp import Poller
     from exporters.state import LatestReadings
@@ -41,7 +41,7 @@ async def _one_cycle(inventory: Inventory, secrets: SecretStore, probes: bool) -
         await poller.aclose()
     registry = CollectorRegistry()
     registry.register(InventoryCollector(lambda: inventory))
-    registry.register(PollCollector(latest))
+    registry.register(PollCollector(latest, lambda: inventory))
     down = [d for d in latest.cycle.devices.values() if not d.up]
     for reading in down:
         typer.echo(f"device {reading.device} (site {reading.site}): down: {reading.error}",
