@@ -248,6 +248,7 @@ class FakePortal:
 
     def __init__(self, ctx: object):
         self.ctx = ctx
+        self.stats = self
 
     def session_counts(self) -> dict[str, int]:
         return {}
