@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from captive_portal.clock import aware, utcnow
 from captive_portal.errors import PortalError
-from captive_portal.models import OtpCode
+from controller.store.portal import OtpCode
 
 PHONE_RE = re.compile(r"^628\d{7,11}$")
 CODE_RE = re.compile(r"^\d{6}$")

@@ -68,7 +68,7 @@ def latest_use(ctx: Context, kinds: tuple[str, ...] = ("sopd", "kecamatan", "des
     """Each site's most recent 5-minute use (within `within_s`), highest ratio first."""
     from sqlalchemy import func, select
 
-    from controller.bandwidth.models import Bandwidth5m
+    from controller.store.bandwidth import Bandwidth5m
 
     since = int(time.time()) - within_s
     with ctx.store.session() as session:

@@ -20,15 +20,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.counters import CounterTracker, Delta, Reading
-from controller.bandwidth.models import (
+from controller.bandwidth.topology import Tap, site_taps
+from controller.inventory import Inventory
+from controller.store.bandwidth import (
     FIVE_MINUTES_S,
     HOUR_S,
     Bandwidth1h,
     Bandwidth5m,
     CounterState,
 )
-from controller.bandwidth.topology import Tap, site_taps
-from controller.inventory import Inventory
 from controller.store.db import Store
 
 log = logging.getLogger(__name__)

@@ -44,9 +44,9 @@ def bandwidth_synth(
     """Fill the store with a month of synthetic counter history (demo only)."""
     from sqlalchemy import func, select
 
-    from controller.bandwidth.models import Bandwidth1h
     from controller.bandwidth.stats import period_for
     from controller.bandwidth.synth import synthesize_month
+    from controller.store.bandwidth import Bandwidth1h
 
     first = month_or_last(month)
     inventory = load_inventory_or_exit()

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from controller.bandwidth.accept import AcceptError, accept_allocation
-from controller.bandwidth.models import Bandwidth5m
 from controller.inventory import load_inventory
 from controller.secrets import SecretStore
+from controller.store.bandwidth import Bandwidth5m
 from controller.store.db import Store, migrate
 from controller.store.models import AuditLog
 from controller.units import Allocation

@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from controller.bandwidth.models import Bandwidth5m
 from controller.context import Context
 from controller.settings import Settings
+from controller.store.bandwidth import Bandwidth5m
 from controller.store.users import add_user
 from controller.web.app import create_admin_app
 from tests.integration.test_report_monthly import setwan_month_rows

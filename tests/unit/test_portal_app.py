@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from captive_portal.app import create_portal_app
-from captive_portal.models import OtpCode, PortalSession
 from captive_portal.service import Portal
+from controller.store.portal import OtpCode, PortalSession
 from tests.unit.portal_helpers import PORTAL, open_portal
 
 TAMAN = "10.200.0.25"      # taman-kota: click-through

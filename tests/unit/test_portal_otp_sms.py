@@ -15,9 +15,9 @@ from sqlalchemy import update
 
 from captive_portal.clock import utcnow
 from captive_portal.errors import PortalError
-from captive_portal.models import OtpCode
 from captive_portal.service import Portal
 from captive_portal.sms import SmsError, WebhookSender
+from controller.store.portal import OtpCode
 from tests.conftest import free_port
 from tests.unit.portal_helpers import open_portal
 
