@@ -41,7 +41,7 @@ class Context:
         secrets = SecretStore.load(settings.resolved_secrets_file())
         inventory = load_inventory(settings.inventory_dir, secrets)
         url = settings.resolved_database_url()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_data_dir()
         if run_migrations:
             migrate(url)
         return cls(settings=settings, store=Store(url), secrets=secrets, inventory=inventory)

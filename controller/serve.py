@@ -19,7 +19,7 @@ from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
 from controller.drift import drift_loop
 from controller.inventory.watch import inventory_watch
-from controller.settings import split_listen
+from controller.settings import Settings, split_listen
 from controller.web.app import create_admin_app
 from controller.web.metrics_app import create_metrics_app
 from exporters.collectors import register_collectors
@@ -45,10 +45,14 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app: Any, listen: str, log_level: str) -> _Server:
+def _server(app: Any, listen: str, settings: Settings) -> _Server:
+    """A listener. X-Forwarded-For/-Proto count only from SIMPUL_TRUSTED_PROXIES (uvicorn's
+    default would believe any local process, letting it pose as any client)."""
     host, port = split_listen(listen)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
-                            lifespan="on", server_header=False)
+    proxies = settings.trusted_proxy_list()
+    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level,
+                            access_log=False, lifespan="on", server_header=False,
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
     return _Server(config)
 
 
@@ -57,13 +61,13 @@ async def serve(ctx: Context, only: str | None = None) -> None:
     servers: list[_Server] = []
     if only in (None, "admin"):
         servers.append(_server(create_admin_app(ctx), ctx.settings.admin_listen,
-                               ctx.settings.log_level))
+                               ctx.settings))
     if only in (None, "portal"):
         servers.append(_server(create_portal_app(ctx), ctx.settings.portal_listen,
-                               ctx.settings.log_level))
+                               ctx.settings))
     if only == "poller":  # its readings live in this process: Prometheus scrapes it here
         servers.append(_server(create_metrics_app(ctx), ctx.settings.admin_listen,
-                               ctx.settings.log_level))
+                               ctx.settings))
         log.info("poller shard %s: /metrics on %s", ctx.shard, ctx.settings.admin_listen)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -71,7 +71,7 @@ def migrated_database_url() -> str:
     from controller.store.db import migrate
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.ensure_data_dir()
     url = settings.resolved_database_url()
     migrate(url)
     return url
