@@ -27,6 +27,7 @@ from controller.configs import (
     render_intended_config,
 )
 from controller.devices import PLATFORMS, DeviceError, IntentError, Plan, build_target
+from controller.devices.host_keys import known_hosts_path
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretsError, SecretStore
 from controller.store.audit import record
@@ -91,6 +92,7 @@ class ConfigJobs:
         self.concurrency = concurrency
         self.backups = BackupRepo(data_dir / "backups")
         self.lock_dir = data_dir / "locks"
+        self.known_hosts = known_hosts_path(data_dir)
 
     # ------------------------------------------------------------------ helpers
 
@@ -105,7 +107,8 @@ class ConfigJobs:
 
     def _session(self, device: Device) -> tuple[Any, Any]:
         platform = PLATFORMS[device.platform]
-        conn = platform.connect(build_target(self.inventory, device, self.secrets))
+        conn = platform.connect(build_target(self.inventory, device, self.secrets,
+                                             known_hosts=self.known_hosts))
         return platform, conn
 
     def _failed(self, device: Device, exc: BaseException, diff: str = "") -> DeviceResult:
@@ -200,8 +203,8 @@ class ConfigJobs:
             session = conn
             try:
                 if attempt:
-                    session = platform.connect(build_target(self.inventory, device,
-                                                            self.secrets))
+                    session = platform.connect(build_target(
+                        self.inventory, device, self.secrets, known_hosts=self.known_hosts))
                 intent = self.render(device)
                 undo = platform.rollback_plan(backup, platform.fetch(session, intent))
                 platform.apply(session, undo)
