@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.backups import BackupError, BackupRepo, mask
+from controller.auth import role_at_least
+from controller.backups import RAW_BACKUPS_ROLE, BackupError, BackupRepo, mask
 from controller.configs import (
     DEFAULT_TEMPLATES_DIR,
     RenderError,
@@ -101,6 +102,13 @@ class ConfigJobs:
 
     def _mask(self, device: Device, text: str) -> str:
         return mask(text, self._secret_values(device))
+
+    def backup_diff(self, device: Device, old: str, new: str, role: str) -> str:
+        """A backup diff as `role` may see it: operators and admins git's diff of the stored
+        text, viewers a diff of both versions masked again with today's rules."""
+        if role_at_least(role, RAW_BACKUPS_ROLE):
+            return self.backups.diff(device.name, old, new)
+        return self.backups.masked_diff(device.name, old, new, self._secret_values(device))
 
     def render(self, device: Device) -> str:
         return render_intended_config(self.inventory, device, self.secrets, self.templates_dir)
