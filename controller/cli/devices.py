@@ -16,8 +16,10 @@ from controller.devices.host_keys import (
     HostKeyChanged,
     Pinned,
     describe,
+    fetch_host_key,
     known_hosts_path,
-    trust_device,
+    pin_host_key,
+    pinned_keys,
 )
 from controller.store.audit import record
 
@@ -78,8 +80,7 @@ def trust(
             if isinstance(outcome, HostKeyChanged):
                 _audit_refused(ctx, actor, outcome)
             typer.echo(f"error: {outcome}", err=True)
-    if any(isinstance(o, Pinned) and o.status not in (UNCHANGED, REPLACED)
-           for o in outcomes.values()):
+    if any(isinstance(o, Pinned) and o.status != UNCHANGED for o in outcomes.values()):
         typer.echo(CHECK_HINT)
     raise typer.Exit(1 if failed else 0)
 
@@ -91,17 +92,23 @@ def _trust_all(ctx: Context, devices: list[Device], replace: bool,
     deadline = time.monotonic() + wait_s
 
     def one(device: Device) -> Pinned | Exception:
+        host, port = str(device.mgmt_address), device.mgmt_port
         while True:
             try:
-                return trust_device(known_hosts, device.name, str(device.mgmt_address),
-                                    device.mgmt_port, replace=replace,
-                                    timeout_s=CONNECT_TIMEOUT_S)
-            except HostKeyChanged as exc:
-                return exc
+                key = fetch_host_key(host, port, CONNECT_TIMEOUT_S,
+                                     prefer=pinned_keys(known_hosts, host, port))
+                break
             except Exception as exc:  # noqa: BLE001 - unreachable, or not speaking SSH yet
                 if time.monotonic() >= deadline:
                     return _unreachable(device, exc)
                 time.sleep(0.5)
+        try:
+            return pin_host_key(known_hosts, device.name, host, port, key, replace=replace)
+        except HostKeyChanged as exc:
+            return exc
+        except OSError as exc:
+            return OSError(f"{device.name}: cannot record its key in {known_hosts}: "
+                           f"{exc.strerror or exc}")
 
     with ThreadPoolExecutor(max_workers=max(1, min(20, len(devices)))) as pool:
         return dict(zip([d.name for d in devices], pool.map(one, devices), strict=True))
