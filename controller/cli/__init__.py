@@ -10,6 +10,7 @@ import typer
 from controller.cli.bandwidth import bandwidth_app
 from controller.cli.config import config_app
 from controller.cli.db import db_app
+from controller.cli.devices import devices_app
 from controller.cli.hotspot import hotspot_app
 from controller.cli.inventory import inventory_app
 from controller.cli.lab import lab_app
@@ -28,6 +29,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(lab_app, name="lab")
 app.add_typer(config_app, name="config")
+app.add_typer(devices_app, name="devices")
 app.add_typer(hotspot_app, name="hotspot")
 app.add_typer(poll_app, name="poll")
 app.add_typer(report_app, name="report")
