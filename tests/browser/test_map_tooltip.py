@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 STATIC = ROOT / "controller/web/static"
 NAME = '<img src=x onerror="window.pwned=1"><b>Dinas</b>'
