@@ -1,13 +1,14 @@
 """Render a device's intended config from templates/<platform>/<role>.j2, plan and diff it.
 
 Rendering is strict: a missing variable is an error naming template:line and the device.
-Secret values are passed to templates (devices need them) but masked in anything shown.
+Every `{{ }}` is written for the device's platform (controller/devices/escape.py): inventory
+text is quoted or refused, never a command. Secret values are passed to templates (devices
+need them) but masked in anything shown.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 import jinja2
 import yaml
 
+from controller.devices import escape
 from controller.inventory import Device, Inventory
 from controller.schedules import hotspot_schedule, local_time, queue_windows
 from controller.secrets import SecretsError, SecretStore
@@ -36,17 +38,6 @@ class TargetError(Exception):
     """A TARGET that names nothing, or names something unknown."""
 
 
-_ROS_PLAIN = re.compile(r"[A-Za-z0-9._:/,+@*-]+")
-
-
-def _ros(value: Any) -> str:
-    """Quote a value for a RouterOS command line when it needs quoting."""
-    text = str(value)
-    if _ROS_PLAIN.fullmatch(text):
-        return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
-
-
 def _host(network: Any, index: int) -> str:
     net = ipaddress.ip_network(str(network))
     return str(net.network_address + index if index >= 0 else net.broadcast_address + index + 1)
@@ -63,7 +54,6 @@ def _netmask(prefix: str) -> str:
 
 FILTERS = {
     "rate": format_rate,
-    "ros": _ros,
     "host": _host,
     "urlhost": _urlhost,
     "netmask": _netmask,
@@ -73,11 +63,8 @@ FILTERS = {
 
 
 @lru_cache(maxsize=8)
-def _environment(templates_dir: str) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir), undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, autoescape=False, trim_blocks=False,
-    )
+def _environment(templates_dir: str, platform: str) -> jinja2.Environment:
+    env = escape.environment(platform, loader=jinja2.FileSystemLoader(templates_dir))
     env.filters.update(FILTERS)
     return env
 
@@ -216,7 +203,7 @@ def render_intended_config(inventory: Inventory, device: Device, secrets: Secret
                            templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> str:
     """The config a device should run, or RenderError naming template:line and device."""
     path = template_path(device, templates_dir)
-    env = _environment(str(templates_dir))
+    env = _environment(str(templates_dir), device.platform)
     where = f"device {device.name!r}"
     try:
         template = env.get_template(f"{device.platform}/{device.role}.j2")

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jinja2
-
+from controller.devices import escape
 from controller.inventory import Device, Hotspot
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "linux" / "hotspot_gateway.j2"
@@ -37,7 +36,7 @@ def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str,
     portal_port = parts.port or (443 if parts.scheme == "https" else 80)
     subnet = hotspot.client_subnet
     hosts = list(_first_hosts(subnet, 1))
-    gateway_address = str(merged.get("client_address", hosts[0]))
+    gateway_address = str(ipaddress.ip_address(str(merged.get("client_address", hosts[0]))))
     first = subnet.network_address + 10
     last = subnet.broadcast_address - 1
     return {
@@ -66,9 +65,9 @@ def _first_hosts(subnet: ipaddress.IPv4Network | ipaddress.IPv6Network, count: i
 
 
 def render_gateway_files(context: dict[str, Any], template: Path = TEMPLATE) -> dict[str, str]:
-    """Render the template and split it into {path on the gateway: content}."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             autoescape=False)
+    """Render the template (values escaped as the config engine does) and split it into
+    {path on the gateway: content}."""
+    env = escape.environment("linux")
     text = env.from_string(template.read_text(encoding="utf-8")).render(**context)
     files: dict[str, str] = {}
     marks = list(FILE_MARK.finditer(text))

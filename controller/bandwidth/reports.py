@@ -132,7 +132,10 @@ def ranking_chart(report: MonthlyReport) -> str:
 
 
 def render_html(report: MonthlyReport) -> str:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape())
+    # The template is monthly_report.html.j2: the default extensions (html, htm, xml) would
+    # not match it, and inventory text (site names) must never become markup.
+    env = Environment(loader=FileSystemLoader(TEMPLATES),
+                      autoescape=select_autoescape(("html", "html.j2"), default=True))
     env.filters.update(rate=rate_id, volume=volume_id, num=number_id, alloc=allocation_id)
     template = env.get_template("monthly_report.html.j2")
     return template.render(

@@ -59,27 +59,34 @@ class Period:
 def period_for(kind: PeriodKind, anchor: date, timezone: str) -> Period:
     """The day, ISO week (Monday first) or month holding `anchor`, in local time."""
     zone = ZoneInfo(timezone)
-    if kind == "day":
-        first, nxt, label = anchor, anchor + timedelta(days=1), anchor.isoformat()
-    elif kind == "week":
-        first = anchor - timedelta(days=anchor.weekday())
-        nxt = first + timedelta(days=7)
-        iso = first.isocalendar()
-        label = f"{iso.year}-W{iso.week:02d}"
-    else:
-        first = anchor.replace(day=1)
-        nxt = (first + timedelta(days=32)).replace(day=1)
-        label = f"{first.year}-{first.month:02d}"
-    start = datetime(first.year, first.month, first.day, tzinfo=zone)
-    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
-    return Period(kind, label, int(start.timestamp()), int(end.timestamp()))
+    try:
+        if kind == "day":
+            first, nxt, label = anchor, anchor + timedelta(days=1), anchor.isoformat()
+        elif kind == "week":
+            first = anchor - timedelta(days=anchor.weekday())
+            nxt = first + timedelta(days=7)
+            iso = first.isocalendar()
+            label = f"{iso.year}-W{iso.week:02d}"
+        else:
+            first = anchor.replace(day=1)
+            nxt = (first + timedelta(days=32)).replace(day=1)
+            label = f"{first.year}-{first.month:02d}"
+        start = datetime(first.year, first.month, first.day, tzinfo=zone)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
+        return Period(kind, label, int(start.timestamp()), int(end.timestamp()))
+    except OverflowError:  # the calendar ends at 9999-12-31
+        raise ValueError(f"the {kind} holding {anchor} runs past the end of the calendar") \
+            from None
 
 
 def parse_month(text: str) -> date:
+    """The first day of a YYYY-MM month that ends within the calendar (before 9999-12)."""
     try:
         year, month = (int(p) for p in text.split("-"))
-        return date(year, month, 1)
-    except ValueError:
+        first = date(year, month, 1)
+        first + timedelta(days=32)  # its end, and the next month, must exist
+        return first
+    except (ValueError, OverflowError):
         raise ValueError(f"bad month {text!r}: write it like 2026-10") from None
 
 

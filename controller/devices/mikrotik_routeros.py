@@ -31,20 +31,109 @@ DEFAULTS: dict[tuple[str, str], str] = {
 }
 
 
-def _tokens(text: str) -> list[str]:
-    return re.findall(r'(?:\[[^\]]*\]|[^\s"\[]|"(?:\\.|[^"\\])*")+', text)
+# Quoting follows MikroTik's scripting manual, "Constant Escape Sequences"
+# (https://help.mikrotik.com/docs/display/ROS/Scripting): inside "..." a backslash escapes
+# \" \\ \n \r \t \$ (else $ substitutes a variable) \? (else ? asks the console for help)
+# \_ (space) \a \b \f \v, and \XX is the byte of hex value XX (capital letters), which is how
+# RouterOS's own /export writes non-ASCII text (its UTF-8 bytes).
+PLAIN_RE = re.compile(r"[A-Za-z0-9._:/,+@*-]+")
+_ESCAPE = {'"': '\\"', "\\": "\\\\", "$": "\\$", "?": "\\?", "\n": "\\n", "\r": "\\r",
+           "\t": "\\t"}
+_UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a", "b": "\b", "f": "\f",
+             "v": "\v"}
+_HEX_PAIR = re.compile(r"[0-9A-F]{2}")
+_KEY_RE = re.compile(r"[a-z0-9-]+")
+_MENU_RE = re.compile(r"/[a-z0-9-]+( [a-z0-9-]+)*")
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        return re.sub(r"\\(.)", lambda m: m[1], value[1:-1])
-    return value
+def quote(value: object) -> str:
+    """A value as one RouterOS word: bare when plain, else a quoted string that the console
+    reads back as exactly `value` (no variable, help key, command separator or line break)."""
+    text = str(value)
+    if PLAIN_RE.fullmatch(text):
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch in _ESCAPE:
+            out.append(_ESCAPE[ch])
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            out.extend(f"\\{byte:02X}" for byte in ch.encode("utf-8"))
+    return '"' + "".join(out) + '"'
 
 
-def quote(value: str) -> str:
-    if value and re.fullmatch(r"[A-Za-z0-9._:/,+@*-]+", value):
+class WordError(ValueError):
+    """A command line whose quote or [ ] does not close, at a 1-based column."""
+
+    def __init__(self, what: str, column: int):
+        super().__init__(f"{what} at column {column}")
+        self.what, self.column = what, column
+
+
+def split_words(line: str) -> list[tuple[str, int]]:
+    """A command line's words with their 1-based columns ("..." and [ ... ] are parts of a
+    word); an unterminated quote or bracket is an error, never a reason to split elsewhere."""
+    words: list[tuple[str, int]] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i] in " \t":
+            i += 1
+            continue
+        start, depth, quoted = i, 0, False
+        while i < n:
+            ch = line[i]
+            if quoted:
+                if ch == "\\":
+                    i += 1
+                elif ch == '"':
+                    quoted = False
+            elif ch == '"':
+                quoted = True
+            elif ch == "[":
+                depth += 1
+            elif ch == "]":
+                depth -= 1
+            elif ch in " \t" and depth <= 0:
+                break
+            i += 1
+        if quoted:
+            raise WordError("unterminated quote", start + 1)
+        if depth > 0:
+            raise WordError("unbalanced [ ]", start + 1)
+        words.append((line[start:i], start + 1))
+    return words
+
+
+def unquote(value: str, *, strict: bool = False) -> str:
+    """The text a (possibly quoted) RouterOS word stands for. `strict` reads as the console
+    does: an unknown escape, or a bare $ (a variable) or ? (the help key) is a WordError."""
+    if not (len(value) >= 2 and value[0] == '"' and value[-1] == '"'):
         return value
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+    body, out, i = value[1:-1], bytearray(), 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            if _HEX_PAIR.fullmatch(body[i + 1:i + 3]):
+                out.append(int(body[i + 1:i + 3], 16))
+                i += 3
+                continue
+            if strict and body[i + 1] not in _UNESCAPE and body[i + 1] not in _ESCAPE:
+                raise WordError("unknown escape", i + 2)
+            ch = _UNESCAPE.get(body[i + 1], body[i + 1])
+            i += 1
+        elif strict and ch in "$?\\":
+            raise WordError(f"bare {ch}", i + 2)
+        out += ch.encode("utf-8")
+        i += 1
+    return out.decode("utf-8", errors="replace")
+
+
+def _tokens(text: str, number: int) -> list[str]:
+    try:
+        return [word for word, _ in split_words(text)]
+    except WordError as exc:
+        raise IntentError(f"line {number}: {exc.what} in {text[exc.column - 1:]!r}") from None
 
 
 @dataclass
@@ -70,9 +159,13 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
             head, _, rest = line.partition(" ")
             if not rest or rest.split()[0] not in ("add", "set"):
                 path = " ".join(line.split())
+            else:
+                path, line = head, rest  # "/ip add ..." on one line
+            if intent and not _MENU_RE.fullmatch(path):
+                raise IntentError(f"line {number}: {path!r} is not a menu")
+            if line.startswith("/"):
                 continue
-            path, line = head, rest  # "/ip dns set servers=..." on one line
-        words = _tokens(line)
+        words = _tokens(line, number)
         verb, args = words[0], words[1:]
         selector = ""
         if args and args[0].startswith("["):
@@ -80,9 +173,9 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         props: dict[str, str] = {}
         for arg in args:
             key, eq, value = arg.partition("=")
-            if not eq:
+            if not eq or (intent and not _KEY_RE.fullmatch(key)):
                 raise IntentError(f"line {number}: {arg!r} is not key=value")
-            props[key] = _unquote(value)
+            props[key] = unquote(value)
         if not path:
             raise IntentError(f"line {number}: {verb} outside a menu")
         if verb == "set":

@@ -204,7 +204,10 @@ class Loader:
                 model = model_cls.model_validate(dict(merged))
             except ValidationError as exc:
                 for error in exc.errors():
-                    self.problem(locate(merged, error["loc"]), f"{label}: {_describe(dict(error))}")
+                    where = error.get("ctx", {}).get("where", ())  # inside a mapping (vars)
+                    loc = (*error["loc"], *where)
+                    self.problem(locate(merged, loc),
+                                 f"{label}: {_describe({**error, 'loc': loc})}")
                 continue
             key = self._key(item.section, model)
             if (item.section, key) in seen:

@@ -7,10 +7,19 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from controller.inventory.yaml_lines import Location
 from controller.secrets import SECRET_NAME_RE
@@ -32,8 +41,59 @@ RateBps = Annotated[int, BeforeValidator(parse_rate_bps)]
 Name = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 
+# Characters no inventory text may hold: control characters (newlines among them), format
+# characters (bidi overrides, zero-width), line/paragraph separators and surrogates.
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+_CHAR_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab"}
+
+
+def refused_char(text: str, allow: str = "") -> str | None:
+    """The first character of `text` inventory text may not hold, described, or None."""
+    for ch in text:
+        if ch not in allow and unicodedata.category(ch) in _REFUSED_CATEGORIES:
+            return _CHAR_NAMES.get(ch, f"control character U+{ord(ch):04X}")
+    return None
+
+
+def _text_problem(value: Any, allow: str, where: tuple[Any, ...] = ()
+                  ) -> tuple[str, tuple[Any, ...]] | None:
+    """(what, path inside value) of the first refused character in any string of `value`."""
+    if isinstance(value, str):
+        what = refused_char(value, allow)
+        return (what, where) if what else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _text_problem(key, "", where + (key,)) or _text_problem(
+                item, allow, where + (key,))
+            if found:
+                return found
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _text_problem(item, allow, where + (index,))
+            if found:
+                return found
+    return None
+
+
 class _Model(BaseModel):
+    """Every string field, and every string inside a `vars` mapping, is plain one-line text:
+    inventory text is never allowed to become a device command (see templates/)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    # Fields that may hold several lines (prose shown on the portal, never on a device).
+    multiline_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
+        allow = "\n" if info.field_name in cls.multiline_fields else ""
+        found = _text_problem(value, allow)
+        if found:
+            what, where = found
+            raise PydanticCustomError(
+                "inventory_text", "{what} is not allowed in inventory text",
+                {"what": what, "where": where})
+        return value
 
 
 class Contact(_Model):
@@ -201,7 +261,7 @@ class Device(_Model):
     name: Name
     site: str
     platform: Platform
-    role: str = Field(min_length=1)
+    role: Name  # names the template file: templates/<platform>/<role>.j2
     mgmt_address: ipaddress.IPv4Address | ipaddress.IPv6Address
     mgmt_port: int = Field(22, ge=1, le=65535)
     credentials: str
@@ -239,6 +299,8 @@ class DailyQuota(_Model):
 
 
 class Branding(_Model):
+    multiline_fields: ClassVar[frozenset[str]] = frozenset({"terms_id", "terms_en"})
+
     title: str
     logo: str | None = Field(None, description="Path of an image under inventory/branding/")
     terms_id: str = Field(description="Terms of use, Bahasa Indonesia")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from controller.devices.mikrotik_routeros import WordError, quote, split_words
+from controller.devices.mikrotik_routeros import unquote as _unquote
 from lab.ssh_sim.state import DeviceState
 
 VERSION = "7.14.3"
@@ -48,54 +50,23 @@ class MenuHandler(Protocol):
 
 # --------------------------------------------------------------------------- tokenising
 
-_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._:/,+@*-]+$")
-
-
-def quote(value: str) -> str:
-    if value and _PLAIN_VALUE.match(value):
-        return value
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$")
-    return f'"{escaped}"'
-
-
+# Values are written (print, /export) and read with RouterOS's escapes, as MikroTik's scripting
+# manual lists them (controller.devices.mikrotik_routeros): \XX is a byte in hex (capital
+# letters, as /export writes every non-ASCII byte). Reading is strict, as the console's: a bare
+# $ or ? inside quotes is a variable or the help key, never text.
 def unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
-        body = value[1:-1]
-        return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), body)
-    return value
+    try:
+        return _unquote(value, strict=True)
+    except WordError as exc:
+        raise RouterOSError(f"syntax error (line 1 column {exc.column})") from None
 
 
 def tokenize(line: str) -> list[tuple[str, int]]:
     """Split a command line into tokens with their 1-based columns ("[ ... ]" is one token)."""
-    tokens: list[tuple[str, int]] = []
-    i, n = 0, len(line)
-    while i < n:
-        if line[i] in " \t":
-            i += 1
-            continue
-        start = i
-        depth = 0
-        in_quote = False
-        while i < n:
-            ch = line[i]
-            if in_quote:
-                if ch == "\\":
-                    i += 1
-                elif ch == '"':
-                    in_quote = False
-            elif ch == '"':
-                in_quote = True
-            elif ch == "[":
-                depth += 1
-            elif ch == "]":
-                depth -= 1
-            elif ch in " \t" and depth <= 0:
-                break
-            i += 1
-        if in_quote or depth > 0:
-            raise RouterOSError(f"syntax error (line 1 column {start + 1})")
-        tokens.append((line[start:i], start + 1))
-    return tokens
+    try:
+        return split_words(line)
+    except WordError as exc:
+        raise RouterOSError(f"syntax error (line 1 column {exc.column})") from None
 
 
 # --------------------------------------------------------------------------- device

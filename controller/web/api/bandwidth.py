@@ -126,9 +126,12 @@ def bandwidth_stats(request: Request, _who: Viewer,
                     on: date | None = None, kind: str | None = None) -> list[SiteStatsOut]:
     """Per-site figures for the day, ISO week or month holding `on`, ranked."""
     ctx = get_ctx(request)
-    with ctx.store.session() as session:
-        stats = regency_stats(session, ctx.inventory, period, on or datetime.now(UTC).date(),
-                              {kind} if kind else None)
+    try:
+        with ctx.store.session() as session:
+            stats = regency_stats(session, ctx.inventory, period,
+                                  on or datetime.now(UTC).date(), {kind} if kind else None)
+    except ValueError as exc:  # a period running past the end of the calendar
+        raise HTTPException(422, str(exc)) from None
     return [_stats_out(s) for s in stats]
 
 

@@ -75,14 +75,25 @@ def _page(request: Request, who: Principal, month_text: str, first: date | None,
            "nothing_to_accept": False, **outcome})
 
 
+def _valid_month(text: str) -> date | None:
+    """The month a YYYY-MM names, or None when it is not one (or ends past the calendar)."""
+    if not re.match(MONTH_PATTERN, text):
+        return None
+    try:
+        return parse_month(text)
+    except ValueError:
+        return None
+
+
 @router.get("/bandwidth")
 def bandwidth(request: Request, who: Viewer, month: str | None = None) -> Response:
     if not month:
-        first = last_full_month(get_ctx(request).inventory)
-        return _page(request, who, f"{first:%Y-%m}", first)
-    if not re.match(MONTH_PATTERN, month):
+        last = last_full_month(get_ctx(request).inventory)
+        return _page(request, who, f"{last:%Y-%m}", last)
+    first = _valid_month(month)
+    if first is None:
         return _page(request, who, month, None, 422, error=BAD_MONTH)
-    return _page(request, who, month, parse_month(month))
+    return _page(request, who, month, first)
 
 
 @router.get("/bandwidth/accept/{site}")
@@ -97,9 +108,9 @@ async def accept(request: Request, site: str, who: Operator) -> Response:
     the change goes out by the normal config diff/push."""
     await check_csrf(request, who)
     month = str((await request.form()).get("month", ""))
-    if not re.match(MONTH_PATTERN, month):
+    first = _valid_month(month)
+    if first is None:
         return _page(request, who, month, None, 422, error=BAD_MONTH)
-    first = parse_month(month)
     ctx = get_ctx(request)
     try:
         done = await run_in_threadpool(

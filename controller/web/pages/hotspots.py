@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -48,16 +50,20 @@ async def disconnect(request: Request, session_id: RowId, who: Operator) -> Resp
 async def create_vouchers(request: Request, who: Operator) -> Response:
     await check_csrf(request, who)
     form = await request.form()
+    try:  # what is no number (nan, inf, 1e308 minutes) cannot be processed: 422
+        count, uses, valid_days = (int(str(form.get(name, default)) or default) for name, default
+                                   in (("count", 0), ("uses", 1), ("valid_days", 30)))
+        duration_s = float(str(form.get("duration_min", "0")) or 0) * 60
+        if not math.isfinite(duration_s):
+            raise ValueError("not a number of minutes")
+    except ValueError:
+        return _page(request, 422, error="numbers only, please")
     try:
         batch = portal_for(get_ctx(request)).vouchers.create_batch(
-            count=int(str(form.get("count", "0")) or 0),
-            duration_s=int(float(str(form.get("duration_min", "0")) or 0) * 60),
-            uses=int(str(form.get("uses", "1")) or 1),
-            valid_days=int(str(form.get("valid_days", "30")) or 30),
+            count=count, duration_s=int(duration_s), uses=uses, valid_days=valid_days,
             hotspot=str(form.get("hotspot") or "") or None, actor=who.username)
-    except ValueError as exc:  # VoucherError, or a number that is not one
-        message = str(exc) if isinstance(exc, VoucherError) else "numbers only, please"
-        return _page(request, 400, error=message)
+    except VoucherError as exc:
+        return _page(request, 400, error=str(exc))
     return RedirectResponse(f"/hotspots/vouchers/{batch.batch}", status_code=303)
 
 

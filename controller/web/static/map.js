@@ -9,9 +9,12 @@
   var bounds = [];
   markers.forEach(function (m) {
     var radius = m.kind === "noc" ? 10 : (m.kind === "hotspot" ? 7 : 5);
+    // The name is inventory text: give Leaflet a node holding it as text, never HTML.
+    var label = document.createElement("span");
+    label.textContent = m.name + " (" + m.status + ")";
     L.circleMarker([m.lat, m.lon], {radius: radius, color: colours[m.status] || "#6b7a88",
       fillOpacity: 0.8, weight: m.kind === "hotspot" ? 3 : 1})
-      .bindTooltip(m.name + " (" + m.status + ")")
+      .bindTooltip(label)
       .on("click", function () { window.location = "/sites/" + encodeURIComponent(m.code); })
       .addTo(map);
     bounds.push([m.lat, m.lon]);
