@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from captive_portal.models import PortalSession
+from controller.store.portal import PortalSession
 from sqlalchemy import select
 
 from captive_portal.app import create_portal_app
