@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-from controller.store.portal import PortalSession
 from sqlalchemy import select
 
 from captive_portal.app import create_portal_app
@@ -29,6 +28,7 @@ from controller.context import Context
 from controller.serve import _server
 from controller.settings import Settings
 from controller.store.models import AuditLog
+from controller.store.portal import PortalSession
 from controller.web.app import create_admin_app
 from tests.conftest import DEMO_INVENTORY, ROOT, free_port
 
