@@ -23,6 +23,8 @@ from captive_portal.gateways.base import (
     redact,
 )
 from captive_portal.gateways.ssh import GatewaySession
+from controller.devices.escape import ros_quoted as quote
+from controller.devices.mikrotik_routeros import unquote
 from controller.inventory import Device, Hotspot, Inventory
 from controller.secrets import SecretStore
 
@@ -36,10 +38,6 @@ DURATION_RE = re.compile(r"(\d+)([wdhms])")
 UNIT_S = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
-def quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
-
-
 def parse_terse(text: str) -> list[dict[str, str]]:
     """`print terse` output -> one dict per item (values unquoted)."""
     items = []
@@ -48,9 +46,7 @@ def parse_terse(text: str) -> list[dict[str, str]]:
             continue
         item = {}
         for key, raw in PAIR_RE.findall(line):
-            value = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\") \
-                if raw.startswith('"') else raw
-            item[key] = value
+            item[key] = unquote(raw)
         items.append(item)
     return items
 

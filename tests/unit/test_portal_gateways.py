@@ -86,6 +86,13 @@ def test_routeros_terse_output() -> None:
     assert parse_duration(item["uptime"]) == 3723 and parse_duration("") is None
 
 
+def test_routeros_terse_values_are_read_with_routeros_escapes() -> None:
+    # MikroTik manual, Scripting, "Constant Escape Sequences": \" \\ \$ and \XX hex bytes.
+    text = r' 0   server=hotspot1 user="Taman \\ \"Kota\" \$x \C3\A7" bytes-in=1' + '\n'
+    [item] = parse_terse(text)
+    assert item["user"] == 'Taman \\ "Kota" $x \u00e7'
+
+
 def test_gateway_template_renders_table_dhcp_option_114_and_forwarding() -> None:
     inventory, _ = check_inventory(DEMO_INVENTORY)
     hotspot = inventory.hotspots["taman-kota"]
