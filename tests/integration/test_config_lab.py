@@ -173,3 +173,52 @@ def test_ios_rejected_command_rolls_back(lab: Lab) -> None:
     # nothing of the failed push is left: the real intent still shows the whole change
     code, rows = lab.json_lines("config", "diff", "noc-dist", "--json")
     assert rows[0]["status"] == "changed" and "+ hostname noc-dist" in rows[0]["diff"]
+
+
+def _ios_running(lab: Lab, device: str) -> list[str]:
+    """The switch's running-config as an engineer reads it, as a sorted list of its commands
+    (each with its sub-commands): IOS prints them in an order of its own, which the simulator
+    does not keep, and the change timestamps differ."""
+    from netmiko import ConnectHandler
+
+    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
+    devices = yaml.safe_load((lab.root / "inventory" / "devices.yaml").read_text())["devices"]
+    entry = next(d for d in devices if d["name"] == device)
+    port = yaml.safe_load((lab.root / "inventory" / "defaults.yaml").read_text())[
+        "defaults"]["devices"]["mgmt_port"]
+    conn = ConnectHandler(device_type="cisco_ios", host=entry["mgmt_address"], port=port,
+                          username="simpul", password=secrets["cisco_admin_password"],
+                          secret=secrets["cisco_enable_secret"])
+    try:
+        conn.enable()
+        text = conn.send_command("show running-config")
+    finally:
+        conn.disconnect()
+    blocks: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(("!", "Building configuration", "Current configuration")) \
+                or not line.strip():
+            continue
+        if line.startswith(" ") and blocks:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return sorted(blocks)
+
+
+def test_a_change_the_device_shows_differently_is_rolled_back(lab: Lab) -> None:
+    """IOS accepts `interface Gi1/0/20` but shows it as GigabitEthernet1/0/20: the push cannot
+    be verified, so the switch is put back as it was, and the result says why."""
+    templates = lab.root / "abbreviated-templates"
+    shutil.copytree(ROOT / "templates", templates)
+    core = templates / "cisco_ios" / "core.j2"
+    core.write_text(core.read_text().rstrip("\n") + "\ninterface Gi1/0/20\n"
+                    " description simpul: verify test\n")
+    before = _ios_running(lab, "noc-core")
+    assert "interface GigabitEthernet1/0/20" in before  # no description yet
+    code, rows = lab.json_lines("config", "push", "noc-core", "--yes", "--json",
+                                env={"SIMPUL_TEMPLATES_DIR": str(templates)})
+    assert code == 1 and rows[0]["status"] == "rolled_back", rows
+    assert "still differs from the intent after the push" in rows[0]["error"]
+    assert "interface Gi1/0/20" in rows[0]["error"]
+    assert _ios_running(lab, "noc-core") == before
