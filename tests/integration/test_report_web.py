@@ -20,6 +20,8 @@ from controller.store.users import add_user
 from controller.web.app import create_admin_app
 from tests.integration.test_report_monthly import setwan_month_rows
 
+pytestmark = pytest.mark.integration
+
 PASSWORD = "kata-sandi-rahasia-1"
 
 
