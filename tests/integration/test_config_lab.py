@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -44,6 +45,15 @@ def _export(lab: Lab, device: str) -> str:
         conn.disconnect()
     return "\n".join(line for line in text.splitlines()
                      if not line.startswith("#") and "] >" not in line)
+
+
+def _templates_with(lab: Lab, name: str, template: str, lines: str) -> Path:
+    """A copy of templates/ (for SIMPUL_TEMPLATES_DIR) where `template` ends with `lines`."""
+    templates = lab.root / name
+    shutil.copytree(ROOT / "templates", templates)
+    path = templates / template
+    path.write_text(path.read_text().rstrip("\n") + "\n" + lines)
+    return templates
 
 
 def _audit_rows(lab: Lab, device: str) -> list[tuple[str, str]]:
@@ -96,11 +106,9 @@ def test_ios_push_then_unchanged_and_saved(lab: Lab) -> None:
 
 
 def test_rejected_command_rolls_back_to_the_backup(lab: Lab) -> None:
-    templates = lab.root / "bad-templates"
-    shutil.copytree(ROOT / "templates", templates)
-    office = templates / "mikrotik_routeros" / "office_router.j2"
-    office.write_text(office.read_text().rstrip("\n") + "\nadd comment=simpul-bad "
-                      "max-limit=lots name=simpul-bad target={{ vars.lan_interface }}\n")
+    templates = _templates_with(lab, "bad-templates", "mikrotik_routeros/office_router.j2",
+                                "add comment=simpul-bad max-limit=lots name=simpul-bad "
+                                "target={{ vars.lan_interface }}\n")
     before = _export(lab, "bappeda-r1")
     code, rows = lab.json_lines("config", "push", "bappeda-r1", "--yes", "--json",
                                 env={"SIMPUL_TEMPLATES_DIR": str(templates)})
@@ -159,10 +167,8 @@ def test_drift_detected_and_stored(lab: Lab) -> None:
 
 
 def test_ios_rejected_command_rolls_back(lab: Lab) -> None:
-    templates = lab.root / "bad-ios-templates"
-    shutil.copytree(ROOT / "templates", templates)
-    dist = templates / "cisco_ios" / "distribution.j2"
-    dist.write_text(dist.read_text().rstrip("\n") + "\nntp server not-an-address\n")
+    templates = _templates_with(lab, "bad-ios-templates", "cisco_ios/distribution.j2",
+                                "ntp server not-an-address\n")
     code, rows = lab.json_lines("config", "diff", "noc-dist", "--json")
     assert rows[0]["status"] == "changed"
     code, rows = lab.json_lines("config", "push", "noc-dist", "--yes", "--json",
@@ -209,11 +215,8 @@ def _ios_running(lab: Lab, device: str) -> list[str]:
 def test_a_change_the_device_shows_differently_is_rolled_back(lab: Lab) -> None:
     """IOS accepts `interface Gi1/0/20` but shows it as GigabitEthernet1/0/20: the push cannot
     be verified, so the switch is put back as it was, and the result says why."""
-    templates = lab.root / "abbreviated-templates"
-    shutil.copytree(ROOT / "templates", templates)
-    core = templates / "cisco_ios" / "core.j2"
-    core.write_text(core.read_text().rstrip("\n") + "\ninterface Gi1/0/20\n"
-                    " description simpul: verify test\n")
+    templates = _templates_with(lab, "abbreviated-templates", "cisco_ios/core.j2",
+                                "interface Gi1/0/20\n description simpul: verify test\n")
     before = _ios_running(lab, "noc-core")
     assert "interface GigabitEthernet1/0/20" in before  # no description yet
     code, rows = lab.json_lines("config", "push", "noc-core", "--yes", "--json",
