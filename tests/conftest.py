@@ -1,10 +1,14 @@
-"""Shared fixtures. In CI (CI=true) a skipped test fails the run: no daemon may hide."""
+"""Shared fixtures. In CI (CI=true) a skipped test fails the run: no daemon may hide. A test
+that reaches the demo lab's addresses (127.0.0.10-58) fails (tests/demo_guard). Every file under
+tests/integration is marked `integration`, under tests/browser `browser`: the fast path is
+`./test -m "not integration and not browser"`."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +16,84 @@ import pytest
 
 from controller.inventory import check_inventory
 from controller.secrets import generate_missing
+from tests.demo_guard import sitecustomize as demo_guard
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_INVENTORY = ROOT / "inventory"
+MARKED_DIRS = {"integration": "integration", "browser": "browser"}  # tests/<dir>: its marker
+_refused: list[str] = []  # what the guard refused in this process since the last look
+_guard_log_read = 0  # how much of the children's log has been looked at
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Guard this process and its Python children against the demo lab's addresses."""
+    global _guard_log_read
+    handle, log = tempfile.mkstemp(prefix="simpul-demo-guard-", suffix=".log")
+    os.close(handle)
+    _guard_log_read = 0
+    os.environ[demo_guard.LOG_ENV] = log
+    os.environ[demo_guard.NETNS_ENV] = demo_guard.netns()
+    site = str(Path(demo_guard.__file__).parent)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if site not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join(p for p in [site, *paths] if p)
+    demo_guard.install(_refused.append)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    log = os.environ.pop(demo_guard.LOG_ENV, None)
+    if log:
+        Path(log).unlink(missing_ok=True)
+
+
+def take_refusals() -> list[str]:
+    """What the guard refused since the last call, here and in child processes."""
+    global _guard_log_read
+    seen, _refused[:] = list(_refused), []
+    log = Path(os.environ.get(demo_guard.LOG_ENV, "/nonexistent"))
+    if log.exists():
+        with log.open(encoding="utf-8") as handle:
+            handle.seek(_guard_log_read)
+            seen += handle.read().splitlines()
+            _guard_log_read = handle.tell()
+    return seen
+
+
+def _fail_if_refused() -> None:
+    refused = take_refusals()
+    if refused:
+        pytest.fail("the test reached the demo lab's addresses (127.0.0.10-58; DESIGN.md "
+                    "'Testing': use 127.0.N.x with N >= 100 or a namespace):\n"
+                    + "\n".join(refused[:20]), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """The test fails if it, its fixtures or its child processes reached the demo lab, even
+    when the refusal was caught along the way."""
+    result = yield
+    _fail_if_refused()
+    return result
+
+
+@pytest.fixture(autouse=True)
+def _demo_lab_untouched() -> Iterator[None]:
+    """The same check once the test's fixtures have been torn down."""
+    yield
+    _fail_if_refused()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Integration and browser test files must carry their marker, or the fast path
+    (`-m "not integration and not browser"`) would run them."""
+    unmarked = set()
+    for item in items:
+        parts = Path(str(item.path)).relative_to(ROOT).parts
+        marker = MARKED_DIRS.get(parts[1]) if len(parts) > 2 and parts[0] == "tests" else None
+        if marker is not None and item.get_closest_marker(marker) is None:
+            unmarked.add(f"{'/'.join(parts)}: add `pytestmark = pytest.mark.{marker}`")
+    if unmarked:
+        raise pytest.UsageError("unmarked test files:\n" + "\n".join(sorted(unmarked)))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -57,18 +57,20 @@ def element_commands(op: str, grant_or_client: Grant | Client) -> list[str]:
     return commands
 
 
-def parse_set_elements(text: str, where: str) -> list[dict[str, Any]]:
-    """Elements of `nft -j list set` output: [{'key': [..] or str, 'expires', 'bytes'}]."""
+def parse_sets(text: str, where: str) -> dict[str, list[dict[str, Any]]]:
+    """Elements of each set in `nft -j list table|set` output:
+    {set name: [{'key': [..] or str, 'expires', 'bytes'}]}."""
     start = text.find('{"nftables"')  # skip any echo of the command before the JSON
     try:
         doc = json.loads(text[start:] if start >= 0 else text)
         items = doc["nftables"]
     except (ValueError, KeyError, TypeError) as exc:
         raise GatewayError(f"{where}: unexpected `nft -j` output ({exc})") from None
-    elements: list[dict[str, Any]] = []
+    sets: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         if not isinstance(item, dict) or "set" not in item:
             continue
+        elements = sets.setdefault(str(item["set"].get("name")), [])
         for elem in item["set"].get("elem", []) or []:
             if isinstance(elem, dict) and "elem" in elem:
                 inner = elem["elem"]
@@ -82,7 +84,7 @@ def parse_set_elements(text: str, where: str) -> list[dict[str, Any]]:
                 "expires": inner.get("expires"),
                 "bytes": int(counter.get("bytes", 0)),
             })
-    return elements
+    return sets
 
 
 def pack_scripts(batches: list[list[str]], max_chars: int = MAX_LINE_CHARS) -> list[str]:
@@ -147,12 +149,18 @@ class NftablesGateway:
         self._changes.submit([element_commands("revoke", c) for c in clients])
 
     def allowed(self) -> list[AllowedClient]:
+        # One listing of the table: a client's upload and download counters are read at the
+        # same moment (two `nft list set` commands would read them a moment apart).
         with self._lock:
-            up_text = self._run_locked(f"nft -j list set {TABLE} allowed")
-            down_text = self._run_locked(f"nft -j list set {TABLE} allowed_down")
-        down = {str(e["key"]): e["bytes"] for e in parse_set_elements(down_text, self.name)}
+            text = self._run_locked(f"nft -j list table {TABLE}")
+        sets = parse_sets(text, self.name)
+        missing = [name for name in ("allowed", "allowed_down") if name not in sets]
+        if missing:
+            raise GatewayError(f"gateway {self.name}: table {TABLE} has no set "
+                               f"{' or '.join(missing)}")
+        down = {str(e["key"]): e["bytes"] for e in sets["allowed_down"]}
         result: list[AllowedClient] = []
-        for elem in parse_set_elements(up_text, self.name):
+        for elem in sets["allowed"]:
             key = elem["key"]
             if not isinstance(key, list) or len(key) != 2:
                 continue

@@ -25,6 +25,11 @@ DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:
 ELEMENT_OPTIONS = ("timeout", "expires", "counter", "comment")
 NFT_VERSION = "1.0.6"
 UPLOAD_SETS = ("allowed",)  # the template's address . MAC set counts a client's upload
+METAINFO = {"metainfo": {"version": NFT_VERSION, "release_name": "Lester Gooch #5",
+                         "json_schema_version": 1}}
+# nft's named chain priorities (inet family), as `nft -j` prints them: numbers.
+PRIORITIES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50,
+              "srcnat": 100}
 
 
 class NftError(Exception):
@@ -263,7 +268,10 @@ class Ruleset:
         if verb == "list" and obj == "ruleset":
             return "".join(self.render_table(t, now) for t in self.tables.values())
         if verb == "list" and obj == "table":
-            return self.render_table(self._table(rest, statement), now)
+            table = self._table(rest, statement)
+            if json_output:
+                return self.table_json(table, now) + "\n"
+            return self.render_table(table, now)
         if verb == "list" and obj in ("set", "map"):
             table = self._table(rest, statement)
             found = table.sets.get(rest[2]) if len(rest) > 2 else None
@@ -463,13 +471,34 @@ class Ruleset:
 
     def set_json(self, table: Table, nft_set: NftSet, now: float) -> str:
         """`nft -j list set`, shaped as nft 1.0 prints it."""
+        return json.dumps({"nftables": [METAINFO, {"set": self._set_body(table, nft_set, now)}]})
+
+    def table_json(self, table: Table, now: float) -> str:
+        """`nft -j list table`: the table, its sets and its chains, all read at one moment
+        (`now`), as the kernel answers one listing. Rules are left out: the simulator keeps
+        their text, not nft's expression trees, and nothing reads them from JSON."""
+        items: list[dict[str, Any]] = [METAINFO, {"table": {
+            "family": table.family, "name": table.name, "handle": 1}}]
+        items += [{"set": self._set_body(table, s, now)} for s in table.sets.values()]
+        for handle, chain in enumerate(table.chains.values(), 1):
+            body: dict[str, Any] = {"family": table.family, "table": table.name,
+                                    "name": chain.name, "handle": handle}
+            body.update(_base_chain(chain.header))
+            items.append({"chain": body})
+        return json.dumps({"nftables": items})
+
+    def _set_body(self, table: Table, nft_set: NftSet, now: float) -> dict[str, Any]:
         nft_set.purge(now)
         body: dict[str, Any] = {
             "family": table.family, "name": nft_set.name, "table": table.name,
             "type": nft_set.types if len(nft_set.types) > 1 else nft_set.types[0],
             "handle": list(table.sets).index(nft_set.name) + 2}
-        if nft_set.flags:
-            body["flags"] = nft_set.flags
+        for line in nft_set.declaration:
+            if line.startswith("size "):
+                body["size"] = int(line.split()[1])
+        flags = [f for f in nft_set.flags if f != "dynamic"]  # nft 1.0.6's JSON omits it
+        if flags:
+            body["flags"] = flags
         if nft_set.timeout_s:
             body["timeout"] = nft_set.timeout_s
         elements: list[Any] = []
@@ -492,7 +521,19 @@ class Ruleset:
             body["elem"] = elements
         if nft_set.counter:
             body["stmt"] = [{"counter": None}]
-        return json.dumps({"nftables": [
-            {"metainfo": {"version": NFT_VERSION, "release_name": "Lester Gooch #5",
-                          "json_schema_version": 1}},
-            {"set": body}]})
+        return body
+
+
+def _base_chain(header: list[str]) -> dict[str, Any]:
+    """`type filter hook forward priority filter; policy accept` -> nft's JSON chain fields."""
+    words = " ".join(header).replace(";", " ").split()
+    fields: dict[str, Any] = {}
+    for key, field_name in (("type", "type"), ("hook", "hook"), ("priority", "prio"),
+                            ("policy", "policy")):
+        if key in words and words.index(key) + 1 < len(words):
+            value: Any = words[words.index(key) + 1]
+            if key == "priority":
+                value = PRIORITIES.get(value, int(value) if value.lstrip("-").isdigit()
+                                       else value)
+            fields[field_name] = value
+    return fields

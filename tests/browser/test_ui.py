@@ -20,6 +20,8 @@ import pytest
 from tests.conftest import ROOT, free_port
 from tests.integration.config_lab import Lab, config_commands, start_lab
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "kata-sandi-ujicoba-1"
 

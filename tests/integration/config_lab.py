@@ -7,7 +7,6 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from lab.relocate import parse_block, relocate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,19 +88,18 @@ class Lab:
 def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) -> Lab:
     """The lab on its own 127.0.N.x addresses, every device's host key trusted."""
     octet = random.randint(100, 250)
-    inventory = tmp / "inventory"
-    shutil.copytree(ROOT / "inventory", inventory)
-    devices = inventory / "devices.yaml"
-    devices.write_text(re.sub(r"127\.0\.0\.(\d+)", rf"127.0.{octet}.\1", devices.read_text()))
-    hosts = re.findall(r"127\.0\.\d+\.\d+", devices.read_text())
+    hosts = [f"127.0.{octet}.{x}" for x in re.findall(
+        r"mgmt_address: 127\.0\.0\.(\d+)", (ROOT / "inventory" / "devices.yaml").read_text())]
     port = _free_port_on(hosts)
-    defaults = inventory / "defaults.yaml"
-    defaults.write_text(defaults.read_text().replace("mgmt_port: 2222", f"mgmt_port: {port}"))
+    inventory = tmp / "inventory"
+    relocate(ROOT / "inventory", inventory, parse_block(f"127.0.{octet}.0/24"), ssh_port=port,
+             snmp_port=port)
     data = tmp / "data"
     data.mkdir()
     env = {**os.environ, "SIMPUL_DATA_DIR": str(data), "SIMPUL_INVENTORY_DIR": str(inventory),
            "SIMPUL_SECRETS_FILE": str(secrets_file), "SIMPUL_LOG_LEVEL": "warning",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
+                                                       os.environ.get("PYTHONPATH")]))}
     if templates_dir is not None:
         env["SIMPUL_TEMPLATES_DIR"] = str(templates_dir)
     log = open(tmp / "lab.log", "wb")  # noqa: SIM115 - kept open for the child's lifetime

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -35,6 +36,15 @@ def _export(lab: Lab, device: str) -> str:
         conn.disconnect()
     return "\n".join(line for line in text.splitlines()
                      if not line.startswith("#") and "] >" not in line)
+
+
+def _templates_with(lab: Lab, name: str, template: str, lines: str) -> Path:
+    """A copy of templates/ (for SIMPUL_TEMPLATES_DIR) where `template` ends with `lines`."""
+    templates = lab.root / name
+    shutil.copytree(ROOT / "templates", templates)
+    path = templates / template
+    path.write_text(path.read_text().rstrip("\n") + "\n" + lines)
+    return templates
 
 
 def _audit_rows(lab: Lab, device: str) -> list[tuple[str, str]]:
@@ -87,11 +97,9 @@ def test_ios_push_then_unchanged_and_saved(lab: Lab) -> None:
 
 
 def test_rejected_command_rolls_back_to_the_backup(lab: Lab) -> None:
-    templates = lab.root / "bad-templates"
-    shutil.copytree(ROOT / "templates", templates)
-    office = templates / "mikrotik_routeros" / "office_router.j2"
-    office.write_text(office.read_text().rstrip("\n") + "\nadd comment=simpul-bad "
-                      "max-limit=lots name=simpul-bad target={{ vars.lan_interface }}\n")
+    templates = _templates_with(lab, "bad-templates", "mikrotik_routeros/office_router.j2",
+                                "add comment=simpul-bad max-limit=lots name=simpul-bad "
+                                "target={{ vars.lan_interface }}\n")
     before = _export(lab, "bappeda-r1")
     code, rows = lab.json_lines("config", "push", "bappeda-r1", "--yes", "--json",
                                 env={"SIMPUL_TEMPLATES_DIR": str(templates)})
@@ -143,10 +151,8 @@ def test_drift_detected_and_stored(lab: Lab) -> None:
 
 
 def test_ios_rejected_command_rolls_back(lab: Lab) -> None:
-    templates = lab.root / "bad-ios-templates"
-    shutil.copytree(ROOT / "templates", templates)
-    dist = templates / "cisco_ios" / "distribution.j2"
-    dist.write_text(dist.read_text().rstrip("\n") + "\nntp server not-an-address\n")
+    templates = _templates_with(lab, "bad-ios-templates", "cisco_ios/distribution.j2",
+                                "ntp server not-an-address\n")
     code, rows = lab.json_lines("config", "diff", "noc-dist", "--json")
     assert rows[0]["status"] == "changed"
     code, rows = lab.json_lines("config", "push", "noc-dist", "--yes", "--json",
@@ -157,3 +163,49 @@ def test_ios_rejected_command_rolls_back(lab: Lab) -> None:
     # nothing of the failed push is left: the real intent still shows the whole change
     code, rows = lab.json_lines("config", "diff", "noc-dist", "--json")
     assert rows[0]["status"] == "changed" and "+ hostname noc-dist" in rows[0]["diff"]
+
+
+def _ios_running(lab: Lab, device: str) -> list[str]:
+    """The switch's running-config as an engineer reads it, as a sorted list of its commands
+    (each with its sub-commands): IOS prints them in an order of its own, which the simulator
+    does not keep, and the change timestamps differ."""
+    from netmiko import ConnectHandler
+
+    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
+    devices = yaml.safe_load((lab.root / "inventory" / "devices.yaml").read_text())["devices"]
+    entry = next(d for d in devices if d["name"] == device)
+    port = yaml.safe_load((lab.root / "inventory" / "defaults.yaml").read_text())[
+        "defaults"]["devices"]["mgmt_port"]
+    conn = ConnectHandler(device_type="cisco_ios", host=entry["mgmt_address"], port=port,
+                          username="simpul", password=secrets["cisco_admin_password"],
+                          secret=secrets["cisco_enable_secret"])
+    try:
+        conn.enable()
+        text = conn.send_command("show running-config")
+    finally:
+        conn.disconnect()
+    blocks: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(("!", "Building configuration", "Current configuration")) \
+                or not line.strip():
+            continue
+        if line.startswith(" ") and blocks:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return sorted(blocks)
+
+
+def test_a_change_the_device_shows_differently_is_rolled_back(lab: Lab) -> None:
+    """IOS accepts `interface Gi1/0/20` but shows it as GigabitEthernet1/0/20: the push cannot
+    be verified, so the switch is put back as it was, and the result says why."""
+    templates = _templates_with(lab, "abbreviated-templates", "cisco_ios/core.j2",
+                                "interface Gi1/0/20\n description simpul: verify test\n")
+    before = _ios_running(lab, "noc-core")
+    assert "interface GigabitEthernet1/0/20" in before  # no description yet
+    code, rows = lab.json_lines("config", "push", "noc-core", "--yes", "--json",
+                                env={"SIMPUL_TEMPLATES_DIR": str(templates)})
+    assert code == 1 and rows[0]["status"] == "rolled_back", rows
+    assert "still differs from the intent after the push" in rows[0]["error"]
+    assert "interface Gi1/0/20" in rows[0]["error"]
+    assert _ios_running(lab, "noc-core") == before

@@ -25,6 +25,8 @@ from controller.store.users import add_user
 from tests.conftest import ROOT, free_port, move_device
 from tests.integration.test_serve import wait_healthy
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def black_hole() -> Iterator[tuple[str, int]]:

@@ -21,6 +21,8 @@ from controller.store.models import AuditLog
 from tests.conftest import ROOT, free_port
 from tests.integration.test_serve import interrupt, wait_healthy
 
+pytestmark = pytest.mark.integration
+
 DINKES = 'simpul_site_allocation_bits_per_second{direction="down",site="dinkes"}'
 
 

@@ -24,6 +24,8 @@ from tests.conftest import ROOT, free_port, move_device
 from tests.integration.config_lab import simulated
 from tests.integration.test_report_monthly import setwan_month_rows
 
+pytestmark = pytest.mark.integration
+
 M = 1_000_000
 
 

@@ -13,6 +13,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, insert, select
 
 from controller.bandwidth.stats import period_for
@@ -20,6 +21,8 @@ from controller.inventory import load_inventory
 from controller.store.bandwidth import Bandwidth5m
 from controller.store.db import Store
 from tests.conftest import DEMO_INVENTORY, ROOT
+
+pytestmark = pytest.mark.integration
 
 M = 1_000_000
 

@@ -20,6 +20,8 @@ from controller.web.app import create_admin_app
 from tests.integration.test_report_monthly import setwan_month_rows
 from tests.unit.test_web import log_in as web_log_in
 
+pytestmark = pytest.mark.integration
+
 PASSWORD = "kata-sandi-rahasia-1"
 
 

@@ -1,11 +1,16 @@
-"""`simpul serve` and `./run`: both listeners answer, /metrics works, Ctrl-C stops cleanly."""
+"""`simpul serve` and `./run`: both listeners answer, /metrics works, Ctrl-C stops cleanly.
+
+Both run the demo regency moved to 127.0.N.x (N >= 100) with ports of their own, so a demo
+running on this machine (127.0.0.10-58, :2222, :1161) is never polled, probed or bound."""
 
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +23,10 @@ from controller.inventory import check_inventory
 from controller.store.db import Store
 from controller.store.models import User
 from controller.store.users import verify_password
+from lab.relocate import parse_block, relocate
 from tests.conftest import ROOT, free_port
+
+pytestmark = pytest.mark.integration
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout_s: float = 60) -> dict:
@@ -48,11 +56,15 @@ def interrupt(proc: subprocess.Popen[str]) -> int:
 
 @pytest.fixture
 def serve_env(tmp_path: Path, demo_secrets: Path) -> dict[str, str]:
+    """serve's environment: the demo inventory moved to a block of the test's own."""
+    inventory = tmp_path / "lab-inventory"
+    relocate(ROOT / "inventory", inventory, parse_block(f"127.0.{random.randint(100, 250)}.0/24"),
+             ssh_port=free_port(), snmp_port=free_port())
     return {
         **os.environ,
         "SIMPUL_DATA_DIR": str(tmp_path / "data"),
         "SIMPUL_SECRETS_FILE": str(demo_secrets),
-        "SIMPUL_INVENTORY_DIR": str(ROOT / "inventory"),
+        "SIMPUL_INVENTORY_DIR": str(inventory),
         "SIMPUL_ADMIN_LISTEN": f"127.0.0.1:{free_port()}",
         "SIMPUL_PORTAL_LISTEN": f"127.0.0.1:{free_port()}",
     }
@@ -107,16 +119,29 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
             (checkout / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, checkout / name)
     admin_port, portal_port = free_port(), free_port()
+    block = f"127.0.{random.randint(100, 250)}"
+    ssh_port = free_port(f"{block}.13")
     env = {key: value for key, value in os.environ.items() if not key.startswith("SIMPUL_")}
     env.update(SIMPUL_ADMIN_LISTEN=f"127.0.0.1:{admin_port}",
                SIMPUL_PORTAL_LISTEN=f"127.0.0.1:{portal_port}",
-               VIRTUAL_ENV="", UV_NO_PROGRESS="1")
+               SIMPUL_LAB_ADDRESS_BLOCK=f"{block}.0/24", SIMPUL_LAB_SSH_PORT=str(ssh_port),
+               SIMPUL_LAB_SNMP_PORT=str(free_port()), VIRTUAL_ENV="", UV_NO_PROGRESS="1")
     log = (tmp_path / "run.log").open("w+")
     proc = subprocess.Popen(["./run"], cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     try:
         wait_healthy(f"http://127.0.0.1:{admin_port}/healthz", proc, timeout_s=240)
         wait_healthy(f"http://127.0.0.1:{portal_port}/healthz", proc)
+        # The lab came up on the block it was given: setda-r1 (the demo's .13) answers SSH.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection((f"{block}.13", ssh_port), timeout=2) as conn:
+                    assert conn.recv(64).startswith(b"SSH-")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the lab did not listen on its block"
+                time.sleep(0.5)
     finally:
         code = interrupt(proc)
     log.seek(0)
@@ -132,6 +157,7 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
     store.dispose()
     assert password not in (checkout / "data" / "simpul.db").read_bytes().decode("latin-1")
     assert oct((checkout / "data" / "secrets.yaml").stat().st_mode & 0o777) == "0o600"
+    assert f"lab: started on {block}.0/24" in output
     # The demo trusted the lab devices' host keys, one pinned key per device.
     assert "lab: SSH host keys trusted" in output, output
     pinned = (checkout / "data" / "known_hosts").read_text().splitlines()

@@ -4,10 +4,13 @@ hides the counter columns, one restarts (sysUpTime goes backwards)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import secrets as pysecrets
 import signal
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,7 @@ from controller.secrets import SecretStore
 from exporters.collectors import PollCollector
 from exporters.snmp import Poller, PollerOptions
 from exporters.state import CycleReadings, LatestReadings
+from lab.snmp_agents import IF_MODULES, IFMIB_SCRIPT
 from lab.snmpd import SnmpdSpec, start_snmpd, stop_snmpd
 from tests.conftest import free_port
 
@@ -90,7 +94,11 @@ def test_stopped_agent_is_down_and_others_are_polled_first(agents):
     assert registry.get_sample_value("simpul_device_up", {"site": "lab", "device": "frozen"}) == 0
     assert registry.get_sample_value("simpul_device_up", {"site": "lab", "device": "good"}) == 1
     lo = {"site": "lab", "device": "good", "interface": "lo", "alias": "", "link": ""}
-    assert registry.get_sample_value("simpul_interface_receive_bytes_total", lo) > 0
+    # What the agent counted on lo (zero in a fresh namespace) is what /metrics exports.
+    [polled_lo] = [i for i in good.interfaces if i.name == "lo"]
+    assert polled_lo.in_octets is not None
+    assert registry.get_sample_value("simpul_interface_receive_bytes_total",
+                                     lo) == polled_lo.in_octets
     assert registry.get_sample_value("simpul_interface_speed_bits_per_second", lo) is not None
     # A down device exports no stale interface samples.
     frozen_lo = {**lo, "device": "frozen"}
@@ -141,3 +149,53 @@ def test_restarted_agent_is_a_counter_reset(agents, tmp_path: Path):
     again = second.devices["good"]
     assert again.up and again.counter_reset
     assert again.sys_uptime_s < first.devices["good"].sys_uptime_s
+
+
+def ifmib_agent(workdir: Path, address: str, port: int, names: list[str]):  # type: ignore[no-untyped-def]
+    """snmpd whose IF-MIB (the lab's pass_persist script) numbers `names` from ifIndex 1."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec = workdir / "ifmib.json"
+    spec.write_text(json.dumps({"start": time.time(), "interfaces": [
+        {"index": i + 1, "name": name, "alias": "", "speed_mbps": 1000,
+         "in_bps": 8e6 * (i + 1), "out_bps": 1e6} for i, name in enumerate(names)]}))
+    run = f"{sys.executable} -S {IFMIB_SCRIPT} {spec}"
+    return start_snmpd(workdir, SnmpdSpec(
+        listen=[f"udp:{address}:{port}"], communities=[COMMUNITY], exclude_modules=IF_MODULES,
+        extra=[f"pass_persist .1.3.6.1.2.1.2 {run}", f"pass_persist .1.3.6.1.2.1.31 {run}"]))
+
+
+def test_a_reboot_that_renumbers_interfaces_renames_them(tmp_path: Path):
+    """A router reboots and numbers ether1 and ether2 the other way round: the cycle after the
+    reboot reports each counter under its new name, not the name its ifIndex had before."""
+    address, port = f"{NET}.9", free_port()
+    inv = inventory_for({"r1": (address, port)})
+    # Names are otherwise re-read only every 1000 cycles: only the reboot can explain a change.
+    poller = Poller(inv, SECRETS, PollerOptions(timeout_s=0.5, retries=2,
+                                                names_refresh_cycles=1000))
+    agents = [ifmib_agent(tmp_path / "before", address, port, ["ether1", "ether2"])]
+
+    async def run() -> list[CycleReadings]:
+        try:
+            await asyncio.sleep(1.5)  # let the first agent's sysUpTime outgrow a fresh one's
+            cycles = [await poller.poll_once()]
+            stop_snmpd(agents[0])
+            agents.append(ifmib_agent(tmp_path / "after", address, port, ["ether2", "ether1"]))
+            cycles.append(await poller.poll_once())  # the reboot shows (sysUpTime went back)
+            cycles.append(await poller.poll_once())
+            return cycles
+        finally:
+            await poller.aclose()
+            for agent in agents:
+                stop_snmpd(agent)
+
+    before, rebooted, after = asyncio.run(run())
+
+    def names(cycle: CycleReadings) -> dict[int, str]:
+        return {i.index: i.name for i in cycle.devices["r1"].interfaces}
+
+    assert names(before) == {1: "ether1", 2: "ether2"}
+    assert rebooted.devices["r1"].counter_reset
+    assert names(after) == {1: "ether2", 2: "ether1"}
+    # The new agent counts 16 Mbit/s on ifIndex 2 (now ether1), 8 on ifIndex 1 (ether2).
+    by_name = {i.name: i.in_octets or 0 for i in after.devices["r1"].interfaces}
+    assert by_name["ether1"] > by_name["ether2"] > 0

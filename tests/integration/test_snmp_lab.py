@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import re
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from controller.inventory import load_inventory
 from controller.secrets import SecretStore
 from exporters.snmp import Poller, PollerOptions
 from exporters.state import CycleReadings
+from lab.relocate import parse_block, relocate
 from lab.snmp_agents import start_agents
 from lab.snmpd import stop_snmpd
 from tests.conftest import free_port
@@ -28,14 +28,10 @@ pytestmark = pytest.mark.integration
 def test_lab_agents_serve_every_demo_device(demo_inventory: Path, demo_secrets: Path,
                                             tmp_path: Path):
     net = random.randint(100, 250)
-    devices = demo_inventory / "devices.yaml"
-    devices.write_text(re.sub(r"mgmt_address: 127\.0\.0\.(\d+)",
-                              rf"mgmt_address: 127.{net}.0.\1", devices.read_text()))
-    defaults = demo_inventory / "defaults.yaml"
-    defaults.write_text(defaults.read_text().replace("snmp_port: 1161",
-                                                     f"snmp_port: {free_port()}"))
+    moved = tmp_path / "moved-inventory"
+    relocate(demo_inventory, moved, parse_block(f"127.{net}.0.0/24"), snmp_port=free_port())
     secrets = SecretStore.load(demo_secrets)
-    inventory = load_inventory(demo_inventory, secrets)
+    inventory = load_inventory(moved, secrets)
     assert all(str(d.mgmt_address).startswith(f"127.{net}.") for d in inventory.devices.values())
 
     procs = start_agents(inventory, secrets, tmp_path / "lab")

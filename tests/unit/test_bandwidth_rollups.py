@@ -223,3 +223,82 @@ def test_rerolling_after_pruning_keeps_the_hours(tmp_path: Path, mini) -> None: 
         rollup_hours(session, T0, T0 + 7200)
         assert session.scalar(select(func.sum(Bandwidth1h.in_bytes))) == EXPECTED_IN_BYTES
     store.dispose()
+
+
+def test_a_kecamatan_is_charged_its_own_traffic_not_its_villages(tmp_path: Path) -> None:
+    """The demo's Kecamatan Kahayan Kota router carries its two desa: what its uplink counts,
+    less what it passes on to them, is the kecamatan's own use."""
+    from controller.store.db import migrate
+    from tests.conftest import DEMO_INVENTORY
+
+    inventory = load_inventory(DEMO_INVENTORY)
+    kec, desa1, desa2 = "kec-kahayan-kota", "desa-tangkiling", "desa-petak-bahandang"
+    assert inventory.sites[desa1].parent == kec and inventory.sites[desa2].parent == kec
+    # Bytes each interface counts in the 5 minutes from T0: (in, out).
+    moved = {(f"{kec}-r1", "ether1"): (45_000_000, 15_000_000),   # its uplink from the NOC
+             (f"{kec}-r1", "ether2"): (6_000_000, 20_000_000),    # to/from Desa Tangkiling
+             (f"{kec}-r1", "ether3"): (3_000_000, 10_000_000),    # to/from Petak Bahandang
+             (f"{desa1}-r1", "ether1"): (20_000_000, 6_000_000),  # the villages' uplinks
+             (f"{desa2}-r1", "ether1"): (10_000_000, 3_000_000)}
+
+    def poll(t: float, share: int) -> dict[str, DeviceReading]:
+        devices: dict[str, DeviceReading] = {}
+        for (device, name), (in_b, out_b) in moved.items():
+            iface = InterfaceReading(index=int(name[-1]), name=name, alias="",
+                                     in_octets=10**9 + in_b * share,
+                                     out_octets=10**9 + out_b * share, speed_bps=10**8,
+                                     oper_up=True)
+            old = devices.get(device)
+            devices[device] = DeviceReading(
+                device=device, site=inventory.devices[device].site, up=True,
+                sys_uptime_s=86400.0 + t - T0, polled_at=t,
+                interfaces=(*(old.interfaces if old else ()), iface))
+        return devices
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    migrate(url)
+    store = Store(url)
+    consumer = RollupConsumer(store, inventory)
+    consumer.on_poll(float(T0), poll(float(T0), 0))
+    consumer.on_poll(float(T0 + 300), poll(float(T0 + 300), 1))
+    volumes = {}
+    with store.session() as session:
+        for code in (kec, desa1, desa2):
+            site = inventory.sites[code]
+            period = period_for("day", date(2026, 10, 6), site.timezone)
+            stats = compute_site_stats(site, period, load_samples(
+                session, code, period.start_ts, period.end_ts), inventory)
+            volumes[code] = (stats.down.volume_bytes, stats.up.volume_bytes)
+    store.dispose()
+    # 45 MB came down the uplink; 20 MB and 10 MB of it went on to the villages.
+    assert volumes == {kec: (15_000_000, 6_000_000), desa1: (20_000_000, 6_000_000),
+                       desa2: (10_000_000, 3_000_000)}
+
+
+def test_p95_takes_the_nearest_rank_rounded_up() -> None:
+    """Nearest rank: the ceil(0.95 n)-th smallest sample. 0.95 x 30 = 28.5 -> the 29th;
+    0.95 x 2016 (a week of 5-minute samples) = 1915.2 -> the 1916th."""
+    thirty = [float(v) for v in range(30, 0, -1)]  # 30..1: the order must not matter
+    assert percentile_95(thirty) == 29.0
+    week = [float((k * 7919) % 2016 + 1) for k in range(2016)]  # 1..2016, shuffled
+    assert sorted(week) == [float(v) for v in range(1, 2017)]
+    assert percentile_95(week) == 1916.0
+
+
+def test_a_weeks_p95_figure_is_the_1916th_of_2016_samples(mini) -> None:  # type: ignore[no-untyped-def]
+    """A site's weekly p95 as the reports show it: 2016 five-minute samples carrying 1 to 2016
+    kbit/s in shuffled order give 1,916 kbit/s (rounding 1915.2 to 1915 would say 1,915)."""
+    from controller.bandwidth.stats import Sample
+
+    site = mini.sites["kantor"]
+    period = period_for("week", date(2026, 10, 5), site.timezone)  # Monday 5 October
+    assert period.seconds // 300 == 2016
+    samples = [Sample(ts, 300, ((k * 7919) % 2016 + 1) * 1000 * 300 // 8, 0, 300.0)
+               for k, ts in enumerate(range(period.start_ts, period.end_ts, 300))]
+    stats = compute_site_stats(site, period, samples, mini)
+    assert stats.down.p95_bps == 1_916_000.0
+    # Thirty samples (two and a half hours): the 29th smallest, 29 kbit/s.
+    day = period_for("day", date(2026, 10, 5), site.timezone)
+    short = [Sample(day.start_ts + 300 * k, 300, (30 - k) * 1000 * 300 // 8, 0, 300.0)
+             for k in range(30)]
+    assert compute_site_stats(site, day, short, mini).down.p95_bps == 29_000.0

@@ -172,15 +172,30 @@ def test_masking_hides_secrets() -> None:
 
 
 def test_backups_commit_once_per_change_and_diff(tmp_path: Path) -> None:
+    import subprocess
+
     repo = BackupRepo(tmp_path / "backups")
     first = repo.save("r1", "a\nb\n", "backup")
     assert first and repo.save("r1", "a\nb\n", "backup") is None
-    second = repo.save("r1", "a\nc\n", "push", actor="cli:ana",
-                       secrets=["topsecretvalue"])
+    running = ("a\n/snmp community\nadd addresses=10.10.0.5/32 name=topsecretvalue\n"
+               "/ip hotspot user\nadd name=portal password=hunter2hunter2\n")
+    second = repo.save("r1", running, "push", actor="cli:ana", secrets=["topsecretvalue"])
     assert second and len(repo.history("r1")) == 2
-    assert "-b" in repo.diff("r1", first, second) and "+c" in repo.diff("r1", first, second)
+    # What the backup holds: the known secret and a password the device printed, masked.
+    assert repo.show("r1", second) == (
+        "a\n/snmp community\nadd addresses=10.10.0.5/32 name=********\n"
+        "/ip hotspot user\nadd name=portal password=********\n")
+    diff = repo.diff("r1", first, second)
+    assert "-b" in diff and "+add name=portal password=********" in diff
     assert repo.show("r1", first) == "a\nb\n"
     assert repo.history("r1")[0].author == "cli:ana"
+    # Nothing in the repository's history or files holds either secret.
+    history = subprocess.run(["git", "-C", str(tmp_path / "backups"), "log", "-p", "--all"],
+                             capture_output=True, text=True, check=True).stdout
+    assert "add name=portal password=********" in history
+    on_disk = "".join(p.read_text() for p in (tmp_path / "backups").glob("*.cfg"))
+    for secret in ("topsecretvalue", "hunter2hunter2"):
+        assert secret not in history and secret not in on_disk
 
 
 def test_ios_snmpv3_user_is_write_only() -> None:

@@ -11,7 +11,7 @@ import pytest
 from captive_portal.gateways.base import Client, GatewayError, Grant
 from captive_portal.gateways.batching import GroupCommit
 from captive_portal.gateways.mikrotik import parse_duration, parse_terse
-from captive_portal.gateways.nftables import element_commands, pack_scripts, parse_set_elements
+from captive_portal.gateways.nftables import element_commands, pack_scripts, parse_sets
 from captive_portal.otp import normalise_phone
 from captive_portal.vouchers import normalise_code
 from controller.hotspot_gateway import gateway_template_context, render_gateway_files
@@ -40,18 +40,28 @@ def test_bad_client_values_never_reach_the_shell(client: Client) -> None:
         element_commands("revoke", client)
 
 
-def test_parse_nft_json_set_with_counters() -> None:
+def test_parse_nft_json_table_listing_with_counters() -> None:
+    """`nft -j list table` (as nft 1.0.6 prints it): each set's elements, chains ignored."""
     text = json.dumps({"nftables": [
         {"metainfo": {"version": "1.0.6"}},
+        {"table": {"family": "inet", "name": "simpul_portal", "handle": 1}},
         {"set": {"family": "inet", "name": "allowed", "table": "simpul_portal",
                  "elem": [{"elem": {"val": {"concat": ["10.200.0.5", "02:00:00:00:00:01"]},
                                     "timeout": 7200, "expires": 7100,
-                                    "counter": {"packets": 9, "bytes": 1234}}}]}}]})
-    [element] = parse_set_elements(text, "gw")
-    assert element == {"key": ["10.200.0.5", "02:00:00:00:00:01"], "expires": 7100,
-                       "bytes": 1234}
+                                    "counter": {"packets": 9, "bytes": 1234}}}]}},
+        {"set": {"family": "inet", "name": "allowed_down", "table": "simpul_portal",
+                 "elem": [{"elem": {"val": "10.200.0.5", "timeout": 7200, "expires": 7100,
+                                    "counter": {"packets": 90, "bytes": 98765}}}]}},
+        {"set": {"family": "inet", "name": "walled_garden", "table": "simpul_portal"}},
+        {"chain": {"family": "inet", "table": "simpul_portal", "name": "forward",
+                   "handle": 1, "type": "filter", "hook": "forward", "prio": 0}}]})
+    assert parse_sets(text, "gw") == {
+        "allowed": [{"key": ["10.200.0.5", "02:00:00:00:00:01"], "expires": 7100,
+                     "bytes": 1234}],
+        "allowed_down": [{"key": "10.200.0.5", "expires": 7100, "bytes": 98765}],
+        "walled_garden": []}
     with pytest.raises(GatewayError, match="gw: unexpected"):
-        parse_set_elements("Error: No such file or directory", "gw")
+        parse_sets("Error: No such file or directory", "gw")
 
 
 def test_group_commit_sends_concurrent_changes_together() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import secrets
 import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -45,19 +46,28 @@ def test_expired_code_is_refused(portal: Portal, tmp_path: Path) -> None:
     assert refused.value.code == "otp_expired"
 
 
-def test_sends_per_phone_are_limited_and_a_new_code_replaces_the_old(portal: Portal,
-                                                                       tmp_path: Path) -> None:
+def test_sends_per_phone_are_limited_and_a_new_code_replaces_the_old(
+        portal: Portal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Codes come from `secrets.randbelow`; fixed here so that no two codes are alike by chance.
+    drawn = iter([111111, 222222, 333333])
+    monkeypatch.setattr(secrets, "randbelow", lambda _: next(drawn))
     portal.login.request_otp(IP, "081234000222")
-    first = last_code(tmp_path)
-    portal.login.request_otp(IP, "0812-3400-0222")
-    second = last_code(tmp_path)
+    portal.login.request_otp(IP, "0812-3400-0222")  # the same phone, written another way
+    assert last_code(tmp_path) == "222222"
+    with pytest.raises(PortalError) as replaced:
+        portal.login.log_in(IP, "phone_otp", phone="081234000222", code="111111")
+    assert replaced.value.code == "otp_wrong"
     portal.login.request_otp(IP, "+6281234000222")
-    with pytest.raises(PortalError) as limited:
+    with pytest.raises(PortalError) as limited:  # a fourth send within the hour
         portal.login.request_otp(IP, "081234000222")
     assert limited.value.code == "otp_send_limit"
-    if first != second:
-        with pytest.raises(PortalError):
-            portal.login.log_in(IP, "phone_otp", phone="081234000222", code=first)
+    assert last_code(tmp_path) == "333333"
+    for old in ("111111", "222222"):
+        with pytest.raises(PortalError) as refused:
+            portal.login.log_in(IP, "phone_otp", phone="081234000222", code=old)
+        assert refused.value.code == "otp_wrong"
+    view = portal.login.log_in(IP, "phone_otp", phone="081234000222", code="333333")
+    assert view.seconds_remaining > 0
 
 
 def test_webhook_sender_posts_json_with_bearer_token() -> None:

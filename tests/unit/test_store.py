@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
 
-from controller.store.db import Store, migrate
+from controller.store.db import Store, alembic_config, migrate
 from controller.store.models import AuditLog, User
 from controller.store.users import UserError, add_user, ensure_first_admin, verify_password
 
 
+def _schema(store: Store) -> dict[str, object]:
+    """Every table with its columns and indexes, and the migration the store is at."""
+    inspector = inspect(store.engine)
+    with store.engine.connect() as conn:
+        versions = sorted(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    return {"version": versions, "tables": {
+        name: ([(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(name)],
+               sorted((i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                      for i in inspector.get_indexes(name)))
+        for name in inspector.get_table_names()}}
+
+
 def test_migrations_create_tables_and_are_idempotent(store_url: str) -> None:
-    migrate(store_url)  # second run changes nothing
-    store = Store(store_url)
-    tables = set(inspect(store.engine).get_table_names())
+    store = Store(store_url)  # the fixture migrated it once
+    first = _schema(store)
+    assert {"users", "audit_log", "alembic_version", "portal_sessions"} <= set(
+        first["tables"])  # type: ignore[arg-type]
+    head = ScriptDirectory.from_config(alembic_config(store_url)).get_current_head()
+    assert first["version"] == [head]
+    with store.session() as session:
+        add_user(session, "budi", "panjang-sekali-123", "operator", actor="admin")
     store.dispose()
-    assert {"users", "audit_log", "alembic_version"} <= tables
+
+    migrate(store_url)  # a second run: the same schema, the same head, the data kept
+    migrate(store_url)
+    store = Store(store_url)
+    assert _schema(store) == first
+    with store.session() as session:
+        assert session.scalars(select(User.username)).all() == ["budi"]
+        assert [r.action for r in session.scalars(select(AuditLog))] == ["user.add"]
+    store.dispose()
 
 
 def test_first_admin_is_created_once_with_argon2_hash(store_url: str) -> None:
