@@ -97,7 +97,98 @@ def mutant(name: str, path: str, old: str, new: str, *tests: str, why: str = "")
 
 
 # --------------------------------------------------------------------------- the curated list
-# (filled in after the "One home per rule" layout landed; each names the tests that guard it)
+# Each names the tests that guard the rule (the fastest that do).
+
+mutant("rollback", "controller/jobs.py",
+       "if not leftover.empty:", "if False and not leftover.empty:",
+       "tests/integration/test_config_lab.py::"
+       "test_a_change_the_device_shows_differently_is_rolled_back",
+       why="a push the device reads back differently is rolled back")
+mutant("masking", "controller/backups.py",
+       "        text = mask(config, secrets)\n", "        text = config\n",
+       "tests/unit/test_configs.py::test_backups_commit_once_per_change_and_diff",
+       "tests/unit/test_backups_masking.py",
+       why="backups never hold a secret")
+mutant("quota", "captive_portal/accounting.py",
+       "elif row.quota_bytes is not None and", "elif False and row.quota_bytes is not None and",
+       "tests/unit/test_portal_sessions.py::"
+       "test_byte_quota_from_gateway_counters_ends_session_and_blocks_relogin",
+       why="a session ends when its daily byte quota is used")
+mutant("idle-refresh", "captive_portal/accounting.py",
+       "                            row.last_activity_at = now\n", "",
+       "tests/unit/test_portal_activity.py",
+       why="traffic keeps an active citizen online past the idle timeout")
+mutant("reconcile-expired", "captive_portal/reconcile.py",
+       "PortalSession.ended_at.is_(None),\n"
+       "                        PortalSession.expires_at > utcnow()",
+       "PortalSession.ended_at.is_(None)",
+       "tests/unit/test_portal_activity.py",
+       why="the reconciler never lets an expired session back in")
+mutant("overlap", "controller/inventory/checks.py",
+       "other.overlaps(hs.client_subnet)", "hs.client_subnet.subnet_of(other)",
+       "tests/unit/test_inventory.py",
+       why="a later hotspot subnet covering an earlier one is reported")
+mutant("rbac", "controller/auth.py",
+       "return ROLES.index(role) >= ROLES.index(needed)", "return True",
+       "tests/unit/test_web.py::test_roles_viewer_cannot_add_users",
+       why="a viewer cannot do an admin's work")
+mutant("csrf", "controller/auth.py",
+       'return bool(given) and hmac.compare_digest(expected, given or "")', "return True",
+       "tests/unit/test_web.py::"
+       "test_form_without_csrf_token_is_rejected_and_changes_nothing",
+       why="a state change without the session's CSRF token is refused")
+mutant("p95", "controller/bandwidth/stats.py",
+       "math.ceil(0.95 * len(ordered))", "round(0.95 * len(ordered))",
+       "tests/unit/test_bandwidth_rollups.py::test_p95_takes_the_nearest_rank_rounded_up",
+       "tests/unit/test_bandwidth_rollups.py::"
+       "test_a_weeks_p95_figure_is_the_1916th_of_2016_samples",
+       why="p95 is the nearest rank rounded up")
+mutant("counter-wrap", "controller/bandwidth/counters.py",
+       "else current + (1 << bits) - previous", "else current",
+       "tests/unit/test_bandwidth_rollups.py",
+       why="a 64/32-bit counter wrap is traffic, not a loss")
+mutant("counter-reset", "controller/bandwidth/counters.py",
+       "restarted = (current.uptime_s is not None",
+       "restarted = False and (current.uptime_s is not None",
+       "tests/unit/test_bandwidth_rollups.py", "tests/unit/test_exporters.py",
+       why="a device restart is a counter reset, not a wrap")
+mutant("child-subtraction", "controller/bandwidth/topology.py",
+       "Tap(device.site, +1 if role == UPLINK else -1)", "Tap(device.site, +1)",
+       "tests/unit/test_bandwidth_rollups.py::"
+       "test_a_kecamatan_is_charged_its_own_traffic_not_its_villages",
+       why="a kecamatan is not charged its villages' traffic")
+mutant("names-after-reboot", "exporters/snmp.py",
+       "            state.names_stale = True  # a reboot may renumber ifIndex\n", "",
+       "tests/integration/test_snmp_faults.py::"
+       "test_a_reboot_that_renumbers_interfaces_renames_them",
+       why="interface names are re-read after an agent reboot")
+mutant("portal-isolation", "controller/serve.py",
+       "servers.append(_server(create_portal_app(ctx), ctx.settings.portal_listen",
+       "servers.append(_server(create_admin_app(ctx), ctx.settings.portal_listen",
+       "tests/integration/test_serve.py::"
+       "test_serve_answers_on_both_listeners_and_stops_on_ctrl_c",
+       why="the portal listener serves nothing of the admin side")
+mutant("host-key-check", "controller/devices/base.py",
+       '"ssh_strict": True,', '"ssh_strict": False,',
+       "tests/integration/test_host_keys.py::"
+       "test_unknown_then_trusted_then_changed_then_replaced",
+       why="a changed SSH host key refuses the connection")
+mutant("host-key-pinned-first", "controller/devices/base.py",
+       "    require_pinned(known_hosts, target.name, target.host, target.port)\n", "",
+       "tests/unit/test_host_keys.py",
+       why="an unknown device is refused before any connection")
+mutant("atomic-login-count", "controller/auth.py",
+       "else_=User.failed_logins + 1)",
+       "else_=session.get(User, user_id).failed_logins + 1)",  # read, then write: races
+       "tests/unit/test_store.py::"
+       "test_parallel_wrong_passwords_each_count_and_lock_the_account",
+       why="parallel wrong passwords each count")
+mutant("atomic-otp-attempts", "captive_portal/otp.py",
+       "update(OtpCode).where(OtpCode.id == row.id, OtpCode.attempts < max_attempts)",
+       "update(OtpCode).where(OtpCode.id == row.id)",
+       "tests/unit/test_portal_otp_sms.py::"
+       "test_parallel_guesses_get_no_more_checks_than_the_limit",
+       why="parallel code guesses get no more checks than the limit")
 
 
 if __name__ == "__main__":
