@@ -43,7 +43,7 @@ def _git_dirty(path: str) -> bool:
     return bool(out.strip())
 
 
-def run_one(mutant: Mutant, python: str) -> tuple[str, float]:
+def run_one(mutant: Mutant, python: str, lock: str | None = None) -> tuple[str, float]:
     path = ROOT / mutant.path
     original = path.read_text()
     if original.count(mutant.old) != 1:
@@ -52,7 +52,7 @@ def run_one(mutant: Mutant, python: str) -> tuple[str, float]:
     path.write_text(original.replace(mutant.old, mutant.new))
     try:
         result = subprocess.run(
-            [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout=300",
+            [*(["flock", lock] if lock else []), python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout=300",
              *mutant.tests], cwd=ROOT, capture_output=True, text=True)
     finally:
         path.write_text(original)
@@ -66,6 +66,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help="mutant names to run")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--lock", help="run each mutant's tests under flock(1) on this file "
+                        "(when other test runs share the machine's addresses)")
     args = parser.parse_args()
     chosen = [m for m in MUTANTS if not args.only or m.name in args.only]
     if args.list or not chosen:
@@ -83,7 +85,7 @@ def main() -> int:
     results = []
     total_started = time.monotonic()
     for mutant in chosen:
-        verdict, seconds = run_one(mutant, python)
+        verdict, seconds = run_one(mutant, python, args.lock)
         results.append(verdict)
         print(f"{mutant.name:28} {verdict:10} {seconds:8.1f}  {mutant.why}", flush=True)
     caught = results.count("caught")
