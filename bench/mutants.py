@@ -52,8 +52,9 @@ def run_one(mutant: Mutant, python: str, lock: str | None = None) -> tuple[str, 
     path.write_text(original.replace(mutant.old, mutant.new))
     try:
         result = subprocess.run(
-            [*(["flock", lock] if lock else []), python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout=300",
-             *mutant.tests], cwd=ROOT, capture_output=True, text=True)
+            [*(["flock", lock] if lock else []), python, "-m", "pytest", "-x", "-q", "-p",
+             "no:cacheprovider", "--timeout=300", *mutant.tests],
+            cwd=ROOT, capture_output=True, text=True)
     finally:
         path.write_text(original)
     verdict = "survived" if result.returncode == 0 else "caught"
