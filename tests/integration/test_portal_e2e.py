@@ -358,7 +358,10 @@ def test_citizen_journey_through_a_real_nftables_gateway(lab: Lab) -> None:
 
     # -- a controller restart mid-session leaves the client authorised, the session intact --
     lab.stop_controller()
-    assert lab.probe() == ("204", "")
+    # The probe may meet the per-client meter still draining the download above (seen once
+    # under load as a dropped connection): retry briefly; a revoked client would get 302s.
+    wait_until("the client stays authorised with the controller down",
+               lambda: lab.probe() == ("204", ""), 15)
     lab.start_controller()
     assert lab.probe() == ("204", "")
     assert [s["id"] for s in open_sessions(lab)] == [session["id"]]
