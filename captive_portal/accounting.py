@@ -15,10 +15,10 @@ from sqlalchemy import delete, select
 from captive_portal.clock import aware, seconds_between, utcnow
 from captive_portal.gateways.base import AllowedClient, Client, GatewayError
 from captive_portal.gateways.pool import GatewayPool
-from captive_portal.models import HotspotTraffic, OtpCode, PortalSession, Voucher
 from captive_portal.sessions import end_session, owned
 from controller.context import Context
 from controller.store import audit
+from controller.store.portal import HotspotTraffic, OtpCode, PortalSession, Voucher
 
 log = logging.getLogger("simpul.portal")
 

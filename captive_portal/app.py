@@ -26,7 +26,18 @@ from controller.context import Context
 NO_STORE = {"Cache-Control": "no-store"}
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
                 "/login/otp/verify", "/success", "/venue", "/api/captive"}
-MAX_FORM_BYTES = 4096
+
+
+def page_headers(portal_url: str) -> dict[str, str]:
+    """Headers of every portal page: self-contained pages (inline style, data: logo, forms to
+    the portal itself) that no other site may frame."""
+    parts = urlsplit(portal_url)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    policy = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+              f"form-action 'self' {origin}".rstrip() + "; frame-ancestors 'none'; "
+              "base-uri 'none'")
+    return {**NO_STORE, "Content-Security-Policy": policy, "X-Frame-Options": "DENY",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 def _client_ip(request: Request) -> str:
@@ -40,11 +51,14 @@ def _lang(request: Request, form: dict[str, Any] | None = None) -> str:
 
 
 def create_portal_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="Simpul portal", docs_url=None, redoc_url=None, openapi_url=None)
+    # Bodies past the limit get 413, counted as they stream in (chunked too), before parsing.
+    app = FastAPI(title="Simpul portal", docs_url=None, redoc_url=None, openapi_url=None,
+                  max_body_size=ctx.settings.portal_max_body_bytes)
     app.state.ctx = ctx
     portal_url = ctx.settings.portal_url.rstrip("/")
     portal_host = (urlsplit(portal_url).netloc or "").lower()
     login_url = portal_url + "/login"
+    headers = page_headers(portal_url)
 
     def portal() -> Portal:
         return portal_for(ctx)
@@ -57,7 +71,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
                            retention_days=ctx.settings.portal_retention_days,
                            path=request.url.path if request.method == "GET" else "/login",
                            **values)
-        response = HTMLResponse(body, status_code=status, headers=NO_STORE)
+        response = HTMLResponse(body, status_code=status, headers=headers)
         if request.query_params.get("lang") in ("id", "en"):
             response.set_cookie("lang", lang, max_age=86400 * 365, samesite="lax")
         return response
@@ -68,7 +82,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
                     error=t(exc.code, lang), **values)
 
     app.add_middleware(Interceptor, portal_host=portal_host, login_url=login_url,
-                       portal_paths=PORTAL_PATHS, max_body_bytes=MAX_FORM_BYTES)
+                       portal_paths=PORTAL_PATHS)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -25,13 +25,13 @@ from captive_portal.clock import aware, local_day_start, seconds_between, utcnow
 from captive_portal.errors import PortalError
 from captive_portal.gateways.base import Client, GatewayError, Grant, normalise_ip
 from captive_portal.gateways.pool import GatewayPool
-from captive_portal.models import LoginCount, PortalSession, Voucher
 from captive_portal.privacy import pseudonym
 from captive_portal.sessions import SessionView, end_session, session_view
 from captive_portal.sms import SmsError, SmsSender
 from controller.context import Context
 from controller.inventory import Hotspot
 from controller.ratelimit import RateLimiter
+from controller.store.portal import LoginCount, PortalSession, Voucher
 
 log = logging.getLogger("simpul.portal")
 

@@ -8,12 +8,12 @@ import re
 import secrets as _random
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from captive_portal.clock import aware, utcnow
 from captive_portal.errors import PortalError
-from captive_portal.models import OtpCode
+from controller.store.portal import OtpCode
 
 PHONE_RE = re.compile(r"^628\d{7,11}$")
 CODE_RE = re.compile(r"^\d{6}$")
@@ -57,22 +57,34 @@ def issue_code(session: Session, *, salt: bytes, hotspot: str, phone_hash: str, 
 
 def verify_code(session: Session, *, salt: bytes, hotspot: str, phone_hash: str, typed: str,
                 max_attempts: int) -> None:
-    """Accept the latest code for this phone once; count a wrong try; raise why not."""
+    """Accept the latest code for this phone once; count every try; raise why not.
+
+    A try is counted before the code is compared, in one statement that also checks the limit:
+    parallel guesses cannot all pass a count that none of them has written yet.
+    """
     code = typed.strip()
     if not CODE_RE.match(code):
         raise PortalError("otp_format")
-    row = session.scalar(
-        select(OtpCode).where(OtpCode.phone_hash == phone_hash, OtpCode.hotspot == hotspot,
-                              OtpCode.used.is_(False))
+    row = session.execute(
+        select(OtpCode.id, OtpCode.code_hash, OtpCode.expires_at)
+        .where(OtpCode.phone_hash == phone_hash, OtpCode.hotspot == hotspot,
+               OtpCode.used.is_(False))
         .order_by(OtpCode.created_at.desc()).limit(1)
-    )
+    ).first()
     if row is None:
         raise PortalError("otp_none")
     if aware(row.expires_at) <= utcnow():
         raise PortalError("otp_expired")
-    if row.attempts >= max_attempts:
+    attempts = session.execute(
+        update(OtpCode).where(OtpCode.id == row.id, OtpCode.attempts < max_attempts)
+        .values(attempts=OtpCode.attempts + 1).returning(OtpCode.attempts),
+        execution_options={"synchronize_session": False}).scalar()
+    if attempts is None:
         raise PortalError("otp_attempts", 429)
     if not hmac.compare_digest(row.code_hash, _code_hash(salt, phone_hash, code)):
-        row.attempts += 1
-        raise PortalError("otp_wrong" if row.attempts < max_attempts else "otp_attempts")
-    row.used = True
+        raise PortalError("otp_wrong" if attempts < max_attempts else "otp_attempts")
+    used = session.execute(
+        update(OtpCode).where(OtpCode.id == row.id, OtpCode.used.is_(False)).values(used=True),
+        execution_options={"synchronize_session": False})
+    if not used.rowcount:  # type: ignore[attr-defined]
+        raise PortalError("otp_none")  # a parallel login took it first: a code works once

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from captive_portal.clock import seconds_between, utcnow
 from captive_portal.gateways.base import Client, GatewayError, Grant
 from captive_portal.gateways.pool import GatewayPool
-from captive_portal.models import PortalSession
 from captive_portal.sessions import owned
 from controller.context import Context
+from controller.store.portal import PortalSession
 
 log = logging.getLogger("simpul.portal")
 

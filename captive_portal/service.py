@@ -36,17 +36,6 @@ class Portal:
         self.stats = PortalStats(ctx.store)
         self.vouchers = VoucherBatches(ctx)
 
-    # PortalCollector (captive_portal/metrics.py) reads these three; once it moves to
-    # exporters/collectors/ it reads `portal.stats` and these go.
-    def session_counts(self) -> dict[str, int]:
-        return self.stats.session_counts()
-
-    def login_totals(self) -> dict[tuple[str, str, str], int]:
-        return self.stats.login_totals()
-
-    def traffic_totals(self) -> dict[str, tuple[int, int]]:
-        return self.stats.traffic_totals()
-
     def close(self) -> None:
         self.gateways.close()
 

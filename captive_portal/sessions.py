@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from captive_portal.clock import aware, seconds_between
 from captive_portal.gateways.base import Client
-from captive_portal.models import PortalSession
 from controller.context import Context
+from controller.store.portal import PortalSession
 
 log = logging.getLogger("simpul.portal")
 

@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from captive_portal.clock import utcnow
-from captive_portal.models import HotspotTraffic, LoginCount, PortalSession
 from captive_portal.sessions import SessionView, session_view
 from controller.store.db import Store
+from controller.store.portal import HotspotTraffic, LoginCount, PortalSession
 
 
 class PortalStats:

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from captive_portal.clock import aware, utcnow
 from captive_portal.errors import PortalError
-from captive_portal.models import Voucher
 from controller.context import Context
 from controller.store import audit
+from controller.store.portal import Voucher
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed on phones
 CODE_RE = re.compile(r"^[A-Z0-9]{4}-?[A-Z0-9]{4}$")

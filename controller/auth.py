@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from controller.store.audit import record
@@ -20,6 +20,7 @@ from controller.store.models import User
 from controller.store.users import (
     ROLES,
     UserError,
+    dummy_hash,
     hash_password,
     validate_password,
     verify_password,
@@ -29,6 +30,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 TOKEN_PREFIX = "simpul_"
+UNKNOWN_ACTOR = "unknown-user"  # the audit actor of a login naming no account
 
 
 class AuthError(Exception):
@@ -65,42 +67,71 @@ def login(session: Session, username: str, password: str, *, source: str) -> Log
     """Check the password, enforce lockout, open a web session.
 
     Raises AuthError after recording the refusal: the caller must still commit the session.
+    Every attempt costs one argon2 verify, whether the account exists, is locked or disabled.
     """
     now = datetime.now(UTC)
     user = session.scalar(select(User).where(User.username == username))
+    password_ok = verify_password(user.password_hash if user is not None else dummy_hash(),
+                                  password)
     if user is None:
-        verify_password(hash_password("timing-equaliser"), password)
-        record(session, username[:64] or "?", "user.login", result="failed",
+        # Not the typed text: it may be a password typed into the wrong field.
+        record(session, UNKNOWN_ACTOR, "user.login", result="failed",
                detail={"reason": "unknown user", "source": source})
         raise AuthError("bad_credentials")
-    locked_until = _aware(user.locked_until)
-    if locked_until and locked_until > now:
-        record(session, user.username, "user.login", result="locked", user_id=user.id,
-               detail={"source": source})
-        raise AuthError("locked")
     if user.disabled:
         record(session, user.username, "user.login", result="denied", user_id=user.id,
                detail={"reason": "disabled", "source": source})
         raise AuthError("disabled")
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        detail = {"reason": "bad password", "source": source, "failures": user.failed_logins}
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
+    if not password_ok:
+        failures, was_locked = _count_failure(session, user.id, now)
+        detail: dict[str, object] = {"reason": "bad password", "source": source,
+                                     "failures": failures}
+        if not was_locked and failures >= MAX_FAILED_LOGINS:
             detail["locked_minutes"] = int(LOCKOUT.total_seconds() // 60)
-        record(session, user.username, "user.login", result="failed", user_id=user.id,
-               detail=detail)
-        locked = _aware(user.locked_until)
-        raise AuthError("locked" if locked is not None and locked > now else "bad_credentials")
-    user.failed_logins = 0
-    user.locked_until = None
+        record(session, user.username, "user.login", result="locked" if was_locked else "failed",
+               user_id=user.id, detail=detail)
+        raise AuthError("locked" if failures >= MAX_FAILED_LOGINS else "bad_credentials")
+    if not _clear_failures(session, user.id, now):  # the right password, but locked
+        record(session, user.username, "user.login", result="locked", user_id=user.id,
+               detail={"source": source})
+        raise AuthError("locked")
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     session.add(WebSession(token_hash=_digest(token), user_id=user.id, csrf_token=csrf,
                            expires_at=now + SESSION_LIFETIME))
     session.execute(delete(WebSession).where(WebSession.expires_at < now))
     record(session, user.username, "user.login", user_id=user.id, detail={"source": source})
     return LoginResult(user, token, csrf)
+
+
+def _count_failure(session: Session, user_id: int, now: datetime) -> tuple[int, bool]:
+    """Add one failed login in one statement (parallel guesses each count) and lock the account
+    at MAX_FAILED_LOGINS; an expired lock starts the count afresh.
+
+    Returns the failures counted and whether the account was already locked.
+    """
+    expired = and_(User.locked_until.is_not(None), User.locked_until <= now)
+    failures, locked_until = session.execute(
+        update(User).where(User.id == user_id)
+        .values(failed_logins=case((expired, 1), else_=User.failed_logins + 1),
+                locked_until=case((expired, None), else_=User.locked_until))
+        .returning(User.failed_logins, User.locked_until),
+        execution_options={"synchronize_session": False}).one()
+    if locked_until is None and failures >= MAX_FAILED_LOGINS:
+        session.execute(update(User).where(User.id == user_id, User.locked_until.is_(None))
+                        .values(locked_until=now + LOCKOUT),
+                        execution_options={"synchronize_session": False})
+    return failures, locked_until is not None
+
+
+def _clear_failures(session: Session, user_id: int, now: datetime) -> bool:
+    """A good password resets the count, unless the account is locked (read in the same
+    statement, so a lock set by parallel guesses meanwhile holds). False if locked."""
+    result = session.execute(
+        update(User).where(User.id == user_id,
+                           or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=0, locked_until=None),
+        execution_options={"synchronize_session": False})
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def session_user(session: Session, token: str | None) -> tuple[User, WebSession] | None:

@@ -1,11 +1,13 @@
 """Running-config backups in a git repository under the data dir.
 
 One file per device, one commit per change (an unchanged config is not committed), secrets
-masked before anything is written. History and diffs come straight from git.
+masked before anything is written. History and diffs come straight from git; a viewer's diff is
+masked again (`RAW_BACKUPS_ROLE`).
 """
 
 from __future__ import annotations
 
+import difflib
 import fcntl
 import os
 import re
@@ -17,21 +19,72 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MASK = "********"
-# Patterns that carry secrets in device configs, whatever their value.
+RAW_BACKUPS_ROLE = "operator"  # and admins: the stored text; viewers get it masked again
+# A line of a config, or of a diff of one (a leading +/- kept): where IOS commands start.
+_LINE = r"^(?:[-+])?[ \t]*"
+_TYPE = r"(?: [0-9])?"  # IOS's encryption type before a secret: 0 (clear), 5, 6, 7, 8, 9
+_REST = r"(?P<secret>\S.*?)[ \t]*\r?$"  # a secret that ends the line (it may hold spaces)
+_WORD = r"(?P<secret>\S+)"
+# RouterOS properties whose value is secret, in any menu (`name=value`, value maybe quoted).
+ROUTEROS_SECRET_PROPERTIES = (
+    "password", "passphrase", "secret", "pre-shared-key", "preshared-key", "private-key",
+    "auth-key", "authentication-key", "tcp-md5-key", "trap-community",
+)
+# The value, maybe quoted, maybe wrapped onto the next line by the export (`=\` + newline).
+_ROUTEROS_VALUE = r"(?:\\\r?\n[ \t]*)?(?P<secret>\"(?:\\.|[^\"\\])*\"|\S+)"
+# Patterns that carry secrets in device configs, whatever their value. Only the `secret`
+# (and `secret2`) groups are replaced; the rest of the line stays as it was.
 SECRET_PATTERNS = [
-    re.compile(r"((?:authentication|encryption)-password|password|passphrase|secret|"
-               r"pre-shared-key|private-key)=(\"(?:\\.|[^\"\\])*\"|\S+)"),
-    re.compile(r"^(\s*(?:enable |username \S+ .*?)(?:secret|password)(?: \d+)? )(\S+)", re.M),
-    re.compile(r"^(\s*snmp-server community )(\S+)", re.M),
-    re.compile(r"^(\s*snmp-server user \S+ \S+ v3 auth \S+ )(\S+)( priv \S+(?: \d+)? )(\S+)",
-               re.M),
-    re.compile(r"^(\s*(?:key|key-string|tacacs-server key|radius-server key)(?: \d)? )(\S+)",
-               re.M),
+    re.compile(rf"(?:{'|'.join(ROUTEROS_SECRET_PROPERTIES)})={_ROUTEROS_VALUE}"),
+    # IOS: secrets that end their line.
+    re.compile(_LINE + r"(?:enable(?: algorithm-type \S+)? (?:secret|password)(?: level \d+)?"
+               r"|username \S+ (?:.*? )?(?:secret|password)"
+               r"|password(?! encryption )"
+               r"|(?:tacacs|radius)-server (?:host \S+ (?:.*? )?)?key"
+               r"|server-private \S+ (?:.*? )?key"
+               r"|key-string"
+               r"|key(?! chain )(?=(?: [0-9])? (?!\d+[ \t]*\r?$))"
+               r"|ip ospf authentication-key"
+               r"|ip ospf message-digest-key \d+ md5"
+               r"|neighbor \S+ password"
+               r"|wpa-psk (?:ascii|hex)"
+               r"|ppp (?:chap|pap) password"
+               r"|ppp pap sent-username \S+ password"
+               r"|pre-shared-key (?:address \S+(?: \S+)? |hostname \S+ )key"
+               r"|pre-shared-key(?: local| remote)?)" + _TYPE + " " + _REST, re.M),
+    # IOS: secrets followed by more of the command.
+    re.compile(_LINE + r"(?:snmp-server community"
+               r"|snmp-server host \S+(?: vrf \S+)?(?: informs| traps)?"
+               r"(?: version (?:1|2c|3 (?:auth|noauth|priv)))?"
+               r"|crypto isakmp key" + _TYPE +
+               r"|ntp authentication-key \d+ md5) " + _WORD, re.M),
+    re.compile(_LINE + r"snmp-server user \S+ \S+ (?:.*? )?auth \S+ (?P<secret>\S+)"
+               r"(?: priv \S+(?: \d+)? (?P<secret2>\S+))?", re.M),
 ]
+# RouterOS `/snmp community` entries (up to the next menu): `name=` is the community string.
+_SNMP_COMMUNITY_MENU = re.compile(r"^[-+ ]?[ \t]*/snmp community\b.*?(?=^[-+ ]?[ \t]*/|\Z)",
+                                  re.M | re.S)
+_COMMUNITY_NAME = re.compile(rf"(?<![\w-])name={_ROUTEROS_VALUE}")
 
 
 class BackupError(Exception):
     pass
+
+
+def _replace_secrets(match: re.Match[str]) -> str:
+    """The match with its `secret` groups replaced by MASK and everything else kept."""
+    text, start, kept, at = match.group(0), match.start(), [], 0
+    for name in ("secret", "secret2"):
+        if name in match.re.groupindex and match.group(name) is not None:
+            begin, end = match.span(name)
+            kept += [text[at:begin - start], MASK]
+            at = end - start
+    return "".join(kept) + text[at:]
+
+
+def _mask_snmp_communities(text: str) -> str:
+    return _SNMP_COMMUNITY_MENU.sub(
+        lambda menu: _COMMUNITY_NAME.sub(_replace_secrets, menu.group(0)), text)
 
 
 def mask(text: str, known_values: Iterable[str] = ()) -> str:
@@ -40,17 +93,8 @@ def mask(text: str, known_values: Iterable[str] = ()) -> str:
         if value and len(value) >= 4:
             text = text.replace(value, MASK)
     for pattern in SECRET_PATTERNS:
-        groups = pattern.groups
-
-        def repl(m: re.Match[str], groups: int = groups) -> str:
-            if groups == 2:
-                sep = "=" if m.group(0)[len(m.group(1))] == "=" else ""
-                return m.group(1) + sep + MASK
-            if groups == 4:
-                return m.group(1) + MASK + m.group(3) + MASK
-            return m.group(1) + MASK
-        text = pattern.sub(repl, text)
-    return text
+        text = pattern.sub(_replace_secrets, text)
+    return _mask_snmp_communities(text)
 
 
 @dataclass(frozen=True)
@@ -134,6 +178,15 @@ class BackupRepo:
         self._check_version(old)
         self._check_version(new)
         return self._git("diff", old, new, "--", self.filename(device))
+
+    def masked_diff(self, device: str, old: str, new: str = "HEAD",
+                    secrets: Iterable[str] = ()) -> str:
+        """The diff of both versions masked again with today's rules: a commit stored before a
+        rule existed may hold what it now masks (or a section a diff hunk would not show)."""
+        name = self.filename(device)
+        before, after = (mask(self.show(device, v), secrets).splitlines(keepends=True)
+                         for v in (old, new))
+        return "".join(difflib.unified_diff(before, after, f"a/{name}", f"b/{name}"))
 
     @staticmethod
     def _check_version(version: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
@@ -13,6 +13,9 @@ from controller.secrets import SecretsError, SecretStore
 from controller.settings import Settings
 from controller.shard import ALL, Shard
 from controller.store.db import Store, migrate
+
+if TYPE_CHECKING:  # the exporters' state types; core never imports exporters at run time
+    from exporters.state import CycleHook, LatestReadings
 
 
 @dataclass
@@ -27,6 +30,10 @@ class Context:
     inventory_problems: list[str] = field(default_factory=list)
     inventory_loaded_at: float = field(default_factory=time.time)
     portal: Any = None  # the captive portal's rooms (captive_portal.service.portal_for)
+    # The poller's and probes' latest readings in this process (exporters.state.latest_readings)
+    # and the hooks every poll cycle of this process calls (the office-bandwidth rollups).
+    latest: LatestReadings | None = None
+    cycle_hooks: list[CycleHook] = field(default_factory=list)
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> Context:
@@ -34,7 +41,7 @@ class Context:
         secrets = SecretStore.load(settings.resolved_secrets_file())
         inventory = load_inventory(settings.inventory_dir, secrets)
         url = settings.resolved_database_url()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_data_dir()
         if run_migrations:
             migrate(url)
         return cls(settings=settings, store=Store(url), secrets=secrets, inventory=inventory)

@@ -1,25 +1,22 @@
 """Config drift: each device's running config against its intent, checked periodically.
 
 The loop runs inside `simpul serve` every drift_interval_s; results are stored (config_drift)
-and exported as simpul_config_drift{device} (1 drifted, 0 in sync; no sample on error).
+and exported as simpul_config_drift{device} (1 drifted, 0 in sync; no sample on error) by
+exporters.collectors.config.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
-from sqlalchemy import func, select
 
 from controller.inventory import Device
 from controller.jobs import CHANGED, FAILED, UNCHANGED, ConfigJobs, DeviceResult
 from controller.store.db import Store
-from controller.store.models import AuditLog, ConfigDrift
+from controller.store.models import ConfigDrift
 
 if TYPE_CHECKING:
     from controller.context import Context
@@ -71,32 +68,3 @@ async def drift_loop(ctx: Context) -> None:
             log.exception("drift check failed")
         await asyncio.sleep(interval)
 
-
-class ConfigCollector(Collector):
-    """simpul_config_drift{device} and simpul_config_push_total{result}, read from the store."""
-
-    def __init__(self, store: Store):
-        self.store = store
-
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        drift = GaugeMetricFamily("simpul_config_drift",
-                                  "1 if the device's running config differs from its intent",
-                                  labels=["device"])
-        pushes = CounterMetricFamily("simpul_config_push", "Config pushes by result",
-                                     labels=["result"])
-        try:
-            with self.store.session() as session:
-                rows = session.execute(select(ConfigDrift.device, ConfigDrift.status)).all()
-                counts = session.execute(
-                    select(AuditLog.result, func.count()).where(AuditLog.action == "config.push")
-                    .group_by(AuditLog.result)).all()
-        except Exception:  # noqa: BLE001 - a scrape must not fail on a busy store
-            log.exception("config metrics unavailable")
-            return
-        for device, status in rows:
-            if status in ("in_sync", "drifted"):
-                drift.add_metric([device], 1.0 if status == "drifted" else 0.0)
-        for result, count in counts:
-            pushes.add_metric([result], float(count))
-        yield drift
-        yield pushes

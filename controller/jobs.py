@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controller.backups import BackupError, BackupRepo, mask
+from controller.auth import role_at_least
+from controller.backups import RAW_BACKUPS_ROLE, BackupError, BackupRepo, mask
 from controller.configs import (
     DEFAULT_TEMPLATES_DIR,
     RenderError,
@@ -27,6 +28,7 @@ from controller.configs import (
     render_intended_config,
 )
 from controller.devices import PLATFORMS, DeviceError, IntentError, Plan, build_target
+from controller.devices.host_keys import known_hosts_path
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretsError, SecretStore
 from controller.store.audit import record
@@ -91,6 +93,7 @@ class ConfigJobs:
         self.concurrency = concurrency
         self.backups = BackupRepo(data_dir / "backups")
         self.lock_dir = data_dir / "locks"
+        self.known_hosts = known_hosts_path(data_dir)
 
     # ------------------------------------------------------------------ helpers
 
@@ -100,12 +103,20 @@ class ConfigJobs:
     def _mask(self, device: Device, text: str) -> str:
         return mask(text, self._secret_values(device))
 
+    def backup_diff(self, device: Device, old: str, new: str, role: str) -> str:
+        """A backup diff as `role` may see it: operators and admins git's diff of the stored
+        text, viewers a diff of both versions masked again with today's rules."""
+        if role_at_least(role, RAW_BACKUPS_ROLE):
+            return self.backups.diff(device.name, old, new)
+        return self.backups.masked_diff(device.name, old, new, self._secret_values(device))
+
     def render(self, device: Device) -> str:
         return render_intended_config(self.inventory, device, self.secrets, self.templates_dir)
 
     def _session(self, device: Device) -> tuple[Any, Any]:
         platform = PLATFORMS[device.platform]
-        conn = platform.connect(build_target(self.inventory, device, self.secrets))
+        conn = platform.connect(build_target(self.inventory, device, self.secrets,
+                                             known_hosts=self.known_hosts))
         return platform, conn
 
     def _failed(self, device: Device, exc: BaseException, diff: str = "") -> DeviceResult:
@@ -200,8 +211,8 @@ class ConfigJobs:
             session = conn
             try:
                 if attempt:
-                    session = platform.connect(build_target(self.inventory, device,
-                                                            self.secrets))
+                    session = platform.connect(build_target(
+                        self.inventory, device, self.secrets, known_hosts=self.known_hosts))
                 intent = self.render(device)
                 undo = platform.rollback_plan(backup, platform.fetch(session, intent))
                 platform.apply(session, undo)

@@ -18,9 +18,7 @@ Status = Literal["up", "down", "unknown"]
 
 def device_status(ctx: Context) -> dict[str, Status]:
     """Per device: up/down from the last poll cycle, unknown before the first one."""
-    from exporters.loop import LATEST
-
-    cycle = LATEST.cycle
+    cycle = ctx.latest.cycle if ctx.latest is not None else None
     result: dict[str, Status] = {}
     for name in ctx.inventory.devices:
         reading = cycle.devices.get(name) if cycle else None
@@ -70,7 +68,7 @@ def latest_use(ctx: Context, kinds: tuple[str, ...] = ("sopd", "kecamatan", "des
     """Each site's most recent 5-minute use (within `within_s`), highest ratio first."""
     from sqlalchemy import func, select
 
-    from controller.bandwidth.models import Bandwidth5m
+    from controller.store.bandwidth import Bandwidth5m
 
     since = int(time.time()) - within_s
     with ctx.store.session() as session:

@@ -12,20 +12,18 @@ from typing import Any
 import uvicorn
 
 from captive_portal.app import create_portal_app
-from captive_portal.metrics import PortalCollector
 from captive_portal.service import portal_for
 from captive_portal.tasks import gateway_reconciler, session_reaper
 from controller.bandwidth.holiday_push import holiday_push_loop
-from controller.bandwidth.metrics import ScheduledAllocationCollector
 from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
-from controller.drift import ConfigCollector, drift_loop
-from controller.inventory.watch import InventoryStateCollector, inventory_watch
-from controller.settings import split_listen
+from controller.drift import drift_loop
+from controller.inventory.watch import inventory_watch
+from controller.settings import Settings, split_listen
 from controller.web.app import create_admin_app
 from controller.web.metrics_app import create_metrics_app
-from exporters.loop import LATEST, poll_loop, probe_loop
-from exporters.metrics import InventoryCollector, PollCollector
+from exporters.collectors import register_collectors
+from exporters.loop import poll_loop, probe_loop
 
 log = logging.getLogger("simpul.serve")
 
@@ -47,30 +45,29 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app: Any, listen: str, log_level: str) -> _Server:
+def _server(app: Any, listen: str, settings: Settings) -> _Server:
+    """A listener. X-Forwarded-For/-Proto count only from SIMPUL_TRUSTED_PROXIES (uvicorn's
+    default would believe any local process, letting it pose as any client)."""
     host, port = split_listen(listen)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
-                            lifespan="on", server_header=False)
+    proxies = settings.trusted_proxy_list()
+    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level,
+                            access_log=False, lifespan="on", server_header=False,
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
     return _Server(config)
 
 
 async def serve(ctx: Context, only: str | None = None) -> None:
-    ctx.registry.register(InventoryCollector(lambda: ctx.inventory))
-    ctx.registry.register(ScheduledAllocationCollector(lambda: ctx.inventory))
-    ctx.registry.register(ConfigCollector(ctx.store))
-    ctx.registry.register(PortalCollector(lambda: portal_for(ctx)))
-    ctx.registry.register(PollCollector(LATEST))
-    ctx.registry.register(InventoryStateCollector(ctx))
+    register_collectors(ctx, portal=lambda: portal_for(ctx))
     servers: list[_Server] = []
     if only in (None, "admin"):
         servers.append(_server(create_admin_app(ctx), ctx.settings.admin_listen,
-                               ctx.settings.log_level))
+                               ctx.settings))
     if only in (None, "portal"):
         servers.append(_server(create_portal_app(ctx), ctx.settings.portal_listen,
-                               ctx.settings.log_level))
+                               ctx.settings))
     if only == "poller":  # its readings live in this process: Prometheus scrapes it here
         servers.append(_server(create_metrics_app(ctx), ctx.settings.admin_listen,
-                               ctx.settings.log_level))
+                               ctx.settings))
         log.info("poller shard %s: /metrics on %s", ctx.shard, ctx.settings.admin_listen)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

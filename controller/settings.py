@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,6 +24,14 @@ class Settings(BaseSettings):
     )
     admin_listen: str = Field("127.0.0.1:8000", description="Engineers' UI, API and /metrics")
     portal_listen: str = Field("0.0.0.0:8080", description="Captive portal for citizens")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated addresses or networks of the reverse proxies whose "
+        "X-Forwarded-For/-Proto are believed, on every listener; empty: none, the client is "
+        "the TCP peer")
+    admin_max_body_bytes: int = Field(1024 * 1024, ge=1024,
+                                      description="Largest request body on the admin listener")
+    portal_max_body_bytes: int = Field(4096, ge=1024,
+                                       description="Largest request body on the portal listener")
     log_level: str = "info"
     map_tile_url: str = Field(
         "", description="Leaflet tile URL template for the dashboard map; empty draws no tiles"
@@ -67,16 +77,43 @@ class Settings(BaseSettings):
     portal_sms_outbox: Path | None = Field(None, description="Default <data_dir>/sms-outbox.jsonl")
     portal_sms_webhook_url: str | None = None
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    def trusted_proxy_list(self) -> list[str]:
+        return _items(self.trusted_proxies)
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'simpul.db').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data directory owner-only (0700) whatever the umask, and tighten an old
+        one: it holds the store, secrets, the portal's salt and backups."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.chmod(self.data_dir, 0o700)
+        except PermissionError:  # not ours (a directory an operator prepared): leave it
+            pass
+        return self.data_dir
 
     def resolved_secrets_file(self) -> Path | None:
         if self.secrets_file is not None:
             return self.secrets_file
         default = self.data_dir / "secrets.yaml"
         return default if default.exists() else None
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def split_listen(listen: str) -> tuple[str, int]:

@@ -1,6 +1,7 @@
 """The background loops of `simpul serve`: SNMP poll cycles and ICMP probe cycles.
 
-Both write into `LATEST`, the in-memory readings that `PollCollector` shows on /metrics.
+Both write into the running Context's `latest` readings, which `PollCollector` shows on
+/metrics; each poll cycle also calls the Context's `cycle_hooks`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from controller.context import Context
 from controller.settings import Settings
 from exporters.probes import can_probe, probe, targets_from
 from exporters.snmp import Poller, PollerOptions
-from exporters.state import LatestReadings
+from exporters.state import latest_readings
 
 log = logging.getLogger("simpul.exporters")
-
-LATEST = LatestReadings()
 
 
 def poller_options(settings: Settings) -> PollerOptions:
@@ -41,10 +40,11 @@ async def _every(interval_s: float, started: float) -> None:
     await asyncio.sleep(max(0.0, interval_s - (time.monotonic() - started)))
 
 
-async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
+async def poll_loop(ctx: Context) -> None:
     """Poll every SNMP-enabled device each `poll_interval_s`; a failed device never stops it."""
+    latest = latest_readings(ctx)
     poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings),
-                    owns=ctx.shard.owns)
+                    hooks=ctx.cycle_hooks, owns=ctx.shard.owns)
     secrets = ctx.secrets
     log.info("SNMP poller: %d devices every %.0f s", len(poller.device_names),
              ctx.settings.poll_interval_s)
@@ -55,7 +55,7 @@ async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
             if ctx.secrets is not secrets:  # reloaded: communities and keys may have changed
                 await poller.aclose()
                 poller = Poller(ctx.inventory, ctx.secrets, poller_options(ctx.settings),
-                                owns=ctx.shard.owns)
+                                hooks=ctx.cycle_hooks, owns=ctx.shard.owns)
                 secrets = ctx.secrets
             poller.set_inventory(ctx.inventory)  # follow inventory reloads
             try:
@@ -74,8 +74,9 @@ async def poll_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
         await poller.aclose()
 
 
-async def probe_loop(ctx: Context, latest: LatestReadings = LATEST) -> None:
+async def probe_loop(ctx: Context) -> None:
     """ICMP-probe every device's management address each `probe_interval_s`."""
+    latest = latest_readings(ctx)
     settings = ctx.settings
     if settings.probe_interval_s <= 0:
         return

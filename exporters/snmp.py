@@ -6,8 +6,8 @@ and ifDescr are cached and re-read every `names_refresh_cycles` cycles or when a
 appears. Devices are polled concurrently under a bound; each has its own timeout and retries, so
 an unreachable one is reported down (`simpul_device_up 0`) without delaying the others.
 
-Consumers (the office-bandwidth rollups) register a callback in `Poller.hooks` or, for every
-poller of the process, in the module-level `CYCLE_HOOKS`. After each cycle every hook is called
+Consumers (the office-bandwidth rollups) register a callback in `Poller.hooks` (`simpul serve`
+passes the running Context's `cycle_hooks`). After each cycle every hook is called
 with one `CycleReadings`: `timestamp` (Unix seconds at cycle start) and per device name a
 `DeviceReading` with `up`, `sys_uptime_s`, `counter_reset` (sysUpTime went backwards: the device
 restarted and its counters with it, so do not subtract the previous reading) and `interfaces`,
@@ -23,13 +23,13 @@ import inspect
 import logging
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretStore
 from exporters.snmp_client import END, Oid, PysnmpClient, SnmpClient, SnmpError, Target, Value
-from exporters.state import CycleReadings, DeviceReading, InterfaceReading
+from exporters.state import CycleHook, CycleReadings, DeviceReading, InterfaceReading
 
 log = logging.getLogger("simpul.snmp")
 
@@ -48,9 +48,6 @@ COUNTER_COLUMNS: tuple[Oid, ...] = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS, IF_HIGH_S
 NAME_COLUMNS: tuple[Oid, ...] = (IF_NAME, IF_ALIAS)  # ifDescr only where ifName is missing
 COUNTER64_MAX = 2**64 - 1
 MAX_REQUESTS_PER_WALK = 400  # a misbehaving agent cannot keep us walking forever
-
-CycleHook = Callable[[CycleReadings], None | Awaitable[None]]
-CYCLE_HOOKS: list[CycleHook] = []
 
 
 @dataclass
@@ -194,7 +191,7 @@ class Poller:
         return cycle
 
     async def _run_hooks(self, cycle: CycleReadings) -> None:
-        for hook in [*self.hooks, *CYCLE_HOOKS]:
+        for hook in list(self.hooks):
             try:
                 result = hook(cycle)
                 if inspect.isawaitable(result):

@@ -6,7 +6,12 @@ loop, or in a thread, always sees one consistent cycle.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from controller.context import Context
 
 
 @dataclass(frozen=True)
@@ -71,3 +76,14 @@ class LatestReadings:
 
     cycle: CycleReadings | None = None
     probes: dict[str, ProbeReading] = field(default_factory=dict)
+
+
+# Called after each poll cycle (office-bandwidth rollups); a coroutine function may be given.
+CycleHook = Callable[[CycleReadings], None | Awaitable[None]]
+
+
+def latest_readings(ctx: Context) -> LatestReadings:
+    """The running process's latest readings, held on its Context (created on first use)."""
+    if ctx.latest is None:
+        ctx.latest = LatestReadings()
+    return ctx.latest

@@ -61,8 +61,8 @@ def _link_down_up(inventory: Inventory, link: Link, office_total: tuple[float, f
 
 def _alias(inventory: Inventory, end: LinkEnd, other: LinkEnd, link: Link,
            is_downstream: bool) -> str:
-    """ifAlias as engineers write it: 'uplink: ...' on a site's end of its backbone link (the
-    deploy/ alert and dashboard sum those per site), 'downlink: ...' on the far end."""
+    """ifAlias as engineers write it: 'uplink: ...' on a site's end of its backbone link,
+    'downlink: ...' on the far end (Simpul's `link` label comes from the inventory instead)."""
     here = inventory.devices[end.device or ""].site
     there = inventory.devices[other.device].site if other.device in inventory.devices else None
     text = f"{link.medium} to {other.label()}"

@@ -93,8 +93,12 @@ def bench_push(count: int, concurrency: int, secrets_path: Path) -> dict[str, fl
 
     with tempfile.TemporaryDirectory(prefix="simpul-bench-config-") as tmpdir:
         tmp = Path(tmpdir)
-        proc, inventory_dir, _env, _port = _lab(tmp, secrets_path, count)
+        proc, inventory_dir, env, _port = _lab(tmp, secrets_path, count)
         try:
+            # The engineer trusts the devices' host keys first; both sides below check them.
+            subprocess.run([sys.executable, "-m", "controller.cli", "devices", "trust", "--all"],
+                           cwd=ROOT, env=env, check=True, capture_output=True)
+            known_hosts = str(tmp / "data" / "known_hosts")
             secrets = SecretStore.load(secrets_path)
             inventory = load_inventory(inventory_dir, secrets)
             devices = list(inventory.devices.values())
@@ -103,7 +107,8 @@ def bench_push(count: int, concurrency: int, secrets_path: Path) -> dict[str, fl
             def bare(target) -> None:  # type: ignore[no-untyped-def]
                 conn = ConnectHandler(device_type="mikrotik_routeros", host=target.host,
                                       port=target.port, username=target.username,
-                                      password=target.password)
+                                      password=target.password, ssh_strict=True,
+                                      alt_host_keys=True, alt_key_file=known_hosts)
                 conn.disconnect()
 
             start = time.perf_counter()

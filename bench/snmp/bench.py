@@ -81,8 +81,8 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
 
     from controller.inventory import Device, Inventory, SnmpProfile
     from controller.secrets import SecretStore
+    from exporters.collectors import InventoryCollector, PollCollector
     from exporters.loop import freeze_long_lived
-    from exporters.metrics import InventoryCollector, PollCollector
     from exporters.snmp import Poller, PollerOptions
     from exporters.snmp_client import PysnmpClient
     from exporters.state import LatestReadings
@@ -131,7 +131,7 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
     await poller.aclose()
     registry = CollectorRegistry()
     registry.register(InventoryCollector(lambda: inv))
-    registry.register(PollCollector(latest))
+    registry.register(PollCollector(latest, lambda: inv))
     generate_latest(registry)  # warm
     renders = []
     for _ in range(3):

@@ -8,30 +8,32 @@ thread.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from captive_portal.gateways.base import GatewayAdapter
 from controller.inventory import Device, Hotspot, Inventory
 from controller.secrets import SecretStore
 
-GatewayFactory = Callable[[Hotspot, Device, Inventory, SecretStore], GatewayAdapter]
+# hotspot, its gateway device, inventory, secrets, the known_hosts file with pinned host keys
+GatewayFactory = Callable[[Hotspot, Device, Inventory, SecretStore, Path], GatewayAdapter]
 
 
-def _nftables(hotspot: Hotspot, device: Device, inv: Inventory,
-              secrets: SecretStore) -> GatewayAdapter:
+def _nftables(hotspot: Hotspot, device: Device, inv: Inventory, secrets: SecretStore,
+              known_hosts: Path) -> GatewayAdapter:
     from captive_portal.gateways.nftables import NftablesGateway
 
-    return NftablesGateway.for_device(device, inv, secrets)
+    return NftablesGateway.for_device(device, inv, secrets, known_hosts)
 
 
-def _mikrotik(hotspot: Hotspot, device: Device, inv: Inventory,
-              secrets: SecretStore) -> GatewayAdapter:
+def _mikrotik(hotspot: Hotspot, device: Device, inv: Inventory, secrets: SecretStore,
+              known_hosts: Path) -> GatewayAdapter:
     from captive_portal.gateways.mikrotik import MikrotikGateway
 
-    return MikrotikGateway.for_device(device, inv, secrets, hotspot)
+    return MikrotikGateway.for_device(device, inv, secrets, hotspot, known_hosts)
 
 
-def _memory(hotspot: Hotspot, device: Device, inv: Inventory,
-            secrets: SecretStore) -> GatewayAdapter:
+def _memory(hotspot: Hotspot, device: Device, inv: Inventory, secrets: SecretStore,
+            known_hosts: Path) -> GatewayAdapter:
     from captive_portal.gateways.memory import MemoryGateway
 
     return MemoryGateway()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from captive_portal.gateways.base import (
     AllowedClient,
@@ -69,11 +70,11 @@ class MikrotikGateway:
 
     @classmethod
     def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore,
-                   hotspot: Hotspot) -> MikrotikGateway:
+                   hotspot: Hotspot, known_hosts: Path | None = None) -> MikrotikGateway:
         user = str(device.vars.get("hotspot_user", "simpul-portal"))
         password = secrets.require(hotspot.gateway_login_secret)
-        return cls(GatewaySession.for_device(device, inv, secrets, "mikrotik_routeros"), user,
-                   password)
+        return cls(GatewaySession.for_device(device, inv, secrets, "mikrotik_routeros",
+                                             known_hosts), user, password)
 
     def _run_locked(self, command: str) -> str:
         output = self._ssh.send_locked(command)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from captive_portal.gateways.base import (
@@ -111,8 +112,9 @@ class NftablesGateway:
         self._changes: GroupCommit[list[str]] = GroupCommit(self._send_changes, self._lock)
 
     @classmethod
-    def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore) -> NftablesGateway:
-        return cls(GatewaySession.for_device(device, inv, secrets, "linux"))
+    def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore,
+                   known_hosts: Path | None = None) -> NftablesGateway:
+        return cls(GatewaySession.for_device(device, inv, secrets, "linux", known_hosts))
 
     def _run_locked(self, command: str) -> str:
         """Run one shell command; return its stdout; raise GatewayError on non-zero exit."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from captive_portal.gateways import ADAPTERS
 from captive_portal.gateways.base import GatewayAdapter
 from controller.context import Context
+from controller.devices.host_keys import known_hosts_path
 from controller.inventory import Hotspot
 
 
@@ -47,7 +48,8 @@ class GatewayPool:
                             else hotspot.adapter)
                     device = self.ctx.inventory.devices[hotspot.gateway]
                     adapter = ADAPTERS[kind](hotspot, device, self.ctx.inventory,
-                                             self.ctx.secrets)
+                                             self.ctx.secrets,
+                                             known_hosts_path(self.ctx.settings.data_dir))
                 self._gateways[hotspot_name] = adapter
             return adapter
 

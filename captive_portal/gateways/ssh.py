@@ -2,18 +2,21 @@
 
 Opened on first use with the config engine's connection settings (`build_target`,
 `netmiko_connect`: a credential secret holding an OpenSSH private key is used as the key),
-reopened once when a command fails on a broken session, closed on demand. The caller holds
-`lock` around every command sequence that must not interleave with another thread's.
+reopened once when a command fails on a broken session, closed on demand. The gateway's host
+key must be the pinned one (controller.devices.host_keys), as for a config push. The caller
+holds `lock` around every command sequence that must not interleave with another thread's.
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from captive_portal.gateways.base import GatewayError
 from controller.devices import DeviceTarget, build_target
 from controller.devices.base import netmiko_connect
+from controller.devices.host_keys import HostKeyError
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretStore
 
@@ -31,13 +34,16 @@ class GatewaySession:
 
     @classmethod
     def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore,
-                   device_type: str) -> GatewaySession:
-        return cls(build_target(inv, device, secrets, timeout_s=CONNECT_TIMEOUT_S), device_type)
+                   device_type: str, known_hosts: Path | None = None) -> GatewaySession:
+        return cls(build_target(inv, device, secrets, timeout_s=CONNECT_TIMEOUT_S,
+                                known_hosts=known_hosts), device_type)
 
     def _connect_locked(self) -> Any:
         if self._conn is None:
             try:
                 self._conn = netmiko_connect(self._target, self._device_type)
+            except HostKeyError as exc:  # names the device, the fingerprints and the fix
+                raise GatewayError(f"gateway {self.name}: cannot connect: {exc}") from None
             except Exception as exc:  # netmiko and paramiko raise many types; report one
                 raise GatewayError(f"gateway {self.name}: cannot connect: "
                                    f"{type(exc).__name__}") from None

@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from controller.inventory import DAYS, HOLIDAY, Device, Inventory, Site
 from controller.schedules import holiday_dates, local_time
+from controller.store.bandwidth import SchedulePushState
 from controller.store.db import Store
-from controller.store.models import Base
 
 log = logging.getLogger("simpul.bandwidth.holiday_push")
 
@@ -36,17 +35,6 @@ ACTOR = "system:schedule"
 CYCLE_S = 60.0  # how soon after local midnight a transition is pushed (and failures retried)
 
 Clock = Callable[[], datetime]
-
-
-class SchedulePushState(Base):
-    """The last local date a device's holiday schedule was handled (pushed or unchanged)."""
-
-    __tablename__ = "schedule_push_state"
-
-    device: Mapped[str] = mapped_column(String(63), primary_key=True)
-    local_date: Mapped[date] = mapped_column(Date)
-    holiday: Mapped[bool] = mapped_column(Boolean)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 @dataclass(frozen=True)

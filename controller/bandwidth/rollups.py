@@ -20,15 +20,15 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.counters import CounterTracker, Delta, Reading
-from controller.bandwidth.models import (
+from controller.bandwidth.topology import Tap, site_taps
+from controller.inventory import Inventory
+from controller.store.bandwidth import (
     FIVE_MINUTES_S,
     HOUR_S,
     Bandwidth1h,
     Bandwidth5m,
     CounterState,
 )
-from controller.bandwidth.topology import Tap, site_taps
-from controller.inventory import Inventory
 from controller.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ class RollupConsumer:
         self.ingest(readings_from_poll(timestamp, devices), now=timestamp)
 
     async def cycle_hook(self, cycle: Any) -> None:
-        """The poller's hook (`exporters.snmp.CYCLE_HOOKS`): one `CycleReadings` per cycle.
+        """The poller's hook (the Context's `cycle_hooks`): one `CycleReadings` per cycle.
         Store writes run in a worker thread, never on the event loop."""
         await asyncio.to_thread(self.on_poll, float(cycle.timestamp), cycle.devices)
 
@@ -284,9 +284,8 @@ class RollupConsumer:
 
 
 async def rollup_loop(ctx: Any) -> None:
-    """Background task of `simpul serve`: feed the rollups from every poll cycle."""
-    from exporters.snmp import CYCLE_HOOKS
-
+    """Background task of `simpul serve`: feed the rollups from every poll cycle of the
+    process (a hook in `ctx.cycle_hooks`, which the poll loop calls)."""
     shard = getattr(ctx, "shard", None)
     consumer = RollupConsumer(ctx.store, ctx.inventory,
                               owns=None if shard is None or shard.whole else shard.owns)
@@ -298,9 +297,9 @@ async def rollup_loop(ctx: Any) -> None:
             consumer.set_inventory(ctx.inventory)
         await consumer.cycle_hook(cycle)
 
-    CYCLE_HOOKS.append(hook)
+    ctx.cycle_hooks.append(hook)
     try:
         await asyncio.Event().wait()
     finally:
-        if hook in CYCLE_HOOKS:
-            CYCLE_HOOKS.remove(hook)
+        if hook in ctx.cycle_hooks:
+            ctx.cycle_hooks.remove(hook)

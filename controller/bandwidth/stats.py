@@ -13,9 +13,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from controller.bandwidth.models import FIVE_MINUTES_S, HOUR_S, Bandwidth1h, Bandwidth5m
 from controller.inventory import Inventory, Site
 from controller.schedules import allocation_in_force, holiday_dates
+from controller.store.bandwidth import (
+    FIVE_MINUTES_S,
+    HOUR_S,
+    Bandwidth1h,
+    Bandwidth5m,
+    TrafficRates,
+)
 from controller.units import Allocation
 
 PeriodKind = Literal["day", "week", "month"]
@@ -26,7 +32,7 @@ MONTH_PATTERN = r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"   # YYYY-MM, as the API and p
 
 
 @dataclass(frozen=True)
-class Sample:
+class Sample(TrafficRates):
     """Traffic of one site over one bucket (5 minutes or an hour)."""
 
     ts: int
@@ -36,14 +42,6 @@ class Sample:
     covered_s: float
     in_peak_bps: float | None = None
     out_peak_bps: float | None = None
-
-    @property
-    def in_bps(self) -> float:
-        return self.in_bytes * 8 / self.covered_s if self.covered_s else 0.0
-
-    @property
-    def out_bps(self) -> float:
-        return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,12 @@ from datetime import date
 from sqlalchemy import delete, insert
 
 from controller.bandwidth.counters import Reading
-from controller.bandwidth.models import FIVE_MINUTES_S, HOUR_S, Bandwidth5m
 from controller.bandwidth.rollups import RollupAccumulator, rollup_hours
 from controller.bandwidth.stats import period_for
 from controller.bandwidth.topology import site_taps
 from controller.inventory import DAYS, TZ_OFFSET_MIN, Inventory, Site
 from controller.schedules import holiday_dates
+from controller.store.bandwidth import FIVE_MINUTES_S, HOUR_S, Bandwidth5m
 from controller.store.db import Store
 
 POLL_OFFSET_S = 17            # polls land off the bucket edges, as real ones do

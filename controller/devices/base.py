@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from controller.devices.host_keys import changed_key_error, known_hosts_path, require_pinned
 
 if TYPE_CHECKING:
     from controller.inventory import Device, Inventory
@@ -26,7 +29,8 @@ class IntentError(Exception):
 
 @dataclass(frozen=True)
 class DeviceTarget:
-    """How to reach one device. Secrets stay out of repr and logs."""
+    """How to reach one device. Secrets stay out of repr and logs. `known_hosts` holds its
+    pinned host key (default: the settings' data dir's)."""
 
     name: str
     platform: str
@@ -37,10 +41,11 @@ class DeviceTarget:
     secret: str | None = field(default=None, repr=False)
     options: dict[str, Any] = field(default_factory=dict)
     timeout_s: float = 20.0
+    known_hosts: Path | None = None
 
 
 def build_target(inventory: Inventory, device: Device, secrets: SecretStore,
-                 timeout_s: float = 20.0) -> DeviceTarget:
+                 timeout_s: float = 20.0, known_hosts: Path | None = None) -> DeviceTarget:
     """How to reach `device`: its address and its credential profile's secrets. The config
     engine and the portal's gateway adapters connect alike (netmiko_connect)."""
     profile = inventory.credential_profiles[device.credentials]
@@ -49,7 +54,7 @@ def build_target(inventory: Inventory, device: Device, secrets: SecretStore,
         port=device.mgmt_port, username=profile.username,
         password=secrets.require(profile.password_secret),
         secret=secrets.require(profile.enable_secret) if profile.enable_secret else None,
-        options=dict(device.vars), timeout_s=timeout_s,
+        options=dict(device.vars), timeout_s=timeout_s, known_hosts=known_hosts,
     )
 
 
@@ -90,16 +95,21 @@ class DevicePlatform(Protocol):
 
 
 def netmiko_connect(target: DeviceTarget, device_type: str) -> Any:
-    """Open a netmiko session. A password that is an OpenSSH private key is used as the key."""
+    """Open a netmiko session to a device whose host key is pinned (HostKeyError otherwise).
+    A password that is an OpenSSH private key is used as the key."""
     import paramiko
     from netmiko import ConnectHandler
 
+    known_hosts = target.known_hosts or known_hosts_path()
+    require_pinned(known_hosts, target.name, target.host, target.port)
     params: dict[str, Any] = {
         "device_type": device_type, "host": target.host, "port": target.port,
         "username": target.username, "conn_timeout": target.timeout_s,
         "auth_timeout": target.timeout_s, "banner_timeout": target.timeout_s,
-        "read_timeout_override": None, "ssh_strict": False, "system_host_keys": False,
-        "alt_host_keys": False, "allow_agent": False,
+        "read_timeout_override": None, "allow_agent": False,
+        # paramiko loads the pinned keys; RejectPolicy refuses a host it does not find there.
+        "ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,
+        "alt_key_file": str(known_hosts),
     }
     if target.password.lstrip().startswith("-----BEGIN"):
         params["pkey"] = _private_key(paramiko, target.password)
@@ -110,7 +120,13 @@ def netmiko_connect(target: DeviceTarget, device_type: str) -> Any:
         params["use_keys"] = False
     if target.secret:
         params["secret"] = target.secret
-    return ConnectHandler(**params)
+    try:
+        return ConnectHandler(**params)
+    except Exception as exc:
+        changed = changed_key_error(exc, target.name, target.host, target.port)
+        if changed is not None:
+            raise changed from None
+        raise
 
 
 def _private_key(paramiko: Any, text: str) -> Any:

@@ -14,12 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from controller.store import audit
 
@@ -104,19 +100,3 @@ async def inventory_watch(ctx: Context) -> None:
         except (NotImplementedError, RuntimeError, ValueError):
             pass
 
-
-class InventoryStateCollector(Collector):
-    """simpul_inventory_problems and simpul_inventory_loaded_timestamp_seconds."""
-
-    def __init__(self, ctx: Context):
-        self.ctx = ctx
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily(
-            "simpul_inventory_problems",
-            "Problems found by the last inventory reload (0: the files on disk are in force)",
-            value=len(self.ctx.inventory_problems))
-        yield GaugeMetricFamily(
-            "simpul_inventory_loaded_timestamp_seconds",
-            "When the inventory in force was loaded (Unix time)",
-            value=self.ctx.inventory_loaded_at)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.store.models import Base, utcnow
+from controller.store.base import Base, utcnow
 
 
 class WebSession(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -96,11 +97,34 @@ def _connection_class(path: str) -> type[_SerialisedConnection]:
     return type("SerialisedConnection", (_SerialisedConnection,), {"write_lock": lock})
 
 
+def _private_sqlite_file(path: str) -> None:
+    """Create the database file 0600 (SQLite gives its -wal and -shm files the same mode) and
+    tighten existing ones, whatever the umask: the store holds password hashes and sessions."""
+    db = Path(path)
+    db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for name in (db, Path(f"{db}-wal"), Path(f"{db}-shm"), Path(f"{db}.migrate-lock")):
+        try:
+            if name.stat().st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except (FileNotFoundError, PermissionError):
+            pass
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL; None for in-memory databases."""
+    path = url.split("///", 1)[-1].split("?", 1)[0] if "///" in url else ""
+    return path if path and path != ":memory:" else None
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if (file := _sqlite_path(url)) is not None:
+            _private_sqlite_file(file)
         engine = create_engine(url, connect_args={
             "check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S,
             "factory": _connection_class(path)})
@@ -137,12 +161,13 @@ def migrate(url: str, revision: str = "head") -> None:
     """
     config = alembic_config(url)
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if not path or path == ":memory:":
+        path = _sqlite_path(url)
+        if path is None:
             command.upgrade(config, revision)
             return
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{path}.migrate-lock", "w") as lock:
+        _private_sqlite_file(path)
+        lock_fd = os.open(f"{path}.migrate-lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        with open(lock_fd, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             command.upgrade(config, revision)
         return

@@ -1,20 +1,17 @@
-"""Tables of the store. Each later capability adds its own through an Alembic migration."""
+"""Every table of the store, reachable from here (Alembic's env.py and autogenerate read
+`Base.metadata` after importing this module). Each capability adds its tables through a
+migration: users, audit and config here; web sessions in auth.py, the captive portal's in
+portal.py, office bandwidth in bandwidth.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    pass
+from controller.store.base import Base, utcnow
 
 
 class User(Base):
@@ -82,3 +79,25 @@ class ConfigPushDevice(Base):
     status: Mapped[str] = mapped_column(String(16))  # pending | unchanged | changed | failed ...
     diff: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# The tables of the other store modules, so that importing this module registers them all.
+from controller.store.auth import ApiToken, WebSession  # noqa: E402
+from controller.store.bandwidth import (  # noqa: E402
+    Bandwidth1h,
+    Bandwidth5m,
+    CounterState,
+    SchedulePushState,
+)
+from controller.store.portal import (  # noqa: E402
+    HotspotTraffic,
+    LoginCount,
+    OtpCode,
+    PortalSession,
+    Voucher,
+)
+
+__all__ = ["ApiToken", "AuditLog", "Bandwidth1h", "Bandwidth5m", "Base", "ConfigDrift",
+           "ConfigPush", "ConfigPushDevice", "CounterState", "HotspotTraffic", "LoginCount",
+           "OtpCode", "PortalSession", "SchedulePushState", "User", "Voucher", "WebSession",
+           "utcnow"]

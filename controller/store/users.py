@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,6 +19,10 @@ ROLES = ("viewer", "operator", "admin")
 USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"  # the API schema states the same
 USERNAME_RE = re.compile(USERNAME_PATTERN)
 _hasher = PasswordHasher()
+# Each argon2 hash or verify takes the hasher's memory_cost (64 MiB): a burst of parallel logins
+# queues here instead of taking a gigabyte.
+MAX_CONCURRENT_HASHES = 2
+_hashing = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
 
 
 class UserError(ValueError):
@@ -24,14 +30,30 @@ class UserError(ValueError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _hashing:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# The hash of a password nobody knows, with the hasher's parameters: an unknown user's login
+# verifies against it, so it costs exactly what a real user's login costs.
+_DUMMY_HASH = ("$argon2id$v=19$m=65536,t=3,p=4$JqZelkUe5EWljn9WN5/PCQ$"
+               "tkq8E0aHwa2NDhDVvT6ZWBh1RPj5tXe6t0D9hmLqivQ")
+
+
+@cache
+def dummy_hash() -> str:
+    """The fixed dummy hash; made afresh once if the hasher's parameters have changed."""
+    if _hasher.check_needs_rehash(_DUMMY_HASH):
+        return hash_password(secrets.token_urlsafe(24))
+    return _DUMMY_HASH
 
 
 def validate_password(password: str) -> None:

@@ -64,6 +64,9 @@ def create_admin_app(ctx: Context) -> FastAPI:
         "cookie (plus X-CSRF-Token on changes) or `Authorization: Bearer <API token>`.",
         version="1",
         docs_url=None, openapi_url="/api/openapi.json", redoc_url=None,
+        # Bodies past the limit get 413 before any parsing or authentication, counted as they
+        # stream in (chunked too), not only by Content-Length.
+        max_body_size=ctx.settings.admin_max_body_bytes,
     )
     app.state.ctx = ctx
     app.state.login_limiter = RateLimiter(limit=10, window_s=60)  # per client address

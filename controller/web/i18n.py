@@ -27,10 +27,10 @@ ID: dict[str, str] = {
     "New password": "Kata sandi baru",
     "Save": "Simpan",
     "Network command centre": "Pusat kendali jaringan",
-    "Wrong username or password.": "Nama pengguna atau kata sandi salah.",
-    "Too many failed logins: the account is locked for 15 minutes.":
-        "Terlalu banyak percobaan gagal: akun dikunci selama 15 menit.",
-    "This account is disabled.": "Akun ini dinonaktifkan.",
+    "Wrong username or password, or the account is locked (for 15 minutes after 5 failed "
+    "logins) or disabled.":
+        "Nama pengguna atau kata sandi salah, atau akun dikunci (15 menit setelah 5 kali gagal "
+        "masuk) atau dinonaktifkan.",
     "Too many attempts from your address. Wait a minute.":
         "Terlalu banyak percobaan dari alamat Anda. Tunggu satu menit.",
     "Password changed.": "Kata sandi diganti.",

@@ -13,7 +13,8 @@ from controller.context import Context
 
 
 def create_metrics_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="Simpul poller", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Simpul poller", docs_url=None, redoc_url=None, openapi_url=None,
+                  max_body_size=ctx.settings.admin_max_body_bytes)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

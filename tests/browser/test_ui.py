@@ -65,8 +65,8 @@ def server(tmp_path: Path, demo_secrets: Path) -> Iterator[tuple[str, Lab]]:
 
 def open_session_in_store(lab: Lab) -> int:
     """A citizen's open session at the MikroTik hotspot, as the portal would have stored it."""
-    from captive_portal.models import PortalSession
     from controller.store.db import Store
+    from controller.store.portal import PortalSession
 
     store = Store(f"sqlite:///{lab.root / 'data' / 'simpul.db'}")
     now = datetime.now(UTC)

@@ -53,6 +53,21 @@ class Lab:
                               env={**self.env, **(env or {})}, capture_output=True, text=True,
                               timeout=240, input=stdin if stdin is not None else "")
 
+    def connect(self, device: str) -> Any:
+        """A netmiko session to a lab device, as an engineer's own SSH client would open one:
+        its host key checked against the trusted one."""
+        from controller.devices import build_target
+        from controller.devices.base import netmiko_connect
+        from controller.inventory import load_inventory
+        from controller.secrets import SecretStore
+
+        secrets = SecretStore.load(Path(self.env["SIMPUL_SECRETS_FILE"]))
+        inventory = load_inventory(Path(self.env["SIMPUL_INVENTORY_DIR"]), secrets)
+        found = inventory.devices[device]
+        return netmiko_connect(build_target(inventory, found, secrets,
+                                            known_hosts=self.root / "data" / "known_hosts"),
+                               found.platform)
+
     def json_lines(self, *args: str, env: dict[str, str] | None = None
                    ) -> tuple[int, list[dict]]:
         done = self.simpul(*args, env=env)
@@ -70,6 +85,7 @@ class Lab:
 
 
 def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) -> Lab:
+    """The lab on its own 127.0.N.x addresses, every device's host key trusted."""
     octet = random.randint(100, 250)
     inventory = tmp / "inventory"
     shutil.copytree(ROOT / "inventory", inventory)
@@ -107,6 +123,10 @@ def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) 
     if waiting:
         lab.stop()
         raise RuntimeError("lab did not start: " + (tmp / "lab.log").read_text())
+    trusted = lab.simpul("devices", "trust", "--all", "--wait", "30")  # as ./run does
+    if trusted.returncode != 0:
+        lab.stop()
+        raise RuntimeError(f"lab host keys not trusted: {trusted.stdout}{trusted.stderr}")
     return lab
 
 

@@ -28,16 +28,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 def _export(lab: Lab, device: str) -> str:
     """The device's config as netmiko sees it, without the export's timestamp header."""
-    from netmiko import ConnectHandler
-
-    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
-    devices = yaml.safe_load((lab.root / "inventory" / "devices.yaml").read_text())["devices"]
-    entry = next(d for d in devices if d["name"] == device)
-    port = yaml.safe_load((lab.root / "inventory" / "defaults.yaml").read_text())[
-        "defaults"]["devices"]["mgmt_port"]
-    conn = ConnectHandler(device_type="mikrotik_routeros", host=entry["mgmt_address"],
-                          port=port, username="simpul",
-                          password=secrets["mikrotik_admin_password"])
+    conn = lab.connect(device)
     try:
         text = conn.send_command("/export show-sensitive", expect_string=r"\] > ?$")
     finally:
@@ -139,14 +130,7 @@ def test_drift_detected_and_stored(lab: Lab) -> None:
     code, rows = lab.json_lines("config", "drift", "disdik-r1", "--json")
     assert code == 0 and rows[0]["status"] == "unchanged"
     # an engineer changes the router by hand
-    from netmiko import ConnectHandler
-
-    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
-    port = yaml.safe_load((lab.root / "inventory" / "defaults.yaml").read_text())[
-        "defaults"]["devices"]["mgmt_port"]
-    conn = ConnectHandler(device_type="mikrotik_routeros", host=f"127.0.{lab.octet}.22",
-                          port=port, username="simpul",
-                          password=secrets["mikrotik_admin_password"])
+    conn = lab.connect("disdik-r1")
     conn.send_command('/queue simple set [ find name=simpul-allocation ] max-limit=1M/1M',
                       expect_string=r"\] > ?$")
     conn.disconnect()

@@ -38,15 +38,7 @@ def test_hotspot_gateway_schedule_push_then_unchanged(lab: Lab) -> None:
 
     # A scheduler entry left the site queue at another limit than the one in force now
     # (e.g. a wrong clock): drift shows it.
-    import yaml
-    from netmiko import ConnectHandler
-
-    secrets = yaml.safe_load((lab.root / "secrets.yaml").read_text())
-    port = yaml.safe_load((lab.root / "inventory" / "defaults.yaml").read_text())[
-        "defaults"]["devices"]["mgmt_port"]
-    conn = ConnectHandler(device_type="mikrotik_routeros", host=f"127.0.{lab.octet}.56",
-                          port=port, username="simpul",
-                          password=secrets["mikrotik_admin_password"])
+    conn = lab.connect(DEVICE)
     conn.send_command("/queue simple set [find name=simpul-hotspot-alun-alun] max-limit=1M/2M",
                       expect_string=r"\] > ?$")
     conn.disconnect()

@@ -145,6 +145,13 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         env = {**os.environ, "SIMPUL_DATA_DIR": str(data),
                "SIMPUL_INVENTORY_DIR": str(inventory), "SIMPUL_SECRETS_FILE": str(secrets),
                "SIMPUL_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT)}
+        # The engineer trusts the gateway's host key; the fingerprint is OpenSSH's own.
+        trusted = subprocess.run([sys.executable, "-m", "controller.cli", "devices", "trust",
+                                  DEVICE], cwd=ROOT, env=env, capture_output=True, text=True,
+                                 timeout=60)
+        assert trusted.returncode == 0, trusted.stderr
+        openssh = sh("ssh-keygen", "-l", "-f", str(sshdir / "host_key.pub")).split()[1]
+        assert f"trusted ssh-ed25519 {openssh}" in trusted.stdout, trusted.stdout
         yield Gateway(ns, gw_root, env, tmp_path)
     finally:
         if sshd is not None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from controller.bandwidth.holiday_push import ACTOR, load_handled, run_pass
 from controller.devices import PLATFORMS, build_target
+from controller.devices.host_keys import known_hosts_path, trust_device
 from controller.inventory import Inventory, load_inventory
 from controller.secrets import SecretStore
 from controller.store.db import Store, migrate
@@ -48,10 +49,11 @@ def subset(inventory: Inventory) -> Inventory:
     return dataclasses.replace(inventory, devices=devices)
 
 
-def running(inventory: Inventory, secrets: SecretStore, name: str) -> str:
+def running(inventory: Inventory, secrets: SecretStore, name: str, data: Path) -> str:
     device = inventory.devices[name]
     platform = PLATFORMS[device.platform]
-    conn = platform.connect(build_target(inventory, device, secrets))
+    conn = platform.connect(build_target(inventory, device, secrets,
+                                         known_hosts=known_hosts_path(data)))
     try:
         return str(platform.fetch(conn, ""))
     finally:
@@ -65,6 +67,9 @@ def test_holiday_pushed_then_back_then_nothing_twice(lab: Lab, tmp_path: Path) -
     migrate(url)
     store = Store(url)
     data = tmp_path / "data"
+    for name in (OFFICE, HOTSPOT_GW):  # the engineer trusted them; the Linux one is not reached
+        device = inventory.devices[name]
+        trust_device(known_hosts_path(data), name, str(device.mgmt_address), device.mgmt_port)
 
     def one_pass(now: datetime):  # noqa: ANN202
         return asyncio.run(run_pass(inventory, secrets, store, data, now=now, concurrency=3))
@@ -77,11 +82,11 @@ def test_holiday_pushed_then_back_then_nothing_twice(lab: Lab, tmp_path: Path) -
     status = {n: r.status for n, r in done.results.items()}
     assert status[OFFICE] == "changed" and status[HOTSPOT_GW] == "changed", done.results
     assert status[LINUX_GW] == "failed" and done.failed == [LINUX_GW]
-    office = running(inventory, secrets, OFFICE)
+    office = running(inventory, secrets, OFFICE, data)
     assert "name=simpul-setwan-hari-libur" in office
     assert "time=0s-1d,mon,tue,wed,thu,fri,sat,sun" in office
     assert "simpul-setwan-jam-kerja" not in office
-    gateway = running(inventory, secrets, HOTSPOT_GW)
+    gateway = running(inventory, secrets, HOTSPOT_GW, data)
     assert "name=simpul-hotspot-alun-alun-" not in gateway  # no weekly switches on a holiday
     site = inventory.sites["alun-alun"]
     window = next(w for w in site.schedule if "holiday" in w.days)
@@ -103,11 +108,11 @@ def test_holiday_pushed_then_back_then_nothing_twice(lab: Lab, tmp_path: Path) -
     status = {n: r.status for n, r in back.results.items()}
     assert status[OFFICE] == "changed" and status[HOTSPOT_GW] == "changed", back.results
     assert all(not d.holiday and d.reason == "holiday ends" for d in back.due)
-    office = running(inventory, secrets, OFFICE)
+    office = running(inventory, secrets, OFFICE, data)
     assert "simpul-setwan-hari-libur" not in office
     assert "name=simpul-setwan-jam-kerja" in office and "time=7h30m-16h,mon,tue,wed,thu,fri" \
         in office
-    gateway = running(inventory, secrets, HOTSPOT_GW)
+    gateway = running(inventory, secrets, HOTSPOT_GW, data)
     assert "name=simpul-hotspot-alun-alun-mon-0730" in gateway
 
     with store.session() as session:

@@ -25,6 +25,7 @@ from captive_portal.service import Portal
 from controller.configs import DEFAULT_TEMPLATES_DIR
 from controller.context import Context
 from controller.devices import build_target
+from controller.devices.host_keys import known_hosts_path, trust_device
 from controller.inventory import Device, Inventory, load_inventory
 from controller.jobs import ConfigJobs
 from controller.secrets import SecretStore
@@ -62,7 +63,8 @@ class Sim:
         return ConfigJobs(self.inventory, self.secrets, self.data_dir)
 
     def adapter(self) -> NftablesGateway:
-        target = build_target(self.inventory, self.device, self.secrets, timeout_s=10)
+        target = build_target(self.inventory, self.device, self.secrets, timeout_s=10,
+                              known_hosts=known_hosts_path(self.data_dir))
         return NftablesGateway(GatewaySession(target, "linux"))
 
 
@@ -76,6 +78,7 @@ def sim(demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> Iterator[Si
     secrets = SecretStore.load(demo_secrets)
     state_dir = tmp_path / "lab"
     with simulated(inventory, secrets, state_dir, GW):
+        trust_device(known_hosts_path(tmp_path / "data"), GW, address, port)
         yield Sim(inventory, secrets, state_dir, tmp_path / "data")
 
 

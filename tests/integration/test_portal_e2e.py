@@ -290,6 +290,9 @@ def lab(tmp_path: Path, demo_secrets: Path) -> Iterator[Lab]:
                "SIMPUL_LOG_LEVEL": "info"}
         lab = Lab(tmp_path, suffix, c, g, n, i, env, data / "simpul.db",
                   tmp_path / "outbox.jsonl", procs)
+        # The engineer trusts the gateway's host key (port 22: known_hosts names it plainly).
+        trusted = lab.simpul("devices", "trust", "taman-kota-gw", "--wait", "20")
+        assert trusted.returncode == 0, trusted.stderr
         lab.start_controller()
         yield lab
     finally:

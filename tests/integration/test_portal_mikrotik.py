@@ -16,6 +16,7 @@ from captive_portal.gateways.base import Client, Grant
 from captive_portal.gateways.mikrotik import MikrotikGateway
 from captive_portal.service import Portal
 from controller.context import Context
+from controller.devices.host_keys import known_hosts_path, trust_device
 from controller.settings import Settings
 from lab.ssh_sim import load_extensions, start_device
 from lab.ssh_sim.server import host_key
@@ -50,6 +51,7 @@ def portal(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator
     thread.start()
     asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=30)
     assert started.is_set()
+    trust_device(known_hosts_path(settings.data_dir), "alun-alun-gw", address, port)
     portal = Portal(ctx)
     try:
         yield portal

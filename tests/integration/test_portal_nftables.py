@@ -18,6 +18,7 @@ from captive_portal.gateways.base import Client, Grant
 from captive_portal.gateways.nftables import NftablesGateway
 from captive_portal.gateways.ssh import GatewaySession
 from controller.devices import DeviceTarget
+from controller.devices.host_keys import trust_device
 from controller.hotspot_gateway import gateway_template_context, render_gateway_files
 from controller.inventory import check_inventory
 from tests.conftest import DEMO_INVENTORY, require_root
@@ -72,10 +73,13 @@ def gateway(tmp_path: Path) -> Iterator[tuple[NftablesGateway, str]]:
                                  str(tmp_path / "sshd_config")], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(0.5)
+        known_hosts = tmp_path / "known_hosts"
+        trust_device(known_hosts, "gw-test", GW_SIDE, 22, timeout_s=10)
         # The credential secret holds the private key, as an engineer's secrets file would.
         adapter = NftablesGateway(GatewaySession(DeviceTarget(
             name="gw-test", platform="linux", host=GW_SIDE, port=22, username="root",
-            password=(tmp_path / "client").read_text(), timeout_s=10), "linux"))
+            password=(tmp_path / "client").read_text(), timeout_s=10,
+            known_hosts=known_hosts), "linux"))
         yield adapter, ns
     finally:
         if adapter is not None:

@@ -12,11 +12,11 @@ from prometheus_client import CollectorRegistry
 from captive_portal.errors import PortalError
 from captive_portal.gateways.base import Client
 from captive_portal.gateways.memory import MemoryGateway
-from captive_portal.metrics import PortalCollector
 from captive_portal.service import Portal
 from captive_portal.sms import OutboxSender
 from controller.context import Context
 from controller.settings import Settings
+from exporters.collectors import PortalCollector
 
 pytestmark = pytest.mark.integration
 

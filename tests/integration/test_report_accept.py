@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import insert, select
 
 from controller.bandwidth.accept import AcceptError, accept_allocation
-from controller.bandwidth.models import Bandwidth5m
 from controller.inventory import load_inventory
 from controller.secrets import SecretStore
+from controller.store.bandwidth import Bandwidth5m
 from controller.store.db import Store, migrate
 from controller.store.models import AuditLog
 from controller.units import Allocation
@@ -92,6 +92,7 @@ def test_accepted_recommendation_is_a_queue_change_in_config_diff(
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
     env.update({"SIMPUL_DATA_DIR": str(tmp_path / "data"), "SIMPUL_DATABASE_URL": url,
                 "SIMPUL_INVENTORY_DIR": str(setwan_sim), "SIMPUL_SECRETS_FILE": str(demo_secrets)})
+    simpul(env, "devices", "trust", "setwan-r1")
     simpul(env, "config", "push", "setwan-r1", "--yes")
     before = simpul(env, "config", "diff", "setwan-r1")
     assert "setwan-r1: unchanged" in before.stdout, before.stdout

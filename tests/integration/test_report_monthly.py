@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from controller.bandwidth.models import Bandwidth5m
 from controller.bandwidth.stats import period_for
 from controller.inventory import load_inventory
+from controller.store.bandwidth import Bandwidth5m
 from controller.store.db import Store
 from tests.conftest import DEMO_INVENTORY, ROOT
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from controller.bandwidth.models import Bandwidth5m
 from controller.bandwidth.rollups import RollupConsumer
 from controller.inventory import load_inventory
 from controller.secrets import SecretStore
+from controller.store.bandwidth import Bandwidth5m
 from controller.store.db import Store, migrate
 from exporters.snmp import Poller, PollerOptions
 from lab.snmp_agents import IF_MODULES

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
-from controller.bandwidth.models import Bandwidth5m
 from controller.context import Context
 from controller.settings import Settings
+from controller.store.bandwidth import Bandwidth5m
 from controller.store.users import add_user
 from controller.web.app import create_admin_app
 from tests.integration.test_report_monthly import setwan_month_rows
+from tests.unit.test_web import log_in as web_log_in
 
 PASSWORD = "kata-sandi-rahasia-1"
 
@@ -37,13 +37,7 @@ def client(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator
 
 
 def log_in(client: TestClient, username: str) -> str:
-    response = client.post("/login", data={"username": username, "password": PASSWORD},
-                           follow_redirects=False)
-    assert response.status_code == 303, response.text
-    page = client.get("/password")
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert match, page.text
-    return match.group(1)
+    return web_log_in(client, username, PASSWORD)
 
 
 def test_monthly_report_in_every_format_for_a_viewer(client: TestClient) -> None:

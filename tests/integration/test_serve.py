@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from controller.inventory import check_inventory
 from controller.store.db import Store
 from controller.store.models import User
 from controller.store.users import verify_password
@@ -131,4 +132,8 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
     store.dispose()
     assert password not in (checkout / "data" / "simpul.db").read_bytes().decode("latin-1")
     assert oct((checkout / "data" / "secrets.yaml").stat().st_mode & 0o777) == "0o600"
+    # The demo trusted the lab devices' host keys, one pinned key per device.
+    assert "lab: SSH host keys trusted" in output, output
+    pinned = (checkout / "data" / "known_hosts").read_text().splitlines()
+    assert len(pinned) == len(check_inventory(ROOT / "inventory")[0].devices), pinned
     assert "Traceback" not in output

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from controller.inventory import Device, Inventory, SnmpProfile
 from controller.secrets import SecretStore
-from exporters.metrics import PollCollector
+from exporters.collectors import PollCollector
 from exporters.snmp import Poller, PollerOptions
 from exporters.state import CycleReadings, LatestReadings
 from lab.snmpd import SnmpdSpec, start_snmpd, stop_snmpd
@@ -86,10 +86,10 @@ def test_stopped_agent_is_down_and_others_are_polled_first(agents):
 
     latest = LatestReadings(cycle=second)
     registry = CollectorRegistry()
-    registry.register(PollCollector(latest))
+    registry.register(PollCollector(latest, lambda: inv))
     assert registry.get_sample_value("simpul_device_up", {"site": "lab", "device": "frozen"}) == 0
     assert registry.get_sample_value("simpul_device_up", {"site": "lab", "device": "good"}) == 1
-    lo = {"site": "lab", "device": "good", "interface": "lo", "alias": ""}
+    lo = {"site": "lab", "device": "good", "interface": "lo", "alias": "", "link": ""}
     assert registry.get_sample_value("simpul_interface_receive_bytes_total", lo) > 0
     assert registry.get_sample_value("simpul_interface_speed_bits_per_second", lo) is not None
     # A down device exports no stale interface samples.
@@ -114,8 +114,8 @@ def test_missing_counter_columns_keep_device_up_without_counters(agents):
     assert lo.in_octets is None and lo.out_octets is None and lo.speed_bps is None
     assert lo.oper_up is True  # ifOperStatus is in ifTable, which the view allows
     registry = CollectorRegistry()
-    registry.register(PollCollector(LatestReadings(cycle=cycle)))
-    labels = {"site": "lab", "device": "hidden", "interface": "lo", "alias": ""}
+    registry.register(PollCollector(LatestReadings(cycle=cycle), lambda: inv))
+    labels = {"site": "lab", "device": "hidden", "interface": "lo", "alias": "", "link": ""}
     assert registry.get_sample_value("simpul_interface_receive_bytes_total", labels) is None
     assert registry.get_sample_value("simpul_interface_up", labels) == 1
 

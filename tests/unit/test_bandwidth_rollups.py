@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from controller.bandwidth.counters import Reading, counter_delta
-from controller.bandwidth.models import Bandwidth1h, Bandwidth5m
 from controller.bandwidth.rollups import RollupConsumer, rollup_hours
 from controller.bandwidth.stats import compute_site_stats, load_samples, percentile_95, period_for
 from controller.inventory import load_inventory
+from controller.store.bandwidth import Bandwidth1h, Bandwidth5m
 from controller.store.db import Store
 from exporters.state import CycleReadings, DeviceReading, InterfaceReading
 from tests.unit.bandwidth_helpers import write_mini

@@ -151,7 +151,7 @@ def test_demo_schedules_pass_the_check_and_move_capacity_after_hours() -> None:
 def test_allocation_in_force_metric_follows_the_schedule() -> None:
     from prometheus_client import CollectorRegistry
 
-    from controller.bandwidth.metrics import ScheduledAllocationCollector
+    from exporters.collectors import ScheduledAllocationCollector
 
     inv = load_inventory(DEMO_INVENTORY)
     clock = [utc(2026, 10, 6, 3).timestamp()]            # Tuesday 10:00 WIB

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from controller.drift import ConfigCollector, store_results
+from controller.drift import store_results
 from controller.jobs import DeviceResult
 from controller.store.audit import record
 from controller.store.db import Store, migrate
+from exporters.collectors import ConfigCollector
 
 
 def test_drift_stored_and_exported(tmp_path: Path) -> None:

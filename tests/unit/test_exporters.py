@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
 
-from prometheus_client import CollectorRegistry
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
-from controller.inventory import Device, Inventory, SnmpProfile
+import exporters.loop
+import exporters.snmp
+from controller.bandwidth.topology import link_roles
+from controller.inventory import Device, Inventory, SnmpProfile, load_inventory
 from controller.secrets import SecretStore
-from exporters.metrics import PollCollector
+from controller.settings import Settings
+from controller.shard import ALL
+from controller.store.db import Store, migrate
+from exporters.collectors import (
+    COLLECTORS,
+    PollCollector,
+    exported_metric_names,
+    register_collectors,
+    sample_names,
+)
+from exporters.loop import poll_loop
 from exporters.snmp import (
     IF_ALIAS,
     IF_DESCR,
@@ -24,7 +40,15 @@ from exporters.snmp import (
     PollerOptions,
 )
 from exporters.snmp_client import END, Oid, Target, Value
-from exporters.state import CycleReadings, LatestReadings, ProbeReading
+from exporters.state import (
+    CycleReadings,
+    DeviceReading,
+    InterfaceReading,
+    LatestReadings,
+    ProbeReading,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class FakeAgent:
@@ -204,8 +228,10 @@ def test_collector_exports_design_names_and_labels():
     latest = LatestReadings(cycle=cycle, probes={
         "r1": ProbeReading("r1", "dinkes", sent=4, received=3, rtt_s=0.002)})
     registry = CollectorRegistry()
-    registry.register(PollCollector(latest))
-    labels = {"site": "dinkes", "device": "r1", "interface": "sfp1", "alias": "uplink to sfp1"}
+    registry.register(PollCollector(latest, inventory))
+    # ifAlias says "uplink", but sfp1 is on no inventory link: the link label stays empty.
+    labels = {"site": "dinkes", "device": "r1", "interface": "sfp1", "alias": "uplink to sfp1",
+              "link": ""}
     get = registry.get_sample_value
     assert get("simpul_interface_receive_bytes_total", labels) == 7000
     assert get("simpul_interface_transmit_bytes_total", labels) == 14000
@@ -217,15 +243,183 @@ def test_collector_exports_design_names_and_labels():
     assert get("simpul_snmp_poll_duration_seconds") is not None
 
 
-def test_scrape_never_polls():
-    agent = FakeAgent(agent_mib())
-    (cycle,) = poll(agent)
-    before = len(agent.requests)
+class FakePortal:
+    """The portal figures the hotspot collector reads (PortalFigures), with nothing open."""
+
+    def __init__(self, ctx: object):
+        self.ctx = ctx
+        self.stats = self
+
+    def session_counts(self) -> dict[str, int]:
+        return {}
+
+    def login_totals(self) -> dict[tuple[str, str, str], int]:
+        return {}
+
+    def traffic_totals(self) -> dict[str, tuple[int, int]]:
+        return {}
+
+
+def serving_context(tmp_path: Path) -> SimpleNamespace:
+    """What `register_collectors` and `poll_loop` read of a running Context."""
+    url = f"sqlite:///{tmp_path / 'simpul.db'}"
+    migrate(url)
+    return SimpleNamespace(
+        settings=Settings(poll_interval_s=3600, snmp_timeout_s=0.5, snmp_retries=0),
+        inventory=inventory(), secrets=SecretStore({}, {}), shard=ALL, store=Store(url),
+        registry=CollectorRegistry(), latest=None, cycle_hooks=[], inventory_problems=[],
+        inventory_loaded_at=1.0)
+
+
+def test_scrape_never_polls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Serve's collectors and poll loop, with every SNMP client of the process a counting
+    agent: after the loop's first cycle, scrapes show its readings and send no request."""
+    clients: list[FakeAgent] = []
+
+    def counting_client(*args: object, **kwargs: object) -> FakeAgent:
+        clients.append(FakeAgent(agent_mib()))
+        return clients[-1]
+
+    def requests() -> int:
+        return sum(len(client.requests) for client in clients)
+
+    monkeypatch.setattr(exporters.snmp, "PysnmpClient", counting_client)
+    monkeypatch.setattr(exporters.loop, "freeze_long_lived", lambda: None)
+    ctx = serving_context(tmp_path)
+    register_collectors(ctx, portal=lambda: FakePortal(ctx))  # type: ignore[arg-type]
+
+    async def run() -> tuple[int, list[bytes]]:
+        polled = asyncio.Event()
+        ctx.cycle_hooks.append(lambda cycle: polled.set())
+        loop_task = asyncio.create_task(poll_loop(ctx))  # type: ignore[arg-type]
+        try:
+            await asyncio.wait_for(polled.wait(), 10)
+            before = requests()
+            pages = []
+            for _ in range(3):
+                pages.append(generate_latest(ctx.registry))
+                await asyncio.sleep(0.05)  # room for anything a scrape may have started
+            return requests() - before, pages
+        finally:
+            loop_task.cancel()
+            await asyncio.gather(loop_task, return_exceptions=True)
+
+    requests_during_scrapes, pages = asyncio.run(run())
+    ctx.store.dispose()
+    assert requests_during_scrapes == 0
+    assert len(clients) == 1 and clients[0].requests  # the loop polled through a counting agent
+    assert b'simpul_device_up{device="r1",site="dinkes"} 1.0' in pages[-1]
+
+
+def test_exported_names_are_what_serve_exports(tmp_path: Path):
+    """The list is built from describe(); every collector serve registers yields exactly the
+    families it describes, and their names are that list."""
+    ctx = serving_context(tmp_path)
+    register_collectors(ctx, portal=lambda: FakePortal(ctx))  # type: ignore[arg-type]
+    (cycle,) = poll(FakeAgent(agent_mib()))
+    ctx.latest.cycle = cycle
+    served = {name for family in ctx.registry.collect() for name in sample_names(family)}
+    ctx.store.dispose()
+    assert served == exported_metric_names()
+    for collector in COLLECTORS:
+        assert [f.samples for f in collector.describe()] == [[] for _ in collector.describe()]
+    assert {"simpul_config_push_total", "simpul_hotspot_logins_total",
+            "simpul_site_allocation_in_force_bits_per_second", "simpul_inventory_problems",
+            "simpul_inventory_loaded_timestamp_seconds"} <= exported_metric_names()
+
+
+# A NOC, two offices, a kecamatan with a desa. The desa's link is written child first, and
+# has a backup straight to the NOC; two offices share a peer link.
+LINKED = """
+sites:
+- {code: noc, name: NOC, kind: noc, @SITE}
+- {code: dinkes, name: Dinkes, kind: sopd, @SITE}
+- {code: bappeda, name: Bappeda, kind: sopd, @SITE}
+- {code: kec, name: Kecamatan, kind: kecamatan, @SITE}
+- {code: desa, name: Desa, kind: desa, parent: kec, @SITE}
+devices:
+- {name: noc-border, site: noc, @DEVICE, mgmt_address: 127.0.201.1}
+- {name: noc-dist, site: noc, @DEVICE, mgmt_address: 127.0.201.2}
+- {name: dinkes-r1, site: dinkes, @DEVICE, mgmt_address: 127.0.201.3}
+- {name: bappeda-r1, site: bappeda, @DEVICE, mgmt_address: 127.0.201.4}
+- {name: kec-r1, site: kec, @DEVICE, mgmt_address: 127.0.201.5}
+- {name: desa-r1, site: desa, @DEVICE, mgmt_address: 127.0.201.6}
+links:
+- {a: {device: noc-border, interface: ether1}, b: {provider: ISP}, capacity: 1G, medium: isp}
+- {a: {device: noc-border, interface: ether2}, b: {device: noc-dist, interface: ge0},
+   capacity: 10G, medium: fiber}
+- {a: {device: noc-dist, interface: ge1}, b: {device: dinkes-r1, interface: ether1},
+   capacity: 1G, medium: fiber}
+- {a: {device: noc-dist, interface: ge2}, b: {device: bappeda-r1, interface: ether1},
+   capacity: 1G, medium: fiber}
+- {a: {device: noc-dist, interface: ge3}, b: {device: kec-r1, interface: ether1},
+   capacity: 1G, medium: fiber}
+- {a: {device: desa-r1, interface: wlan0}, b: {device: kec-r1, interface: wlan1},
+   capacity: 50M, medium: wireless}
+- {a: {device: noc-dist, interface: ge4}, b: {device: desa-r1, interface: ether9},
+   capacity: 100M, medium: fiber}
+- {a: {device: dinkes-r1, interface: ether5}, b: {device: bappeda-r1, interface: ether5},
+   capacity: 1G, medium: fiber}
+credential_profiles:
+- {name: admin, username: simpul, password_secret: admin_password}
+""".replace("@SITE", "address: X, lat: -1.9, lon: 113.7, timezone: Asia/Jakarta, "
+                   "contact: {name: A}, allocation: 20M/10M").replace(
+    "@DEVICE", "platform: mikrotik_routeros, role: office_router, credentials: admin")
+
+
+@pytest.fixture
+def linked(tmp_path: Path) -> Inventory:
+    (tmp_path / "inv").mkdir()
+    (tmp_path / "inv" / "all.yaml").write_text(LINKED)
+    return load_inventory(tmp_path / "inv")
+
+
+def test_link_roles_by_hand(linked: Inventory):
+    assert link_roles(linked) == {
+        ("noc-border", "ether1"): "uplink",     # the NOC's ISP line
+        ("noc-dist", "ge1"): "downlink", ("dinkes-r1", "ether1"): "uplink",
+        ("noc-dist", "ge2"): "downlink", ("bappeda-r1", "ether1"): "uplink",
+        ("noc-dist", "ge3"): "downlink", ("kec-r1", "ether1"): "uplink",
+        ("desa-r1", "wlan0"): "uplink", ("kec-r1", "wlan1"): "downlink",  # child written first
+        # Not listed: inside the NOC (ether2, ge0), the desa's backup to the NOC (not its
+        # parent: ge4, ether9) and the offices' peer link (ether5 at both ends).
+    }
+
+
+def test_interface_metrics_carry_the_link_label(linked: Inventory):
+    def iface(index: int, name: str, alias: str) -> InterfaceReading:
+        return InterfaceReading(index=index, name=name, alias=alias, in_octets=index,
+                                out_octets=index, speed_bps=10**9, oper_up=True)
+
+    kec = DeviceReading(device="kec-r1", site="kec", up=True, interfaces=(
+        iface(1, "ether1", ""), iface(2, "wlan1", "uplink: wrong on purpose"), iface(3, "lan", "")))
+    cycle = CycleReadings(timestamp=1.0, duration_s=0.1, devices={"kec-r1": kec})
+    current = [linked]
     registry = CollectorRegistry()
-    registry.register(PollCollector(LatestReadings(cycle=cycle)))
-    for _ in range(3):
-        registry.get_sample_value("simpul_device_up", {"site": "dinkes", "device": "r1"})
-    assert len(agent.requests) == before
+    registry.register(PollCollector(LatestReadings(cycle=cycle), lambda: current[0]))
+
+    def link_of(interface: str) -> str:
+        (sample,) = [s for f in registry.collect() for s in f.samples
+                     if s.name == "simpul_interface_receive_bytes_total"
+                     and s.labels["interface"] == interface]
+        return sample.labels["link"]
+
+    assert [link_of(i) for i in ("ether1", "wlan1", "lan")] == ["uplink", "downlink", ""]
+    current[0] = Inventory()  # a reload without the links: the next scrape follows it
+    assert [link_of(i) for i in ("ether1", "wlan1", "lan")] == ["", "", ""]
+
+
+def test_demo_link_roles_are_the_lab_aliases():
+    """The demo's figures stay as they were: where the lab's devices say 'uplink: ...' or
+    'downlink: ...' in ifAlias (what deploy/ summed before), the link label says the same."""
+    from lab.snmp_agents import interfaces_by_device
+
+    demo = load_inventory(ROOT / "inventory")
+    roles = link_roles(demo)
+    by_alias = {(device, i.name): i.alias.split(":", 1)[0]
+                for device, ifaces in interfaces_by_device(demo).items() for i in ifaces
+                if i.alias.startswith(("uplink:", "downlink:"))}
+    assert roles == by_alias and len(roles) > 50
 
 
 def test_ifdescr_names_interfaces_when_ifname_is_missing():

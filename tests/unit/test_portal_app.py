@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from captive_portal.app import create_portal_app
-from captive_portal.models import OtpCode, PortalSession
 from captive_portal.service import Portal
+from controller.store.portal import OtpCode, PortalSession
 from tests.unit.portal_helpers import PORTAL, open_portal
 
 TAMAN = "10.200.0.25"      # taman-kota: click-through
@@ -199,3 +200,42 @@ def test_logs_never_carry_client_identity(portal: Portal, caplog: pytest.LogCapt
     assert "session" in text
     for secret in (TEPIAN, RANDOM_MAC, "81234567890"):
         assert secret not in text
+
+
+def test_portal_bodies_past_the_limit_get_413_even_when_streamed(portal: Portal) -> None:
+    """A chunked 40 MiB upload used to be read whole; now 4 KiB by default, counted as it
+    streams in (no Content-Length) as well as by a declared length."""
+    client = client_for(portal, TAMAN)
+    declared = client.post("/login/click", content=b"accept=yes&x=" + b"x" * 5000,
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert declared.status_code == 413
+
+    def chunks() -> Iterator[bytes]:
+        yield b"accept=yes&x="
+        for _ in range(40 * 16):  # 40 MiB in 64 KiB chunks, if nothing stops it
+            yield b"x" * 65536
+
+    streamed = client.post("/login/click", content=chunks(),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert streamed.status_code == 413
+    assert "content-length" not in {k.lower() for k in streamed.request.headers}
+    assert sessions(portal) == [] and portal.gateways.get("taman-kota").allowed() == []
+    ok = client.post("/login/click", data={"accept": "yes"})
+    assert ok.status_code == 303
+
+
+def test_portal_pages_forbid_framing_and_foreign_content(portal: Portal) -> None:
+    """Every page: a CSP that allows only its inline style, data: images and forms to the
+    portal itself, and no framing by another site (clickjacking the accept button)."""
+    client = client_for(portal, TAMAN)
+    pages = [client.get("/login"), client.get("/venue"),
+             client.post("/login/click", data={}), client_for(portal, "192.0.2.7").get("/login")]
+    client.post("/login/click", data={"accept": "yes"})
+    pages.append(client.get("/success"))
+    for page in pages:
+        assert page.headers["content-type"].startswith("text/html"), page.request.url
+        policy = page.headers["content-security-policy"]
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy and f"form-action 'self' {PORTAL}" in policy
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["cache-control"] == "no-store"

@@ -11,13 +11,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from captive_portal.clock import utcnow
 from captive_portal.errors import PortalError
-from captive_portal.models import OtpCode
 from captive_portal.service import Portal
 from captive_portal.sms import SmsError, WebhookSender
+from controller.store.portal import OtpCode
 from tests.conftest import free_port
 from tests.unit.portal_helpers import open_portal
 
@@ -87,3 +87,50 @@ def test_webhook_sender_posts_json_with_bearer_token() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_parallel_guesses_get_no_more_checks_than_the_limit(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """16 wrong codes at once (threads, each with its own session): at most 5 are compared with
+    the code; each try is counted before the comparison, in one statement."""
+    from captive_portal import otp
+    from controller.store.db import Store
+
+    store = Store(store_url)
+    salt = b"s" * 32
+    with store.session() as session:
+        code = otp.issue_code(session, salt=salt, hotspot="tepian-kahayan", phone_hash="p" * 64,
+                              ttl_s=300, max_sends_per_hour=3)
+    wrong = "000000" if code != "000000" else "111111"
+    checks: list[str] = []
+    real = otp._code_hash
+    monkeypatch.setattr(otp, "_code_hash", lambda *args: checks.append(args[2]) or real(*args))
+    start = threading.Barrier(16)
+    answers: list[str] = []
+
+    def guess() -> None:
+        with store.session() as session:
+            start.wait(timeout=60)
+            try:
+                otp.verify_code(session, salt=salt, hotspot="tepian-kahayan",
+                                phone_hash="p" * 64, typed=wrong, max_attempts=5)
+            except PortalError as exc:
+                answers.append(exc.code)
+
+    threads = [threading.Thread(target=guess) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert len(answers) == 16
+        assert len(checks) <= 5, answers
+        with store.session() as session:
+            assert session.scalar(select(OtpCode.attempts)) == 5
+            with pytest.raises(PortalError) as late:  # even the right code now
+                otp.verify_code(session, salt=salt, hotspot="tepian-kahayan",
+                                phone_hash="p" * 64, typed=code, max_attempts=5)
+            assert late.value.code == "otp_attempts"
+    finally:
+        store.dispose()

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from captive_portal.clock import utcnow
 from captive_portal.errors import PortalError
 from captive_portal.gateways.base import Client, Grant
-from captive_portal.metrics import PortalCollector
-from captive_portal.models import PortalSession
 from captive_portal.service import Portal
 from captive_portal.vouchers import VoucherError
 from controller.store.models import AuditLog
+from controller.store.portal import PortalSession
+from exporters.collectors import PortalCollector
 from tests.unit.portal_helpers import Gateways, open_portal
 
 IP, MAC = "10.200.0.40", "02:11:22:33:44:55"

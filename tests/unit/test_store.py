@@ -91,11 +91,8 @@ def test_migrations_build_exactly_the_schema_the_models_describe(store_url: str)
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    # each import registers its tables on Base
-    import captive_portal.models  # noqa: F401
-    import controller.bandwidth.holiday_push  # noqa: F401
-    import controller.bandwidth.models  # noqa: F401
-    import controller.store.auth  # noqa: F401
+    # store.models alone must register every table (Alembic's env.py imports only it): a
+    # table declared elsewhere would show here as one the migrations made and no model has.
     from controller.store.models import Base
 
     store = Store(store_url)
@@ -169,3 +166,112 @@ def test_sqlite_writers_in_one_process_queue_instead_of_failing_busy(tmp_path) -
         assert session.scalar(select(func.count(AuditLog.id))
                               .where(AuditLog.actor == "slow")) == 1
     store.dispose()
+
+
+def test_parallel_wrong_passwords_each_count_and_lock_the_account(store_url: str) -> None:
+    """20 wrong passwords at once (threads, each with its own session) all count: the counter is
+    increased in the database, not read, increased and written back (which left it at 2)."""
+    import threading
+
+    from controller.auth import MAX_FAILED_LOGINS, AuthError, login
+
+    store = Store(store_url)
+    password = "kata-sandi-rahasia-1"
+    with store.session() as session:
+        add_user(session, "budi", password, "operator", actor="test")
+    start = threading.Barrier(20)
+    refused: list[str] = []
+
+    def guess(n: int) -> None:
+        with store.session() as session:
+            start.wait(timeout=60)
+            try:
+                login(session, "budi", f"salah-{n:02d}-tebakan", source="127.0.100.1")
+            except AuthError as exc:
+                refused.append(exc.reason)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert len(refused) == 20
+        with store.session() as session:
+            budi = session.scalar(select(User).where(User.username == "budi"))
+            assert budi is not None and budi.failed_logins == 20
+            assert budi.locked_until is not None
+            failures = session.scalars(select(AuditLog.detail).where(
+                AuditLog.action == "user.login", AuditLog.actor == "budi")).all()
+            assert sorted(d["failures"] for d in failures) == list(range(1, 21))
+        assert refused.count("bad_credentials") == MAX_FAILED_LOGINS - 1
+        with store.session() as session, pytest.raises(AuthError):
+            login(session, "budi", password, source="127.0.100.1")  # locked: even the right one
+    finally:
+        store.dispose()
+
+
+def test_a_new_database_and_its_directory_are_private_whatever_the_umask(  # type: ignore[no-untyped-def]
+        tmp_path, demo_secrets) -> None:
+    """The data directory 0700 and simpul.db with its WAL and shared-memory files 0600, even
+    under umask 000 (they hold password hashes, sessions and the portal's records)."""
+    import os
+    import stat
+
+    from controller.context import Context
+    from controller.settings import Settings
+    from tests.conftest import DEMO_INVENTORY
+
+    data = tmp_path / "data"
+    old = os.umask(0)
+    try:
+        ctx = Context.open(Settings(data_dir=data, inventory_dir=DEMO_INVENTORY,
+                                    secrets_file=demo_secrets))
+        try:
+            with ctx.store.session() as session:
+                add_user(session, "budi", "kata-sandi-rahasia-1", "viewer", actor="test")
+                files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in data.iterdir()}
+        finally:
+            ctx.close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert {"simpul.db", "simpul.db-wal", "simpul.db-shm"} <= set(files)
+    assert {name: mode for name, mode in files.items() if mode != 0o600} == {}
+    # A directory and database made earlier with open modes are tightened.
+    os.chmod(data, 0o755)
+    os.chmod(data / "simpul.db", 0o644)
+    Context.open(Settings(data_dir=data, inventory_dir=DEMO_INVENTORY,
+                          secrets_file=demo_secrets)).close()
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "simpul.db").stat().st_mode) == 0o600
+
+
+def test_password_hashing_runs_a_bounded_number_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each argon2 hash takes 64 MiB: 40 parallel logins queue for a few slots instead of
+    taking a gigabyte together."""
+    import threading
+    import time
+
+    from controller.store import users
+
+    running, peak = [0], [0]
+    guard = threading.Lock()
+
+    class Slow:
+        def verify(self, _hash: str, _password: str) -> bool:
+            with guard:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.02)
+            with guard:
+                running[0] -= 1
+            return False
+
+    monkeypatch.setattr(users, "_hasher", Slow())
+    threads = [threading.Thread(target=verify_password, args=("h", "p")) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert 1 <= peak[0] <= 4  # users.MAX_CONCURRENT_HASHES

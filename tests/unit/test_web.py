@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -39,9 +40,19 @@ def client(ctx: Context) -> TestClient:
     return TestClient(create_admin_app(ctx))
 
 
+def post_login(client: TestClient, username: str, password: str = PASSWORD,
+               **fields: str) -> httpx.Response:
+    """Submit the login form as a browser does: fetch the page for its login-CSRF token."""
+    page = client.get("/login")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": match.group(1), **fields},
+                       follow_redirects=False)
+
+
 def log_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
-    response = client.post("/login", data={"username": username, "password": password},
-                           follow_redirects=False)
+    response = post_login(client, username, password)
     assert response.status_code == 303, response.text
     return csrf_of(client)
 
@@ -56,33 +67,99 @@ def csrf_of(client: TestClient) -> str:
 def test_pages_need_login_and_the_session_cookie_is_strict(client: TestClient) -> None:
     response = client.get("/devices", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/login?next=/devices"
-    response = client.post("/login", data={"username": "admin", "password": PASSWORD,
-                                           "next": "/devices"}, follow_redirects=False)
+    response = post_login(client, "admin", next="/devices")
     cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert "simpul_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert response.headers["location"] == "/devices"
     page = client.get("/devices")
     assert page.status_code == 200 and "dinkes-r1" in page.text
     # An open redirect is refused.
     client.cookies.clear()
-    response = client.post("/login", data={"username": "admin", "password": PASSWORD,
-                                           "next": "//evil.example/x"}, follow_redirects=False)
+    response = post_login(client, "admin", next="//evil.example/x")
     assert response.headers["location"] == "/"
 
 
 def test_wrong_password_then_lockout_is_audited(client: TestClient, ctx: Context) -> None:
-    for _ in range(4):
-        response = client.post("/login", data={"username": "budi", "password": "salah-salah"})
+    for _ in range(5):
+        response = post_login(client, "budi", "salah-salah")
         assert response.status_code == 401 and "kata sandi salah" in response.text
-    response = client.post("/login", data={"username": "budi", "password": "salah-salah"})
-    assert "dikunci" in response.text  # locked now
-    response = client.post("/login", data={"username": "budi", "password": PASSWORD})
-    assert response.status_code == 401 and "dikunci" in response.text  # even the right one
+    response = post_login(client, "budi", PASSWORD)
+    assert response.status_code == 401  # locked now: even the right password is refused
     with ctx.store.session() as session:
         results = session.scalars(select(AuditLog.result).where(
             AuditLog.action == "user.login", AuditLog.actor == "budi")).all()
         assert results.count("failed") == 5 and results[-1] == "locked"
         assert "ok" not in results
+        budi = session.scalar(select(User).where(User.username == "budi"))
+        assert budi is not None and budi.failed_logins == 5 and budi.locked_until is not None
+
+
+def test_refused_logins_look_alike_and_cost_one_verify_each(
+    client: TestClient, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unknown, locked, disabled and wrong-password logins: one message, one status, one argon2
+    verify and no hashing (an unknown user used to cost a hash plus a verify)."""
+    from controller.store import users
+
+    with ctx.store.session() as session:
+        add_user(session, "mati", PASSWORD, "viewer", actor="test").disabled = True
+    for _ in range(5):
+        post_login(client, "siti", "salah-salah")
+    calls: list[str] = []
+    real = users._hasher
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(real, name)
+
+        def verify(self, *args: str) -> bool:
+            calls.append("verify")
+            return real.verify(*args)
+
+        def hash(self, *args: str) -> str:
+            calls.append("hash")
+            return real.hash(*args)
+
+    monkeypatch.setattr(users, "_hasher", Counting())
+    answers = {}
+    for name, password in (("budi", "salah-salah"), ("tidak-ada", "salah-salah"),
+                           ("siti", PASSWORD), ("mati", PASSWORD)):
+        calls.clear()
+        response = post_login(client, name, password)
+        page = re.sub(r'name="csrf_token" value="[^"]+"', "", response.text)
+        answers[name] = (response.status_code, page)
+        assert calls == ["verify"], (name, calls)
+    assert len(set(answers.values())) == 1, {k: v[0] for k, v in answers.items()}
+    assert "kata sandi salah" in answers["budi"][1]
+
+
+def test_typed_unknown_usernames_are_not_stored_as_audit_actors(
+    client: TestClient, ctx: Context
+) -> None:
+    post_login(client, "kata-sandi-rahasia-1", "x")  # a password typed into the wrong field
+    post_login(client, "budi", "salah-salah")
+    with ctx.store.session() as session:
+        rows = session.scalars(select(AuditLog).where(AuditLog.action == "user.login")).all()
+        assert [row.actor for row in rows] == ["unknown-user", "budi"]
+        assert all("kata-sandi-rahasia-1" not in str(row.detail) for row in rows)
+
+
+def test_login_needs_the_login_forms_csrf_token(client: TestClient, ctx: Context) -> None:
+    """Login CSRF: another site's form cannot log a browser in to an account it chose."""
+    form = {"username": "admin", "password": PASSWORD}
+    for extra in ({}, {"csrf_token": "forged"}):
+        response = client.post("/login", data={**form, **extra}, follow_redirects=False)
+        assert response.status_code == 403 and "Formulir kedaluwarsa" in response.text
+        assert "simpul_session" not in client.cookies
+    page = client.get("/login")
+    cookie = page.headers["set-cookie"]
+    assert "simpul_login_csrf=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    other = TestClient(create_admin_app(ctx))  # the attacker's token, not this browser's cookie
+    refused = other.post("/login", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert refused.status_code == 403
+    ok = client.post("/login", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert ok.status_code == 303 and "simpul_session" in client.cookies
 
 
 def test_form_without_csrf_token_is_rejected_and_changes_nothing(
@@ -192,9 +269,34 @@ def test_every_template_string_has_a_translation() -> None:
     assert not missing, sorted(missing)
 
 
+def test_request_bodies_past_the_limit_get_413_before_anything_parses_them(
+    client: TestClient, ctx: Context
+) -> None:
+    """1 MiB by default: declared (Content-Length) or streamed (chunked, no length) alike, and
+    before authentication, so nobody can make the server parse a 120 MiB JSON body."""
+    big = b'{"username": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    declared = client.post("/api/v1/users", content=big,
+                           headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(big), 64 * 1024):
+            yield big[start:start + 64 * 1024]
+
+    streamed = client.post("/api/v1/users", content=chunks(),
+                           headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+    assert "content-length" not in {k.lower() for k in streamed.request.headers}
+    log_in(client, "admin")
+    form = client.post("/password", content=chunks(),
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert form.status_code == 413
+    small = client.get("/api/v1/users")  # ordinary requests are unaffected
+    assert small.status_code == 200
+
+
 def test_login_attempts_are_rate_limited_per_address(client: TestClient) -> None:
-    codes = [client.post("/login", data={"username": f"u{i}", "password": "x"}).status_code
-             for i in range(11)]
+    codes = [post_login(client, f"u{i}", "x").status_code for i in range(11)]
     assert codes[:10] == [401] * 10 and codes[10] == 429
 
 

@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
-from controller.bandwidth.models import Bandwidth5m
 from controller.bandwidth.stats import period_for, regency_stats
 from controller.context import Context
 from controller.settings import Settings
+from controller.store.bandwidth import Bandwidth5m
 from controller.store.models import AuditLog
 from controller.store.users import add_user
 from controller.web.app import create_admin_app

@@ -130,10 +130,11 @@ def backups(request: Request, name: str, _device: KnownDevice,
 
 @router.get("/devices/{name}/backups/diff", response_model=str,
             responses={**ERRORS, 404: {"description": "No such device or version"}})
-def backup_diff(request: Request, name: str, old: str, _device: KnownDevice, _who: Viewer,
+def backup_diff(request: Request, name: str, old: str, device: KnownDevice, who: Viewer,
                 new: str = "HEAD") -> str:
+    """Operators and admins get the stored text's diff; viewers get both versions masked."""
     try:
-        return config_jobs(get_ctx(request), "api").backups.diff(name, old, new)
+        return config_jobs(get_ctx(request), "api").backup_diff(device, old, new, who.role)
     except BackupError as exc:
         raise HTTPException(404, str(exc)) from None
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from controller.auth import AuthError, change_password, login, logout
+from controller.auth import (
+    AuthError,
+    LoginResult,
+    change_password,
+    csrf_matches,
+    login,
+    logout,
+)
 from controller.store.models import User
 from controller.store.users import UserError
 from controller.web.deps import (
@@ -23,12 +31,15 @@ from controller.web.deps import (
 from controller.web.i18n import LANGUAGES
 
 router = APIRouter(include_in_schema=False)
-MESSAGES = {
-    "bad_credentials": "Wrong username or password.",
-    "locked": "Too many failed logins: the account is locked for 15 minutes.",
-    "disabled": "This account is disabled.",
-    "rate_limited": "Too many attempts from your address. Wait a minute.",
-}
+# One message for every refused login: it must not tell whether an account exists, is locked
+# or is disabled (the audit log records which).
+REFUSED = ("Wrong username or password, or the account is locked (for 15 minutes after 5 "
+           "failed logins) or disabled.")
+RATE_LIMITED = "Too many attempts from your address. Wait a minute."
+FORM_EXPIRED = "The form expired or was not sent from this site. Reload and try again."
+# Login CSRF: the login form's token must match this pre-session cookie, so another site cannot
+# log a browser in to an account of its choosing.
+LOGIN_CSRF_COOKIE = "simpul_login_csrf"
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,37 +54,52 @@ def _secure(request: Request) -> bool:
     setting = get_ctx(request).settings.secure_cookies
     if setting is not None:
         return setting
-    return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    # The scheme a trusted proxy reports (SIMPUL_TRUSTED_PROXIES) is already in the URL.
+    return request.url.scheme == "https"
+
+
+def _login_form(request: Request, next_page: str, status: int = 200,
+                error: str | None = None) -> Response:
+    """The login page with a fresh login-CSRF token, in the form and in its cookie."""
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", status, next=_safe_next(next_page), error=error,
+                      login_csrf=token)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=_secure(request), max_age=3600, path="/login")
+    return response
 
 
 @router.get("/login")
 def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002
     if principal(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", next=_safe_next(next), error=None)
+    return _login_form(request, next)
 
 
 @router.post("/login")
 def login_submit(request: Request, username: Annotated[str, Form(max_length=64)],
                  password: Annotated[str, Form(max_length=256)],
-                 next: Annotated[str, Form()] = "/") -> Response:  # noqa: A002
+                 next: Annotated[str, Form()] = "/",  # noqa: A002
+                 csrf_token: Annotated[str, Form(max_length=64)] = "") -> Response:
+    if not csrf_matches(request.cookies.get(LOGIN_CSRF_COOKIE, ""), csrf_token):
+        return _login_form(request, next, 403, FORM_EXPIRED)
     source = request.client.host if request.client else "unknown"
     if not request.app.state.login_limiter.allow(source):
-        return render(request, "login.html", 429, next=_safe_next(next),
-                      error=MESSAGES["rate_limited"])
+        return _login_form(request, next, 429, RATE_LIMITED)
     ctx = get_ctx(request)
     with ctx.store.session() as session:
         # A refused login still commits: its audit row and the failure count must persist.
         try:
-            token, reason = login(session, username.strip(), password, source=source), None
-        except AuthError as exc:
-            token, reason = None, exc.reason
+            token: LoginResult | None = login(session, username.strip(), password,
+                                              source=source)
+        except AuthError:
+            token = None
     if token is None:
-        return render(request, "login.html", 401, next=_safe_next(next),
-                      error=MESSAGES[reason or "bad_credentials"])
+        return _login_form(request, next, 401, REFUSED)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token.session_token, httponly=True, samesite="strict",
                         secure=_secure(request), max_age=12 * 3600, path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
 

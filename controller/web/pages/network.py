@@ -107,12 +107,12 @@ def _drift(request: Request) -> dict[str, str]:
 def device_detail(request: Request, name: str, device: KnownDevice, who: Viewer, a: str = "",
                   b: str = "") -> Response:
     ctx = get_ctx(request)
-    repo = config_jobs(ctx, who.username).backups
-    history = repo.history(name)
+    jobs = config_jobs(ctx, who.username)
+    history = jobs.backups.history(name)
     backup_diff = None
     if a and b:
         try:
-            backup_diff = repo.diff(name, a, b)
+            backup_diff = jobs.backup_diff(device, a, b, who.role)
         except BackupError as exc:
             raise HTTPException(404, str(exc)) from None
     with ctx.store.session() as session:

@@ -1,24 +1,26 @@
-"""Store tables of the bandwidth rollups. Times are UTC epoch seconds of the bucket start."""
+"""Store tables of office bandwidth: the rollups, counter state and holiday-push state.
+
+ Times are UTC epoch seconds of the bucket start."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Integer, String
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.store.models import Base
+from controller.store.base import Base
 
 FIVE_MINUTES_S = 300
 HOUR_S = 3600
 
 
-class _SiteTraffic:
-    """Columns shared by the 5-minute and hourly tables: bytes a site moved in one bucket."""
+class TrafficRates:
+    """Average rates of bytes moved over the seconds covered (rows and samples alike)."""
 
-    site: Mapped[str] = mapped_column(String(63), primary_key=True)
-    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
-    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    covered_s: Mapped[float] = mapped_column(Float, default=0.0)
+    in_bytes: int
+    out_bytes: int
+    covered_s: float
 
     @property
     def in_bps(self) -> float:
@@ -27,6 +29,16 @@ class _SiteTraffic:
     @property
     def out_bps(self) -> float:
         return self.out_bytes * 8 / self.covered_s if self.covered_s else 0.0
+
+
+class _SiteTraffic(TrafficRates):
+    """Columns shared by the 5-minute and hourly tables: bytes a site moved in one bucket."""
+
+    site: Mapped[str] = mapped_column(String(63), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # type: ignore[assignment]
+    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # type: ignore[assignment]
+    covered_s: Mapped[float] = mapped_column(Float, default=0.0)  # type: ignore[assignment]
 
 
 class Bandwidth5m(_SiteTraffic, Base):
@@ -57,3 +69,14 @@ class CounterState(Base):
     # Unsigned 64-bit counters do not fit a signed BIGINT: kept as decimal text.
     in_octets: Mapped[str] = mapped_column(String(20))
     out_octets: Mapped[str] = mapped_column(String(20))
+
+
+class SchedulePushState(Base):
+    """The last local date a device's holiday schedule was handled (pushed or unchanged)."""
+
+    __tablename__ = "schedule_push_state"
+
+    device: Mapped[str] = mapped_column(String(63), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date)
+    holiday: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,20 +1,17 @@
-"""`simpul report ...` and `simpul bandwidth ...`: office bandwidth against allocation."""
+"""`simpul bandwidth ...`: office bandwidth against allocation, and reallocation."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from controller.inventory import Inventory, InventoryError, load_inventory
+from controller.cli.common import fail, load_inventory_or_exit, open_context, open_store
 from controller.settings import get_settings
-from controller.store.db import Store, migrate
 from controller.units import Allocation
 
-report_app = typer.Typer(no_args_is_help=True, help="Reports for the command centre.")
 bandwidth_app = typer.Typer(no_args_is_help=True,
                             help="Office bandwidth: use against allocation, reallocation.")
 
@@ -22,12 +19,8 @@ MonthOption = Annotated[str | None, typer.Option(
     "--month", help="YYYY-MM [default: last month]")]
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
-def _month(text: str | None) -> date:
+def month_or_last(text: str | None) -> date:
+    """The month `--month` names, by default the last one; exit 2 if it is malformed."""
     from controller.bandwidth.stats import parse_month
 
     if text is None:
@@ -37,52 +30,7 @@ def _month(text: str | None) -> date:
     try:
         return parse_month(text)
     except ValueError as exc:
-        raise _fail(str(exc), 2) from None
-
-
-def _inventory(directory: Path | None = None) -> Inventory:
-    try:
-        return load_inventory(directory or get_settings().inventory_dir)
-    except InventoryError as exc:
-        typer.echo(str(exc), err=True)
-        raise _fail("the inventory has problems") from None
-
-
-def _store() -> Store:
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url()
-    migrate(url)
-    return Store(url)
-
-
-@report_app.command("monthly")
-def report_monthly(
-    month: MonthOption = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", help="Directory [default: <data_dir>/reports]")] = None,
-    site: Annotated[str | None, typer.Option(
-        "--site", help="One office's own report (e.g. to send to that SOPD)")] = None,
-) -> None:
-    """Write the monthly per-SOPD report (HTML with charts, CSV, PDF) from the store."""
-    from controller.bandwidth.reports import build_monthly_report, write_monthly_report
-
-    first = _month(month)
-    inventory = _inventory()
-    store = _store()
-    try:
-        with store.session() as session:
-            report = build_monthly_report(session, inventory, first, only=site)
-    except ValueError as exc:
-        raise _fail(str(exc), 2) from None
-    finally:
-        store.dispose()
-    if not any(s.observed_s for s in report.stats):
-        typer.echo(f"warning: no bandwidth samples for {first:%Y-%m} in the store "
-                   "(run `simpul bandwidth synth` for a demo month)", err=True)
-    written = write_monthly_report(report, out or get_settings().data_dir / "reports")
-    for path in (written.html, written.csv, written.pdf):
-        typer.echo(str(path))
+        raise fail(str(exc), 2) from None
 
 
 @bandwidth_app.command("synth")
@@ -96,14 +44,13 @@ def bandwidth_synth(
     """Fill the store with a month of synthetic counter history (demo only)."""
     from sqlalchemy import func, select
 
-    from controller.bandwidth.models import Bandwidth1h
     from controller.bandwidth.stats import period_for
     from controller.bandwidth.synth import synthesize_month
+    from controller.store.bandwidth import Bandwidth1h
 
-    first = _month(month)
-    inventory = _inventory()
-    store = _store()
-    try:
+    first = month_or_last(month)
+    inventory = load_inventory_or_exit()
+    with open_store() as store:
         if if_empty:
             period = period_for("month", first, "Asia/Jakarta")
             with store.session() as session:
@@ -113,8 +60,6 @@ def bandwidth_synth(
                 typer.echo(f"{first:%Y-%m}: the store already has samples; nothing written")
                 return
         rows = synthesize_month(store, inventory, first, seed=seed)
-    finally:
-        store.dispose()
     typer.echo(f"{first:%Y-%m}: {rows} five-minute samples written (and their hourly rollups)")
 
 
@@ -130,19 +75,15 @@ def bandwidth_stats(
     from controller.bandwidth.stats import regency_stats
 
     if period not in ("day", "week", "month"):
-        raise _fail("--period must be day, week or month", 2)
+        raise fail("--period must be day, week or month", 2)
     try:
         anchor = date.fromisoformat(on) if on else datetime.now(UTC).date()
     except ValueError:
-        raise _fail(f"bad --date {on!r}: write it like 2026-10-15", 2) from None
-    inventory = _inventory()
-    store = _store()
-    try:
-        with store.session() as session:
-            stats = regency_stats(session, inventory, period, anchor,  # type: ignore[arg-type]
-                                  set(kind) if kind else None)
-    finally:
-        store.dispose()
+        raise fail(f"bad --date {on!r}: write it like 2026-10-15", 2) from None
+    inventory = load_inventory_or_exit()
+    with open_store() as store, store.session() as session:
+        stats = regency_stats(session, inventory, period, anchor,  # type: ignore[arg-type]
+                              set(kind) if kind else None)
     rows: list[dict[str, Any]] = [{
         "rank": s.rank, "site": s.site, "kind": s.kind, "period": s.period.label,
         "allocation_down_bps": s.down.allocation_bps, "avg_down_bps": round(s.down.avg_bps),
@@ -169,13 +110,9 @@ def _plan(first: date):  # type: ignore[no-untyped-def]
     from controller.bandwidth.recommend import plan
     from controller.bandwidth.stats import regency_stats
 
-    inventory = _inventory()
-    store = _store()
-    try:
-        with store.session() as session:
-            stats = regency_stats(session, inventory, "month", first)
-    finally:
-        store.dispose()
+    inventory = load_inventory_or_exit()
+    with open_store() as store, store.session() as session:
+        stats = regency_stats(session, inventory, "month", first)
     return plan(stats, {c: s.allocation for c, s in inventory.sites.items()})
 
 
@@ -187,7 +124,7 @@ def bandwidth_recommend(
                         ] = False,
 ) -> None:
     """Proposed allocations (p95 in office hours + 25% headroom) and where freed capacity goes."""
-    first = _month(month)
+    first = month_or_last(month)
     p = _plan(first)
     recs = [r for r in p.recommendations if show_all or r.action != "keep"]
     if as_json:
@@ -223,28 +160,26 @@ def bandwidth_accept(
     the normal push."""
     from controller.bandwidth.accept import AcceptError, accept_allocation
 
-    first = _month(month)
+    first = month_or_last(month)
     reason = None
     if allocation is not None:
         try:
             new = Allocation.parse(allocation)
         except ValueError as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
     else:
         rec = next((r for r in _plan(first).recommendations if r.site == site), None)
         if rec is None:
-            raise _fail(f"no recommendation for site {site!r} in {first:%Y-%m}")
+            raise fail(f"no recommendation for site {site!r} in {first:%Y-%m}")
         if rec.action == "keep":
-            raise _fail(f"site {site!r}: the recommendation is to keep {rec.current}")
+            raise fail(f"site {site!r}: the recommendation is to keep {rec.current}")
         new, reason = rec.proposed, f"{first:%Y-%m}: {rec.reason}"
-    store = _store()
     try:
-        done = accept_allocation(get_settings().inventory_dir, site, new, store=store,
-                                 actor=actor, reason=reason)
+        with open_store() as store:
+            done = accept_allocation(get_settings().inventory_dir, site, new, store=store,
+                                     actor=actor, reason=reason)
     except AcceptError as exc:
-        raise _fail(str(exc)) from None
-    finally:
-        store.dispose()
+        raise fail(str(exc)) from None
     typer.echo(done.diff, nl=False)
     typer.echo(f"{site}: allocation {done.before} -> {done.after} written to {done.path}; "
                "review with `simpul config diff`, then push")
@@ -259,10 +194,10 @@ def bandwidth_windows(
     """The site's schedule as RouterOS simple queues with time=."""
     from controller.schedules import queue_windows
 
-    inventory = _inventory()
+    inventory = load_inventory_or_exit()
     found = inventory.sites.get(site)
     if found is None:
-        raise _fail(f"unknown site {site!r}")
+        raise fail(f"unknown site {site!r}")
     today = date.fromisoformat(on) if on else None
     for q in queue_windows(found, inventory, today):
         typer.echo(f"{q.name:<40} time={q.time:<40} max-limit={q.max_limit:<10} {q.comment}")
@@ -281,26 +216,18 @@ def bandwidth_holiday_push(
     import asyncio
 
     from controller.bandwidth.holiday_push import run_pass
-    from controller.context import Context
 
     try:
         # Noon UTC is the same date at every Indonesian site (WIB, WITA, WIT).
         now = (datetime.combine(date.fromisoformat(on), datetime.min.time(), UTC).replace(
             hour=12) if on else datetime.now(UTC))
     except ValueError:
-        raise _fail(f"--date {on!r}: write it as YYYY-MM-DD", 2) from None
+        raise fail(f"--date {on!r}: write it as YYYY-MM-DD", 2) from None
     settings = get_settings()
-    try:
-        ctx = Context.open(settings)
-    except InventoryError as exc:
-        typer.echo(str(exc), err=True)
-        raise _fail("the inventory has problems") from None
-    try:
+    with open_context() as ctx:
         done = asyncio.run(run_pass(ctx.inventory, ctx.secrets, ctx.store, settings.data_dir,
                                     templates_dir=settings.templates_dir, now=now,
                                     concurrency=settings.push_concurrency, dry_run=dry_run))
-    finally:
-        ctx.close()
     if not done.due:
         typer.echo("no device needs a holiday schedule push")
     for item in done.due:
@@ -311,4 +238,4 @@ def bandwidth_holiday_push(
                    f"{'holiday' if item.holiday else 'ordinary':<8} {item.reason:<15} "
                    f"{status}{error}")
     if done.failed:
-        raise _fail(f"{len(done.failed)} device(s) failed: {', '.join(done.failed)}")
+        raise fail(f"{len(done.failed)} device(s) failed: {', '.join(done.failed)}")

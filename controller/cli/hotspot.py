@@ -9,9 +9,7 @@ from typing import Annotated
 
 import typer
 
-from controller.inventory import InventoryError
-from controller.secrets import SecretsError
-from controller.settings import get_settings
+from controller.cli.common import fail, open_context
 from controller.units import parse_duration_s
 
 hotspot_app = typer.Typer(no_args_is_help=True, help="Captive portal sessions and vouchers.")
@@ -19,27 +17,16 @@ vouchers_app = typer.Typer(no_args_is_help=True, help="Voucher batches.")
 hotspot_app.add_typer(vouchers_app, name="vouchers")
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 @contextmanager
 def _portal() -> Iterator:  # type: ignore[type-arg]
     from captive_portal.service import Portal
-    from controller.context import Context
 
-    try:
-        ctx = Context.open(get_settings())
-    except (InventoryError, SecretsError) as exc:
-        typer.echo(str(exc), err=True)
-        raise _fail("cannot open the controller's context") from None
-    portal = Portal(ctx)
-    try:
-        yield portal
-    finally:
-        portal.close()
-        ctx.close()
+    with open_context("cannot open the controller's context") as ctx:
+        portal = Portal(ctx)
+        try:
+            yield portal
+        finally:
+            portal.close()
 
 
 @hotspot_app.command("sessions")
@@ -49,7 +36,7 @@ def sessions(
     """List open sessions: id, hotspot, method, client, time and bytes."""
     with _portal() as portal:
         if hotspot is not None and hotspot not in portal.ctx.inventory.hotspots:
-            raise _fail(f"hotspot: unknown hotspot {hotspot!r}", 2)
+            raise fail(f"hotspot: unknown hotspot {hotspot!r}", 2)
         rows = portal.stats.list_active_sessions(hotspot)
     typer.echo(f"{'ID':>6}  {'HOTSPOT':<18} {'METHOD':<14} {'CLIENT':<16} {'MAC':<17} "
                f"{'LEFT':>7} {'DOWN':>12} {'UP':>12}")
@@ -68,7 +55,7 @@ def disconnect(
     """End a session now and remove the client from its gateway."""
     with _portal() as portal:
         if not portal.accounting.disconnect(session_id, actor):
-            raise _fail(f"session {session_id}: no such open session")
+            raise fail(f"session {session_id}: no such open session")
     typer.echo(f"session {session_id} disconnected")
 
 
@@ -89,14 +76,14 @@ def vouchers_create(
     try:
         duration_s = parse_duration_s(duration)
     except ValueError as exc:
-        raise _fail(f"--duration: {exc}", 2) from None
+        raise fail(f"--duration: {exc}", 2) from None
     with _portal() as portal:
         try:
             made = portal.vouchers.create_batch(count=count, duration_s=duration_s, uses=uses,
                                                 valid_days=valid_days, hotspot=hotspot,
                                                 batch=batch, actor=actor)
         except VoucherError as exc:
-            raise _fail(str(exc), 2) from None
+            raise fail(str(exc), 2) from None
         if sheet is not None:
             sheet.write_text(portal.vouchers.sheet_html(made.batch), encoding="utf-8")
     typer.echo(f"batch {made.batch}: {len(made.codes)} code(s), {duration_s}s x {uses}, "

@@ -11,16 +11,17 @@ from typing import Annotated
 import typer
 from prometheus_client import CollectorRegistry, generate_latest
 
-from controller.inventory import Inventory, InventoryError, load_inventory
-from controller.secrets import SecretsError, SecretStore
+from controller.cli.common import load_inventory_or_exit, load_secrets
+from controller.inventory import Inventory
+from controller.secrets import SecretStore
 from controller.settings import get_settings
 
 poll_app = typer.Typer(help="Poll devices over SNMP and print Prometheus metrics.")
 
 
 async def _one_cycle(inventory: Inventory, secrets: SecretStore, probes: bool) -> str:
+    from exporters.collectors import InventoryCollector, PollCollector
     from exporters.loop import poller_options
-    from exporters.metrics import InventoryCollector, PollCollector
     from exporters.probes import can_probe, probe, targets_from
     from exporters.snmp import Poller
     from exporters.state import LatestReadings
@@ -40,7 +41,7 @@ async def _one_cycle(inventory: Inventory, secrets: SecretStore, probes: bool) -
         await poller.aclose()
     registry = CollectorRegistry()
     registry.register(InventoryCollector(lambda: inventory))
-    registry.register(PollCollector(latest))
+    registry.register(PollCollector(latest, lambda: inventory))
     down = [d for d in latest.cycle.devices.values() if not d.up]
     for reading in down:
         typer.echo(f"device {reading.device} (site {reading.site}): down: {reading.error}",
@@ -62,15 +63,8 @@ def poll(
     """Poll every SNMP-enabled device; exit 1 if no device could be polled."""
     settings = get_settings()
     logging.basicConfig(level="WARNING", format="%(levelname)s %(name)s: %(message)s")
-    try:
-        secrets = SecretStore.load(settings.resolved_secrets_file())
-        inventory = load_inventory(inventory_dir or settings.inventory_dir, secrets)
-    except InventoryError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
-    except SecretsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    secrets = load_secrets()
+    inventory = load_inventory_or_exit(inventory_dir, secrets)
     while True:
         started = time.monotonic()
         typer.echo(asyncio.run(_one_cycle(inventory, secrets, probes)), nl=False)

@@ -19,11 +19,15 @@ class ScheduledAllocationCollector(Collector):
         self._inventory = inventory
         self._clock = clock
 
-    def collect(self) -> Iterator[Metric]:
-        gauge = GaugeMetricFamily(
+    @staticmethod
+    def describe() -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
             "simpul_site_allocation_in_force_bits_per_second",
             "Bandwidth allocated to a site now, by its schedule window ('' = its own)",
             labels=["site", "direction", "window"])
+
+    def collect(self) -> Iterator[Metric]:
+        (gauge,) = self.describe()
         inventory = self._inventory()
         holidays = holiday_dates(inventory)
         now = self._clock()

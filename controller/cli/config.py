@@ -8,15 +8,19 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from controller.cli.common import fail, open_context
 from controller.configs import RenderError, TargetError, mask_secrets, select_devices
-from controller.inventory import Device, InventoryError
+from controller.inventory import Device
 from controller.jobs import FAILED, ROLLED_BACK, ConfigJobs, DeviceResult
 from controller.secrets import SecretsError
 from controller.settings import get_settings
+
+if TYPE_CHECKING:
+    from controller.context import Context
 
 config_app = typer.Typer(no_args_is_help=True,
                          help="Device configs: render, diff, push, backups and drift.")
@@ -28,33 +32,17 @@ AllOpt = Annotated[bool, typer.Option("--all", help="Every device in the invento
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON object per device")]
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 @contextmanager
-def _engine(actor: str | None = None) -> Iterator[tuple[ConfigJobs, object]]:
-    from controller.context import Context
-
-    settings = get_settings()
-    try:
-        ctx = Context.open(settings)
-    except InventoryError as exc:
-        typer.echo(str(exc), err=True)
-        raise _fail("the inventory has problems") from None
-    except SecretsError as exc:
-        raise _fail(str(exc)) from None
+def _engine(actor: str | None = None) -> Iterator[tuple[ConfigJobs, Context]]:
+    """The config engine on a freshly opened context; `actor` is named in the audit log."""
     import getpass
 
-    jobs = ConfigJobs(ctx.inventory, ctx.secrets, settings.data_dir, store=ctx.store,
-                      templates_dir=settings.templates_dir,
-                      actor=actor or f"cli:{getpass.getuser()}",
-                      concurrency=settings.push_concurrency)
-    try:
-        yield jobs, ctx
-    finally:
-        ctx.close()
+    settings = get_settings()
+    with open_context() as ctx:
+        yield ConfigJobs(ctx.inventory, ctx.secrets, settings.data_dir, store=ctx.store,
+                         templates_dir=settings.templates_dir,
+                         actor=actor or f"cli:{getpass.getuser()}",
+                         concurrency=settings.push_concurrency), ctx
 
 
 def _targets(jobs: ConfigJobs, names: list[str] | None, site: str | None, role: str | None,
@@ -62,7 +50,7 @@ def _targets(jobs: ConfigJobs, names: list[str] | None, site: str | None, role: 
     try:
         return select_devices(jobs.inventory, names, site, role, all_devices)
     except TargetError as exc:
-        raise _fail(str(exc), 2) from None
+        raise fail(str(exc), 2) from None
 
 
 def _run(jobs: ConfigJobs, operation: Callable[[Device], DeviceResult], devices: list[Device],
@@ -141,7 +129,7 @@ def push(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
          as_json: JsonOpt = False) -> None:
     """Push the intended config: backup, apply, verify, save; roll back on any error."""
     if not yes and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise _fail("refusing to push without --yes: there is no terminal to ask on", 2)
+        raise fail("refusing to push without --yes: there is no terminal to ask on", 2)
     with _engine() as (jobs, _):
         devices = _targets(jobs, names, site, role, all_devices)
         if not yes:
@@ -152,7 +140,7 @@ def push(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
                 typer.echo("nothing to push")
                 raise typer.Exit(_exit_code(previews))
             if not typer.confirm(f"Push to {len(devices)} device(s)?", default=False):
-                raise _fail("not pushed", 1)
+                raise fail("not pushed", 1)
         results = _run(jobs, jobs.push_one, devices, "push")
     if not yes and not as_json:  # the diff was shown before asking
         results_shown = [DeviceResult(r.device, r.status, "", r.error) for r in results]
@@ -202,7 +190,7 @@ def history(
             return
         versions = repo.history(device)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps([v.__dict__ for v in versions]))
         return
@@ -220,7 +208,7 @@ def drift(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
 
     with _engine(actor="cli:drift") as (jobs, ctx):
         devices = _targets(jobs, names, site, role, all_devices and not (names or site or role))
-        results = asyncio.run(check_drift(jobs, ctx.store, devices))  # type: ignore[attr-defined]
+        results = asyncio.run(check_drift(jobs, ctx.store, devices))
     if as_json:
         for r in results:
             typer.echo(json.dumps(r.as_json()))

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from controller.store.models import Base, utcnow
+from controller.store.base import Base, utcnow
 
 
 class PortalSession(Base):

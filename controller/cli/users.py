@@ -1,0 +1,96 @@
+"""`simpul users ...`: engineers' accounts in the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from controller.cli.common import fail, open_store
+
+users_app = typer.Typer(no_args_is_help=True, help="Engineers' accounts.")
+
+
+@users_app.command("bootstrap")
+def users_bootstrap(username: str = "admin") -> None:
+    """Create the first admin if there are no users; print its password once."""
+    from controller.store.users import ensure_first_admin
+
+    with open_store() as store, store.session() as session:
+        password = ensure_first_admin(session, username)
+    if password:
+        typer.echo("=" * 64)
+        typer.echo(f"First admin created. Username: {username}   Password: {password}")
+        typer.echo("Shown once; only its hash is stored. Change it after logging in.")
+        typer.echo("=" * 64)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise fail("no TTY to ask for the password: use --password-stdin")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="viewer, operator or admin")] = "viewer",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
+) -> None:
+    """Add an engineer's account."""
+    from controller.store.users import UserError, add_user
+
+    password = _read_password(password_stdin)
+    try:
+        with open_store() as store, store.session() as session:
+            add_user(session, username, password, role, actor="cli")
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"user {username!r} added with role {role}")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
+) -> None:
+    """Set an engineer's password (and unlock the account)."""
+    from sqlalchemy import select
+
+    from controller.auth import set_password
+    from controller.store.models import User
+    from controller.store.users import UserError
+
+    password = _read_password(password_stdin)
+    try:
+        with open_store() as store, store.session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise UserError(f"unknown user {username!r}")
+            set_password(session, user, password, actor="cli")
+            user.locked_until, user.failed_logins = None, 0
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"password of {username!r} changed")
+
+
+@users_app.command("list")
+def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List engineers' accounts."""
+    from sqlalchemy import select
+
+    from controller.store.models import User
+
+    with open_store() as store, store.session() as session:
+        rows = [{"username": u.username, "role": u.role, "disabled": u.disabled}
+                for u in session.scalars(select(User).order_by(User.username))]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['username']:<20} {row['role']:<9} "
+                   f"{'disabled' if row['disabled'] else 'active'}")

@@ -1,0 +1,53 @@
+"""`python -m lab` (also `simpul lab`): the simulated demo network's own command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.inventory import InventoryError, load_inventory
+from controller.secrets import SecretsError, SecretStore
+from controller.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="The simulated demo network.")
+
+
+@app.callback()
+def lab() -> None:
+    """Keeps `up` a sub-command: typer would make a lone command the whole app."""
+
+
+@app.command("up")
+def up(
+    directory: Annotated[Path | None, typer.Argument(
+        help="Inventory directory [default: ./inventory]")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these components")] = None,
+) -> None:
+    """Start a simulator for every inventory device (loopback only) until Ctrl-C."""
+    from lab.runner import LabContext, run_lab
+
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        secrets = SecretStore.load(settings.resolved_secrets_file())
+        inventory = load_inventory(directory or settings.inventory_dir, secrets)
+    except SecretsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except InventoryError as exc:
+        typer.echo(str(exc), err=True)
+        typer.echo("error: the inventory has problems", err=True)
+        raise typer.Exit(1) from None
+    state_dir = settings.data_dir / "lab"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run_lab(LabContext(inventory, secrets, state_dir), only))
+
+
+if __name__ == "__main__":
+    app()
