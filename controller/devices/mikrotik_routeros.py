@@ -48,6 +48,7 @@ _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a", "b": "\b", "f
 _HEX_PAIR = re.compile(r"[0-9A-F]{2}")
 _KEY_RE = re.compile(r"[a-z0-9-]+")
 _MENU_RE = re.compile(r"/[a-z0-9-]+( [a-z0-9-]+)*")
+_TERSE_RE = re.compile(r"^(/[a-z0-9-]+(?: (?!add |set )[a-z0-9-]+)*) (?:add|set) ")
 
 
 def quote(value: object) -> str:
@@ -192,11 +193,11 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         if not line or line.startswith("#"):
             continue
         if line.startswith("/"):
-            head, _, rest = line.partition(" ")
-            if not rest or rest.split()[0] not in ("add", "set"):
-                path = " ".join(line.split())
+            terse = _TERSE_RE.match(line)
+            if terse:  # "/ip pool add ..." on one line (/export terse)
+                path, line = terse[1], line[terse.end(1):].strip()
             else:
-                path, line = head, rest  # "/ip add ..." on one line
+                path = " ".join(line.split())
             if intent and not _MENU_RE.fullmatch(path):
                 raise IntentError(f"line {number}: {path!r} is not a menu")
             if line.startswith("/"):

@@ -563,7 +563,9 @@ def wrap(line: str, width: int = 80) -> list[str]:
     return out
 
 
-def export(device: RouterOSDevice, show_sensitive: bool) -> str:
+def export(device: RouterOSDevice, show_sensitive: bool, terse: bool = False) -> str:
+    """What RouterOS's /export prints: a header naming the version, each menu's lines
+    wrapped at about 80 columns with `\\`, or with `terse` one whole line per item."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     serial = zlib.crc32(device.name.encode()) % 10**9
     lines = [f"# {now} by RouterOS {device.version}", "# software id = 7QXN-4K2B", "#",
@@ -574,7 +576,9 @@ def export(device: RouterOSDevice, show_sensitive: bool) -> str:
         if exporter is None:
             continue
         body = exporter(device, show_sensitive)
-        if body:
+        if body and terse:
+            lines.extend(f"{path} {entry}" for entry in body)
+        elif body:
             lines.append(path)
             for entry in body:
                 lines.extend(wrap(entry))
@@ -608,9 +612,13 @@ class RouterOSCli:
                 self.closed = True
                 return "interrupted"
             if cmd.verb == "export":
-                show = any(flag == "show-sensitive" for flag, _ in cmd.flags)
+                flags = {flag for flag, _ in cmd.flags}
+                unknown = [(f, c) for f, c in cmd.flags if f not in ("show-sensitive", "terse")]
+                if unknown:
+                    raise RouterOSError(f"expected end of command (line 1 column "
+                                        f"{unknown[0][1]})")
                 with self.device.lock:
-                    return export(self.device, show)
+                    return export(self.device, "show-sensitive" in flags, "terse" in flags)
             handler = HANDLERS.get(cmd.path)
             if handler is None:
                 raise RouterOSError(f"bad command name {cmd.verb} (line 1 column "

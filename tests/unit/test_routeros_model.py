@@ -227,3 +227,14 @@ def test_an_unsupported_version_is_refused_before_anything_is_sent(version: str)
                                            "/system identity\nset name=x\n")
     with pytest.raises(IntentError, match=f"RouterOS {version} is not supported"):
         MikrotikRouterOS().plan("/system identity\nset name=y\n", running)
+
+
+def test_export_terse_prints_one_whole_line_per_item(tmp_path: Path) -> None:
+    cli = _router(tmp_path)
+    assert _run(cli, "/ip pool add name=simpul-p ranges=10.0.0.2-10.0.0.9") == [""]
+    terse = cli.handle_line("/export terse").splitlines()
+    assert "/ip pool add name=simpul-p ranges=10.0.0.2-10.0.0.9" in terse
+    assert "/system identity set name=MikroTik" in terse
+    assert MikrotikRouterOS().plan("/ip pool\nadd name=simpul-p ranges=10.0.0.2-10.0.0.9\n",
+                                   MikrotikRouterOS().normalise("\n".join(terse))).empty
+    assert cli.handle_line("/export verbosely").startswith("expected end of command")
