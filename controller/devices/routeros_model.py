@@ -67,6 +67,7 @@ class FieldInfo:
     read_only: bool = False
     kind: str = ""  # bool, int, duration, enum, or "" (free text); see value_error()
     choices: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # words a duration also takes ("none" where it is the default)
 
 
 @dataclass
@@ -160,7 +161,6 @@ class Model:
 
 _DURATION_RE = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _CLOCK_RE = re.compile(r"^(\d+):([0-5]\d):([0-5]\d)$")
-DURATION_WORDS = ("none", "unlimited")
 
 
 def duration_seconds(text: str) -> int | None:
@@ -205,9 +205,11 @@ def value_error(info: FieldInfo, value: str) -> str | None:
     """RouterOS's message for a value this field's type refuses, or None."""
     if info.kind == "bool" and value not in ("yes", "no", "true", "false"):
         return f"input does not match any value of {info.name}"
-    if info.kind == "int" and not (value.isdigit() or value in DURATION_WORDS):
+    if info.kind == "int" and not (value.isdigit() or value == "unlimited"):
         return f"invalid value for argument {info.name}"
-    if info.kind == "duration" and value not in DURATION_WORDS and duration_seconds(value) is None:
+    # RouterOS refuses '' and 'none' for a time without a none (e.g. session-timeout):
+    # "invalid time value for argument session-timeout".
+    if info.kind == "duration" and value not in info.words and duration_seconds(value) is None:
         return f"invalid time value for argument {info.name}"
     if info.kind == "enum" and not all(v in info.choices for v in value.split(",")):
         return f"input does not match any value of {info.name}"
@@ -251,7 +253,7 @@ def _key_info(name: str, node: ast.expr) -> FieldInfo:
     default = args.get("default")
     return FieldInfo(name=name, default=_export_text(default),
                      required=bool(args.get("required")), read_only=bool(args.get("read_only")),
-                     kind=_kind_of_default(default))
+                     kind=_kind_of_default(default), words=("none",) if default == "none" else ())
 
 
 def _variant(node: ast.expr, conditions: list[Condition]) -> MenuVariant | None:
@@ -357,7 +359,8 @@ def _apply_overlay(menus: dict[str, Menu], overlay: dict[str, Any]) -> list[Refe
 def _typed(info: FieldInfo, entry: dict[str, Any]) -> FieldInfo:
     return FieldInfo(name=info.name, default=info.default, required=info.required,
                      read_only=info.read_only, kind=entry["kind"],
-                     choices=tuple(entry.get("choices", ())))
+                     choices=tuple(entry.get("choices", ())),
+                     words=tuple(entry.get("words", info.words)))
 
 
 @cache

@@ -10,7 +10,7 @@ import pytest
 from controller.configs import render_intended_config
 from controller.devices import IntentError
 from controller.devices import routeros_model as model_mod
-from controller.devices.mikrotik_routeros import ERROR_RE, MikrotikRouterOS
+from controller.devices.mikrotik_routeros import ERROR_RE, MikrotikRouterOS, parse
 from controller.inventory import Inventory, load_inventory
 from controller.secrets import SecretStore
 from lab.ssh_sim.routeros import RouterOSCli, RouterOSDevice
@@ -115,6 +115,9 @@ def test_the_old_command_forms_are_refused_as_routeros_refuses_them(tmp_path: Pa
         "invalid time value for argument idle-timeout"]
     assert _run(cli, "/ip pool add name=simpul-p ranges=10.0.0.2-10.0.0.9 disabled=maybe")[0] \
         .startswith("expected end of command")  # /ip pool has no disabled field
+    assert _run(cli, "/ip hotspot user profile add name=simpul-c session-timeout=none") == [
+        "invalid time value for argument session-timeout"]
+    assert _run(cli, "/ip hotspot user profile add name=simpul-c idle-timeout=none") == [""]
     assert _run(cli, "/ip dns set allow-remote-requests=maybe") == [
         "input does not match any value of allow-remote-requests"]
     # The same, in order and without the missing fields, is accepted.
@@ -154,25 +157,56 @@ def _push(cli: RouterOSCli, intent: str) -> list[str]:
     return list(plan.actions)
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-def test_every_demo_router_pushes_then_is_unchanged_on_every_version(
-        demo, tmp_path: Path, version: str) -> None:  # type: ignore[no-untyped-def]
-    """Every command of every demo RouterOS device is one the model accepts on `version`
-    (the strict lab checks each against it), and the second plan is empty."""
-    inventory, secrets = demo
-    for device in inventory.devices.values():
-        if device.platform != "mikrotik_routeros":
+def _model_problems(intent: str, version: model_mod.Version) -> list[str]:
+    """Every property of the intent that the model refuses on `version`."""
+    config = parse(intent, intent=True)
+    problems = []
+    entries = [(path, props) for (path, _), props in config.settings.items()]
+    entries += [(path, item) for path, items in config.items.items() for item in items]
+    for path, props in entries:
+        menu = MODEL.menu(path)
+        fields = menu.fields(version) if menu else None
+        if fields is None:
+            problems.append(f"{path}: no such menu")
             continue
-        intent = render_intended_config(inventory, device, secrets)
-        cli = _router(tmp_path / version, version + ".1", device.name)
-        before = cli.handle_line("/export show-sensitive")
-        actions = _push(cli, intent)
-        assert actions, device.name
-        assert _push(cli, intent) == [], device.name
-        after = cli.handle_line("/export show-sensitive")
-        for line in before.splitlines():  # what Simpul does not manage is untouched
-            if "defconf" in line:
-                assert line in after
+        for key, value in props.items():
+            info = fields.get(key)
+            if info is None or info.read_only:
+                problems.append(f"{path} {key}=: no such field")
+            elif model_mod.value_error(info, value):
+                problems.append(f"{path} {key}={value}: {model_mod.value_error(info, value)}")
+    return problems
+
+
+def test_every_demo_router_renders_valid_commands_on_every_version(demo) -> None:  # type: ignore[no-untyped-def]
+    inventory, secrets = demo
+    intents = {d.name: render_intended_config(inventory, d, secrets)
+               for d in inventory.devices.values() if d.platform == "mikrotik_routeros"}
+    for version in MODEL.supported_versions():
+        for name, intent in intents.items():
+            assert _model_problems(intent, version) == [], (version, name)
+
+
+def test_one_router_of_each_role_pushes_then_is_unchanged_on_every_version(
+        demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Through the strict lab router (references, order, normalisation) on each version."""
+    inventory, secrets = demo
+    chosen: dict[str, str] = {}
+    for device in inventory.devices.values():
+        if device.platform == "mikrotik_routeros":
+            chosen.setdefault(device.role or "", device.name)
+    intents = {name: render_intended_config(inventory, inventory.devices[name], secrets)
+               for name in chosen.values()}
+    for version in VERSIONS:
+        for name, intent in intents.items():
+            cli = _router(tmp_path / version, version + ".1", name)
+            before = cli.handle_line("/export show-sensitive")
+            assert _push(cli, intent), (version, name)
+            assert _push(cli, intent) == [], (version, name)
+            after = cli.handle_line("/export show-sensitive")
+            for line in before.splitlines():  # what Simpul does not manage is untouched
+                if "defconf" in line:
+                    assert line in after, (version, name)
 
 
 def test_the_plan_defines_before_it_references_and_removes_in_reverse(
