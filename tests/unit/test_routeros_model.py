@@ -272,3 +272,17 @@ def test_export_terse_prints_one_whole_line_per_item(tmp_path: Path) -> None:
     assert MikrotikRouterOS().plan("/ip pool\nadd name=simpul-p ranges=10.0.0.2-10.0.0.9\n",
                                    MikrotikRouterOS().normalise("\n".join(terse))).empty
     assert cli.handle_line("/export verbosely").startswith("expected end of command")
+
+
+def test_hotspot_clients_are_not_logged_back_in_by_cookies(demo) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12: an HTTP cookie (login-by=cookie) or a MAC cookie would log a disconnected or
+    over-quota client back in; the hotspot uses neither."""
+    inventory, secrets = demo
+    for device in inventory.devices.values():
+        if device.platform != "mikrotik_routeros" or device.role != "hotspot_gateway":
+            continue
+        config = parse(render_intended_config(inventory, device, secrets), intent=True)
+        for profile in config.items["/ip hotspot profile"]:
+            assert not {"cookie", "mac-cookie"} & set(profile["login-by"].split(","))
+        for profile in config.items["/ip hotspot user profile"]:
+            assert profile["add-mac-cookie"] == "no"
