@@ -25,6 +25,7 @@ simpul_bootstrap() {
   # process would otherwise compile SQLAlchemy & co. from source: 3.4 s -> 1.0 s per `simpul`.
   "$uv" sync --frozen --quiet --compile-bytecode
   .venv/bin/python -m compileall -q controller captive_portal exporters lab >/dev/null
+  simpul_routeros_model
 }
 
 # Front-end libraries (htmx, Leaflet) come from npm at the versions pinned in
@@ -41,4 +42,49 @@ simpul_vendor_web() {
   fi
   controller/web/vendor/vendor.sh >/dev/null 2>&1 || echo "bootstrap: npm install failed; web UI runs without map" >&2
   rm -rf controller/web/vendor/node_modules
+}
+
+# The RouterOS model (controller/devices/routeros_model.py) is community.routeros's
+# plugins/module_utils/_api_data.py, read from the pinned `ansible` wheel (not installed, not
+# committed): pip downloads the wheel, its sha256 is checked, and only that one file is kept.
+ROUTEROS_MODEL_WHEEL=ansible==12.3.0
+ROUTEROS_MODEL_SHA256=cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
+ROUTEROS_MODEL_MEMBER=ansible_collections/community/routeros/plugins/module_utils/_api_data.py
+
+simpul_routeros_model() {
+  local dir=.tools/routeros stamp="$ROUTEROS_MODEL_WHEEL $ROUTEROS_MODEL_SHA256"
+  if [ -f "$dir/_api_data.py" ] && [ "$(cat "$dir/STAMP" 2>/dev/null)" = "$stamp" ]; then
+    return 0
+  fi
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/simpul/wheels" pip
+  mkdir -p "$dir" "$cache"
+  if python3 -m pip --version >/dev/null 2>&1; then pip="python3 -m pip"
+  elif [ -x .tools/bin/python ]; then pip=".tools/bin/python -m pip"
+  else echo "bootstrap: no pip to fetch $ROUTEROS_MODEL_WHEEL (the RouterOS model)" >&2; return 1; fi
+  local wheel
+  wheel=$(ls "$cache"/ansible-12.3.0-py3-none-any.whl 2>/dev/null || true)
+  if [ -z "$wheel" ] || ! echo "$ROUTEROS_MODEL_SHA256  $wheel" | sha256sum -c --quiet - 2>/dev/null; then
+    echo "bootstrap: fetching $ROUTEROS_MODEL_WHEEL (RouterOS model, 54 MB, once)" >&2
+    if ! $pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+        -d "$cache" "$ROUTEROS_MODEL_WHEEL" >&2; then
+      echo "bootstrap: FAILED to fetch $ROUTEROS_MODEL_WHEEL; the RouterOS model is needed" >&2
+      return 1
+    fi
+    wheel="$cache/ansible-12.3.0-py3-none-any.whl"
+  fi
+  if ! echo "$ROUTEROS_MODEL_SHA256  $wheel" | sha256sum -c --quiet - >/dev/null 2>&1; then
+    echo "bootstrap: $wheel does not match the pinned sha256; refusing it" >&2
+    rm -f "$wheel"; return 1
+  fi
+  python3 - "$wheel" "$ROUTEROS_MODEL_MEMBER" "$dir" "$ROUTEROS_MODEL_WHEEL" <<'PY' || return 1
+import json, sys, zipfile
+wheel, member, out, pin = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z:
+    data = z.read(member)
+    manifest = json.loads(z.read("ansible_collections/community/routeros/MANIFEST.json"))
+version = manifest["collection_info"]["version"]
+open(f"{out}/_api_data.py", "wb").write(data)
+open(f"{out}/ORIGIN", "w").write(f"community.routeros {version} from {pin}\n")
+PY
+  echo "$stamp" > "$dir/STAMP"
 }

@@ -1,9 +1,12 @@
 """MikroTik RouterOS: `/export` against the intent, for the objects Simpul manages.
 
 Simpul manages settings menus (`set` lines, e.g. /ip dns) property by property, and list items
-(`add` lines) whose comment starts with "simpul". Untagged items are never touched. When the
-tagged items of a menu differ from the intent, they are removed and re-added in intent order
-(firewall order matters). RouterOS writes changes to flash itself: `save` has nothing to do.
+(`add` lines) whose comment starts with "simpul" (or, in menus without comments, whose name
+starts "simpul-"). Other items are never touched. Values are compared after RouterOS's own
+normalisation (controller.devices.routeros_model: defaults omitted, durations in its form).
+Named items are set in place; menus of unnamed items (firewall rules: order matters) are
+removed and re-added in intent order. Menus go in definition order (a pool before the
+dhcp-server naming it). RouterOS writes changes to flash itself: `save` has nothing to do.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.devices import routeros_model
 from controller.devices.base import DeviceError, DeviceTarget, IntentError, Plan, netmiko_connect
 
 TAG = "simpul"
@@ -44,6 +48,7 @@ _UNESCAPE = {"n": "\n", "r": "\r", "t": "\t", "_": " ", "a": "\a", "b": "\b", "f
 _HEX_PAIR = re.compile(r"[0-9A-F]{2}")
 _KEY_RE = re.compile(r"[a-z0-9-]+")
 _MENU_RE = re.compile(r"/[a-z0-9-]+( [a-z0-9-]+)*")
+_TERSE_RE = re.compile(r"^(/[a-z0-9-]+(?: (?!add |set )[a-z0-9-]+)*) (?:add|set) ")
 
 
 def quote(value: object) -> str:
@@ -138,13 +143,43 @@ def _tokens(text: str, number: int) -> list[str]:
 
 @dataclass
 class RouterConfig:
-    """An export parsed: settings per (menu, selector) and list items per menu."""
+    """An export parsed: settings per (menu, selector) and list items per menu, plus the
+    RouterOS version its header names ("" when unknown)."""
 
     settings: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     items: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    version: str = ""
 
     def managed(self, path: str) -> list[dict[str, str]]:
-        return [i for i in self.items.get(path, []) if i.get("comment", "").startswith(TAG)]
+        return [i for i in self.items.get(path, []) if is_managed(path, i)]
+
+
+def managed_name(value: str) -> bool:
+    """Simpul's names: "simpul" or "simpul-..." (not any word that starts with simpul)."""
+    return value == TAG or value.startswith(TAG + "-")
+
+
+def is_managed(path: str, item: dict[str, str]) -> bool:
+    """Simpul's items: a comment starting "simpul"; in menus without comments (e.g. /ip hotspot
+    profile) a `simpul-` name; in menus with neither (/system logging) a reference to one."""
+    if item.get("comment", "").startswith(TAG):
+        return True
+    if managed_name(item.get("name", "")):
+        return True
+    menu = routeros_model.load().menu(path)
+    if menu is None or _has_field(menu, "comment") or _has_field(menu, "name"):
+        return False
+    return any(managed_name(item.get(ref.field, ""))
+               for ref in routeros_model.load().references_from(path))
+
+
+def _has_field(menu: routeros_model.Menu, name: str) -> bool:
+    return any(name in variant.fields or any(i.name == name for _, i in variant.versioned)
+               for variant in menu.variants)
+
+
+_VERSION_RE = re.compile(r"^# .*\bby RouterOS (\S+)", re.M)
+VERSION_LINE = "# RouterOS "
 
 
 def parse(text: str, *, intent: bool = False) -> RouterConfig:
@@ -153,14 +188,16 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
     path = ""
     for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
+        if line.startswith(VERSION_LINE):
+            config.version = line[len(VERSION_LINE):].strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith("/"):
-            head, _, rest = line.partition(" ")
-            if not rest or rest.split()[0] not in ("add", "set"):
-                path = " ".join(line.split())
+            terse = _TERSE_RE.match(line)
+            if terse:  # "/ip pool add ..." on one line (/export terse)
+                path, line = terse[1], line[terse.end(1):].strip()
             else:
-                path, line = head, rest  # "/ip add ..." on one line
+                path = " ".join(line.split())
             if intent and not _MENU_RE.fullmatch(path):
                 raise IntentError(f"line {number}: {path!r} is not a menu")
             if line.startswith("/"):
@@ -183,13 +220,58 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         elif verb == "add":
             if props.get("disabled") == "no":  # the default; /export never prints it
                 del props["disabled"]
-            if intent and not props.get("comment", "").startswith(TAG):
+            if intent and not is_managed(path, props):
                 raise IntentError(f"line {number}: {path} add without a comment starting "
-                                  f"{TAG!r}: Simpul could not recognise it on the device")
+                                  f"{TAG!r} (or, where the menu has no comment, a name "
+                                  f"starting '{TAG}-'): Simpul could not recognise it on the "
+                                  "device")
             config.items.setdefault(path, []).append(props)
         else:
             raise IntentError(f"line {number}: unsupported verb {verb!r}")
     return config
+
+
+# --------------------------------------------------------------------------- normalisation
+
+def _fields(path: str, version: routeros_model.Version) -> dict[str, routeros_model.FieldInfo]:
+    menu = routeros_model.load().menu(path)
+    return (menu.fields(version) if menu else None) or {}
+
+
+def normal_value(info: routeros_model.FieldInfo | None, value: str) -> str:
+    """A value as RouterOS prints it: yes/no, durations in its form, lists in its order."""
+    if info is None:
+        return value
+    if info.kind == "bool":
+        return {"true": "yes", "false": "no"}.get(value, value)
+    if info.kind == "enum" and "," in value:
+        order = {c: n for n, c in enumerate(info.choices)}
+        return ",".join(sorted(value.split(","), key=lambda v: order.get(v, len(order))))
+    return routeros_model.canonical_value(info, value)
+
+
+def normal_props(path: str, props: dict[str, str], version: routeros_model.Version,
+                 *, keep: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Properties after RouterOS's normalisation: values in its form, defaults omitted (as
+    /export omits them), except the keys in `keep`."""
+    fields = _fields(path, version)
+    out: dict[str, str] = {}
+    for key, value in props.items():
+        info = fields.get(key)
+        value = normal_value(info, value)
+        if key not in keep and info is not None and info.default == value:
+            continue
+        if key == "disabled" and value == "no":
+            continue
+        out[key] = value
+    return out
+
+
+def _default(path: str, key: str, version: routeros_model.Version) -> str:
+    info = _fields(path, version).get(key)
+    if info is not None and info.default is not None:
+        return info.default
+    return DEFAULTS.get((path, key), "")
 
 
 def _line(verb: str, props: dict[str, str], selector: str = "") -> str:
@@ -197,44 +279,115 @@ def _line(verb: str, props: dict[str, str], selector: str = "") -> str:
     return f"{verb} {sel}" + " ".join(f"{k}={quote(v)}" for k, v in sorted(props.items()))
 
 
-def _view(config: RouterConfig, settings_keys: dict[tuple[str, str], list[str]],
-          paths: list[str]) -> list[str]:
-    """Text of what Simpul manages, for diffs: chosen settings and the tagged items."""
+# --------------------------------------------------------------------------- planning
+
+@dataclass
+class _Context:
+    version: routeros_model.Version
+    settings_keys: dict[tuple[str, str], list[str]]
+    paths: list[str]  # list menus, in definition order (referenced menus first)
+
+
+def _setting_values(config: RouterConfig, ctx: _Context, path: str, selector: str,
+                    keys: list[str]) -> dict[str, str]:
+    values = config.settings.get((path, selector), {})
+    raw = {k: values.get(k, _default(path, k, ctx.version)) for k in keys}
+    return normal_props(path, raw, ctx.version, keep=frozenset(keys))
+
+
+def _items(config: RouterConfig, ctx: _Context, path: str) -> list[dict[str, str]]:
+    return [normal_props(path, item, ctx.version) for item in config.managed(path)]
+
+
+def _view(config: RouterConfig, ctx: _Context) -> list[str]:
+    """Text of what Simpul manages, for diffs: chosen settings and the managed items."""
     out: list[str] = []
-    for (path, selector), keys in sorted(settings_keys.items()):
-        values = config.settings.get((path, selector), {})
-        props = {k: values.get(k, DEFAULTS.get((path, k), "")) for k in keys}
-        out += [path, _line("set", props, selector)]
-    for path in sorted(paths):
-        managed = config.managed(path)
+    for (path, selector), keys in sorted(ctx.settings_keys.items()):
+        out += [path, _line("set", _setting_values(config, ctx, path, selector, keys),
+                            selector)]
+    for path in ctx.paths:
+        managed = _items(config, ctx, path)
         if managed:
             out.append(path)
             out += [_line("add", item) for item in managed]
     return out
 
 
-def _plan(target: RouterConfig, current: RouterConfig,
-          settings_keys: dict[tuple[str, str], list[str]], paths: list[str]) -> Plan:
-    actions: list[str] = []
-    for (path, selector), keys in sorted(settings_keys.items()):
-        want = target.settings.get((path, selector), {})
-        have = current.settings.get((path, selector), {})
-        changes = {k: want.get(k, DEFAULTS.get((path, k), "")) for k in keys
-                   if want.get(k, DEFAULTS.get((path, k), "")) != have.get(
-                       k, DEFAULTS.get((path, k), ""))}
+def _keyed(path: str, items: list[dict[str, str]]) -> dict[str, dict[str, str]] | None:
+    """Items by name when every item has a distinct one (so each can be set in place)."""
+    menu = routeros_model.load().menu(path)
+    if menu is None or not _has_field(menu, "name"):
+        return None
+    names = [item.get("name", "") for item in items]
+    if "" in names or len(set(names)) != len(names):
+        return None
+    return dict(zip(names, items, strict=True))
+
+
+def _remove_all(path: str) -> str:
+    menu = routeros_model.load().menu(path)
+    if menu is None or _has_field(menu, "comment"):
+        return f'{path} remove [ find where comment~"^{TAG}" ]'
+    refs = [r.field for r in routeros_model.load().references_from(path)]
+    key = "name" if _has_field(menu, "name") else (refs[0] if refs else "name")
+    return f'{path} remove [ find where {key}~"^{TAG}(-|\\$)" ]'
+
+
+def _plan(target: RouterConfig, current: RouterConfig, ctx: _Context) -> Plan:
+    """Settings first; then, in definition order, what is added or set (so a reference always
+    names an existing item); then named items that go away, in reverse order. Menus whose
+    items have no names (firewall rules: order matters) are replaced whole, removed first."""
+    first: list[str] = []
+    middle: list[str] = []
+    last: list[str] = []
+    for (path, selector), keys in sorted(ctx.settings_keys.items()):
+        want = _setting_values(target, ctx, path, selector, keys)
+        have = _setting_values(current, ctx, path, selector, keys)
+        changes = {k: v for k, v in want.items() if have.get(k) != v}
         if changes:
-            actions.append(f"{path} {_line('set', changes, selector)}")
-    for path in sorted(paths):
-        want_items, have_items = target.managed(path), current.managed(path)
+            first.append(f"{path} {_line('set', changes, selector)}")
+    for path in ctx.paths:
+        want_items, have_items = _items(target, ctx, path), _items(current, ctx, path)
         if want_items == have_items:
             continue
-        if have_items:
-            actions.append(f'{path} remove [ find where comment~"^{TAG}" ]')
-        actions += [f"{path} {_line('add', item)}" for item in want_items]
-    before = _view(current, settings_keys, paths)
-    after = _view(target, settings_keys, paths)
+        want_named, have_named = _keyed(path, want_items), _keyed(path, have_items)
+        if want_named is None or have_named is None:
+            if have_items:
+                first.append(_remove_all(path))
+            middle += [f"{path} {_line('add', item)}" for item in want_items]
+            continue
+        for name, item in want_named.items():
+            old = have_named.get(name)
+            find = f"find name={quote(name)}"
+            if old is None:
+                middle.append(f"{path} {_line('add', item)}")
+                continue
+            changes = {k: v for k, v in item.items() if old.get(k) != v}
+            for key in set(old) - set(item):
+                changes[key] = _default(path, key, ctx.version)
+            if changes:
+                middle.append(f"{path} {_line('set', changes, find)}")
+        last[:0] = [f"{path} remove [ find name={quote(name)} ]"
+                    for name in have_named if name not in want_named]
+    before, after = _view(current, ctx), _view(target, ctx)
     diff = "\n".join(difflib.unified_diff(before, after, "running", "intended", lineterm="", n=2))
-    return Plan(diff=diff + "\n" if diff else "", actions=actions)
+    return Plan(diff=diff + "\n" if diff else "", actions=first + middle + last)
+
+
+def _context(model_version: str, settings_keys: dict[tuple[str, str], list[str]],
+             paths: set[str]) -> _Context:
+    model = routeros_model.load()
+    version = routeros_model.parse_version(model_version) if model_version else model.newest
+    return _Context(version=version, settings_keys=settings_keys,
+                    paths=routeros_model.definition_order(model, sorted(paths)))
+
+
+def check_version(version: str) -> None:
+    """Refuse, before anything is sent, a RouterOS version the model does not cover."""
+    if version:
+        problem = routeros_model.load().support_error(version)
+        if problem:
+            raise IntentError(problem)
 
 
 class MikrotikRouterOS:
@@ -244,10 +397,16 @@ class MikrotikRouterOS:
         return netmiko_connect(target, "mikrotik_routeros")
 
     def normalise(self, raw: str) -> str:
+        """Export text without its header, continuations joined; the header's RouterOS
+        version is kept as a last line, `# RouterOS X.Y.Z` (planning depends on it)."""
         text = raw.replace("\r\n", "\n").replace("\r", "")
+        version = _VERSION_RE.search(text)
         text = re.sub(r"\\\n\s*", "", text)  # continuation lines
         lines = [line.rstrip() for line in text.split("\n")]
-        return "\n".join(line for line in lines if line and not line.startswith("#")) + "\n"
+        body = [line for line in lines if line and not line.startswith("#")]
+        if version:
+            body.append(VERSION_LINE + version[1])
+        return "\n".join(body) + "\n"
 
     def fetch(self, conn: Any, intent: str) -> str:
         raw = _strip_prompt(conn.send_command("/export show-sensitive",
@@ -259,9 +418,10 @@ class MikrotikRouterOS:
 
     def plan(self, intent: str, running: str) -> Plan:
         want, have = parse(intent, intent=True), parse(running)
+        check_version(have.version)
         settings_keys = {key: list(props) for key, props in want.settings.items()}
-        paths = sorted(set(want.items) | {p for p in have.items if have.managed(p)})
-        return _plan(want, have, settings_keys, paths)
+        paths = set(want.items) | {p for p in have.items if have.managed(p)}
+        return _plan(want, have, _context(have.version, settings_keys, paths))
 
     def rollback_plan(self, backup: str, current: str) -> Plan:
         old, now = parse(backup), parse(current)
@@ -269,9 +429,8 @@ class MikrotikRouterOS:
         for key in set(old.settings) | set(now.settings):
             settings_keys[key] = sorted(set(old.settings.get(key, {})) |
                                         set(now.settings.get(key, {})))
-        paths = sorted({p for p in old.items if old.managed(p)} |
-                       {p for p in now.items if now.managed(p)})
-        return _plan(old, now, settings_keys, paths)
+        paths = {p for p in old.items if old.managed(p)} | {p for p in now.items if now.managed(p)}
+        return _plan(old, now, _context(now.version or old.version, settings_keys, paths))
 
     def apply(self, conn: Any, plan: Plan) -> None:
         try:

@@ -21,6 +21,7 @@ from controller.inventory import Device, Inventory
 from controller.secrets import SecretStore
 from lab.ssh_sim.cisco_ios import IOSCli, IOSDevice
 from lab.ssh_sim.linux import LinuxCli, LinuxGateway
+from lab.ssh_sim.routeros import VERSION as ROUTEROS_VERSION
 from lab.ssh_sim.routeros import RouterOSCli, RouterOSDevice
 from lab.ssh_sim.server import host_key, listen
 from lab.ssh_sim.state import DeviceState
@@ -44,7 +45,8 @@ async def start_device(device: Device, inventory: Inventory, secrets: SecretStor
     state = DeviceState(state_dir, device.name)
     host, port = str(device.mgmt_address), device.mgmt_port
     if device.platform == "mikrotik_routeros":
-        router = RouterOSDevice(device.name, state)
+        router = RouterOSDevice(device.name, state,
+                                str(device.vars.get("routeros_version", ROUTEROS_VERSION)))
         return await listen(device.name, host, port, key, profile.username, password,
                             lambda user: RouterOSCli(router, user), strip_suffix=True)
     if device.platform == "linux":

@@ -21,11 +21,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from controller.devices import routeros_model
 from controller.devices.mikrotik_routeros import WordError, quote, split_words
 from controller.devices.mikrotik_routeros import unquote as _unquote
 from lab.ssh_sim.state import DeviceState
 
+# A lab device's RouterOS version is the inventory device's `vars.routeros_version`; this one
+# when it has none. Menus, fields and defaults per version come from routeros_model.
 VERSION = "7.14.3"
+# Ports every simulated router has (RouterOS names them by default-name); bridges, VLANs etc.
+# come from the configuration.
+BUILTIN_INTERFACES = tuple([f"ether{n}" for n in range(1, 11)] +
+                           [f"sfp-sfpplus{n}" for n in range(1, 5)])
 
 
 class RouterOSError(Exception):
@@ -75,9 +82,11 @@ def tokenize(line: str) -> list[tuple[str, int]]:
 class RouterOSDevice:
     """One simulated router: its configuration (`data`) shared by all its SSH sessions."""
 
-    def __init__(self, name: str, state: DeviceState):
+    def __init__(self, name: str, state: DeviceState, version: str = VERSION):
         self.name = name
         self.state = state
+        self.version = version
+        self.version_tuple = routeros_model.parse_version(version)
         self.lock = threading.RLock()
         loaded = state.load()
         self.data: dict[str, Any] = loaded if loaded is not None else default_config(name)
@@ -86,6 +95,14 @@ class RouterOSDevice:
 
     def persist(self) -> None:
         self.state.save(self.data)
+
+    def interfaces(self) -> set[str]:
+        """Every interface name: the built-in ports and each /interface menu's items."""
+        names = set(BUILTIN_INTERFACES)
+        for path, items in self.data.get("list", {}).items():
+            if path.startswith("/interface "):
+                names.update(i["name"] for i in items if "name" in i)
+        return names
 
     def identity(self) -> str:
         return str(self.data.get("single", {}).get("/system identity", {}).get("name",
@@ -191,10 +208,12 @@ class SingletonMenu:
             if cmd.selector is not None:
                 raise RouterOSError(f"expected end of command (line 1 column "
                                     f"{cmd.selector_column})")
-            values = validate(self.props, cmd)
+            values = validate(self.path, self.props, cmd, device)
             current = device.data.setdefault("single", {}).setdefault(self.path, {})
+            defaults = model_defaults(self.path, device)
             for key, value in values.items():
-                if value == self.props[key].default and not self.props[key].always:
+                prop = self.props.get(key, Prop(key))
+                if value == defaults.get(key, prop.default) and not prop.always:
                     current.pop(key, None)
                 else:
                     current[key] = value
@@ -209,7 +228,7 @@ class SingletonMenu:
     def export(self, device: RouterOSDevice, show_sensitive: bool) -> list[str]:
         current = device.data.get("single", {}).get(self.path, {})
         parts = [f"{k}={quote(v)}" for k, v in sorted(current.items())
-                 if show_sensitive or not self.props[k].sensitive]
+                 if show_sensitive or not self.props.get(k, Prop(k)).sensitive]
         return ["set " + " ".join(parts)] if parts else []
 
 
@@ -232,22 +251,26 @@ class ListMenu:
             if cmd.selector is not None:
                 raise RouterOSError(f"expected end of command (line 1 column "
                                     f"{cmd.selector_column})")
-            values = validate(self.props, cmd)
+            values = validate(self.path, self.props, cmd, device)
             for key in self.required:
                 if key not in values:
                     raise RouterOSError(f"failure: {key} not specified")
             if self.unique and any(i.get(self.unique) == values.get(self.unique) for i in items):
                 raise RouterOSError("failure: already have such entry")
-            values = {k: v for k, v in values.items() if not (k == "disabled" and v == "no")}
+            defaults = model_defaults(self.path, device)
+            values = {k: v for k, v in values.items()
+                      if not (k == "disabled" and v == "no") and defaults.get(k) != v}
             items.append(values)
             return ""
         if cmd.verb in ("set", "enable", "disable"):
             chosen = self.select(cmd, items)
-            values = validate(self.props, cmd) if cmd.verb == "set" else {
+            values = validate(self.path, self.props, cmd, device) if cmd.verb == "set" else {
                 "disabled": "yes" if cmd.verb == "disable" else "no"}
+            defaults = model_defaults(self.path, device)
             for item in chosen:
                 for key, value in values.items():
-                    if value == "" or (key == "disabled" and value == "no"):
+                    if value == "" or (key == "disabled" and value == "no") or (
+                            defaults.get(key) == value):
                         item.pop(key, None)
                     else:
                         item[key] = value
@@ -320,15 +343,57 @@ def matches(selector: str, item: dict[str, str], column: int) -> bool:
     return True
 
 
-def validate(props: dict[str, Prop], cmd: Command) -> dict[str, str]:
+def model_fields(path: str, device: RouterOSDevice) -> dict[str, routeros_model.FieldInfo] | None:
+    """The fields the model gives this menu on the device's version (None: not modelled)."""
+    menu = routeros_model.load().menu(path)
+    return None if menu is None else menu.fields(device.version_tuple)
+
+
+def model_defaults(path: str, device: RouterOSDevice) -> dict[str, str]:
+    fields = model_fields(path, device) or {}
+    return {name: info.default for name, info in fields.items() if info.default is not None}
+
+
+def check_references(path: str, values: dict[str, str], device: RouterOSDevice) -> None:
+    """RouterOS refuses a name that no item of the referenced menu has."""
+    for ref in routeros_model.load().references_from(path):
+        if ref.field not in values or values[ref.field] in ("", *ref.builtin):
+            continue
+        if ref.to == "/interface":
+            known = device.interfaces()
+        else:
+            known = {i.get(ref.key, "") for i in device.data.get("list", {}).get(ref.to, [])}
+        names = values[ref.field].split(",") if ref.many else [values[ref.field]]
+        if any(name not in known and name not in ref.builtin for name in names):
+            raise RouterOSError(f"input does not match any value of {ref.field}")
+
+
+def validate(path: str, props: dict[str, Prop], cmd: Command,
+             device: RouterOSDevice) -> dict[str, str]:
+    """The command's key=value pairs, checked as RouterOS checks them (the model's fields for
+    the device's version, value types, references) and in RouterOS's stored form."""
     if cmd.flags:
         word, col = cmd.flags[0]
         raise RouterOSError(f"expected end of command (line 1 column {col})")
+    fields = model_fields(path, device)
     values: dict[str, str] = {}
     for key, value, col in cmd.args:
         prop = props.get(key)
-        if prop is None:
+        if fields is not None:
+            info = fields.get(key)
+            if info is None or info.read_only:
+                raise RouterOSError(f"expected end of command (line 1 column {col})")
+            problem = routeros_model.value_error(info, value)
+            if problem:
+                raise RouterOSError(problem)
+            value = routeros_model.canonical_value(info, value)
+            if info.kind == "bool":
+                value = {"true": "yes", "false": "no"}.get(value, value)
+        elif prop is None:
             raise RouterOSError(f"expected end of command (line 1 column {col})")
+        if prop is None:
+            values[key] = value
+            continue
         if prop.choices and value not in prop.choices and not (
                 "," in value and all(v in prop.choices for v in value.split(","))):
             raise RouterOSError(f"input does not match any value of {key}")
@@ -336,6 +401,7 @@ def validate(props: dict[str, Prop], cmd: Command) -> dict[str, str]:
             raise RouterOSError(f"value of {key} out of range" if key.endswith("limit")
                                 else f"invalid value for argument {key}")
         values[key] = value
+    check_references(path, values, device)
     return values
 
 
@@ -497,10 +563,12 @@ def wrap(line: str, width: int = 80) -> list[str]:
     return out
 
 
-def export(device: RouterOSDevice, show_sensitive: bool) -> str:
+def export(device: RouterOSDevice, show_sensitive: bool, terse: bool = False) -> str:
+    """What RouterOS's /export prints: a header naming the version, each menu's lines
+    wrapped at about 80 columns with `\\`, or with `terse` one whole line per item."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     serial = zlib.crc32(device.name.encode()) % 10**9
-    lines = [f"# {now} by RouterOS {VERSION}", "# software id = 7QXN-4K2B", "#",
+    lines = [f"# {now} by RouterOS {device.version}", "# software id = 7QXN-4K2B", "#",
              "# model = CCR2004-1G-12S+2XS", f"# serial number = HD{serial:09d}"]
     for path in sorted(HANDLERS):
         handler = HANDLERS[path]
@@ -508,7 +576,9 @@ def export(device: RouterOSDevice, show_sensitive: bool) -> str:
         if exporter is None:
             continue
         body = exporter(device, show_sensitive)
-        if body:
+        if body and terse:
+            lines.extend(f"{path} {entry}" for entry in body)
+        elif body:
             lines.append(path)
             for entry in body:
                 lines.extend(wrap(entry))
@@ -526,7 +596,7 @@ class RouterOSCli:
 
     def banner(self) -> str:
         return ("\n\n\n  MMM      MMM       KKK                          TTTTTTTTTTT      KKK\n"
-                "  MikroTik RouterOS " + VERSION + " (c) 1999-2024       https://www.mikrotik.com/"
+                "  MikroTik RouterOS " + self.device.version + " (c) 1999-2024       https://www.mikrotik.com/"
                 "\n\n")
 
     def prompt(self) -> str:
@@ -542,9 +612,13 @@ class RouterOSCli:
                 self.closed = True
                 return "interrupted"
             if cmd.verb == "export":
-                show = any(flag == "show-sensitive" for flag, _ in cmd.flags)
+                flags = {flag for flag, _ in cmd.flags}
+                unknown = [(f, c) for f, c in cmd.flags if f not in ("show-sensitive", "terse")]
+                if unknown:
+                    raise RouterOSError(f"expected end of command (line 1 column "
+                                        f"{unknown[0][1]})")
                 with self.device.lock:
-                    return export(self.device, show)
+                    return export(self.device, "show-sensitive" in flags, "terse" in flags)
             handler = HANDLERS.get(cmd.path)
             if handler is None:
                 raise RouterOSError(f"bad command name {cmd.verb} (line 1 column "
