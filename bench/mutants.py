@@ -172,7 +172,10 @@ mutant("portal-isolation", "controller/serve.py",
        "test_serve_answers_on_both_listeners_and_stops_on_ctrl_c",
        why="the portal listener serves nothing of the admin side")
 mutant("host-key-check", "controller/devices/base.py",
-       '"ssh_strict": True,', '"ssh_strict": False,',
+       # paramiko refuses a key that differs from a loaded one whatever the policy, so the
+       # mistake that matters is not loading the pinned file and accepting what comes.
+       '"ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,',
+       '"ssh_strict": False, "system_host_keys": False, "alt_host_keys": False,',
        "tests/integration/test_host_keys.py::"
        "test_unknown_then_trusted_then_changed_then_replaced",
        why="a changed SSH host key refuses the connection")
