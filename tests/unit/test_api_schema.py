@@ -15,7 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
-from controller.auth import create_api_token
+from controller.auth import create_api_token, token_expiry
 from controller.context import Context
 from controller.settings import Settings
 from controller.store.users import add_user
@@ -44,7 +44,8 @@ def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
                                 secrets_file=secrets, drift_interval_s=0))
     with ctx.store.session() as session:
         user = add_user(session, "robot", "kata-sandi-robot-1", "admin", actor="test")
-        TOKEN["value"] = create_api_token(session, user, "schemathesis", actor="test")
+        TOKEN["value"] = create_api_token(session, user, "schemathesis", actor="test",
+                                          expires_at=token_expiry(1))
     app = create_admin_app(ctx)
     yield schemathesis.openapi.from_asgi("/api/openapi.json", app)
     ctx.close()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from controller.context import Context
 from controller.settings import Settings
@@ -209,6 +210,102 @@ def test_api_needs_auth_and_accepts_hashed_bearer_tokens(client: TestClient, ctx
     with ctx.store.session() as session:
         stored = session.scalars(select(ApiToken.token_hash)).all()
     assert stored and token not in stored and all(len(h) == 64 for h in stored)
+
+
+def test_api_tokens_expire_list_revoke_and_end_with_a_password_change(
+        client: TestClient, ctx: Context) -> None:
+    """Tokens used to live forever, unlisted and unrevocable, past a password change."""
+    csrf = log_in(client, "budi")
+    made = {}
+    for name, days in (("grafana", None), ("backup", 1), ("ci", 30)):
+        body = {"name": name} if days is None else {"name": name, "expires_days": days}
+        response = client.post("/api/v1/tokens", json=body, headers={"X-CSRF-Token": csrf})
+        assert response.status_code == 201, response.text
+        made[name] = response.json()
+    expires = {n: datetime.fromisoformat(m["expires_at"]) for n, m in made.items()}
+    now = datetime.now(UTC)
+    assert timedelta(days=89) < expires["grafana"] - now <= timedelta(days=90)  # the default
+    assert timedelta(hours=23) < expires["backup"] - now <= timedelta(days=1)
+    # Never-expiring tokens are for display accounts only (there is no such role yet).
+    never = client.post("/api/v1/tokens", json={"name": "wall", "expires_days": "never"},
+                        headers={"X-CSRF-Token": csrf})
+    assert never.status_code == 422 and "never expire" in never.json()["detail"]
+
+    bearer = {n: {"Authorization": f"Bearer {m['token']}"} for n, m in made.items()}
+    assert client.get("/api/v1/me", headers=bearer["ci"]).status_code == 200
+    listed = client.get("/api/v1/tokens").json()
+    assert [t["name"] for t in listed] == ["ci", "backup", "grafana"]
+    assert {t["status"] for t in listed} == {"active"}
+    assert all(m["token"] not in str(listed) for m in made.values())
+    [ci] = [t for t in listed if t["name"] == "ci"]
+    assert ci["last_used_at"] is not None and ci["username"] == "budi"
+
+    # An expired token is refused and listed as expired.
+    with ctx.store.session() as session:
+        session.execute(update(ApiToken).where(ApiToken.name == "backup")
+                        .values(expires_at=now - timedelta(seconds=1)))
+    assert client.get("/api/v1/me", headers=bearer["backup"]).status_code == 401
+    assert {t["name"]: t["status"] for t in client.get("/api/v1/tokens").json()}["backup"] \
+        == "expired"
+
+    # Revoked by its owner through the API: refused from then on. Others' tokens are not theirs.
+    siti = TestClient(create_admin_app(ctx))
+    siti_csrf = log_in(siti, "siti")
+    assert siti.get("/api/v1/tokens").json() == []
+    assert siti.delete(f"/api/v1/tokens/{ci['id']}",
+                       headers={"X-CSRF-Token": siti_csrf}).status_code == 404
+    assert client.delete(f"/api/v1/tokens/{ci['id']}").status_code == 403  # CSRF
+    assert client.delete(f"/api/v1/tokens/{ci['id']}",
+                         headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert client.get("/api/v1/me", headers=bearer["ci"]).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer["grafana"]).status_code == 200
+
+    # The UI lists them and revokes; an admin sees and may revoke everyone's.
+    page = client.get("/users")
+    assert 'id="token-list"' in page.text and "grafana" in page.text and "Dicabut" in page.text
+    admin = TestClient(create_admin_app(ctx))
+    admin_csrf = log_in(admin, "admin")
+    assert {t["username"] for t in admin.get("/api/v1/tokens").json()} == {"budi"}
+    ui = admin.post("/tokens", data={"csrf_token": admin_csrf, "name": "admin-ui",
+                                     "expires_days": "30"})
+    assert ui.status_code == 200 and 'id="new-token"' in ui.text
+    [admin_ui] = [t for t in admin.get("/api/v1/tokens").json() if t["name"] == "admin-ui"]
+    assert admin.post(f"/tokens/{admin_ui['id']}/revoke", data={"csrf_token": admin_csrf},
+                      follow_redirects=False).status_code == 303
+
+    # A password change revokes every token of that user.
+    assert client.post("/password", data={"current": PASSWORD, "new": "baru-dan-panjang-2",
+                                          "csrf_token": csrf}).status_code == 200
+    assert client.get("/api/v1/me", headers=bearer["grafana"]).status_code == 401
+    with ctx.store.session() as session:
+        actions = session.execute(select(AuditLog.action, AuditLog.actor, AuditLog.detail)
+                                  .where(AuditLog.action.startswith("token.")
+                                         | (AuditLog.action == "user.password"))).all()
+    assert [a for a, _, _ in actions].count("token.create") == 4
+    assert ("token.revoke", "budi", {"id": ci["id"], "name": "ci"}) in actions
+    assert ("token.revoke", "admin", {"id": admin_ui["id"], "name": "admin-ui"}) in actions
+    assert ("user.password", "budi", {"tokens_revoked": 2}) in actions  # grafana and backup
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(client: TestClient,
+                                                             ctx: Context) -> None:
+    csrf = log_in(client, "budi")
+    token = client.post("/api/v1/tokens", json={"name": "poller"},
+                        headers={"X-CSRF-Token": csrf}).json()["token"]
+    client.cookies.clear()
+    headers = {"Authorization": f"Bearer {token}"}
+    client.get("/api/v1/me", headers=headers)
+    with ctx.store.session() as session:
+        first = session.scalar(select(ApiToken.last_used_at))
+    client.get("/api/v1/me", headers=headers)
+    with ctx.store.session() as session:
+        assert session.scalar(select(ApiToken.last_used_at)) == first
+        session.execute(update(ApiToken).values(last_used_at=datetime.now(UTC)
+                                                - timedelta(minutes=2)))
+    client.get("/api/v1/me", headers=headers)
+    with ctx.store.session() as session:
+        later = session.scalar(select(ApiToken.last_used_at))
+    assert later is not None and first is not None and later > first
 
 
 def test_api_errors_are_clear_json(client: TestClient) -> None:
