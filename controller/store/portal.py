@@ -22,12 +22,15 @@ class PortalSession(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Indexes match the portal's questions column for column (migration 0007): a client's open
-    # session (every page, RFC 8908 answer, login), a client's use today (every login), a
-    # hotspot's open sessions (reaper, reconciler; retention by the prefix).
+    # session (every page, RFC 8908 answer, login), a client's use today (every login; and the
+    # day hashes still to erase), a hotspot's open sessions (reaper, reconciler; retention by
+    # the prefix).
     __table_args__ = (
         Index("ix_portal_sessions_hotspot_client_ip", "hotspot", "client_ip"),
         Index("ix_portal_sessions_client_day", "client_hash", "hotspot", "started_at"),
         Index("ix_portal_sessions_open", "ended_at", "hotspot"),
+        # The month's hashes not yet counted and erased (migration 0009).
+        Index("ix_portal_sessions_month", "month_hash", "hotspot", "started_at"),
     )
 
     hotspot: Mapped[str] = mapped_column(String(63))

@@ -4,7 +4,7 @@
 - portal_sms_counts: SMS sent per hour/day window and scope (device, hotspot, all);
 - portal_sessions: client_hash becomes nullable (the day's hash, erased when the day closes)
   and month_hash holds the month's hash (erased once the closed month is counted into
-  portal_monthly_devices).
+  portal_monthly_devices), indexed so the hashes still to erase are found without a scan.
 
 Revision ID: 0009
 Revises: 0008
@@ -29,6 +29,8 @@ def upgrade() -> None:
     with op.batch_alter_table("portal_sessions") as batch:
         batch.alter_column("client_hash", existing_type=sa.String(64), nullable=True)
         batch.add_column(sa.Column("month_hash", sa.String(64), nullable=True))
+    op.create_index("ix_portal_sessions_month", "portal_sessions",
+                    ["month_hash", "hotspot", "started_at"])
     op.create_table(
         "portal_sms_counts",
         sa.Column("period", sa.String(24), primary_key=True),
@@ -49,6 +51,7 @@ def downgrade() -> None:
     op.drop_table("portal_monthly_devices")
     op.drop_index("ix_portal_sms_counts_ends_at", table_name="portal_sms_counts")
     op.drop_table("portal_sms_counts")
+    op.drop_index("ix_portal_sessions_month", table_name="portal_sessions")
     op.execute("UPDATE portal_sessions SET client_hash = '' WHERE client_hash IS NULL")
     with op.batch_alter_table("portal_sessions") as batch:
         batch.drop_column("month_hash")
