@@ -21,7 +21,6 @@ from typing import Any
 
 import httpx
 import pytest
-from captive_portal.models import PortalSession
 from sqlalchemy import select
 
 from captive_portal.app import create_portal_app
@@ -29,6 +28,7 @@ from controller.context import Context
 from controller.serve import _server
 from controller.settings import Settings
 from controller.store.models import AuditLog
+from controller.store.portal import PortalSession
 from controller.web.app import create_admin_app
 from tests.conftest import DEMO_INVENTORY, ROOT, free_port
 
@@ -169,7 +169,7 @@ def test_haproxy_example_forwards_the_real_client_and_drops_a_forged_header(
     n = random.randint(100, 250)
     proxy = f"127.0.{n}.3"
     settings = make_settings(tmp_path, demo_secrets, trusted_proxies=proxy,
-                             portal_demo_hotspot="taman-kota")
+                             portal_demo_hotspot="taman-kota", allowed_hosts=proxy)
     portal_port, admin_port = free_port(proxy), free_port(proxy)
     text = HAPROXY_CFG.read_text()
     for example, real in (("10.10.0.5:80\n", f"{proxy}:{portal_port}\n"),

@@ -27,7 +27,7 @@ PASSWORD = "kata-sandi-rahasia-1"
 @pytest.fixture
 def ctx(tmp_path: Path, demo_secrets: Path) -> Iterator[Context]:
     settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
-                        secrets_file=demo_secrets)
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
     context = Context.open(settings)
     with context.store.session() as session:
         for name, role in (("admin", "admin"), ("budi", "operator"), ("siti", "viewer")):
@@ -464,7 +464,7 @@ def test_push_target_errors_are_clear(client: TestClient) -> None:
 def test_a_refused_inventory_reload_is_shown_to_engineers_on_every_page(
         tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data2", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets)
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
     context = Context.open(settings)
     with context.store.session() as session:
         add_user(session, "siti", PASSWORD, "viewer", actor="test")
@@ -533,3 +533,65 @@ def test_an_interrupted_push_names_its_devices_and_offers_them_again(
     assert not re.search(r'value="dinkes-r1" id="t-dinkes-r1" checked', choose)
     rows = client.get(f"/config/pushes/{push_id}/rows")
     assert rows.status_code == 286  # done: htmx stops polling
+
+
+def test_api_schema_and_docs_need_a_login(client: TestClient) -> None:
+    schema = client.get("/api/openapi.json")
+    assert schema.status_code == 401 and "paths" not in schema.text
+    docs = client.get("/api/docs", follow_redirects=False)
+    assert docs.status_code == 303 and docs.headers["location"] == "/login?next=/api/docs"
+    log_in(client, "siti")  # a viewer may read them
+    assert "/api/v1/tokens" in client.get("/api/openapi.json").json()["paths"]
+    assert "swagger-ui" in client.get("/api/docs").text
+
+
+def test_metrics_need_the_bearer_token_once_one_is_set(
+        tmp_path: Path, demo_secrets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client import Gauge
+
+    from controller.web.metrics_app import create_metrics_app
+
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
+    monkeypatch.setenv("SIMPUL_SECRET_METRICS_TOKEN", "rahasia-prometheus-123")
+    context = Context.open(settings)
+    Gauge("simpul_test_reading", "A reading", registry=context.registry).set(1)
+    try:
+        for app in (create_admin_app(context), create_metrics_app(context)):
+            client = TestClient(app)
+            for headers in ({}, {"Authorization": "Bearer salah"},
+                            {"Authorization": "Basic rahasia-prometheus-123"},
+                            {"Authorization": "Bearer rahasia-prometheus-1234"}):
+                refused = client.get("/metrics", headers=headers)
+                assert refused.status_code == 401 and "simpul_" not in refused.text
+                assert refused.headers["www-authenticate"].startswith("Bearer")
+            ok = client.get("/metrics", headers={"Authorization": "Bearer rahasia-prometheus-123"})
+            assert ok.status_code == 200 and "simpul_test_reading 1.0" in ok.text
+            assert client.get("/healthz").status_code == 200
+    finally:
+        context.close()
+
+
+def test_the_admin_side_answers_only_the_hosts_it_is_known_by(
+        tmp_path: Path, demo_secrets: Path) -> None:
+    """DNS rebinding: a page under an attacker's name that resolves to 127.0.0.1 must not reach
+    the engineers' UI or API with their cookies."""
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                        secrets_file=demo_secrets, admin_listen="10.10.0.11:8000",
+                        allowed_hosts="simpul.kalteng.example, *.noc.example")
+    context = Context.open(settings)
+    try:
+        app = create_admin_app(context)
+        for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "10.10.0.11:8000",
+                     "SIMPUL.kalteng.example", "wall.noc.example:443"):
+            response = TestClient(app, base_url=f"http://{host}").get("/login")
+            assert response.status_code == 200, host
+        for host in ("rebind.attacker.example", "attacker.example:8000", "noc.example",
+                     "simpul.kalteng.example.attacker.example", "testserver", ""):
+            response = TestClient(app, base_url="http://x").get(
+                "/api/v1/me", headers={"Host": host})
+            assert response.status_code == 400 and "SIMPUL_ALLOWED_HOSTS" in response.text, host
+        # Load balancers check /healthz by address.
+        assert TestClient(app, base_url="http://10.9.9.9").get("/healthz").status_code == 200
+    finally:
+        context.close()
