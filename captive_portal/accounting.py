@@ -9,18 +9,36 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
-from captive_portal.clock import aware, seconds_between, utcnow
+from captive_portal import sms_budget
+from captive_portal.clock import (
+    aware,
+    local_day_label,
+    local_day_start,
+    local_month_start,
+    seconds_between,
+    utcnow,
+)
 from captive_portal.gateways.base import AllowedClient, Client, GatewayError
 from captive_portal.gateways.pool import GatewayPool
-from captive_portal.sessions import end_session, owned
+from captive_portal.sessions import end_session, hotspot_timezone, owned
+from captive_portal.sms import OutboxSender, SmsSender
 from controller.context import Context
 from controller.store import audit
-from controller.store.portal import HotspotTraffic, OtpCode, PortalSession, Voucher
+from controller.store.portal import (
+    HotspotTraffic,
+    MonthlyDevices,
+    OtpCode,
+    PortalSession,
+    Voucher,
+)
 
 log = logging.getLogger("simpul.portal")
+FORGET_EVERY = timedelta(minutes=5)  # a closed period's hashes are erased within this
 
 
 @dataclass
@@ -32,10 +50,12 @@ class ReapReport:
 
 
 class Accounting:
-    def __init__(self, ctx: Context, gateways: GatewayPool):
+    def __init__(self, ctx: Context, gateways: GatewayPool, sms: SmsSender | None = None):
         self.ctx = ctx
         self.store = ctx.store
         self.gateways = gateways
+        self.sms = sms  # an outbox file is personal data too: retention prunes it
+        self._forgot_at: datetime | None = None
 
     def account_and_reap(self) -> ReapReport:
         """Read each gateway's counters, then end sessions past timeout, quota or idle (of the
@@ -108,6 +128,8 @@ class Accounting:
                                 exc)
         if self.ctx.shard.index == 1:  # retention: one shard deletes, the first
             report.purged = self.purge_old_records(now)
+            if self._forgot_at is None or now - self._forgot_at >= FORGET_EVERY:
+                self.forget_closed_periods(now)
         return report
 
     def purge_old_records(self, now: datetime | None = None) -> int:
@@ -120,7 +142,57 @@ class Accounting:
                 "rowcount", 0)
             session.execute(delete(OtpCode).where(OtpCode.expires_at < now - timedelta(days=1)))
             session.execute(delete(Voucher).where(Voucher.valid_until < cutoff))
+            sms_budget.purge_spent(session, now)
+        if isinstance(self.sms, OutboxSender):
+            self.sms.prune(now)
         return int(gone or 0)
+
+    def forget_closed_periods(self, now: datetime | None = None) -> int:
+        """Erase the MAC hashes whose period has closed, so none outlives its use: the day's
+        once the hotspot's day is over (the daily quota is done with it), the month's once the
+        month is over, after counting the month's distinct devices. Returns the hashes erased."""
+        now = now or utcnow()
+        self._forgot_at = now
+        erased = 0
+        with self.store.session() as session:
+            erased += self._close_months(session, now)
+            day_hotspots = session.scalars(select(PortalSession.hotspot).where(
+                PortalSession.client_hash.is_not(None)).distinct()).all()
+            for name in day_hotspots:
+                start = local_day_start(now, hotspot_timezone(self.ctx, name))
+                erased += self._erase(session, PortalSession.client_hash, name, start)
+        return erased
+
+    def _close_months(self, session: Session, now: datetime) -> int:
+        erased = 0
+        hotspots = session.scalars(select(PortalSession.hotspot).where(
+            PortalSession.month_hash.is_not(None)).distinct()).all()
+        for name in hotspots:
+            zone = hotspot_timezone(self.ctx, name)
+            start = local_month_start(now, zone)
+            devices: dict[str, set[str]] = defaultdict(set)
+            for month_hash, started in session.execute(
+                    select(PortalSession.month_hash, PortalSession.started_at).where(
+                        PortalSession.month_hash.is_not(None), PortalSession.hotspot == name,
+                        PortalSession.started_at < start)):
+                if month_hash is not None:
+                    devices[local_day_label(aware(started), zone)[:7]].add(month_hash)
+            for month, hashes in devices.items():
+                row = session.get(MonthlyDevices, (month, name))
+                if row is None:
+                    session.add(MonthlyDevices(month=month, hotspot=name, devices=len(hashes)))
+                else:  # a late session of a month already closed
+                    row.devices += len(hashes)
+            erased += self._erase(session, PortalSession.month_hash, name, start)
+        return erased
+
+    @staticmethod
+    def _erase(session: Session, column: Any, hotspot: str, before: datetime) -> int:
+        result = session.execute(
+            update(PortalSession).where(column.is_not(None), PortalSession.hotspot == hotspot,
+                                        PortalSession.started_at < before)
+            .values({column: None}), execution_options={"synchronize_session": False})
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def disconnect(self, session_id: int, actor: str) -> bool:
         """An engineer ends a session now; False if it is not open. Audited."""

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from captive_portal import form_tokens
 from captive_portal.errors import PortalError
 from captive_portal.i18n import lang_of, t
 from captive_portal.intercept import Interceptor
@@ -70,6 +71,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
                            inventory_dir=ctx.settings.inventory_dir,
                            retention_days=ctx.settings.portal_retention_days,
                            path=request.url.path if request.method == "GET" else "/login",
+                           form_token=form_tokens.issue(portal().login.salt,
+                                                        _client_ip(request)),
                            **values)
         response = HTMLResponse(body, status_code=status, headers=headers)
         if request.query_params.get("lang") in ("id", "en"):
@@ -153,18 +156,21 @@ def create_portal_app(ctx: Context) -> FastAPI:
         form = await read_form(request)
         return await _threaded(do_login, request, form, "phone_otp")
 
-    def refuse(request: Request, form: dict[str, str], code: str) -> Response:
+    def refuse(request: Request, form: dict[str, str], code: str,
+               status: int = 400) -> Response:
         lang = _lang(request, form)
         hotspot = portal().login.hotspot_for(_client_ip(request))
         if hotspot is None:
             return error_page(request, PortalError("not_on_hotspot", 403), lang)
-        return error_page(request, PortalError(code), lang, hotspot, "login.html",
+        return error_page(request, PortalError(code, status), lang, hotspot, "login.html",
                           modes=hotspot.login_modes)
 
     def do_otp_request(request: Request, form: dict[str, str]) -> Response:
         lang = _lang(request, form)
         ip = _client_ip(request)
         hotspot = portal().login.hotspot_for(ip)
+        if not form_tokens.valid(portal().login.salt, ip, form.get("form_token", "")):
+            return refuse(request, form, "form_expired", 403)  # sent from another site?
         if form.get("accept") != "yes":
             return refuse(request, form, "terms_not_accepted")
         try:

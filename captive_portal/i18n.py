@@ -66,6 +66,16 @@ ERRORS: dict[str, tuple[str, str]] = {
                      "Too many wrong codes. Request a new code."),
     "otp_send_limit": ("Batas pengiriman kode tercapai. Coba lagi dalam satu jam.",
                        "Code sending limit reached. Try again in an hour."),
+    "otp_device_limit": (
+        "Terlalu banyak kode diminta dari perangkat ini. Coba lagi nanti atau gunakan cara masuk "
+        "lain.",
+        "Too many codes were requested from this device. Try again later or use another way to "
+        "log in."),
+    "sms_budget": ("Kode SMS sedang tidak tersedia. Gunakan cara masuk lain atau coba lagi nanti.",
+                   "SMS codes are not available right now. Use another way to log in or try "
+                   "again later."),
+    "form_expired": ("Formulir sudah kedaluwarsa. Silakan coba lagi.",
+                     "The form has expired. Please try again."),
     "sms_error": ("SMS tidak dapat dikirim saat ini. Coba lagi nanti.",
                   "The SMS cannot be sent right now. Try again later."),
     "bad_request": ("Permintaan tidak valid.", "Invalid request."),

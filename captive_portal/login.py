@@ -20,13 +20,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from captive_portal import otp as otp_codes
+from captive_portal import sms_budget
 from captive_portal import vouchers as voucher_ops
-from captive_portal.clock import aware, local_day_start, seconds_between, utcnow
+from captive_portal.clock import (
+    aware,
+    local_day_label,
+    local_day_start,
+    seconds_between,
+    utcnow,
+)
 from captive_portal.errors import PortalError
 from captive_portal.gateways.base import Client, GatewayError, Grant, normalise_ip
 from captive_portal.gateways.pool import GatewayPool
-from captive_portal.privacy import pseudonym
-from captive_portal.sessions import SessionView, end_session, session_view
+from captive_portal.privacy import PeriodHasher, pseudonym
+from captive_portal.sessions import SessionView, end_session, hotspot_timezone, session_view
 from captive_portal.sms import SmsError, SmsSender
 from controller.context import Context
 from controller.inventory import Hotspot
@@ -85,6 +92,7 @@ class Login:
         self.store = ctx.store
         self.gateways = gateways
         self.salt = salt
+        self.hasher = PeriodHasher(salt)
         self.sms = sms
         self.limiter = RateLimiter(ctx.settings.portal_login_rate_per_min, 60.0)
         # SQLite: a login's lookups and insert are one critical section, so a double-tapped
@@ -143,6 +151,13 @@ class Login:
                 return hotspot, None
             return hotspot, session_view(row, now)
 
+    def device_hashes(self, hotspot: Hotspot, mac: str, now: datetime) -> tuple[str, str]:
+        """The MAC under the key of the hotspot's day (the daily quota, SMS budgets) and of its
+        month (the month's distinct devices): each links sessions within its period only."""
+        day = local_day_label(now, hotspot_timezone(self.ctx, hotspot.name))
+        return (self.hasher.pseudonym(f"day:{day}", "mac", mac),
+                self.hasher.pseudonym(f"month:{day[:7]}", "mac", mac))
+
     def check_rate(self, ip: str, action: str) -> None:
         if not self.limiter.allow(f"{action}:{ip}"):
             raise PortalError("rate_limited", 429)
@@ -170,7 +185,7 @@ class Login:
                 phone: str, code: str) -> SessionView:
         hotspot, client = view.hotspot, view.client
         now = utcnow()
-        client_hash = pseudonym(self.salt, "mac", client.mac)
+        client_hash, month_hash = self.device_hashes(hotspot, client.mac, now)
         phone_hash: str | None = None
         if method == "click_through" and not accepted_terms:
             raise PortalError("terms_not_accepted")
@@ -226,10 +241,10 @@ class Login:
                     result = session.execute(_INSERT_SESSION, {
                         "hotspot": hotspot.name, "method": method, "client_ip": client.ip,
                         "client_mac": client.mac, "client_hash": client_hash,
-                        "phone_hash": phone_hash, "voucher_id": voucher_id, "started_at": now,
-                        "last_activity_at": now, "expires_at": expires_at, "bytes_up": 0,
-                        "bytes_down": 0, "counter_up": 0, "counter_down": 0,
-                        "quota_bytes": quota_bytes})
+                        "month_hash": month_hash, "phone_hash": phone_hash,
+                        "voucher_id": voucher_id, "started_at": now, "last_activity_at": now,
+                        "expires_at": expires_at, "bytes_up": 0, "bytes_down": 0,
+                        "counter_up": 0, "counter_down": 0, "quota_bytes": quota_bytes})
                     session_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
                     started = SessionView(
                         id=session_id, hotspot=hotspot.name, method=method, client_ip=client.ip,
@@ -265,33 +280,40 @@ class Login:
             return started
 
     def request_otp(self, ip: str, phone: str) -> None:
-        """Send a one-time code to `phone` for a client of an OTP hotspot. Raises PortalError."""
+        """Send a one-time code to `phone` for a client of an OTP hotspot, within the phone's
+        limit and the device's, hotspot's and portal's SMS budgets. Raises PortalError."""
         self.check_rate(ip, "otp")
         view = self.identify(ip)
-        if "phone_otp" not in view.hotspot.login_modes:
+        hotspot = view.hotspot
+        if "phone_otp" not in hotspot.login_modes:
             raise PortalError("mode_not_offered")
         e164 = otp_codes.normalise_phone(phone)
         if e164 is None:
             raise PortalError("phone_format")
         phone_hash = pseudonym(self.salt, "phone", e164)
+        now = utcnow()
+        device_hash, _ = self.device_hashes(hotspot, view.client.mac, now)
+        budgets = sms_budget.budgets(self.settings, device_hash=device_hash,
+                                     hotspot=hotspot.name,
+                                     timezone=hotspot_timezone(self.ctx, hotspot.name), now=now)
         with self.store.session() as session:
             code = otp_codes.issue_code(
-                session, salt=self.salt, hotspot=view.hotspot.name, phone_hash=phone_hash,
+                session, salt=self.salt, hotspot=hotspot.name, phone_hash=phone_hash,
                 ttl_s=self.settings.portal_otp_ttl_s,
                 max_sends_per_hour=self.settings.portal_otp_max_sends_per_hour)
+            sms_budget.spend(session, budgets, hotspot.name)  # refused: nothing counted
             minutes = max(1, self.settings.portal_otp_ttl_s // 60)
-            text = (f"Kode WiFi {view.hotspot.branding.title}: {code} (berlaku {minutes} menit). "
+            text = (f"Kode WiFi {hotspot.branding.title}: {code} (berlaku {minutes} menit). "
                     f"Your WiFi code: {code}. Jangan berikan kode ini kepada siapa pun.")
             try:
                 self.sms.send(e164, text)
             except SmsError as exc:
-                log.warning("hotspot %s: one-time code not sent: %s", view.hotspot.name, exc)
+                log.warning("hotspot %s: one-time code not sent: %s", hotspot.name, exc)
                 raise PortalError("sms_error", 503) from None
 
     def _usage_today(self, session: Session, hotspot: Hotspot, client_hash: str,
                      now: datetime) -> tuple[int, int]:
-        site = self.ctx.inventory.sites.get(hotspot.site)
-        start = local_day_start(now, site.timezone if site else "Asia/Jakarta")
+        start = local_day_start(now, hotspot_timezone(self.ctx, hotspot.name))
         rows = session.execute(_USAGE_TODAY, {"b_client_hash": client_hash,
                                               "b_hotspot": hotspot.name, "b_start": start})
         used_s = used_bytes = 0

@@ -15,20 +15,23 @@ from captive_portal.clock import aware, utcnow
 from captive_portal.errors import PortalError
 from controller.store.portal import OtpCode
 
-PHONE_RE = re.compile(r"^628\d{7,11}$")
-CODE_RE = re.compile(r"^\d{6}$")
+PHONE_RE = re.compile(r"628[0-9]{7,11}")
+CODE_RE = re.compile(r"[0-9]{6}")
+_SEPARATORS = re.compile(r"[\s\-().]")  # what people type between groups of digits
 
 
 def normalise_phone(value: str) -> str | None:
-    """An Indonesian mobile number as typed ('0812-3456-7890', '+62 812...') -> '+62812...'."""
-    text = re.sub(r"[\s\-().]", "", value.strip())
+    """An Indonesian mobile number as typed ('0812-3456-7890', '+62 812...') -> '+62812...'.
+
+    ASCII digits only: full-width, Arabic-Indic or Devanagari digits would each make another
+    number (another hash) for the same phone, past its send limit.
+    """
+    text = _SEPARATORS.sub("", value.strip())
     if text.startswith("+"):
         text = text[1:]
-    if not text.isdigit():
-        return None
     if text.startswith("0"):
         text = "62" + text[1:]
-    return "+" + text if PHONE_RE.match(text) else None
+    return "+" + text if PHONE_RE.fullmatch(text) else None
 
 
 def _code_hash(salt: bytes, phone_hash: str, code: str) -> str:
@@ -63,7 +66,7 @@ def verify_code(session: Session, *, salt: bytes, hotspot: str, phone_hash: str,
     parallel guesses cannot all pass a count that none of them has written yet.
     """
     code = typed.strip()
-    if not CODE_RE.match(code):
+    if not CODE_RE.fullmatch(code):
         raise PortalError("otp_format")
     row = session.execute(
         select(OtpCode.id, OtpCode.code_hash, OtpCode.expires_at)

@@ -16,6 +16,7 @@ from captive_portal.gateways.pool import GatewayPool
 from captive_portal.login import Login
 from captive_portal.privacy import load_salt
 from captive_portal.reconcile import Reconciler
+from captive_portal.sessions import hotspot_timezone
 from captive_portal.sms import SmsSender, configured_sender
 from captive_portal.stats import PortalStats
 from captive_portal.vouchers import VoucherBatches
@@ -29,11 +30,13 @@ class Portal:
         self.ctx = ctx
         self.store = ctx.store
         self.gateways = GatewayPool(ctx, gateway_factory)
-        self.login = Login(ctx, self.gateways, load_salt(ctx.secrets, ctx.settings.data_dir),
-                           sms_sender or configured_sender(ctx.settings, ctx.secrets))
-        self.accounting = Accounting(ctx, self.gateways)
+        salt = load_salt(ctx.secrets, ctx.settings.data_dir,
+                         file_allowed=ctx.settings.portal_salt_file_allowed)
+        sms = sms_sender or configured_sender(ctx.settings, ctx.secrets)
+        self.login = Login(ctx, self.gateways, salt, sms)
+        self.accounting = Accounting(ctx, self.gateways, sms)
         self.reconciler = Reconciler(ctx, self.gateways)
-        self.stats = PortalStats(ctx.store)
+        self.stats = PortalStats(ctx.store, lambda name: hotspot_timezone(ctx, name))
         self.vouchers = VoucherBatches(ctx)
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from controller.context import Context
 from controller.store.portal import PortalSession
 
 log = logging.getLogger("simpul.portal")
+DEFAULT_TIMEZONE = "Asia/Jakarta"  # WIB, for a hotspot gone from the inventory
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,13 @@ def end_session(session: Session, row: PortalSession, reason: str,
     row.client_mac = None
     log.info("hotspot %s: session %s ended (%s)", row.hotspot, row.id, reason)
     return client
+
+
+def hotspot_timezone(ctx: Context, hotspot_name: str) -> str:
+    """The zone of the hotspot's site: its days and months (quota, hash periods) are local."""
+    hotspot = ctx.inventory.hotspots.get(hotspot_name)
+    site = ctx.inventory.sites.get(hotspot.site) if hotspot is not None else None
+    return site.timezone if site is not None else DEFAULT_TIMEZONE
 
 
 def owned(ctx: Context, hotspot_name: str) -> bool:

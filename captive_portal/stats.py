@@ -6,20 +6,23 @@ except the session list engineers see in the admin UI and CLI.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from captive_portal.clock import utcnow
+from captive_portal.clock import aware, local_day_label, utcnow
 from captive_portal.sessions import SessionView, session_view
 from controller.store.db import Store
-from controller.store.portal import HotspotTraffic, LoginCount, PortalSession
+from controller.store.portal import HotspotTraffic, LoginCount, MonthlyDevices, PortalSession
 
 
 class PortalStats:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, timezone_of: Callable[[str], str] = lambda _name: "UTC"):
         self.store = store
+        self.timezone_of = timezone_of  # a hotspot's zone: its months are local
 
     def list_active_sessions(self, hotspot: str | None = None) -> list[SessionView]:
         now = utcnow()
@@ -53,6 +56,23 @@ class PortalStats:
                                    .group_by(LoginCount.hotspot, LoginCount.method,
                                              LoginCount.result)).all()
         return {(h, m, r): int(c) for h, m, r, c in rows}
+
+    def distinct_devices(self, month: str) -> dict[str, int]:
+        """Distinct devices per hotspot in a month (YYYY-MM, local to each hotspot): counted
+        when the month closed, plus the hashes of the month not yet closed."""
+        found: dict[str, set[str]] = defaultdict(set)
+        with self.store.session() as session:
+            closed = {row.hotspot: row.devices for row in session.scalars(
+                select(MonthlyDevices).where(MonthlyDevices.month == month))}
+            for name, month_hash, started in session.execute(
+                    select(PortalSession.hotspot, PortalSession.month_hash,
+                           PortalSession.started_at)
+                    .where(PortalSession.month_hash.is_not(None))):
+                if month_hash is not None and \
+                        local_day_label(aware(started), self.timezone_of(name))[:7] == month:
+                    found[name].add(month_hash)
+        return {name: closed.get(name, 0) + len(found.get(name, ()))
+                for name in sorted({*closed, *found})}
 
     def traffic_totals(self) -> dict[str, tuple[int, int]]:
         with self.store.session() as session:

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from controller.store.audit import record
@@ -27,6 +27,10 @@ from controller.store.users import (
 )
 
 SESSION_LIFETIME = timedelta(hours=12)
+# Roles whose tokens may never expire: the wall screen's `display` accounts have no password to
+# log in with again. No such role exists yet (ROLES), so today every token expires.
+NEVER_EXPIRING_ROLES = ("display",)
+LAST_USE_WRITE_EVERY = timedelta(minutes=1)  # a token's last use is written at most this often
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 TOKEN_PREFIX = "simpul_"
@@ -168,29 +172,107 @@ def change_password(session: Session, user: User, old: str, new: str, keep_token
 
 
 def set_password(session: Session, user: User, new: str, *, actor: str) -> None:
+    """Set a new password; the user's API tokens are revoked with it (a leaked password may
+    have made them)."""
     validate_password(new)
     user.password_hash = hash_password(new)
     user.password_changed_at = datetime.now(UTC)
-    record(session, actor, "user.password", target=user.username, user_id=user.id)
+    revoked = _revoke(session, ApiToken.user_id == user.id)
+    record(session, actor, "user.password", target=user.username, user_id=user.id,
+           detail={"tokens_revoked": revoked} if revoked else None)
 
 
-def create_api_token(session: Session, user: User, name: str, *, actor: str) -> str:
-    """Return a new token once; only its hash is stored."""
+def create_api_token(session: Session, user: User, name: str, *, actor: str,
+                     expires_at: datetime | None) -> str:
+    """Return a new token once; only its hash is stored. `expires_at=None` never expires,
+    which only NEVER_EXPIRING_ROLES may have."""
     if not name or len(name) > 64:
         raise UserError("token name must be 1-64 characters")
+    if expires_at is None and user.role not in NEVER_EXPIRING_ROLES:
+        raise UserError(f"only {', '.join(NEVER_EXPIRING_ROLES)} accounts may have tokens "
+                        f"that never expire")
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise UserError("a token must expire in the future")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=_digest(token), user_id=user.id))
-    record(session, actor, "token.create", target=user.username, detail={"name": name})
+    session.add(ApiToken(name=name, token_hash=_digest(token), user_id=user.id,
+                         expires_at=expires_at))
+    record(session, actor, "token.create", target=user.username,
+           detail={"name": name, "expires": expires_at.isoformat() if expires_at else "never"})
     return token
 
 
+def token_expiry(lifetime_days: int | None) -> datetime | None:
+    """When a token made now with this lifetime expires (None: never)."""
+    return None if lifetime_days is None else datetime.now(UTC) + timedelta(days=lifetime_days)
+
+
 def token_user(session: Session, token: str) -> User | None:
+    """The user of a valid (unrevoked, unexpired) token; its last use is noted, at most once
+    a minute."""
+    now = datetime.now(UTC)
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token),
                                                 ApiToken.revoked.is_(False)))
     if row is None:
         return None
+    expires = _aware(row.expires_at)
+    if expires is not None and expires <= now:
+        return None
     user = session.get(User, row.user_id)
     if user is None or user.disabled:
         return None
-    row.last_used_at = datetime.now(UTC)
+    last = _aware(row.last_used_at)
+    if last is None or now - last >= LAST_USE_WRITE_EVERY:
+        row.last_used_at = now
     return user
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What an engineer may see of a token: never the token or its hash."""
+
+    id: int
+    name: str
+    username: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    status: str  # active | expired | revoked
+
+
+def list_api_tokens(session: Session, *, username: str | None = None) -> list[TokenInfo]:
+    """Every token, or one user's, newest first."""
+    now = datetime.now(UTC)
+    query = (select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
+             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    if username is not None:
+        query = query.where(User.username == username)
+    found = []
+    for row, owner in session.execute(query).all():
+        expires = _aware(row.expires_at)
+        status = "revoked" if row.revoked else \
+            "expired" if expires is not None and expires <= now else "active"
+        found.append(TokenInfo(row.id, row.name, owner, _aware(row.created_at) or now, expires,
+                               _aware(row.last_used_at), status))
+    return found
+
+
+def revoke_api_token(session: Session, token_id: int, *, actor: str,
+                     owner: str | None = None) -> TokenInfo:
+    """Revoke one token (of `owner`, when given: others' tokens are not found). Audited;
+    UserError if there is no such token."""
+    match = [t for t in list_api_tokens(session, username=owner) if t.id == token_id]
+    if not match:
+        raise UserError(f"no API token {token_id}" + (f" of {owner!r}" if owner else ""))
+    _revoke(session, ApiToken.id == token_id)
+    record(session, actor, "token.revoke", target=match[0].username,
+           detail={"id": token_id, "name": match[0].name})
+    return match[0]
+
+
+def _revoke(session: Session, condition: ColumnElement[bool]) -> int:
+    """Revoke the unrevoked tokens that match; return how many."""
+    result = session.execute(
+        update(ApiToken).where(condition, ApiToken.revoked.is_(False))
+        .values(revoked=True, revoked_at=datetime.now(UTC)),
+        execution_options={"synchronize_session": False})
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

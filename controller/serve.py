@@ -57,6 +57,9 @@ def _server(app: Any, listen: str, settings: Settings) -> _Server:
 
 
 async def serve(ctx: Context, only: str | None = None) -> None:
+    """Run the listeners and loops until SIGINT/SIGTERM. SecretsError before listening if the
+    portal cannot be set up (its salt, in production, must be in the secret store)."""
+    portal_for(ctx)
     register_collectors(ctx, portal=lambda: portal_for(ctx))
     servers: list[_Server] = []
     if only in (None, "admin"):

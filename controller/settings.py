@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         "", description="Comma-separated addresses or networks of the reverse proxies whose "
         "X-Forwarded-For/-Proto are believed, on every listener; empty: none, the client is "
         "the TCP peer")
+    allowed_hosts: str = Field(
+        "", description="Comma-separated Host names (or *.domain) the admin listener answers, "
+        "against DNS rebinding; '*' allows any. localhost, 127.0.0.1, ::1 and the "
+        "SIMPUL_ADMIN_LISTEN address are always allowed. The portal answers any Host")
+    api_token_lifetime_days: int = Field(
+        90, ge=1, le=3650, description="Default lifetime of a new API token (chosen per token)")
     admin_max_body_bytes: int = Field(1024 * 1024, ge=1024,
                                       description="Largest request body on the admin listener")
     portal_max_body_bytes: int = Field(4096, ge=1024,
@@ -76,6 +82,20 @@ class Settings(BaseSettings):
     portal_sms_sender: str = Field("outbox", description="'outbox' (a file) or 'webhook'")
     portal_sms_outbox: Path | None = Field(None, description="Default <data_dir>/sms-outbox.jsonl")
     portal_sms_webhook_url: str | None = None
+    portal_sms_outbox_retention_days: int = Field(
+        7, ge=1, description="Outbox lines older than this are dropped; codes in it are masked "
+        "once they expire")
+    # SMS budgets (each SMS costs money, and a number may be bombed): per device (its MAC), per
+    # hotspot and for the whole portal, per clock hour and day.
+    portal_sms_per_device_per_hour: int = Field(5, ge=1)
+    portal_sms_per_device_per_day: int = Field(10, ge=1)
+    portal_sms_per_hotspot_per_hour: int = Field(100, ge=1)
+    portal_sms_per_hotspot_per_day: int = Field(500, ge=1)
+    portal_sms_per_hour: int = Field(500, ge=1, description="All hotspots together")
+    portal_sms_per_day: int = Field(2000, ge=1, description="All hotspots together")
+    portal_salt_file_allowed: bool = Field(
+        True, description="Without the secret portal_salt, create and use <data_dir>/portal-salt "
+        "(the demo). Set false in production: the salt then lives only in the secret store")
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -89,6 +109,15 @@ class Settings(BaseSettings):
 
     def trusted_proxy_list(self) -> list[str]:
         return _items(self.trusted_proxies)
+
+    def allowed_host_list(self) -> list[str]:
+        """The Host names the admin listener answers: the setting, loopback names and the
+        address it listens on (unless that is a wildcard address)."""
+        hosts = ["localhost", "127.0.0.1", "::1", *_items(self.allowed_hosts.lower())]
+        listen_host = split_listen(self.admin_listen)[0].lower()
+        if listen_host not in ("0.0.0.0", "::", ""):
+            hosts.append(listen_host)
+        return list(dict.fromkeys(hosts))
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -18,6 +18,7 @@ def serve(
         help="With --only poller: look after shard i of n (like 2/3), by site")] = None,
 ) -> None:
     """Run the controller: admin listener, portal listener and background loops."""
+    from controller.secrets import SecretsError
     from controller.serve import serve as run_serve
     from controller.shard import ALL, Shard
 
@@ -37,4 +38,7 @@ def serve(
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_context("the inventory has problems; fix them and start again") as ctx:
         ctx.shard = part
-        asyncio.run(run_serve(ctx, only))
+        try:
+            asyncio.run(run_serve(ctx, only))
+        except SecretsError as exc:
+            raise fail(str(exc)) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -94,3 +95,58 @@ def users_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     for row in rows:
         typer.echo(f"{row['username']:<20} {row['role']:<9} "
                    f"{'disabled' if row['disabled'] else 'active'}")
+
+
+tokens_app = typer.Typer(no_args_is_help=True, help="Engineers' API tokens.")
+users_app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    user: Annotated[str | None, typer.Option(help="Only this user's tokens")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List API tokens (never the tokens themselves): expiry, last use, status."""
+    from controller.auth import list_api_tokens
+
+    with open_store() as store, store.session() as session:
+        rows = list_api_tokens(session, username=user)
+
+    def day(moment: datetime | None, empty: str) -> str:
+        return moment.strftime("%Y-%m-%d %H:%M") if moment else empty
+
+    if as_json:
+        typer.echo(json.dumps([{**vars(t), "created_at": t.created_at.isoformat(),
+                                "expires_at": t.expires_at.isoformat() if t.expires_at else None,
+                                "last_used_at": t.last_used_at.isoformat()
+                                if t.last_used_at else None} for t in rows], indent=2))
+        return
+    for t in rows:
+        typer.echo(f"{t.id:>5} {t.username:<16} {t.name:<20} {t.status:<8} "
+                   f"expires {day(t.expires_at, 'never'):<16} "
+                   f"last used {day(t.last_used_at, '-')}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token_id: Annotated[int | None, typer.Argument(help="The token's id (tokens list)")] = None,
+    user: Annotated[str | None, typer.Option(help="Revoke every token of this user")] = None,
+) -> None:
+    """Revoke one API token by id, or every token of --user. Audited."""
+    from controller.auth import list_api_tokens, revoke_api_token
+    from controller.store.users import UserError
+
+    if (token_id is None) == (user is None):
+        raise fail("name a token id or --user (not both)")
+    try:
+        with open_store() as store, store.session() as session:
+            if token_id is not None:
+                ids = [token_id]
+            else:
+                ids = [t.id for t in list_api_tokens(session, username=user)
+                       if t.status == "active"]
+            for one in ids:
+                revoke_api_token(session, one, actor="cli", owner=user)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"revoked {len(ids)} token(s)")

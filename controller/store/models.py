@@ -92,12 +92,14 @@ from controller.store.bandwidth import (  # noqa: E402
 from controller.store.portal import (  # noqa: E402
     HotspotTraffic,
     LoginCount,
+    MonthlyDevices,
     OtpCode,
     PortalSession,
+    SmsCount,
     Voucher,
 )
 
 __all__ = ["ApiToken", "AuditLog", "Bandwidth1h", "Bandwidth5m", "Base", "ConfigDrift",
            "ConfigPush", "ConfigPushDevice", "CounterState", "HotspotTraffic", "LoginCount",
-           "OtpCode", "PortalSession", "SchedulePushState", "User", "Voucher", "WebSession",
-           "utcnow"]
+           "MonthlyDevices", "OtpCode", "PortalSession", "SchedulePushState", "SmsCount", "User",
+           "Voucher", "WebSession", "utcnow"]

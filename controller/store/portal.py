@@ -1,8 +1,10 @@
 """Store tables of the captive portal: sessions, vouchers, one-time codes, login counters.
 
 Privacy (UU PDP 27/2022): a session keeps the client's IP and MAC only while it is open; when it
-ends they are erased and only a salted hash of the MAC stays (for the daily quota) until the
-retention period deletes the row. Phone numbers are never stored, only salted hashes.
+ends they are erased. Two hashes of the MAC stay, each keyed by its period (captive_portal/
+privacy.py): the day's (the daily quota) until that day closes, the month's (the month's
+distinct devices) until the month closes and is counted; then they are erased too. Phone numbers
+are never stored, only salted hashes.
 """
 
 from __future__ import annotations
@@ -20,19 +22,24 @@ class PortalSession(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Indexes match the portal's questions column for column (migration 0007): a client's open
-    # session (every page, RFC 8908 answer, login), a client's use today (every login), a
-    # hotspot's open sessions (reaper, reconciler; retention by the prefix).
+    # session (every page, RFC 8908 answer, login), a client's use today (every login; and the
+    # day hashes still to erase), a hotspot's open sessions (reaper, reconciler; retention by
+    # the prefix).
     __table_args__ = (
         Index("ix_portal_sessions_hotspot_client_ip", "hotspot", "client_ip"),
         Index("ix_portal_sessions_client_day", "client_hash", "hotspot", "started_at"),
         Index("ix_portal_sessions_open", "ended_at", "hotspot"),
+        # The month's hashes not yet counted and erased (migration 0009).
+        Index("ix_portal_sessions_month", "month_hash", "hotspot", "started_at"),
     )
 
     hotspot: Mapped[str] = mapped_column(String(63))
     method: Mapped[str] = mapped_column(String(16))  # click_through | voucher | phone_otp
     client_ip: Mapped[str | None] = mapped_column(String(45))  # erased when the session ends
     client_mac: Mapped[str | None] = mapped_column(String(17))  # erased when the session ends
-    client_hash: Mapped[str] = mapped_column(String(64))  # HMAC of the MAC
+    # HMACs of the MAC under the day's and the month's key; erased when the period closes.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
+    month_hash: Mapped[str | None] = mapped_column(String(64))
     phone_hash: Mapped[str | None] = mapped_column(String(64))
     voucher_id: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -88,6 +95,29 @@ class LoginCount(Base):
     method: Mapped[str] = mapped_column(String(16))
     result: Mapped[str] = mapped_column(String(16))
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SmsCount(Base):
+    """SMS sent in one budget period (an hour or a day) for one scope: a device (its day hash),
+    a hotspot, or all. Counted with one upsert, so parallel requests cannot pass a budget."""
+
+    __tablename__ = "portal_sms_counts"
+
+    period: Mapped[str] = mapped_column(String(24), primary_key=True)  # h:2026-11-27T13 | d:...
+    scope: Mapped[str] = mapped_column(String(80), primary_key=True)  # device:<hash>|hotspot:..
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MonthlyDevices(Base):
+    """Distinct devices of a hotspot in a closed month (local to the hotspot), counted from the
+    month's MAC hashes just before they are erased."""
+
+    __tablename__ = "portal_monthly_devices"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    hotspot: Mapped[str] = mapped_column(String(63), primary_key=True)
+    devices: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class HotspotTraffic(Base):

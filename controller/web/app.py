@@ -10,7 +10,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.context import Context
@@ -22,7 +21,8 @@ from controller.web.api import config as api_config
 from controller.web.api import hotspots as api_hotspots
 from controller.web.api import network as api_network
 from controller.web.api import users as api_users
-from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, render
+from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, Viewer, render
+from controller.web.guards import AllowedHosts, metrics_response
 from controller.web.pages import admin, auth, bandwidth, config, hotspots, network
 
 PAGE_ROUTERS = [auth.router, network.router, config.router, hotspots.router, bandwidth.router,
@@ -31,10 +31,11 @@ API_ROUTERS = [api_network.router, api_config.router, api_hotspots.router, api_u
                api_audit.router, api_bandwidth.router]
 
 STATIC = Path(__file__).parent / "static"
+DOCS_PAGE = "/api/docs"  # a page for browsers: without a login it sends to the login form
 
 
 def _is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return request.url.path.startswith("/api/") and request.url.path != DOCS_PAGE
 
 
 def _security_headers(ctx: Context):  # type: ignore[no-untyped-def]
@@ -47,7 +48,7 @@ def _security_headers(ctx: Context):  # type: ignore[no-untyped-def]
 
     async def middleware(request: Request, call_next):  # type: ignore[no-untyped-def]
         response = await call_next(request)
-        if not request.url.path.startswith("/api/docs"):
+        if not request.url.path.startswith(DOCS_PAGE):
             response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -63,7 +64,8 @@ def create_admin_app(ctx: Context) -> FastAPI:
         description="REST API of the Simpul network controller. Authenticate with a session "
         "cookie (plus X-CSRF-Token on changes) or `Authorization: Bearer <API token>`.",
         version="1",
-        docs_url=None, openapi_url="/api/openapi.json", redoc_url=None,
+        # The schema and its docs are served below, to logged-in engineers only.
+        docs_url=None, openapi_url=None, redoc_url=None,
         # Bodies past the limit get 413 before any parsing or authentication, counted as they
         # stream in (chunked too), not only by Content-Length.
         max_body_size=ctx.settings.admin_max_body_bytes,
@@ -72,6 +74,8 @@ def create_admin_app(ctx: Context) -> FastAPI:
     app.state.login_limiter = RateLimiter(limit=10, window_s=60)  # per client address
     app.state.pushes = Pushes(ctx.store, ctx.settings.push_stale_after_s)
     app.middleware("http")(_security_headers(ctx))
+    # Outermost: a request under a Host engineers do not use is refused before anything runs.
+    app.add_middleware(AllowedHosts, allowed=ctx.settings.allowed_host_list())
     STATIC.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -80,11 +84,15 @@ def create_admin_app(ctx: Context) -> FastAPI:
         return {"status": "ok", "listener": "admin"}
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics(request: Request) -> Response:
+        return metrics_response(ctx, request)
 
-    @app.get("/api/docs", include_in_schema=False)
-    def api_docs() -> Response:
+    @app.get("/api/openapi.json", include_in_schema=False)
+    def openapi_schema(_who: Viewer) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get(DOCS_PAGE, include_in_schema=False)
+    def api_docs(_who: Viewer) -> Response:
         # Swagger UI from the vendored copy: no CDN.
         return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Simpul API",
                                    swagger_js_url="/static/vendor/swagger/swagger-ui-bundle.js",

@@ -81,6 +81,16 @@ ID: dict[str, str] = {
     "Create token": "Buat token",
     "Copy this token now; it is not shown again.":
         "Salin token ini sekarang; token tidak ditampilkan lagi.",
+    "Created": "Dibuat",
+    "Expires after": "Kedaluwarsa setelah",
+    "days": "hari",
+    "Never": "Tidak pernah",
+    "Last used": "Terakhir dipakai",
+    "Revoke": "Cabut",
+    "Expired": "Kedaluwarsa",
+    "Revoked": "Dicabut",
+    "A password change revokes all of that user's tokens.":
+        "Mengganti kata sandi mencabut semua token milik pengguna itu.",
     "Choose targets": "Pilih sasaran",
     "Preview diff": "Pratinjau perbedaan",
     "Confirm push": "Konfirmasi dorong",

@@ -6,10 +6,10 @@ scale-out); it listens on SIMPUL_ADMIN_LISTEN, where no admin UI runs in that pr
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi import FastAPI, Request, Response
 
 from controller.context import Context
+from controller.web.guards import metrics_response
 
 
 def create_metrics_app(ctx: Context) -> FastAPI:
@@ -21,7 +21,7 @@ def create_metrics_app(ctx: Context) -> FastAPI:
         return {"status": "ok", "listener": "poller", "shard": str(ctx.shard)}
 
     @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics(request: Request) -> Response:
+        return metrics_response(ctx, request)
 
     return app

@@ -18,7 +18,7 @@ import httpx
 import paramiko
 import pytest
 
-from controller.auth import create_api_token
+from controller.auth import create_api_token, token_expiry
 from controller.devices.host_keys import known_hosts_path, pin_host_key
 from controller.store.db import Store, migrate
 from controller.store.users import add_user
@@ -77,7 +77,8 @@ def test_a_push_cut_by_a_crash_shows_interrupted_after_restart(
     store = Store(url)
     with store.session() as session:
         user = add_user(session, "budi", "kata-sandi-rahasia-1", "operator", actor="test")
-        token = create_api_token(session, user, "push-test", actor="test")
+        token = create_api_token(session, user, "push-test", actor="test",
+                                 expires_at=token_expiry(1))
     store.dispose()
     admin = f"127.0.0.1:{free_port()}"
     env = {**os.environ, "SIMPUL_DATA_DIR": str(tmp_path / "data"),

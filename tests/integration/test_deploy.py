@@ -34,9 +34,83 @@ def promtool(*args: str) -> subprocess.CompletedProcess[str]:
                           cwd=PROMETHEUS)
 
 
-def test_promtool_check_config():
-    out = promtool("check", "config", "prometheus.yml")
+def deployed_prometheus(tmp_path: Path, token: str = "example-token") -> Path:
+    """deploy/prometheus as an operator installs it: the config, its rules and the metrics
+    token in the file the config names, beside it (mode 600)."""
+    for name in ("prometheus.yml", "simpul-rules.yml"):
+        shutil.copy(PROMETHEUS / name, tmp_path / name)
+    token_file = tmp_path / "simpul-metrics-token"
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    return tmp_path / "prometheus.yml"
+
+
+def test_promtool_check_config(tmp_path: Path):
+    config = deployed_prometheus(tmp_path)
+    out = promtool("check", "config", str(config))
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_prometheus_scrapes_metrics_with_the_bearer_token(tmp_path: Path,
+                                                          demo_secrets: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    """The shipped scrape config sends the token /metrics asks for: a real Prometheus scrapes
+    a real admin listener with the secret metrics_token set, and is up."""
+    import asyncio
+    import threading
+    import time
+
+    import httpx
+
+    from controller.context import Context
+    from controller.serve import _server
+    from controller.settings import Settings
+    from controller.web.app import create_admin_app
+    from tests.conftest import DEMO_INVENTORY, free_port
+
+    binary = shutil.which("prometheus")
+    if binary is None:
+        pytest.skip("prometheus not installed (Debian package prometheus; ./test installs it)")
+    token = "metrics-token-for-the-test-1"
+    monkeypatch.setenv("SIMPUL_SECRET_METRICS_TOKEN", token)
+    host = "127.0.0.1"
+    admin = f"{host}:{free_port(host)}"
+    ctx = Context.open(Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                                secrets_file=demo_secrets, admin_listen=admin))
+    server = _server(create_admin_app(ctx), admin, ctx.settings)
+    thread = threading.Thread(target=asyncio.run, args=(server.serve(),), daemon=True)
+    thread.start()
+    (tmp_path / "prometheus").mkdir()
+    config = deployed_prometheus(tmp_path / "prometheus", token)
+    config.write_text(config.read_text().replace('"127.0.0.1:8000"', f'"{admin}"')
+                      .replace("scrape_interval: 30s", "scrape_interval: 1s")
+                      .replace("scrape_timeout: 10s", "scrape_timeout: 1s"))
+    web = f"{host}:{free_port(host)}"
+    log = tmp_path / "prometheus.log"
+    with log.open("w") as log_file:
+        proc = subprocess.Popen([binary, f"--config.file={config}",
+                                 f"--web.listen-address={web}",
+                                 f"--storage.tsdb.path={tmp_path / 'tsdb'}"],
+                                stdout=subprocess.DEVNULL, stderr=log_file)
+    try:
+        assert httpx.get(f"http://{admin}/metrics", timeout=10).status_code == 401
+        health, error = "", ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and health != "up":
+            time.sleep(0.5)
+            try:
+                targets = httpx.get(f"http://{web}/api/v1/targets", timeout=5).json()
+            except httpx.HTTPError:
+                continue
+            for target in targets["data"]["activeTargets"]:
+                health, error = target["health"], target["lastError"]
+        assert health == "up", error or log.read_text()[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        server.should_exit = True
+        thread.join(timeout=30)
+        ctx.close()
 
 
 def test_promtool_check_rules():

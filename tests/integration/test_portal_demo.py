@@ -76,7 +76,9 @@ def test_demo_logins_by_every_method_show_in_store_and_metrics(
     session_id = lab.simpul("hotspot", "sessions").stdout.split()[8]
     assert lab.simpul("hotspot", "disconnect", session_id).returncode == 0
 
-    sent = web.post("/login/otp/request", data={"phone": "0813 5555 0101", "accept": "yes"})
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    sent = web.post("/login/otp/request", data={"phone": "0813 5555 0101", "accept": "yes",
+                                                 "form_token": token})
     assert sent.status_code == 200
     text = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])["text"]
     code = re.search(r"\b(\d{6})\b", text).group(1)  # type: ignore[union-attr]

@@ -403,8 +403,10 @@ def test_citizen_journey_through_a_real_nftables_gateway(lab: Lab) -> None:
     wait_until("the reaper ends it", lambda: lab.sessions()[-1]["end_reason"] == "timeout", 30)
 
     # -- phone + one-time code from the outbox; quota exhaustion ends the session -----------
+    form = re.search(r'name="form_token" value="([^"]+)"', lab.citizen_get(f"{PORTAL}/login"))
+    assert form, "the login page offers the OTP form with its token"
     sent = lab.citizen_get(f"{PORTAL}/login/otp/request", "-d", "phone=0812 1111 2222",
-                           "-d", "accept=yes")
+                           "-d", "accept=yes", "-d", f"form_token={form.group(1)}")
     assert "Kode telah dikirim" in sent
     message = json.loads(lab.outbox.read_text().splitlines()[-1])
     otp = re.search(r"\b(\d{6})\b", message["text"]).group(1)  # type: ignore[union-attr]

@@ -169,7 +169,7 @@ def test_haproxy_example_forwards_the_real_client_and_drops_a_forged_header(
     n = random.randint(100, 250)
     proxy = f"127.0.{n}.3"
     settings = make_settings(tmp_path, demo_secrets, trusted_proxies=proxy,
-                             portal_demo_hotspot="taman-kota")
+                             portal_demo_hotspot="taman-kota", allowed_hosts=proxy)
     portal_port, admin_port = free_port(proxy), free_port(proxy)
     text = HAPROXY_CFG.read_text()
     for example, real in (("10.10.0.5:80\n", f"{proxy}:{portal_port}\n"),

@@ -28,7 +28,7 @@ PASSWORD = "kata-sandi-rahasia-1"
 @pytest.fixture
 def client(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets)
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
     ctx = Context.open(settings)
     with ctx.store.session() as session:
         for name, role in (("budi", "operator"), ("siti", "viewer")):

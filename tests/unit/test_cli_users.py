@@ -40,3 +40,44 @@ def test_users_add_passwd_list(tmp_path: Path) -> None:
         user = session.query(User).filter_by(username="budi").one()
         assert verify_password(user.password_hash, "rahasia-panjang-3")
     store.dispose()
+
+
+def test_users_tokens_list_and_revoke(tmp_path: Path) -> None:
+    from controller.auth import create_api_token, token_expiry, token_user
+    from controller.store.models import AuditLog
+
+    data = tmp_path / "data"
+    assert simpul(data, "add", "budi", "--password-stdin",
+                  stdin="rahasia-panjang-1\n").returncode == 0
+    store = Store(f"sqlite:///{data / 'simpul.db'}")
+    with store.session() as session:
+        user = session.query(User).filter_by(username="budi").one()
+        tokens = [create_api_token(session, user, name, actor="test", expires_at=token_expiry(7))
+                  for name in ("grafana", "backup", "ci")]
+    listed = json.loads(simpul(data, "tokens", "list", "--json").stdout)
+    assert [(t["name"], t["username"], t["status"]) for t in listed] == [
+        ("ci", "budi", "active"), ("backup", "budi", "active"), ("grafana", "budi", "active")]
+    assert all(token not in json.dumps(listed) for token in tokens)
+    text = simpul(data, "tokens", "list").stdout
+    assert "grafana" in text and "active" in text and "expires 20" in text
+    both = simpul(data, "tokens", "revoke", "1", "--user", "budi")
+    assert both.returncode == 1 and "not both" in both.stderr
+    missing = simpul(data, "tokens", "revoke", "99")
+    assert missing.returncode == 1 and "no API token 99" in missing.stderr
+    grafana_id = listed[2]["id"]
+    assert simpul(data, "tokens", "revoke", str(grafana_id)).returncode == 0
+    with store.session() as session:
+        assert token_user(session, tokens[0]) is None
+        assert token_user(session, tokens[1]) is not None
+    # A password change revokes the rest.
+    assert simpul(data, "passwd", "budi", "--password-stdin",
+                  stdin="rahasia-panjang-2\n").returncode == 0
+    statuses = {t["name"]: t["status"] for t in
+                json.loads(simpul(data, "tokens", "list", "--user", "budi", "--json").stdout)}
+    assert statuses == {"grafana": "revoked", "backup": "revoked", "ci": "revoked"}
+    with store.session() as session:
+        revokes = session.query(AuditLog).filter_by(action="token.revoke").all()
+        assert [(r.actor, r.target) for r in revokes] == [("cli", "budi")]
+        password = session.query(AuditLog).filter_by(action="user.password").one()
+        assert password.detail == {"tokens_revoked": 2}
+    store.dispose()

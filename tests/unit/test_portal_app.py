@@ -8,10 +8,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from captive_portal import form_tokens
 from captive_portal.app import create_portal_app
 from captive_portal.service import Portal
 from controller.store.portal import OtpCode, PortalSession
@@ -34,6 +36,17 @@ def portal(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Portal:
 def client_for(portal: Portal, ip: str) -> TestClient:
     return TestClient(create_portal_app(portal.ctx), base_url=PORTAL, client=(ip, 40000),
                       follow_redirects=False)
+
+
+def request_code(portal: Portal, ip: str, phone: str) -> httpx.Response:
+    """Ask for a code as a phone does: the login page first, for its form token (a client
+    already online sees no form there: it gets the token its own address would)."""
+    client = client_for(portal, ip)
+    page = client.get("/login")
+    found = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    token = found.group(1) if found else form_tokens.issue(portal.login.salt, ip)
+    return client.post("/login/otp/request", data={"phone": phone, "accept": "yes",
+                                                   "form_token": token})
 
 
 def sessions(portal: Portal) -> list[PortalSession]:
@@ -144,11 +157,11 @@ def test_voucher_not_offered_at_click_through_only_hotspot(portal: Portal) -> No
 
 def test_phone_otp_flow_hashes_phone_and_limits_attempts(portal: Portal, tmp_path: Path) -> None:
     client = client_for(portal, TEPIAN)
-    bad = client.post("/login/otp/request", data={"phone": "12345", "accept": "yes"})
+    bad = request_code(portal, TEPIAN, "12345")
     assert bad.status_code == 400 and "Nomor HP tidak valid" in bad.text
     with portal.store.session() as s:
         assert list(s.scalars(select(OtpCode))) == []
-    sent = client.post("/login/otp/request", data={"phone": "0812-3456-7890", "accept": "yes"})
+    sent = request_code(portal, TEPIAN, "0812-3456-7890")
     assert sent.status_code == 200 and "Kode telah dikirim" in sent.text
     message = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])
     assert message["to"] == "+6281234567890"
@@ -165,7 +178,7 @@ def test_phone_otp_flow_hashes_phone_and_limits_attempts(portal: Portal, tmp_pat
                                              data={"phone": "081234567890", "code": code})
     assert reused.status_code == 400 and "Minta kode" in reused.text  # a code works once
     # wrong codes are limited: after max attempts even the right code is refused
-    client.post("/login/otp/request", data={"phone": "081299990000", "accept": "yes"})
+    request_code(portal, TEPIAN, "081299990000")
     last = json.loads((tmp_path / "outbox.jsonl").read_text().splitlines()[-1])
     code2 = re.search(r"\b(\d{6})\b", last["text"]).group(1)  # type: ignore[union-attr]
     other = client_for(portal, "10.200.8.26")
@@ -193,7 +206,7 @@ def test_logs_never_carry_client_identity(portal: Portal, caplog: pytest.LogCapt
     caplog.set_level(logging.DEBUG)
     client = client_for(portal, TEPIAN)
     client.post("/login/click", data={"accept": "yes"})
-    client.post("/login/otp/request", data={"phone": "081234567890", "accept": "yes"})
+    request_code(portal, TEPIAN, "081234567890")
     portal.accounting.disconnect(sessions(portal)[0].id, "tester")
     portal.accounting.account_and_reap()
     text = caplog.text
@@ -239,3 +252,28 @@ def test_portal_pages_forbid_framing_and_foreign_content(portal: Portal) -> None
         assert "script-src" not in policy and f"form-action 'self' {PORTAL}" in policy
         assert page.headers["x-frame-options"] == "DENY"
         assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_otp_form_needs_the_token_its_page_gave_this_client(portal: Portal,
+                                                                tmp_path: Path) -> None:
+    """Another site could make citizens' browsers ask for codes to any number (SMS bombing at
+    the regency's cost): the form carries a token only this client's own page holds."""
+    import time
+
+    page = client_for(portal, TEPIAN).get("/login")
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    assert "<script" not in page.text
+    other_ip = "10.200.8.99"
+    portal.gateways.get("tepian-kahayan").macs[other_ip] = "02:00:00:00:00:99"  # type: ignore[attr-defined]
+    form = {"phone": "081234567890", "accept": "yes"}
+    stale = form_tokens.issue(portal.login.salt, TEPIAN, time.time() - 3 * 3600)
+    for ip, extra in ((TEPIAN, {}), (TEPIAN, {"form_token": "1.forged"}),
+                      (TEPIAN, {"form_token": stale}), (TEPIAN, {"form_token": "１２.x"}),
+                      (other_ip, {"form_token": token})):  # another client's token
+        refused = client_for(portal, ip).post("/login/otp/request", data={**form, **extra})
+        assert refused.status_code == 403 and "Formulir sudah kedaluwarsa" in refused.text
+        assert 'name="form_token"' in refused.text  # a fresh form to try again
+    assert not (tmp_path / "outbox.jsonl").exists()
+    sent = client_for(portal, TEPIAN).post("/login/otp/request",
+                                           data={**form, "form_token": token})
+    assert sent.status_code == 200 and "Kode telah dikirim" in sent.text

@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -18,7 +19,7 @@ from captive_portal.clock import utcnow
 from captive_portal.errors import PortalError
 from captive_portal.service import Portal
 from captive_portal.sms import SmsError, WebhookSender
-from controller.store.portal import OtpCode
+from controller.store.portal import OtpCode, SmsCount
 from tests.conftest import free_port
 from tests.unit.portal_helpers import open_portal
 
@@ -142,5 +143,122 @@ def test_parallel_guesses_get_no_more_checks_than_the_limit(
                 otp.verify_code(session, salt=salt, hotspot="tepian-kahayan",
                                 phone_hash="p" * 64, typed=code, max_attempts=5)
             assert late.value.code == "otp_attempts"
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize("digits", ["０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩", "०१२३४५६७८९"],
+                         ids=["full-width", "arabic-indic", "devanagari"])
+def test_phone_numbers_in_other_scripts_are_refused(portal: Portal, tmp_path: Path,
+                                                    digits: str) -> None:
+    """Each script's digits used to be another number for the same phone: 3 more codes past
+    its cap. Only ASCII digits are a number now."""
+    ascii_number = "081234000333"
+    for _ in range(3):
+        portal.login.request_otp(IP, ascii_number)
+    local = ascii_number.translate(str.maketrans("0123456789", digits))
+    for typed in (local, "+62" + local[1:], "0" + local[1:], ascii_number[:4] + local[4:]):
+        with pytest.raises(PortalError) as refused:
+            portal.login.request_otp(IP, typed)
+        assert refused.value.code == "phone_format", typed
+    assert len((tmp_path / "outbox.jsonl").read_text().splitlines()) == 3
+
+
+def budget_portal(tmp_path: Path, inventory: Path, **limits: int) -> tuple[Portal, Any]:
+    portal, gateways = open_portal(tmp_path, inventory, **{
+        "portal_sms_per_device_per_hour": 100, "portal_sms_per_device_per_day": 100,
+        "portal_sms_per_hotspot_per_hour": 100, "portal_sms_per_hotspot_per_day": 100,
+        "portal_sms_per_hour": 100, "portal_sms_per_day": 100, "portal_otp_max_sends_per_hour": 50,
+        **limits})
+    for n in range(1, 30):
+        gateways["tepian-kahayan"].macs[f"10.200.8.{n}"] = f"02:08:00:00:00:{n:02x}"
+        gateways["pasar-besar"].macs[f"10.200.12.{n}"] = f"02:12:00:00:00:{n:02x}"
+    return portal, gateways
+
+
+def sent(tmp_path: Path) -> int:
+    outbox = tmp_path / "outbox.jsonl"
+    return len(outbox.read_text().splitlines()) if outbox.exists() else 0
+
+
+def refusal(portal: Portal, ip: str, phone: str) -> str | None:
+    try:
+        portal.login.request_otp(ip, phone)
+    except PortalError as exc:
+        assert exc.status == 429
+        return exc.code
+    return None
+
+
+@pytest.mark.parametrize("window", ["hour", "day"])
+def test_one_device_may_not_send_past_its_budget_to_many_numbers(
+        tmp_path: Path, demo_inventory: Path, demo_secrets: Path, window: str) -> None:
+    portal, _ = budget_portal(tmp_path, demo_inventory,
+                              **{f"portal_sms_per_device_per_{window}": 2})
+    answers = [refusal(portal, "10.200.8.1", f"08123400{n:04d}") for n in range(4)]
+    assert answers == [None, None, "otp_device_limit", "otp_device_limit"]
+    assert refusal(portal, "10.200.8.2", "081234009999") is None  # another device
+    assert sent(tmp_path) == 3
+
+
+@pytest.mark.parametrize("window", ["hour", "day"])
+def test_a_hotspot_and_the_whole_portal_have_sms_budgets(
+        tmp_path: Path, demo_inventory: Path, demo_secrets: Path, window: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    portal, _ = budget_portal(tmp_path, demo_inventory,
+                              **{f"portal_sms_per_hotspot_per_{window}": 3,
+                                 f"portal_sms_per_{window}": 5})
+    answers = [refusal(portal, f"10.200.8.{n}", f"08123400{n:04d}") for n in range(1, 5)]
+    assert answers == [None, None, None, "sms_budget"]  # this hotspot's budget
+    answers = [refusal(portal, f"10.200.12.{n}", f"08123500{n:04d}") for n in range(1, 4)]
+    assert answers == [None, None, "sms_budget"]  # the portal's, all hotspots together
+    assert sent(tmp_path) == 5
+    assert "SMS budget reached: hotspot per" in caplog.text
+    assert "SMS budget reached: all per" in caplog.text
+    # The refusals counted nothing: the budget is what was sent.
+    with portal.store.session() as s:
+        counts = {(r.scope.split(":")[0], r.period[0]): r.count for r in s.scalars(
+            select(SmsCount)) if not r.scope.startswith("device:")}
+    assert counts[("all", "h")] == counts[("all", "d")] == 5
+
+
+def test_budgets_hold_under_parallel_requests(store_url: str, tmp_path: Path) -> None:
+    """24 requests at once (threads, own sessions) on SQLite and PostgreSQL: exactly the
+    budget passes, counted by one upsert each."""
+    from captive_portal import sms_budget
+    from controller.settings import Settings
+    from controller.store.db import Store
+
+    store = Store(store_url)
+    settings = Settings(data_dir=tmp_path, portal_sms_per_hotspot_per_hour=7)
+    now = utcnow()
+    found = sms_budget.budgets(settings, device_hash="d" * 64, hotspot="tepian-kahayan",
+                               timezone="Asia/Jakarta", now=now)
+    hotspot_budgets = [b for b in found if not b.scope.startswith("device:")]
+    start = threading.Barrier(24)
+    passed: list[int] = []
+
+    def request() -> None:
+        try:
+            with store.session() as session:
+                start.wait(timeout=60)
+                sms_budget.spend(session, hotspot_budgets, "tepian-kahayan")
+            passed.append(1)
+        except PortalError:
+            pass
+
+    threads = [threading.Thread(target=request) for _ in range(24)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert len(passed) == 7
+        with store.session() as session:
+            assert {r.scope: r.count for r in session.scalars(select(SmsCount))
+                    if r.period.startswith("h:")} == {"hotspot:tepian-kahayan": 7, "all": 7}
+            sms_budget.purge_spent(session, now + timedelta(days=2))
+        with store.session() as session:
+            assert session.scalars(select(SmsCount)).all() == []
     finally:
         store.dispose()

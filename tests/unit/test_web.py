@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from controller.context import Context
 from controller.settings import Settings
@@ -26,7 +27,7 @@ PASSWORD = "kata-sandi-rahasia-1"
 @pytest.fixture
 def ctx(tmp_path: Path, demo_secrets: Path) -> Iterator[Context]:
     settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
-                        secrets_file=demo_secrets)
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
     context = Context.open(settings)
     with context.store.session() as session:
         for name, role in (("admin", "admin"), ("budi", "operator"), ("siti", "viewer")):
@@ -211,6 +212,102 @@ def test_api_needs_auth_and_accepts_hashed_bearer_tokens(client: TestClient, ctx
     assert stored and token not in stored and all(len(h) == 64 for h in stored)
 
 
+def test_api_tokens_expire_list_revoke_and_end_with_a_password_change(
+        client: TestClient, ctx: Context) -> None:
+    """Tokens used to live forever, unlisted and unrevocable, past a password change."""
+    csrf = log_in(client, "budi")
+    made = {}
+    for name, days in (("grafana", None), ("backup", 1), ("ci", 30)):
+        body = {"name": name} if days is None else {"name": name, "expires_days": days}
+        response = client.post("/api/v1/tokens", json=body, headers={"X-CSRF-Token": csrf})
+        assert response.status_code == 201, response.text
+        made[name] = response.json()
+    expires = {n: datetime.fromisoformat(m["expires_at"]) for n, m in made.items()}
+    now = datetime.now(UTC)
+    assert timedelta(days=89) < expires["grafana"] - now <= timedelta(days=90)  # the default
+    assert timedelta(hours=23) < expires["backup"] - now <= timedelta(days=1)
+    # Never-expiring tokens are for display accounts only (there is no such role yet).
+    never = client.post("/api/v1/tokens", json={"name": "wall", "expires_days": "never"},
+                        headers={"X-CSRF-Token": csrf})
+    assert never.status_code == 422 and "never expire" in never.json()["detail"]
+
+    bearer = {n: {"Authorization": f"Bearer {m['token']}"} for n, m in made.items()}
+    assert client.get("/api/v1/me", headers=bearer["ci"]).status_code == 200
+    listed = client.get("/api/v1/tokens").json()
+    assert [t["name"] for t in listed] == ["ci", "backup", "grafana"]
+    assert {t["status"] for t in listed} == {"active"}
+    assert all(m["token"] not in str(listed) for m in made.values())
+    [ci] = [t for t in listed if t["name"] == "ci"]
+    assert ci["last_used_at"] is not None and ci["username"] == "budi"
+
+    # An expired token is refused and listed as expired.
+    with ctx.store.session() as session:
+        session.execute(update(ApiToken).where(ApiToken.name == "backup")
+                        .values(expires_at=now - timedelta(seconds=1)))
+    assert client.get("/api/v1/me", headers=bearer["backup"]).status_code == 401
+    assert {t["name"]: t["status"] for t in client.get("/api/v1/tokens").json()}["backup"] \
+        == "expired"
+
+    # Revoked by its owner through the API: refused from then on. Others' tokens are not theirs.
+    siti = TestClient(create_admin_app(ctx))
+    siti_csrf = log_in(siti, "siti")
+    assert siti.get("/api/v1/tokens").json() == []
+    assert siti.delete(f"/api/v1/tokens/{ci['id']}",
+                       headers={"X-CSRF-Token": siti_csrf}).status_code == 404
+    assert client.delete(f"/api/v1/tokens/{ci['id']}").status_code == 403  # CSRF
+    assert client.delete(f"/api/v1/tokens/{ci['id']}",
+                         headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert client.get("/api/v1/me", headers=bearer["ci"]).status_code == 401
+    assert client.get("/api/v1/me", headers=bearer["grafana"]).status_code == 200
+
+    # The UI lists them and revokes; an admin sees and may revoke everyone's.
+    page = client.get("/users")
+    assert 'id="token-list"' in page.text and "grafana" in page.text and "Dicabut" in page.text
+    admin = TestClient(create_admin_app(ctx))
+    admin_csrf = log_in(admin, "admin")
+    assert {t["username"] for t in admin.get("/api/v1/tokens").json()} == {"budi"}
+    ui = admin.post("/tokens", data={"csrf_token": admin_csrf, "name": "admin-ui",
+                                     "expires_days": "30"})
+    assert ui.status_code == 200 and 'id="new-token"' in ui.text
+    [admin_ui] = [t for t in admin.get("/api/v1/tokens").json() if t["name"] == "admin-ui"]
+    assert admin.post(f"/tokens/{admin_ui['id']}/revoke", data={"csrf_token": admin_csrf},
+                      follow_redirects=False).status_code == 303
+
+    # A password change revokes every token of that user.
+    assert client.post("/password", data={"current": PASSWORD, "new": "baru-dan-panjang-2",
+                                          "csrf_token": csrf}).status_code == 200
+    assert client.get("/api/v1/me", headers=bearer["grafana"]).status_code == 401
+    with ctx.store.session() as session:
+        actions = session.execute(select(AuditLog.action, AuditLog.actor, AuditLog.detail)
+                                  .where(AuditLog.action.startswith("token.")
+                                         | (AuditLog.action == "user.password"))).all()
+    assert [a for a, _, _ in actions].count("token.create") == 4
+    assert ("token.revoke", "budi", {"id": ci["id"], "name": "ci"}) in actions
+    assert ("token.revoke", "admin", {"id": admin_ui["id"], "name": "admin-ui"}) in actions
+    assert ("user.password", "budi", {"tokens_revoked": 2}) in actions  # grafana and backup
+
+
+def test_a_tokens_last_use_is_written_at_most_once_a_minute(client: TestClient,
+                                                             ctx: Context) -> None:
+    csrf = log_in(client, "budi")
+    token = client.post("/api/v1/tokens", json={"name": "poller"},
+                        headers={"X-CSRF-Token": csrf}).json()["token"]
+    client.cookies.clear()
+    headers = {"Authorization": f"Bearer {token}"}
+    client.get("/api/v1/me", headers=headers)
+    with ctx.store.session() as session:
+        first = session.scalar(select(ApiToken.last_used_at))
+    client.get("/api/v1/me", headers=headers)
+    with ctx.store.session() as session:
+        assert session.scalar(select(ApiToken.last_used_at)) == first
+        session.execute(update(ApiToken).values(last_used_at=datetime.now(UTC)
+                                                - timedelta(minutes=2)))
+    client.get("/api/v1/me", headers=headers)
+    with ctx.store.session() as session:
+        later = session.scalar(select(ApiToken.last_used_at))
+    assert later is not None and first is not None and later > first
+
+
 def test_api_errors_are_clear_json(client: TestClient) -> None:
     csrf = log_in(client, "admin")
     response = client.post("/api/v1/users", json={"username": "a b", "password": "short",
@@ -367,7 +464,7 @@ def test_push_target_errors_are_clear(client: TestClient) -> None:
 def test_a_refused_inventory_reload_is_shown_to_engineers_on_every_page(
         tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> None:
     settings = Settings(data_dir=tmp_path / "data2", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets)
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
     context = Context.open(settings)
     with context.store.session() as session:
         add_user(session, "siti", PASSWORD, "viewer", actor="test")
@@ -436,3 +533,65 @@ def test_an_interrupted_push_names_its_devices_and_offers_them_again(
     assert not re.search(r'value="dinkes-r1" id="t-dinkes-r1" checked', choose)
     rows = client.get(f"/config/pushes/{push_id}/rows")
     assert rows.status_code == 286  # done: htmx stops polling
+
+
+def test_api_schema_and_docs_need_a_login(client: TestClient) -> None:
+    schema = client.get("/api/openapi.json")
+    assert schema.status_code == 401 and "paths" not in schema.text
+    docs = client.get("/api/docs", follow_redirects=False)
+    assert docs.status_code == 303 and docs.headers["location"] == "/login?next=/api/docs"
+    log_in(client, "siti")  # a viewer may read them
+    assert "/api/v1/tokens" in client.get("/api/openapi.json").json()["paths"]
+    assert "swagger-ui" in client.get("/api/docs").text
+
+
+def test_metrics_need_the_bearer_token_once_one_is_set(
+        tmp_path: Path, demo_secrets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client import Gauge
+
+    from controller.web.metrics_app import create_metrics_app
+
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
+    monkeypatch.setenv("SIMPUL_SECRET_METRICS_TOKEN", "rahasia-prometheus-123")
+    context = Context.open(settings)
+    Gauge("simpul_test_reading", "A reading", registry=context.registry).set(1)
+    try:
+        for app in (create_admin_app(context), create_metrics_app(context)):
+            client = TestClient(app)
+            for headers in ({}, {"Authorization": "Bearer salah"},
+                            {"Authorization": "Basic rahasia-prometheus-123"},
+                            {"Authorization": "Bearer rahasia-prometheus-1234"}):
+                refused = client.get("/metrics", headers=headers)
+                assert refused.status_code == 401 and "simpul_" not in refused.text
+                assert refused.headers["www-authenticate"].startswith("Bearer")
+            ok = client.get("/metrics", headers={"Authorization": "Bearer rahasia-prometheus-123"})
+            assert ok.status_code == 200 and "simpul_test_reading 1.0" in ok.text
+            assert client.get("/healthz").status_code == 200
+    finally:
+        context.close()
+
+
+def test_the_admin_side_answers_only_the_hosts_it_is_known_by(
+        tmp_path: Path, demo_secrets: Path) -> None:
+    """DNS rebinding: a page under an attacker's name that resolves to 127.0.0.1 must not reach
+    the engineers' UI or API with their cookies."""
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                        secrets_file=demo_secrets, admin_listen="10.10.0.11:8000",
+                        allowed_hosts="simpul.kalteng.example, *.noc.example")
+    context = Context.open(settings)
+    try:
+        app = create_admin_app(context)
+        for host in ("localhost:8000", "127.0.0.1", "[::1]:8000", "10.10.0.11:8000",
+                     "SIMPUL.kalteng.example", "wall.noc.example:443"):
+            response = TestClient(app, base_url=f"http://{host}").get("/login")
+            assert response.status_code == 200, host
+        for host in ("rebind.attacker.example", "attacker.example:8000", "noc.example",
+                     "simpul.kalteng.example.attacker.example", "testserver", ""):
+            response = TestClient(app, base_url="http://x").get(
+                "/api/v1/me", headers={"Host": host})
+            assert response.status_code == 400 and "SIMPUL_ALLOWED_HOSTS" in response.text, host
+        # Load balancers check /healthz by address.
+        assert TestClient(app, base_url="http://10.9.9.9").get("/healthz").status_code == 200
+    finally:
+        context.close()

@@ -48,7 +48,7 @@ def ctx(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[Co
     setwan (30M/15M) idles at 1M/0.4M all month; bpbd (20M/10M) runs 19M/6M in office
     hours and 1M/0.4M otherwise. No other office has data."""
     settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets)
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
     context = Context.open(settings)
     with context.store.session() as session:
         for name, role in (("budi", "operator"), ("siti", "viewer")):

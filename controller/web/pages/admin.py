@@ -6,13 +6,35 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from controller.auth import create_api_token
+from controller.auth import create_api_token, list_api_tokens, revoke_api_token, token_expiry
 from controller.store.audit import find_entries, known_actions, record
 from controller.store.models import User
 from controller.store.users import ROLES, UserError, add_user
-from controller.web.deps import Admin, Viewer, check_csrf, existing_user, get_ctx, render
+from controller.web.deps import (
+    Admin,
+    Principal,
+    Viewer,
+    check_csrf,
+    existing_user,
+    get_ctx,
+    render,
+)
 
 router = APIRouter(include_in_schema=False)
+TOKEN_LIFETIMES_DAYS = (30, 90, 180, 365)  # offered in the form, with the configured default
+
+
+def _users_page(request: Request, who: Principal, status: int = 200, *,
+                error: str | None = None, token: str | None = None) -> Response:
+    """The users page: accounts, and the API tokens the caller may see (an admin: all)."""
+    default = get_ctx(request).settings.api_token_lifetime_days
+    with get_ctx(request).store.session() as session:
+        rows = session.scalars(select(User).order_by(User.username)).all()
+        tokens = list_api_tokens(session,
+                                 username=None if who.role == "admin" else who.username)
+    return render(request, "users.html", status, users=rows, roles=ROLES, error=error,
+                  token=token, tokens=tokens, default_days=default,
+                  lifetimes=sorted({*TOKEN_LIFETIMES_DAYS, default}))
 
 
 @router.get("/audit")
@@ -28,9 +50,7 @@ def audit(request: Request, _who: Viewer, actor: str = "", action: str = "",
 
 @router.get("/users")
 def users(request: Request, who: Viewer) -> Response:
-    with get_ctx(request).store.session() as session:
-        rows = session.scalars(select(User).order_by(User.username)).all()
-    return render(request, "users.html", users=rows, roles=ROLES, error=None, token=None)
+    return _users_page(request, who)
 
 
 @router.post("/users")
@@ -43,10 +63,7 @@ async def users_add(request: Request, who: Admin) -> Response:
                      str(form.get("password", "")), str(form.get("role", "")),
                      actor=who.username)
     except UserError as exc:
-        with get_ctx(request).store.session() as session:
-            rows = session.scalars(select(User).order_by(User.username)).all()
-        return render(request, "users.html", 400, users=rows, roles=ROLES, error=str(exc),
-                      token=None)
+        return _users_page(request, who, 400, error=str(exc))
     return RedirectResponse("/users", status_code=303)
 
 
@@ -71,20 +88,38 @@ async def users_update(request: Request, username: str,
     return RedirectResponse("/users", status_code=303)
 
 
+@router.get("/tokens")
+def tokens(request: Request, who: Viewer) -> Response:
+    return _users_page(request, who)
+
+
 @router.post("/tokens")
 async def tokens_create(request: Request, who: Viewer) -> Response:
     await check_csrf(request, who)
     form = await request.form()
     token: str | None = None
     error: str | None = None
+    days = str(form.get("expires_days", ""))
     try:
+        if not days.isdigit() or not 1 <= int(days) <= 3650:
+            raise UserError("a token's lifetime must be 1-3650 days")
         with get_ctx(request).store.session() as session:
             user = session.get(User, who.user_id)
             assert user is not None
             token = create_api_token(session, user, str(form.get("name", "")).strip(),
-                                     actor=who.username)
+                                     actor=who.username, expires_at=token_expiry(int(days)))
     except UserError as exc:
         error = str(exc)
-    with get_ctx(request).store.session() as session:
-        rows = session.scalars(select(User).order_by(User.username)).all()
-    return render(request, "users.html", users=rows, roles=ROLES, error=error, token=token)
+    return _users_page(request, who, 400 if error else 200, error=error, token=token)
+
+
+@router.post("/tokens/{token_id}/revoke")
+async def tokens_revoke(request: Request, token_id: int, who: Viewer) -> Response:
+    await check_csrf(request, who)
+    try:
+        with get_ctx(request).store.session() as session:
+            revoke_api_token(session, token_id, actor=who.username,
+                             owner=None if who.role == "admin" else who.username)
+    except UserError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return RedirectResponse("/users#tokens", status_code=303)
