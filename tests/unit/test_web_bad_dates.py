@@ -18,7 +18,7 @@ from tests.unit.test_web import PASSWORD, log_in
 @pytest.fixture
 def client(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets)
+                        secrets_file=demo_secrets, allowed_hosts="testserver")
     context = Context.open(settings)
     with context.store.session() as session:
         add_user(session, "budi", PASSWORD, "operator", actor="test")
