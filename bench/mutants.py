@@ -63,6 +63,10 @@ def run_one(mutant: Mutant, python: str, lock: str | None = None) -> tuple[str, 
     return verdict, time.monotonic() - started
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, help="mutant names to run")
@@ -79,8 +83,9 @@ def main() -> int:
     if dirty:
         print("refusing: uncommitted changes in " + ", ".join(dirty), file=sys.stderr)
         return 2
-    # Ctrl-C must not leave a mutant behind: run_one restores the file in `finally`.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # A kill must not leave a mutant behind: SIGTERM unwinds like Ctrl-C, through run_one's
+    # `finally` that puts the file back.
+    signal.signal(signal.SIGTERM, _interrupt)
     python = str(ROOT / ".venv" / "bin" / "python")
     print(f"{'mutant':28} {'verdict':10} {'seconds':>8}  rule")
     results = []

@@ -21,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def locked_requirements() -> str:
-    uv = next((str(p) for p in (ROOT / ".tools/bin/uv",) if p.exists()), "uv")
-    return subprocess.run([uv, "export", "--frozen", "--no-hashes", "--no-emit-project",
-                           "--all-groups", "-q"], cwd=ROOT, capture_output=True, text=True,
+    uv = ROOT / ".tools" / "bin" / "uv"  # the bootstrap's pinned uv, else the one on PATH
+    command = [str(uv) if uv.exists() else "uv", "export", "--frozen", "--no-hashes",
+               "--no-emit-project", "--all-groups", "-q"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout
 
 
