@@ -112,6 +112,11 @@ mutant("rollback", "controller/jobs.py",
        "tests/integration/test_config_lab.py::"
        "test_a_change_the_device_shows_differently_is_rolled_back",
        why="a push the device reads back differently is rolled back")
+mutant("push-drift", "controller/jobs.py",
+       "                save_drift(session, device.name, DRIFT_AFTER_PUSH[result.status],",
+       "                save_drift(session, device.name, \"in_sync\",",
+       "tests/integration/test_config_lab.py::test_rejected_command_rolls_back_to_the_backup",
+       why="a push records the drift state its verify step saw (a rollback leaves drifted)")
 mutant("masking", "controller/backups.py",
        "        text = mask(config, secrets)\n", "        text = config\n",
        "tests/unit/test_configs.py::test_backups_commit_once_per_change_and_diff",

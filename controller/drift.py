@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from controller.inventory import Device
 from controller.jobs import CHANGED, FAILED, UNCHANGED, ConfigJobs, DeviceResult
 from controller.store.db import Store
-from controller.store.models import ConfigDrift
+from controller.store.drift import save_drift
 
 if TYPE_CHECKING:
     from controller.context import Context
@@ -29,12 +29,8 @@ def store_results(store: Store, results: Iterable[DeviceResult]) -> None:
     now = datetime.now(UTC)
     with store.session() as session:
         for result in results:
-            row = session.get(ConfigDrift, result.device) or ConfigDrift(device=result.device)
-            row.checked_at = now
-            row.status = STATUS.get(result.status, "error")
-            row.diff = result.diff or None
-            row.error = result.error
-            session.add(row)
+            save_drift(session, result.device, STATUS.get(result.status, "error"),
+                       result.diff, result.error, now)
 
 
 async def check_drift(jobs: ConfigJobs, store: Store | None,

@@ -33,10 +33,15 @@ from controller.inventory import Device, Inventory
 from controller.secrets import SecretsError, SecretStore
 from controller.store.audit import record
 from controller.store.db import Store
+from controller.store.drift import save_drift
 
 log = logging.getLogger("simpul.jobs")
 
 UNCHANGED, CHANGED, FAILED, ROLLED_BACK = "unchanged", "changed", "failed", "rolled_back"
+# What a push's verify step says of drift: pushed or already equal means in sync; rolled back
+# means the device is back on its backup, which differs from the intent by the plan.
+DRIFT_AFTER_PUSH = {CHANGED: "in_sync", UNCHANGED: "in_sync", ROLLED_BACK: "drifted",
+                    FAILED: "error"}
 
 
 @dataclass
@@ -237,6 +242,8 @@ class ConfigJobs:
                                                f"{_error_text(problem or cause)}"))
 
     def _audit(self, device: Device, result: DeviceResult) -> None:
+        """Audit the push and record the drift state its verify step saw, in one transaction:
+        a device just pushed is in sync, one rolled back differs by the plan (issue #18)."""
         if self.store is None:
             return
         try:
@@ -245,6 +252,9 @@ class ConfigJobs:
                        result=result.status, diff=result.diff or None,
                        detail={"error": result.error, "commit": result.commit,
                                "platform": device.platform, "site": device.site})
+                save_drift(session, device.name, DRIFT_AFTER_PUSH[result.status],
+                           result.diff if result.status == ROLLED_BACK else None,
+                           result.error)
         except Exception as exc:  # noqa: BLE001 - the push result stands; say so loudly
             log.error("config push %s: audit log not written: %s", device.name, exc)
 

@@ -109,6 +109,8 @@ def test_rejected_command_rolls_back_to_the_backup(lab: Lab) -> None:
     assert "max-limit=lots" in rows[0]["error"]
     assert _export(lab, "bappeda-r1") == before
     assert [r[1] for r in _audit_rows(lab, "bappeda-r1")] == ["rolled_back"]
+    # the device is back on its backup, which still lacks the intent: drifted, at once
+    assert _drift_state(lab, "bappeda-r1")[0] == "drifted"
 
 
 def test_template_error_sends_nothing(lab: Lab) -> None:
@@ -144,10 +146,21 @@ def test_drift_detected_and_stored(lab: Lab) -> None:
     conn.disconnect()
     code, rows = lab.json_lines("config", "drift", "disdik-r1", "--json")
     assert rows[0]["status"] == "changed" and "max-limit=1M/1M" in rows[0]["diff"]
+    assert _drift_state(lab, "disdik-r1") == ("drifted", rows[0]["diff"])
+    # a push records the drift state its own verify step saw: in sync without waiting for
+    # the next drift round (#18: the device page, /api/v1/drift and the metric read this)
+    code, rows = lab.json_lines("config", "push", "disdik-r1", "--yes", "--json")
+    assert rows[0]["status"] == "changed"
+    assert _drift_state(lab, "disdik-r1") == ("in_sync", None)
+
+
+def _drift_state(lab: Lab, device: str) -> tuple[str, str | None]:
     db = sqlite3.connect(lab.root / "data" / "simpul.db")
-    status = db.execute("SELECT status FROM config_drift WHERE device='disdik-r1'").fetchone()
-    db.close()
-    assert status == ("drifted",)
+    try:
+        return db.execute("SELECT status, diff FROM config_drift WHERE device=?",
+                          (device,)).fetchone()
+    finally:
+        db.close()
 
 
 def test_ios_rejected_command_rolls_back(lab: Lab) -> None:
