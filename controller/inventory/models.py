@@ -409,6 +409,11 @@ class Inventory:
     holidays: dict[str, Holiday] = field(default_factory=dict)
     locations: dict[tuple[str, str], Location] = field(default_factory=dict)
 
+    def home_zone(self) -> str:
+        """The regency's own time zone: its NOC site's (Asia/Jakarta, WIB, without one)."""
+        noc = next((s for s in self.sites.values() if s.kind == "noc"), None)
+        return noc.timezone if noc else "Asia/Jakarta"
+
     def summary(self) -> dict[str, Any]:
         kinds: dict[str, int] = {}
         for site in self.sites.values():

@@ -79,6 +79,11 @@ def create_admin_app(ctx: Context) -> FastAPI:
     STATIC.mkdir(exist_ok=True)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """Browsers ask for it whatever the page's <link rel=icon> says."""
+        return RedirectResponse("/static/favicon.svg", status_code=301)
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "listener": "admin"}

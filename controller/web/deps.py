@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
@@ -105,13 +107,25 @@ async def check_csrf(request: Request, who: Principal) -> None:
         raise CsrfFailed()
 
 
+def local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time (UTC; SQLite gives it back naive) as the viewer reads it, zone named:
+    `2026-11-27 19:07 WIB`."""
+    if value is None:
+        return "—"
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    local = aware.astimezone(zone)
+    return f"{local.strftime(fmt)} {local.tzname()}"
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     lang = language(request)
     who = principal(request)
+    zone = ZoneInfo(get_ctx(request).inventory.home_zone())
     return TEMPLATES.TemplateResponse(
         request, name, {
             "_": lambda text: translate(text, lang), "lang": lang, "me": who,
             "kind_label": lambda kind: kind_label(kind, lang),
+            "local": lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, zone, fmt),
             "csrf_token": who.csrf_token if who else "",
             "tile_url": get_ctx(request).settings.map_tile_url,
             # Shown to engineers on every page while the files on disk are refused.
@@ -167,3 +181,12 @@ KnownSite = Annotated[Site, Depends(known_site)]
 KnownDevice = Annotated[Device, Depends(known_device)]
 KnownHotspot = Annotated[Hotspot, Depends(known_hotspot)]
 KnownPush = Annotated[Push, Depends(known_push)]
+
+
+def secure_cookies(request: Request) -> bool:
+    """Whether cookies get the Secure flag: the setting, else whether the request is HTTPS."""
+    setting = get_ctx(request).settings.secure_cookies
+    if setting is not None:
+        return setting
+    # The scheme a trusted proxy reports (SIMPUL_TRUSTED_PROXIES) is already in the URL.
+    return request.url.scheme == "https"

@@ -226,10 +226,11 @@ def test_api_tokens_expire_list_revoke_and_end_with_a_password_change(
     now = datetime.now(UTC)
     assert timedelta(days=89) < expires["grafana"] - now <= timedelta(days=90)  # the default
     assert timedelta(hours=23) < expires["backup"] - now <= timedelta(days=1)
-    # Never-expiring tokens are for display accounts only (there is no such role yet).
+    # Never-expiring tokens are for display accounts only: a role limit, so 403 (a 422 would
+    # claim the schema refuses it; the API schema test found that).
     never = client.post("/api/v1/tokens", json={"name": "wall", "expires_days": "never"},
                         headers={"X-CSRF-Token": csrf})
-    assert never.status_code == 422 and "never expire" in never.json()["detail"]
+    assert never.status_code == 403 and "never expire" in never.json()["detail"]
 
     bearer = {n: {"Authorization": f"Bearer {m['token']}"} for n, m in made.items()}
     assert client.get("/api/v1/me", headers=bearer["ci"]).status_code == 200
@@ -269,6 +270,13 @@ def test_api_tokens_expire_list_revoke_and_end_with_a_password_change(
     ui = admin.post("/tokens", data={"csrf_token": admin_csrf, "name": "admin-ui",
                                      "expires_days": "30"})
     assert ui.status_code == 200 and 'id="new-token"' in ui.text
+    # Post/Redirect/Get: shown once on the GET that follows; a refresh neither shows it
+    # again nor makes another token.
+    assert [r.status_code for r in ui.history] == [303] and ui.request.method == "GET"
+    shown = re.search(r'<pre id="new-token">([^<]+)</pre>', ui.text)
+    assert shown and TestClient(create_admin_app(ctx)).get("/api/v1/me", headers={
+        "Authorization": f"Bearer {shown.group(1)}"}).json()["username"] == "admin"
+    assert 'id="new-token"' not in admin.get(str(ui.url)).text
     [admin_ui] = [t for t in admin.get("/api/v1/tokens").json() if t["name"] == "admin-ui"]
     assert admin.post(f"/tokens/{admin_ui['id']}/revoke", data={"csrf_token": admin_csrf},
                       follow_redirects=False).status_code == 303
@@ -327,6 +335,7 @@ def test_password_change_requires_the_current_one(client: TestClient) -> None:
     ok = client.post("/password", data={"current": PASSWORD, "new": "baru-dan-panjang-2",
                                         "csrf_token": csrf})
     assert ok.status_code == 200 and "Kata sandi diganti" in ok.text
+    assert [r.status_code for r in ok.history] == [303] and ok.request.method == "GET"
     client.cookies.clear()
     log_in(client, "siti", "baru-dan-panjang-2")
 
@@ -441,9 +450,9 @@ def test_hotspot_vouchers_print_and_disconnect(client: TestClient, ctx: Context)
 
 def test_viewer_gets_403_on_push_and_preview(client: TestClient) -> None:
     csrf = log_in(client, "siti")
-    for path in ("/config/preview", "/config/push"):
-        response = client.post(path, data={"csrf_token": csrf, "device": "dinkes-r1"})
-        assert response.status_code == 403, path
+    assert client.get("/config/preview?device=dinkes-r1").status_code == 403
+    response = client.post("/config/push", data={"csrf_token": csrf, "device": "dinkes-r1"})
+    assert response.status_code == 403
     api = client.post("/api/v1/config/pushes", json={"devices": ["dinkes-r1"]},
                       headers={"X-CSRF-Token": csrf})
     assert api.status_code == 403
@@ -452,7 +461,7 @@ def test_viewer_gets_403_on_push_and_preview(client: TestClient) -> None:
 
 def test_push_target_errors_are_clear(client: TestClient) -> None:
     csrf = log_in(client, "budi")
-    page = client.post("/config/preview", data={"csrf_token": csrf})
+    page = client.get("/config/preview")
     assert page.status_code == 400 and "name devices" in page.text
     api = client.post("/api/v1/config/diff", json={"devices": ["atlantis-r1"]},
                       headers={"X-CSRF-Token": csrf})

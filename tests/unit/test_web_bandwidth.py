@@ -155,6 +155,10 @@ def test_operator_accepts_a_recommendation(client: TestClient, ctx: Context) -> 
 
     done = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf, "month": OCTOBER})
     assert done.status_code == 200, done.text
+    # Post/Redirect/Get: the browser ends on a GET, so a refresh cannot accept a second time.
+    assert [r.status_code for r in done.history] == [303] and done.request.method == "GET"
+    refreshed = client.get(str(done.url))
+    assert "Alokasi diubah di inventaris" in refreshed.text and "2M/1M" in refreshed.text
     assert "Alokasi diubah di inventaris" in done.text and "2M/1M" in done.text
     assert "+  allocation: 2M/1M" in done.text          # the diff, shown
     assert 'href="/config"' in done.text

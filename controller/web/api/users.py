@@ -8,7 +8,13 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from controller.auth import create_api_token, list_api_tokens, revoke_api_token, token_expiry
+from controller.auth import (
+    NEVER_EXPIRING_ROLES,
+    create_api_token,
+    list_api_tokens,
+    revoke_api_token,
+    token_expiry,
+)
 from controller.store.audit import record
 from controller.store.models import User
 from controller.store.users import ROLES, USERNAME_PATTERN, UserError, add_user
@@ -108,6 +114,10 @@ async def update_user(request: Request, username: str, body: UserPatch,
 async def create_token(request: Request, body: TokenIn,
                        who: Viewer) -> TokenOut:
     await check_csrf(request, who)
+    if body.expires_days == "never" and who.role not in NEVER_EXPIRING_ROLES:
+        # Valid data, but not for this caller's role: 403, as for any other role limit.
+        raise HTTPException(403, f"only {', '.join(NEVER_EXPIRING_ROLES)} accounts may have "
+                                 "tokens that never expire")
     days = get_ctx(request).settings.api_token_lifetime_days if body.expires_days is None \
         else None if body.expires_days == "never" else body.expires_days
     expires = token_expiry(days)

@@ -18,10 +18,12 @@ from controller.web.deps import (
     existing_user,
     get_ctx,
     render,
+    secure_cookies,
 )
 
 router = APIRouter(include_in_schema=False)
 TOKEN_LIFETIMES_DAYS = (30, 90, 180, 365)  # offered in the form, with the configured default
+NEW_TOKEN_COOKIE = "simpul_new_token"
 
 
 def _users_page(request: Request, who: Principal, status: int = 200, *,
@@ -90,15 +92,20 @@ async def users_update(request: Request, username: str,
 
 @router.get("/tokens")
 def tokens(request: Request, who: Viewer) -> Response:
-    return _users_page(request, who)
+    """After creating a token (Post/Redirect/Get): show it once, from a cookie that lives two
+    minutes on this path only, and delete the cookie with the same answer."""
+    token = request.cookies.get(NEW_TOKEN_COOKIE)
+    response = _users_page(request, who, token=token)
+    if token:
+        response.delete_cookie(NEW_TOKEN_COOKIE, path="/tokens")
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/tokens")
 async def tokens_create(request: Request, who: Viewer) -> Response:
     await check_csrf(request, who)
     form = await request.form()
-    token: str | None = None
-    error: str | None = None
     days = str(form.get("expires_days", ""))
     try:
         if not days.isdigit() or not 1 <= int(days) <= 3650:
@@ -109,8 +116,11 @@ async def tokens_create(request: Request, who: Viewer) -> Response:
             token = create_api_token(session, user, str(form.get("name", "")).strip(),
                                      actor=who.username, expires_at=token_expiry(int(days)))
     except UserError as exc:
-        error = str(exc)
-    return _users_page(request, who, 400 if error else 200, error=error, token=token)
+        return _users_page(request, who, 400, error=str(exc))
+    response = RedirectResponse("/tokens#tokens", status_code=303)
+    response.set_cookie(NEW_TOKEN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=secure_cookies(request), max_age=120, path="/tokens")
+    return response
 
 
 @router.post("/tokens/{token_id}/revoke")

@@ -27,6 +27,7 @@ from controller.web.deps import (
     get_ctx,
     principal,
     render,
+    secure_cookies,
 )
 from controller.web.i18n import LANGUAGES
 
@@ -50,13 +51,6 @@ def _safe_next(target: str | None) -> str:
     return "/" if parts.netloc or parts.scheme else target
 
 
-def _secure(request: Request) -> bool:
-    setting = get_ctx(request).settings.secure_cookies
-    if setting is not None:
-        return setting
-    # The scheme a trusted proxy reports (SIMPUL_TRUSTED_PROXIES) is already in the URL.
-    return request.url.scheme == "https"
-
 
 def _login_form(request: Request, next_page: str, status: int = 200,
                 error: str | None = None) -> Response:
@@ -65,7 +59,7 @@ def _login_form(request: Request, next_page: str, status: int = 200,
     response = render(request, "login.html", status, next=_safe_next(next_page), error=error,
                       login_csrf=token)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=_secure(request), max_age=3600, path="/login")
+                        secure=secure_cookies(request), max_age=3600, path="/login")
     return response
 
 
@@ -98,7 +92,7 @@ def login_submit(request: Request, username: Annotated[str, Form(max_length=64)]
         return _login_form(request, next, 401, REFUSED)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token.session_token, httponly=True, samesite="strict",
-                        secure=_secure(request), max_age=12 * 3600, path="/")
+                        secure=secure_cookies(request), max_age=12 * 3600, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     return response
 
@@ -114,8 +108,8 @@ async def logout_submit(request: Request, who: Viewer) -> Response:
 
 
 @router.get("/password")
-def password_page(request: Request, _who: Viewer) -> Response:
-    return render(request, "password.html", error=None, done=False)
+def password_page(request: Request, _who: Viewer, done: bool = False) -> Response:
+    return render(request, "password.html", error=None, done=done)
 
 
 @router.post("/password")
@@ -130,7 +124,7 @@ async def password_submit(request: Request, who: Viewer) -> Response:
             change_password(session, user, old, new, keep_token=who.session_token or "")
     except UserError as exc:
         return render(request, "password.html", 400, error=str(exc), done=False)
-    return render(request, "password.html", error=None, done=True)
+    return RedirectResponse("/password?done=1", status_code=303)  # Post/Redirect/Get
 
 
 @router.get("/lang/{code}")

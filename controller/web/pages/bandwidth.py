@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 
 from controller.auth import role_at_least
 from controller.bandwidth.accept import (
@@ -21,6 +24,7 @@ from controller.bandwidth.recommend import Plan, monthly_plan
 from controller.bandwidth.reports import number_id
 from controller.bandwidth.stats import MONTH_PATTERN, SiteStats, parse_month
 from controller.inventory import Inventory
+from controller.store.models import AuditLog
 from controller.web.deps import (
     Operator,
     Principal,
@@ -37,8 +41,7 @@ BAD_MONTH = "Month: write it as YYYY-MM, for example 2026-10."
 
 def last_full_month(inventory: Inventory, now: datetime | None = None) -> date:
     """The first day of the month before this one, in the NOC's (the regency's) time zone."""
-    noc = next((s for s in inventory.sites.values() if s.kind == "noc"), None)
-    today = (now or datetime.now(ZoneInfo(noc.timezone if noc else "Asia/Jakarta"))).date()
+    today = (now or datetime.now(ZoneInfo(inventory.home_zone()))).date()
     return (today.replace(day=1) - timedelta(days=1)).replace(day=1)
 
 
@@ -85,15 +88,31 @@ def _valid_month(text: str) -> date | None:
         return None
 
 
+def _last_accept(request: Request, site: str) -> SimpleNamespace | None:
+    """The latest accepted change of `site`, from the audit log: what the page shows after the
+    accept's redirect (Post/Redirect/Get, so a refresh never accepts twice)."""
+    with get_ctx(request).store.session() as session:
+        row = session.scalars(
+            select(AuditLog).where(AuditLog.action == "bandwidth.accept",
+                                   AuditLog.target == f"site:{site}", AuditLog.result == "ok")
+            .order_by(AuditLog.id.desc()).limit(1)).first()
+    if row is None or not row.detail:
+        return None
+    return SimpleNamespace(site=site, before=row.detail.get("from"), after=row.detail.get("to"),
+                           path=row.detail.get("file"), diff=row.diff or "")
+
+
 @router.get("/bandwidth")
-def bandwidth(request: Request, who: Viewer, month: str | None = None) -> Response:
+def bandwidth(request: Request, who: Viewer, month: str | None = None,
+              accepted: str | None = None) -> Response:
+    done = _last_accept(request, accepted) if accepted else None
     if not month:
         last = last_full_month(get_ctx(request).inventory)
-        return _page(request, who, f"{last:%Y-%m}", last)
+        return _page(request, who, f"{last:%Y-%m}", last, accepted=done)
     first = _valid_month(month)
     if first is None:
         return _page(request, who, month, None, 422, error=BAD_MONTH)
-    return _page(request, who, month, first)
+    return _page(request, who, month, first, accepted=done)
 
 
 @router.get("/bandwidth/accept/{site}")
@@ -123,4 +142,5 @@ async def accept(request: Request, site: str, who: Operator) -> Response:
         return await run_in_threadpool(_page, request, who, month, first, 409,
                                        refused=str(exc), refused_site=site)
     await run_in_threadpool(ctx.reload_inventory)  # the app now uses the accepted file
-    return await run_in_threadpool(_page, request, who, month, first, accepted=done)
+    return RedirectResponse(f"/bandwidth?month={first:%Y-%m}&accepted={quote(done.site)}",
+                            status_code=303)

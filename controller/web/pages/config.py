@@ -27,14 +27,14 @@ def choose(request: Request, _who: Viewer) -> Response:
                   chosen=set(request.query_params.getlist("device")))
 
 
-@router.post("/config/preview")
+@router.get("/config/preview")
 async def preview(request: Request, who: Operator) -> Response:
-    await check_csrf(request, who)
-    form = await request.form()
-    names = [str(n) for n in form.getlist("device")]
+    """A GET: a diff changes nothing, and a refresh or the back button just diffs again."""
+    query = request.query_params
+    names = [str(n) for n in query.getlist("device")]
     try:
-        devices = _targets(request, names, str(form.get("site", "")), str(form.get("role", "")),
-                           form.get("all") == "1")
+        devices = _targets(request, names, str(query.get("site", "")), str(query.get("role", "")),
+                           query.get("all") == "1")
     except TargetError as exc:
         inventory = get_ctx(request).inventory
         return render(request, "config_choose.html", 400,
