@@ -121,9 +121,13 @@ def test_corpus_config_push_touches_only_the_intent(lab: Lab, name: str) -> None
     intent_forms = set(intent) | {re.sub(r"^logging host ", "logging ", x) for x in intent}
     for block in set(before) - set(after):
         head, *children = block.split("\n")
-        if children:  # a section: only the intent's own interface may change
-            assert f"{head}" in intent, f"{name}: {block!r} changed"
+        if head in intent:  # the intent's own section (its port): only its lines change
+            now = next(b for b in after if b.split("\n")[0] == head).split("\n")
+            gone = [" ".join(c.split()) for c in children if c not in now]
+            assert all(line.split()[0] in {x.split()[0] for x in intent} for line in gone), \
+                f"{name}: {gone!r} removed from {head!r}"
             continue
+        assert not children, f"{name}: {block!r} changed"
         assert any(re.fullmatch(key, head) for key in REPLACED_BY_KEY), \
             f"{name}: {head!r} was removed"
     for block in set(after) - set(before):
