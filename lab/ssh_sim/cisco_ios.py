@@ -451,7 +451,7 @@ def check_command(words: list[tuple[str, int]]) -> None:
     if first == "vlan":
         if len(head) < 2:
             raise IOSError(None, "% Incomplete command.")
-        if head[1] not in ("internal", "dot1q") and not _vlan_ids(head[1]):
+        if head[1] not in ("internal", "dot1q") and not vlan_ids(head[1]):
             raise IOSError(words[1][1])
     if first == "switchport" and len(head) >= 4 and head[1] == "access" and head[2] == "vlan":
         if not head[3].isdigit() or not 1 <= int(head[3]) <= 4094:
@@ -460,7 +460,8 @@ def check_command(words: list[tuple[str, int]]) -> None:
         raise IOSError(None, "% Incomplete command.")
 
 
-def _vlan_ids(spec: str) -> list[int]:
+def vlan_ids(spec: str) -> list[int]:
+    """`10,20-22` as IDs; empty if malformed or outside 1-4094."""
     ids: list[int] = []
     for part in spec.split(","):
         low, _, high = part.partition("-")
@@ -713,7 +714,7 @@ class IOSCli:
         return ""
 
     def _vlan(self, body: list[str], columns: list[tuple[str, int]], negate: bool) -> str:
-        ids = _vlan_ids(body[1])
+        ids = vlan_ids(body[1])
         if self.device.vtp.get("mode") == "client":
             # No `%`: the Catalyst's own words (issue 13, checked on real switches).
             raise IOSOutput("VTP VLAN configuration not allowed when device is in CLIENT mode.")

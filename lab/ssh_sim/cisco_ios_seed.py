@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from lab.ssh_sim.cisco_ios import DEFAULT_VLANS, VTP_MODES
+from lab.ssh_sim.cisco_ios import DEFAULT_VLANS, VTP_MODES, vlan_ids
 from lab.ssh_sim.state import DeviceState
 
 # Transcript noise around a running-config: the header, `end`, a prompt (with the command).
@@ -30,16 +30,6 @@ VLAN_ROW = re.compile(r"^(\d{1,4})\s+(\S{1,32})\s+(active|suspended|act/\S+|sus/
 def _mode(text: str) -> str | None:
     lowered = text.lower()
     return next((m for m in ("client", "transparent", "off", "server") if m in lowered), None)
-
-
-def _vlan_ids(spec: str) -> list[int] | None:
-    ids: list[int] = []
-    for part in spec.split(","):
-        low, _, high = part.partition("-")
-        if not low.isdigit() or (high and not high.isdigit()):
-            return None
-        ids += list(range(int(low), int(high or low) + 1))
-    return ids
 
 
 def parse_running(text: str, source: str) -> tuple[dict[str, Any], list[str]]:
@@ -120,8 +110,8 @@ def parse_running(text: str, source: str) -> tuple[dict[str, Any], list[str]]:
             continue
         m = re.match(r"^vlan (\d[\d,-]*)$", line)
         if m:
-            ids = _vlan_ids(m[1])
-            if not ids or not all(1 <= v <= 4094 for v in ids):
+            ids = vlan_ids(m[1])
+            if not ids:
                 errors.append(f"{source}:{number}: VLAN ids are 1 to 4094: {m[1]!r}")
                 continue
             for vid in ids:
