@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from controller.devices.pushed import digest_matches, parse_record, render_record
+
 MASK = "********"
 RAW_BACKUPS_ROLE = "operator"  # and admins: the stored text; viewers get it masked again
 # A line of a config, or of a diff of one (a leading +/- kept): where IOS commands start.
@@ -158,6 +160,41 @@ class BackupRepo:
             self._git("commit", "-q", "--author", author, "-m", f"{device}: {message}",
                       "--", name)
             return self._git("rev-parse", "HEAD").strip()
+
+    def save_pushed(self, device: str, lines: list[str], actor: str = "system",
+                    secrets: Iterable[str] = ()) -> str | None:
+        """Record the lines Simpul pushed to a device (`<device>.intent`, beside its backup),
+        secrets masked with a digest of each masked line; None if the record is unchanged."""
+        name = self.filename(device).removesuffix(".cfg") + ".intent"
+        masked = [mask(line, secrets) for line in lines]
+        target = self.path / name
+        with self._locked():
+            if target.exists() and self._same_record(target.read_text(encoding="utf-8"),
+                                                     lines, masked):
+                return None
+            target.write_text(render_record(lines, masked), encoding="utf-8")
+            self._git("add", "--", name)
+            author = f"{re.sub(r'[<>]', '', actor) or 'system'} <simpul@localhost>"
+            self._git("commit", "-q", "--author", author, "-m",
+                      f"{device}: lines Simpul pushed", "--", name)
+            return self._git("rev-parse", "HEAD").strip()
+
+    @staticmethod
+    def _same_record(text: str, lines: list[str], masked: list[str]) -> bool:
+        """The stored record holds these lines: same text, and each masked line's digest
+        matches the line as it is now (a digest is salted, so it cannot be compared)."""
+        stored = parse_record(text)
+        return [item.text for item in stored] == masked and all(
+            item.digest is None or digest_matches(line, item.digest)
+            for item, line in zip(stored, lines, strict=True))
+
+    def pushed(self, device: str) -> str | None:
+        """The record of what Simpul pushed to a device, or None before its first push."""
+        path = self.path / (self.filename(device).removesuffix(".cfg") + ".intent")
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
 
     def history(self, device: str) -> list[Version]:
         name = self.filename(device)

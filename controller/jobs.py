@@ -124,6 +124,18 @@ class ConfigJobs:
                                              known_hosts=self.known_hosts))
         return platform, conn
 
+    def _plan(self, platform: Any, device: Device, intent: str, running: str) -> Plan:
+        """The platform's plan; one that keeps a pushed record negates only recorded lines."""
+        if getattr(platform, "keeps_pushed_record", False):
+            return platform.plan(intent, running, pushed=self.backups.pushed(device.name))
+        return platform.plan(intent, running)
+
+    def _record_pushed(self, device: Device, platform: Any, intent: str) -> None:
+        """After a successful push: what Simpul now owns on the device, beside its backup."""
+        if getattr(platform, "keeps_pushed_record", False):
+            self.backups.save_pushed(device.name, platform.pushed_record(intent), self.actor,
+                                     self._secret_values(device))
+
     def _failed(self, device: Device, exc: BaseException, diff: str = "") -> DeviceResult:
         return DeviceResult(device.name, FAILED, self._mask(device, diff),
                             self._mask(device, _error_text(exc)))
@@ -135,7 +147,7 @@ class ConfigJobs:
             intent = self.render(device)
             platform, conn = self._session(device)
             try:
-                plan = platform.plan(intent, platform.fetch(conn, intent))
+                plan = self._plan(platform, device, intent, platform.fetch(conn, intent))
             finally:
                 conn.disconnect()
         except Exception as exc:  # noqa: BLE001 - one device's failure is its result
@@ -180,13 +192,14 @@ class ConfigJobs:
             backup = platform.fetch(conn, intent)
             self.backups.save(device.name, backup, "before push", self.actor,
                               self._secret_values(device))
-            plan = platform.plan(intent, backup)
+            plan = self._plan(platform, device, intent, backup)
             if plan.empty:
+                self._record_pushed(device, platform, intent)
                 return DeviceResult(device.name, UNCHANGED)
             try:
                 platform.apply(conn, plan)
                 after = platform.fetch(conn, intent)
-                leftover = platform.plan(intent, after)
+                leftover = self._plan(platform, device, intent, after)
                 if not leftover.empty:
                     raise VerifyError("the device still differs from the intent after the "
                                       "push:\n" + leftover.diff)
@@ -195,6 +208,7 @@ class ConfigJobs:
                 return self._roll_back(device, platform, conn, backup, plan, exc)
             commit = self.backups.save(device.name, after, "push", self.actor,
                                        self._secret_values(device))
+            self._record_pushed(device, platform, intent)
             return DeviceResult(device.name, CHANGED, self._mask(device, plan.diff),
                                 commit=commit)
         except (IntentError, BackupError) as exc:

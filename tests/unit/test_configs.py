@@ -10,7 +10,6 @@ import pytest
 from controller.backups import BackupRepo, mask
 from controller.configs import RenderError, render_intended_config, select_devices
 from controller.devices import PLATFORMS, IntentError
-from controller.devices.cisco_ios import scoped_running
 from controller.inventory import load_inventory
 from controller.secrets import SecretStore
 
@@ -145,20 +144,21 @@ end
 """
 
 
-def test_ios_diff_is_scoped_and_uses_hier_config() -> None:
+def test_ios_plan_touches_only_what_the_intent_owns() -> None:
     platform = PLATFORMS["cisco_ios"]
     running = platform.normalise(RUNNING_IOS)
     assert "Last configuration change" not in running and "Current configuration" not in running
     intent = ("hostname core1\nntp server 10.10.0.1\naaa new-model\n"
               "interface GigabitEthernet1/0/1\n description new\nvlan 10\n name MGMT\n")
-    scoped = scoped_running(intent, running)
-    assert "username" not in scoped and "GigabitEthernet1/0/2" not in scoped
-    assert "vlan 1\n" not in scoped
     plan = platform.plan(intent, running)
-    assert "no ntp server 192.0.2.1" in plan.actions
     assert "ntp server 10.10.0.1" in plan.actions
-    assert not any("username" in a for a in plan.actions)
     assert " description new" in plan.actions
+    # Nothing Simpul never pushed is negated: not the other NTP server, not a user.
+    assert not any(a.strip().startswith("no ") for a in plan.actions), plan.actions
+    assert not any("username" in a or "GigabitEthernet1/0/2" in a for a in plan.actions)
+    # Once Simpul pushed `ntp server 192.0.2.1` and the intent dropped it, it goes.
+    pushed = "ntp server 192.0.2.1\nhostname core1\n"
+    assert "no ntp server 192.0.2.1" in platform.plan(intent, running, pushed=pushed).actions
 
 
 def test_masking_hides_secrets() -> None:
