@@ -90,7 +90,8 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         data = tmp_path / "data"
         env = {**os.environ, "SIMPUL_DATA_DIR": str(data),
                "SIMPUL_INVENTORY_DIR": str(inventory), "SIMPUL_SECRETS_FILE": str(secrets),
-               "SIMPUL_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT)}
+               "SIMPUL_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT),
+               "SIMPUL_PORTAL_NAME": "portal.wifi.kualakahayan.test"}
         # The engineer trusts the gateway's host key; the fingerprint is OpenSSH's own.
         trusted = subprocess.run([sys.executable, "-m", "controller.cli", "devices", "trust",
                                   DEVICE], cwd=ROOT, env=env, capture_output=True, text=True,
@@ -115,7 +116,7 @@ def test_linux_gateway_push_verify_and_rollback(gateway: Gateway) -> None:
     assert "set allowed" in ruleset and "dnat ip to" in ruleset
     assert sh("sysctl", "-n", "net.ipv4.ip_forward", ns=gateway.ns).strip() == "1"
     dnsmasq = (gateway.root / "etc/dnsmasq.d/simpul-hotspot.conf").read_text()
-    assert "dhcp-option=114," in dnsmasq
+    assert 'dhcp-option=114,"https://portal.wifi.kualakahayan.test:8443/api/captive"' in dnsmasq
     assert "simpul_portal" not in sh("nft", "list", "tables")  # the host's own is untouched
 
     code, rows = gateway.simpul("config", "push", DEVICE, "--yes", "--json")
