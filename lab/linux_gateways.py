@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from controller.inventory import Device, Inventory, load_inventory
-from controller.secrets import SecretStore
+from controller.secrets import SecretStore, write_secrets_file
 from controller.settings import get_settings
 from lab import netns
 
@@ -131,13 +131,7 @@ def ensure_keys(secrets_file: Path, inventory: Inventory) -> list[str]:
         for name in changed:
             key = netns.keypair(Path(tmp) / name)
             values[name] = key.read_text()
-    tmp_file = secrets_file.with_suffix(".tmp")
-    fd = os.open(tmp_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("# Simpul secrets: never commit this file.\n")
-        yaml.safe_dump(values, handle, default_flow_style=False)
-    os.chmod(tmp_file, 0o600)
-    os.replace(tmp_file, secrets_file)
+    write_secrets_file(secrets_file, values)
     return changed
 
 

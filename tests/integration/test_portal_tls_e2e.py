@@ -13,8 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from controller.inventory import load_inventory
 from controller.secrets import SecretStore
 from lab import netns
 from tests.conftest import ROOT, require_root
+from tests.integration.test_portal_e2e import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +34,6 @@ SUBNET, CITIZEN, GW_CLIENT = "10.79.0.0/24", "10.79.0.10", "10.79.0.1"
 GW_UP, NOC = "10.79.1.1", "10.79.1.2"
 TLS_PORT = 8443
 API = f"https://{NAME}:{TLS_PORT}/api/captive"
-
-
-def wait_until(what: str, check: Callable[[], bool], timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for: {what}")
 
 
 @dataclass
