@@ -52,7 +52,8 @@ class RealGateway:
     def __init__(self, device: Device, inventory: Inventory, secrets: SecretStore,
                  state_dir: Path):
         self.name = namespace_name(state_dir, device.name)
-        home = state_dir / "linux_gw" / device.name
+        # Absolute: sshd and the overlay run where the working directory is not the lab's.
+        home = (state_dir / "linux_gw" / device.name).resolve()
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
         profile = inventory.credential_profiles[device.credentials]
         secret = secrets.require(profile.password_secret)

@@ -91,7 +91,7 @@ class MountHolder:
     own, as on a real machine, and the host's /etc is untouched."""
 
     def __init__(self, ns: str, etc_dir: Path):
-        upper, work = etc_dir / "upper", etc_dir / "work"
+        upper, work = (etc_dir / "upper").resolve(), (etc_dir / "work").resolve()
         upper.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
@@ -128,6 +128,7 @@ class InetdSshd:
 
     def __init__(self, ns: str, config: Path, host: str, port: int = 0,
                  holder: MountHolder | None = None):
+        config = config.resolve()  # sshd runs with another working directory
         self.ns, self.config, self.holder = ns, config, holder
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
