@@ -23,6 +23,7 @@ from controller.devices import escape
 from controller.inventory import Device, Inventory
 from controller.schedules import hotspot_schedule, local_time, queue_windows
 from controller.secrets import SecretsError, SecretStore
+from controller.settings import get_settings
 from controller.units import format_rate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,11 +169,18 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         # The hotspot site's allocation schedule, in force now (see the gateway templates).
         context["hotspot_schedule"] = hotspot_schedule(
             inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory)
+    if hotspot is not None:
+        # DHCP option 114: the RFC 8908 API by the portal's own name (SIMPUL_PORTAL_NAME).
+        from controller.hotspot_gateway import captive_api_url
+
+        portal_https_url = get_settings().portal_https_url()
+        context["captive_api_url"] = captive_api_url(portal_https_url)
     if hotspot is not None and device.platform == "linux":
         from controller.hotspot_gateway import gateway_template_context
 
         context.update(gateway_template_context(hotspot, device, str(merged["portal_url"]),
-                                                variables=merged))
+                                                variables=merged,
+                                                portal_https_url=portal_https_url))
     if hotspot is not None and hotspot.adapter == "mikrotik":
         # The hotspot user the portal logs every client in as (/ip hotspot active login).
         context["portal_login"] = {"user": str(merged.get("hotspot_user", "simpul-portal")),

@@ -21,9 +21,32 @@ TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "linux" / "hotspo
 FILE_MARK = re.compile(r"^### file: (\S+)\s*$", re.MULTILINE)
 
 
+def captive_api_url(portal_https_url: str | None) -> str | None:
+    """The RFC 8908 API's URL for DHCP option 114 (RFC 8910) from the portal's HTTPS base
+    (settings.portal_https_url()), or None without a portal name: phones ignore an http or
+    IP-literal URL, so none is sent. Anything else than https://DNS-NAME is refused."""
+    if portal_https_url is None:
+        return None
+    parts = urlsplit(portal_https_url)
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        is_ip = False
+    else:
+        is_ip = True
+    if parts.scheme != "https" or not host or is_ip:
+        raise ValueError(f"captive portal API URL {portal_https_url!r}: DHCP option 114 and "
+                         "RFC 8908 need https:// and the portal's DNS name (SIMPUL_PORTAL_NAME), "
+                         "never an IP address")
+    return portal_https_url.rstrip("/") + "/api/captive"
+
+
 def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str,
-                             variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Template context of a hotspot gateway; `portal_url` is the portal as clients reach it.
+                             variables: Mapping[str, Any] | None = None,
+                             portal_https_url: str | None = None) -> dict[str, Any]:
+    """Template context of a hotspot gateway; `portal_url` is the portal as clients reach it
+    (the DNAT target), `portal_https_url` the portal by its name (option 114's API URL).
 
     `variables` are the device's merged template vars (defaults < site < device); without them
     the device's own `vars` are used.
@@ -44,7 +67,7 @@ def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str,
         "hotspot": hotspot,
         "portal_address": portal_address,
         "portal_port": portal_port,
-        "captive_api_url": portal_url.rstrip("/") + "/api/captive",
+        "captive_api_url": captive_api_url(portal_https_url),
         "gateway_address": gateway_address,
         "client_interface": str(merged.get("client_interface", "br-hotspot")),
         "walled_garden": [str(ipaddress.ip_network(w)) for w in

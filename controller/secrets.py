@@ -99,6 +99,12 @@ def generate_missing(path: Path, names: Iterable[str]) -> list[str]:
         return []
     for name in added:
         values[name] = _random.token_urlsafe(18)
+    write_secrets_file(path, values)
+    return added
+
+
+def write_secrets_file(path: Path, values: dict[str, str]) -> None:
+    """Replace the secrets file with `values` in one rename, mode 600 from the start."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -107,4 +113,3 @@ def generate_missing(path: Path, names: Iterable[str]) -> list[str]:
         yaml.safe_dump(values, handle, default_flow_style=False)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
-    return added

@@ -14,11 +14,12 @@ import uvicorn
 from captive_portal.app import create_portal_app
 from captive_portal.service import portal_for
 from captive_portal.tasks import gateway_reconciler, session_reaper
+from captive_portal.tls import CertificateReloader, certificate_expiry, certificate_watch
 from controller.bandwidth.holiday_push import holiday_push_loop
 from controller.bandwidth.rollups import rollup_loop
 from controller.context import Context
 from controller.drift import drift_loop
-from controller.inventory.watch import inventory_watch
+from controller.inventory.watch import HUP_LISTENERS, inventory_watch
 from controller.settings import Settings, split_listen
 from controller.web.app import create_admin_app
 from controller.web.metrics_app import create_metrics_app
@@ -45,14 +46,21 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _server(app: Any, listen: str, settings: Settings) -> _Server:
+def _tls_server(app: Any, settings: Settings, reloader: CertificateReloader) -> _Server:
+    """The portal's HTTPS listener, serving the reloader's TLS context (renewals need no
+    restart)."""
+    return _server(app, settings.portal_tls_listen, settings,
+                   ssl_context_factory=lambda _config, _default: reloader.context)
+
+
+def _server(app: Any, listen: str, settings: Settings, **extra: Any) -> _Server:
     """A listener. X-Forwarded-For/-Proto count only from SIMPUL_TRUSTED_PROXIES (uvicorn's
     default would believe any local process, letting it pose as any client)."""
     host, port = split_listen(listen)
     proxies = settings.trusted_proxy_list()
     config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level,
                             access_log=False, lifespan="on", server_header=False,
-                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies, **extra)
     return _Server(config)
 
 
@@ -60,14 +68,23 @@ async def serve(ctx: Context, only: str | None = None) -> None:
     """Run the listeners and loops until SIGINT/SIGTERM. SecretsError before listening if the
     portal cannot be set up (its salt, in production, must be in the secret store)."""
     portal_for(ctx)
-    register_collectors(ctx, portal=lambda: portal_for(ctx))
+    cert = ctx.settings.portal_tls_cert
+    register_collectors(ctx, portal=lambda: portal_for(ctx),
+                        tls_expiry=(lambda: certificate_expiry(cert)) if cert else None)
     servers: list[_Server] = []
     if only in (None, "admin"):
         servers.append(_server(create_admin_app(ctx), ctx.settings.admin_listen,
                                ctx.settings))
+    tls_tasks: list[Coroutine[Any, Any, None]] = []
     if only in (None, "portal"):
-        servers.append(_server(create_portal_app(ctx), ctx.settings.portal_listen,
-                               ctx.settings))
+        portal_app = create_portal_app(ctx)
+        servers.append(_server(portal_app, ctx.settings.portal_listen, ctx.settings))
+        tls = ctx.settings.portal_tls()
+        if tls is not None:  # HTTPS beside the plain HTTP interception listener
+            reloader = CertificateReloader(*tls)
+            servers.append(_tls_server(portal_app, ctx.settings, reloader))
+            tls_tasks.append(certificate_watch(
+                reloader, ctx.settings.inventory_watch_interval_s or 5.0, HUP_LISTENERS))
     if only == "poller":  # its readings live in this process: Prometheus scrapes it here
         servers.append(_server(create_metrics_app(ctx), ctx.settings.admin_listen,
                                ctx.settings))
@@ -81,6 +98,7 @@ async def serve(ctx: Context, only: str | None = None) -> None:
     tasks = [inventory_watch, *(BACKGROUND_TASKS if only in (None, "poller") else [])]
     background = [asyncio.create_task(task(ctx), name=getattr(task, "__name__", "task"))
                   for task in tasks]
+    background += [asyncio.create_task(watch, name="certificate_watch") for watch in tls_tasks]
     serving = [asyncio.create_task(s.serve()) for s in servers]
     waiter = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([waiter, *serving], return_when=asyncio.FIRST_COMPLETED)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,6 +70,17 @@ class Settings(BaseSettings):
     # Captive portal (captive_portal/)
     portal_url: str = Field("http://127.0.0.1:8080",
                             description="The portal as citizens reach it (walled garden)")
+    # The portal's own DNS name (never an IP literal): its certificate names it, and the
+    # RFC 8908 API and DHCP option 114 (RFC 8910) carry https://NAME[:PORT]. A setting, like the
+    # certificate it must match, so one portal has one name for every hotspot.
+    portal_name: str | None = Field(
+        None, description="The portal's DNS name, e.g. portal.wifi.example.go.id; "
+        "SIMPUL_PORTAL_URL defaults to https://NAME[:PORT of SIMPUL_PORTAL_TLS_LISTEN]")
+    portal_tls_cert: Path | None = Field(
+        None, description="PEM certificate chain for the portal's name; with the key, the "
+        "portal also listens with HTTPS. A renewed file is picked up without a restart")
+    portal_tls_key: Path | None = Field(None, description="PEM private key of that certificate")
+    portal_tls_listen: str = Field("0.0.0.0:8443", description="The portal's HTTPS listener")
     portal_gateway: str = Field("inventory", description="'inventory' (each hotspot's adapter) "
                                 "or 'memory' (no enforcement: a demo without gateways)")
     portal_demo_hotspot: str | None = Field(
@@ -96,6 +109,41 @@ class Settings(BaseSettings):
     portal_salt_file_allowed: bool = Field(
         True, description="Without the secret portal_salt, create and use <data_dir>/portal-salt "
         "(the demo). Set false in production: the salt then lives only in the secret store")
+
+    @field_validator("portal_name")
+    @classmethod
+    def _portal_name_is_a_dns_name(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return check_portal_name(value)
+
+    @model_validator(mode="after")
+    def _portal_url_from_name(self) -> Settings:
+        """SIMPUL_PORTAL_URL follows the portal's name unless given; if given, it must name it."""
+        if (self.portal_tls_cert is None) != (self.portal_tls_key is None):
+            raise ValueError("SIMPUL_PORTAL_TLS_CERT and SIMPUL_PORTAL_TLS_KEY go together")
+        if self.portal_name is None:
+            return self
+        if "portal_url" not in self.model_fields_set:
+            self.portal_url = self.portal_https_url() or self.portal_url
+        elif (urlsplit(self.portal_url).hostname or "").lower() != self.portal_name:
+            raise ValueError(f"SIMPUL_PORTAL_URL {self.portal_url!r} must name the portal by "
+                             f"SIMPUL_PORTAL_NAME ({self.portal_name})")
+        return self
+
+    def portal_https_url(self) -> str | None:
+        """https://NAME[:PORT]: the RFC 8908 API's and user-portal-url's base, or None without
+        a portal name."""
+        if self.portal_name is None:
+            return None
+        port = split_listen(self.portal_tls_listen)[1]
+        return f"https://{self.portal_name}" + ("" if port == 443 else f":{port}")
+
+    def portal_tls(self) -> tuple[Path, Path] | None:
+        """(certificate, key) when the portal serves HTTPS."""
+        if self.portal_tls_cert is None or self.portal_tls_key is None:
+            return None
+        return self.portal_tls_cert, self.portal_tls_key
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -139,6 +187,27 @@ class Settings(BaseSettings):
             return self.secrets_file
         default = self.data_dir / "secrets.yaml"
         return default if default.exists() else None
+
+
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def check_portal_name(value: str) -> str:
+    """The portal's DNS name, lower-cased; an IP literal or a malformed name is refused
+    (RFC 8908 section 2: the API and user-portal-url are https URLs a certificate names)."""
+    name = value.strip().rstrip(".").lower()
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        raise ValueError(f"{value!r} is an IP address: the portal needs a DNS name for its "
+                         "HTTPS URL (RFC 8908), one its certificate names")
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(x) for x in labels) \
+            or labels[-1].isdigit():
+        raise ValueError(f"{value!r} is not a DNS name like portal.wifi.example.go.id")
+    return name
 
 
 def _items(text: str) -> list[str]:

@@ -26,6 +26,7 @@ class LabContext:
     secrets: SecretStore
     state_dir: Path  # per-device state the simulators keep between restarts
     ready: asyncio.Event | None = None
+    real_linux: bool = False  # `linux` devices are real namespaces (lab.linux_gateways)
 
 
 LabComponent = Callable[[LabContext], Coroutine[Any, Any, None]]
@@ -39,6 +40,14 @@ async def run_lab(lab: LabContext, only: list[str] | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     names = [n for n in COMPONENTS if only is None or n in only]
+    if "linux_gw" in names:
+        from lab.netns import available
+
+        why_not = available()
+        lab.real_linux = why_not is None
+        if why_not is not None:
+            names.remove("linux_gw")
+            log.warning("lab: Linux gateways are simulated (real ones %s)", why_not)
     tasks = [asyncio.create_task(COMPONENTS[n](lab), name=f"lab:{n}") for n in names]
     log.info("lab: started %s for %d devices", ", ".join(names) or "nothing",
              len(lab.inventory.devices))
@@ -61,3 +70,6 @@ COMPONENTS["ssh_sim"] = ssh_sim_component
 from lab.snmp_agents import snmp_agents_component  # noqa: E402
 
 COMPONENTS["snmp"] = snmp_agents_component
+from lab.linux_gateways import linux_gateways_component  # noqa: E402
+
+COMPONENTS["linux_gw"] = linux_gateways_component

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,13 +65,24 @@ def reload_and_audit(ctx: Context, reason: str) -> list[str]:
     return problems
 
 
+# Other watchers woken by the same SIGHUP (asyncio allows one handler per signal), e.g. the
+# portal's certificate reload.
+HUP_LISTENERS: list[Callable[[], None]] = []
+
+
+def _hup(wake: asyncio.Event) -> None:
+    wake.set()
+    for listener in list(HUP_LISTENERS):
+        listener()
+
+
 async def inventory_watch(ctx: Context) -> None:
     """Background task of every `simpul serve` process (admin, portal, poller)."""
     interval = ctx.settings.inventory_watch_interval_s
     wake = asyncio.Event()
     loop = asyncio.get_running_loop()
     try:
-        loop.add_signal_handler(signal.SIGHUP, wake.set)
+        loop.add_signal_handler(signal.SIGHUP, _hup, wake)
     except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
         log.debug("no SIGHUP handler in this loop")
 

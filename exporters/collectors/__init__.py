@@ -17,6 +17,7 @@ from exporters.collectors.config import ConfigCollector
 from exporters.collectors.inventory import InventoryCollector, InventoryStateCollector
 from exporters.collectors.poll import PollCollector
 from exporters.collectors.portal import PortalCollector, PortalFigures
+from exporters.collectors.tls import PortalCertificateCollector
 from exporters.state import latest_readings
 
 if TYPE_CHECKING:
@@ -24,12 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COLLECTORS", "ConfigCollector", "InventoryCollector", "InventoryStateCollector",
-    "PollCollector", "PortalCollector", "PortalFigures", "ScheduledAllocationCollector",
-    "exported_metric_names", "register_collectors", "sample_names",
+    "PollCollector", "PortalCertificateCollector", "PortalCollector", "PortalFigures",
+    "ScheduledAllocationCollector", "exported_metric_names", "register_collectors", "sample_names",
 ]
 
 COLLECTORS = (PollCollector, InventoryCollector, ScheduledAllocationCollector,
-              InventoryStateCollector, ConfigCollector, PortalCollector)
+              InventoryStateCollector, ConfigCollector, PortalCollector,
+              PortalCertificateCollector)
 
 # The samples of a family as PromQL names them (a family without samples has no _created).
 _SUFFIXES = {"counter": ("_total",), "info": ("_info",), "summary": ("_sum", "_count"),
@@ -47,8 +49,10 @@ def exported_metric_names() -> frozenset[str]:
                      for name in sample_names(family))
 
 
-def register_collectors(ctx: Context, portal: Callable[[], PortalFigures]) -> None:
-    """Register every collector on the running Context's registry (what /metrics shows)."""
+def register_collectors(ctx: Context, portal: Callable[[], PortalFigures],
+                        tls_expiry: Callable[[], float | None] | None = None) -> None:
+    """Register every collector on the running Context's registry (what /metrics shows);
+    `tls_expiry` reads the portal certificate's notAfter."""
     registry = ctx.registry
     registry.register(InventoryCollector(lambda: ctx.inventory))
     registry.register(ScheduledAllocationCollector(lambda: ctx.inventory))
@@ -56,3 +60,4 @@ def register_collectors(ctx: Context, portal: Callable[[], PortalFigures]) -> No
     registry.register(PortalCollector(portal))
     registry.register(PollCollector(latest_readings(ctx), lambda: ctx.inventory))
     registry.register(InventoryStateCollector(ctx))
+    registry.register(PortalCertificateCollector(tls_expiry))

@@ -60,15 +60,17 @@ async def start_device(device: Device, inventory: Inventory, secrets: SecretStor
 
 
 async def run_simulators(inventory: Inventory, secrets: SecretStore, state_dir,  # type: ignore[no-untyped-def]
-                         names: Iterable[str] | None = None) -> None:
-    """Start every simulated device, then wait until cancelled and close the listeners."""
+                         names: Iterable[str] | None = None,
+                         skip_platforms: Iterable[str] = ()) -> None:
+    """Start every simulated device, then wait until cancelled and close the listeners.
+    Devices of `skip_platforms` are left to another component (real Linux gateways)."""
     load_extensions()
     key = host_key(state_dir / "ssh_sim" / "host_key")
     wanted = set(names) if names is not None else None
     acceptors = []
     try:
         for device in inventory.devices.values():
-            if device.platform not in SIMULATED_PLATFORMS:
+            if device.platform not in SIMULATED_PLATFORMS or device.platform in skip_platforms:
                 continue
             if wanted is not None and device.name not in wanted:
                 continue
@@ -85,5 +87,7 @@ async def run_simulators(inventory: Inventory, secrets: SecretStore, state_dir, 
 
 
 async def ssh_sim_component(lab) -> None:  # type: ignore[no-untyped-def]
-    """The lab component: every RouterOS, IOS and Linux gateway device of the inventory."""
-    await run_simulators(lab.inventory, lab.secrets, lab.state_dir)
+    """The lab component: every RouterOS, IOS and Linux gateway device of the inventory (Linux
+    gateways only when they cannot be real: lab.linux_gateways)."""
+    await run_simulators(lab.inventory, lab.secrets, lab.state_dir,
+                         skip_platforms=("linux",) if lab.real_linux else ())

@@ -57,6 +57,17 @@ class _Auth(asyncssh.SSHServer):
     def password_auth_supported(self) -> bool:
         return True
 
+    def public_key_auth_supported(self) -> bool:
+        return "PRIVATE KEY-----" in self._password  # the credential secret is a key
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        """A secret holding a private key (as for real Linux gateways) admits its public key."""
+        try:
+            mine = asyncssh.import_private_key(self._password).export_public_key()
+        except (asyncssh.KeyImportError, ValueError):
+            return False
+        return username == self._username and key.export_public_key() == mine
+
     def validate_password(self, username: str, password: str) -> bool:
         if self._strip_suffix:  # RouterOS: "user+ct511w4098h" carries terminal options
             username = username.split("+", 1)[0]

@@ -85,8 +85,10 @@ class Lab:
                 self.process.wait()
 
 
-def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) -> Lab:
-    """The lab on its own 127.0.N.x addresses, every device's host key trusted."""
+def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None,
+              components: tuple[str, ...] = ("ssh_sim",)) -> Lab:
+    """The lab on its own 127.0.N.x addresses, every device's host key trusted. With the
+    component "linux_gw" the Linux gateways are real namespaces (root only)."""
     octet = random.randint(100, 250)
     hosts = [f"127.0.{octet}.{x}" for x in re.findall(
         r"mgmt_address: 127\.0\.0\.(\d+)", (ROOT / "inventory" / "devices.yaml").read_text())]
@@ -103,8 +105,14 @@ def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None) 
     if templates_dir is not None:
         env["SIMPUL_TEMPLATES_DIR"] = str(templates_dir)
     log = open(tmp / "lab.log", "wb")  # noqa: SIM115 - kept open for the child's lifetime
-    process = subprocess.Popen([sys.executable, "-m", "controller.cli", "lab", "up", "--only",
-                                "ssh_sim"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    if "linux_gw" in components:
+        from controller.inventory import check_inventory as check
+        from lab.linux_gateways import ensure_keys
+
+        ensure_keys(secrets_file, check(inventory)[0])
+    only = [arg for name in components for arg in ("--only", name)]
+    process = subprocess.Popen([sys.executable, "-m", "controller.cli", "lab", "up", *only],
+                               cwd=ROOT, env=env, stdout=log, stderr=log)
     lab = Lab(tmp, env, process, octet)
     deadline = time.monotonic() + 60
     sys.path.insert(0, str(ROOT))

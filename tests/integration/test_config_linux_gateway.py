@@ -1,8 +1,9 @@
 """A real Linux hotspot gateway: OpenSSH sshd + nftables in a network namespace made here.
 
 The controller reaches the gateway on 127.0.N.x: each connection is handed to `sshd -i`
-started inside the namespace (inetd style), so the shell, `nft` and `sysctl` act on the
-namespace only. Files go under a private config_root. netmiko's `linux` driver, key auth.
+started inside the namespace (inetd style, lab.netns.InetdSshd, as the demo's gateways), so
+the shell, `nft` and `sysctl` act on the namespace only. Files go under a private
+config_root. netmiko's `linux` driver, key auth.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import yaml
 
 from controller.inventory import check_inventory
 from controller.secrets import generate_missing
+from lab import netns
 from tests.conftest import require_root
 
 pytestmark = pytest.mark.integration
@@ -52,70 +52,20 @@ class Gateway:
         return done.returncode, rows
 
 
-class _InetdSshd:
-    """Accept on a loopback address; run `sshd -i` inside the namespace for each client."""
-
-    def __init__(self, ns: str, config: Path, host: str):
-        self.ns, self.config = ns, config
-        self.sock = socket.socket()
-        self.sock.bind((host, 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.children: list[subprocess.Popen[bytes]] = []
-        self.log = open(config.parent / "sshd.log", "ab")  # noqa: SIM115
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            child = subprocess.Popen(
-                ["ip", "netns", "exec", self.ns, "/usr/sbin/sshd", "-i", "-f", str(self.config),
-                 "-E", str(self.config.parent / "sshd.log")],
-                stdin=conn.fileno(), stdout=conn.fileno(), stderr=self.log)
-            conn.close()
-            self.children.append(child)
-
-    def close(self) -> None:
-        self.sock.close()
-        for child in self.children:
-            if child.poll() is None:
-                child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        self.log.close()
-
-
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
     require_root()
     ns = f"simpul-cfg-{random.randint(0, 0xFFFFFF):06x}"
     octet = random.randint(100, 250)
-    sh("ip", "netns", "add", ns)
     sshd = None
+    netns.add_namespace(ns)
     try:
-        sh("ip", "link", "set", "lo", "up", ns=ns)
-        Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation directory
         sshdir = tmp_path / "sshd"
-        sshdir.mkdir()
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        str(sshdir / "host_key")], check=True)
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                        str(sshdir / "client_key")], check=True)
+        host_key = netns.keypair(sshdir / "host_key")
+        client_key = netns.keypair(sshdir / "client_key")
         (sshdir / "authorized_keys").write_text((sshdir / "client_key.pub").read_text())
-        config = sshdir / "sshd_config"
-        config.write_text(
-            f"HostKey {sshdir / 'host_key'}\nAuthorizedKeysFile {sshdir / 'authorized_keys'}\n"
-            "PermitRootLogin prohibit-password\nPubkeyAuthentication yes\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
-            "StrictModes no\nPidFile none\nLogLevel ERROR\nPrintMotd no\n")
-        sshd = _InetdSshd(ns, config, f"127.0.{octet}.55")
+        config = netns.sshd_config(sshdir, host_key, sshdir / "authorized_keys")
+        sshd = netns.InetdSshd(ns, config, f"127.0.{octet}.55")
 
         inventory = tmp_path / "inventory"
         shutil.copytree(ROOT / "inventory", inventory)
@@ -123,12 +73,8 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         inv, _ = check_inventory(ROOT / "inventory")
         generate_missing(secrets, inv.secret_names())
         values = yaml.safe_load(secrets.read_text())
-        values["linux_gateway_password"] = (sshdir / "client_key").read_text()
+        values["linux_gateway_password"] = client_key.read_text()
         secrets.write_text(yaml.safe_dump(values))
-        profiles = inventory / "profiles.yaml"
-        profiles.write_text(profiles.read_text().replace(
-            "  - name: linux-gateway\n    username: simpul",
-            "  - name: linux-gateway\n    username: root"))
         gw_root = tmp_path / "gateway-root"
         gw_root.mkdir()
         devices = inventory / "devices.yaml"
@@ -144,19 +90,20 @@ def gateway(tmp_path: Path) -> Iterator[Gateway]:
         data = tmp_path / "data"
         env = {**os.environ, "SIMPUL_DATA_DIR": str(data),
                "SIMPUL_INVENTORY_DIR": str(inventory), "SIMPUL_SECRETS_FILE": str(secrets),
-               "SIMPUL_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT)}
+               "SIMPUL_LOG_LEVEL": "warning", "PYTHONPATH": str(ROOT),
+               "SIMPUL_PORTAL_NAME": "portal.wifi.kualakahayan.test"}
         # The engineer trusts the gateway's host key; the fingerprint is OpenSSH's own.
         trusted = subprocess.run([sys.executable, "-m", "controller.cli", "devices", "trust",
                                   DEVICE], cwd=ROOT, env=env, capture_output=True, text=True,
                                  timeout=60)
         assert trusted.returncode == 0, trusted.stderr
-        openssh = sh("ssh-keygen", "-l", "-f", str(sshdir / "host_key.pub")).split()[1]
+        openssh = sh("ssh-keygen", "-l", "-f", f"{host_key}.pub").split()[1]
         assert f"trusted ssh-ed25519 {openssh}" in trusted.stdout, trusted.stdout
         yield Gateway(ns, gw_root, env, tmp_path)
     finally:
         if sshd is not None:
             sshd.close()
-        sh("ip", "netns", "del", ns, check=False)
+        netns.delete_namespace(ns)
 
 
 def test_linux_gateway_push_verify_and_rollback(gateway: Gateway) -> None:
@@ -169,7 +116,7 @@ def test_linux_gateway_push_verify_and_rollback(gateway: Gateway) -> None:
     assert "set allowed" in ruleset and "dnat ip to" in ruleset
     assert sh("sysctl", "-n", "net.ipv4.ip_forward", ns=gateway.ns).strip() == "1"
     dnsmasq = (gateway.root / "etc/dnsmasq.d/simpul-hotspot.conf").read_text()
-    assert "dhcp-option=114," in dnsmasq
+    assert 'dhcp-option=114,"https://portal.wifi.kualakahayan.test:8443/api/captive"' in dnsmasq
     assert "simpul_portal" not in sh("nft", "list", "tables")  # the host's own is untouched
 
     code, rows = gateway.simpul("config", "push", DEVICE, "--yes", "--json")

@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -23,10 +24,29 @@ from controller.inventory import check_inventory
 from controller.store.db import Store
 from controller.store.models import User
 from controller.store.users import verify_password
+from lab.linux_gateways import namespace_name
 from lab.relocate import parse_block, relocate
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.integration
+
+
+DEMO_PORTAL_NAME = "portal.simpul.localhost"  # ./run's default SIMPUL_PORTAL_NAME
+
+
+def _https_status(port: int, ca: Path, name: str) -> str:
+    """The status line of GET /healthz over TLS to 127.0.0.1:port, verified against `ca` for
+    `name` (a real TLS client; the name need not resolve)."""
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            context.wrap_socket(raw, server_hostname=name) as tls:
+        tls.sendall(f"GET /healthz HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n"
+                    .encode())
+        return tls.recv(256).decode(errors="replace").split("\r\n", 1)[0]
+
+
+def _namespaces() -> str:
+    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout_s: float = 60) -> dict:
@@ -118,12 +138,13 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
         if (ROOT / name).is_file():
             (checkout / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, checkout / name)
-    admin_port, portal_port = free_port(), free_port()
+    admin_port, portal_port, tls_port = free_port(), free_port(), free_port()
     block = f"127.0.{random.randint(100, 250)}"
     ssh_port = free_port(f"{block}.13")
     env = {key: value for key, value in os.environ.items() if not key.startswith("SIMPUL_")}
     env.update(SIMPUL_ADMIN_LISTEN=f"127.0.0.1:{admin_port}",
                SIMPUL_PORTAL_LISTEN=f"127.0.0.1:{portal_port}",
+               SIMPUL_PORTAL_TLS_LISTEN=f"127.0.0.1:{tls_port}",
                SIMPUL_LAB_ADDRESS_BLOCK=f"{block}.0/24", SIMPUL_LAB_SSH_PORT=str(ssh_port),
                SIMPUL_LAB_SNMP_PORT=str(free_port()), VIRTUAL_ENV="", UV_NO_PROGRESS="1")
     log = (tmp_path / "run.log").open("w+")
@@ -142,6 +163,19 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
             except OSError:
                 assert time.monotonic() < deadline, "the lab did not listen on its block"
                 time.sleep(0.5)
+        # HTTPS with the demo's own CA, for the portal's own name.
+        tls = checkout / "data" / "tls"
+        assert _https_status(tls_port, tls / "ca.pem", DEMO_PORTAL_NAME) == "HTTP/1.1 200 OK"
+        assert {oct((tls / k).stat().st_mode & 0o777) for k in ("key.pem", "ca-key.pem")} \
+            == {"0o600"}
+        # As root, the Linux hotspot gateways are namespaces with the real sshd (the demo's
+        # .55 is taman-kota-gw).
+        if os.geteuid() == 0:
+            with socket.create_connection((f"{block}.55", ssh_port), timeout=5) as conn:
+                assert conn.recv(64).startswith(b"SSH-2.0-OpenSSH")
+            gateways = [namespace_name(checkout / "data" / "lab", gw)
+                        for gw in ("taman-kota-gw", "tepian-kahayan-gw")]
+            assert all(name in _namespaces() for name in gateways)
     finally:
         code = interrupt(proc)
     log.seek(0)
@@ -158,6 +192,9 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
     assert password not in (checkout / "data" / "simpul.db").read_bytes().decode("latin-1")
     assert oct((checkout / "data" / "secrets.yaml").stat().st_mode & 0o777) == "0o600"
     assert f"lab: started on {block}.0/24" in output
+    if os.geteuid() == 0:  # ./run removed its gateways' namespaces on exit
+        assert not any(namespace_name(checkout / "data" / "lab", gw) in _namespaces()
+                       for gw in ("taman-kota-gw", "tepian-kahayan-gw"))
     # The demo trusted the lab devices' host keys, one pinned key per device.
     assert "lab: SSH host keys trusted" in output, output
     pinned = (checkout / "data" / "known_hosts").read_text().splitlines()

@@ -107,7 +107,8 @@ def test_gateway_template_renders_table_dhcp_option_114_and_forwarding() -> None
     inventory, _ = check_inventory(DEMO_INVENTORY)
     hotspot = inventory.hotspots["taman-kota"]
     files = render_gateway_files(gateway_template_context(
-        hotspot, inventory.devices[hotspot.gateway], "http://10.1.0.2:8080"))
+        hotspot, inventory.devices[hotspot.gateway], "http://10.1.0.2:8080",
+        portal_https_url="https://portal.wifi.example.go.id"))
     nft = files["/etc/nftables.d/simpul_portal.nft"]
     assert "table inet simpul_portal {" in nft
     assert "flags timeout" in nft and "counter" in nft
@@ -116,7 +117,8 @@ def test_gateway_template_renders_table_dhcp_option_114_and_forwarding() -> None
     assert "limit rate over 625000 bytes/second" in nft  # 5M down per client
     assert "limit rate over 250000 bytes/second" in nft  # 2M up per client
     dnsmasq = files["/etc/dnsmasq.d/simpul-hotspot.conf"]
-    assert 'dhcp-option=114,"http://10.1.0.2:8080/api/captive"' in dnsmasq
+    # RFC 8910 option 114: the RFC 8908 API over HTTPS by the portal's name, not the DNAT target
+    assert 'dhcp-option=114,"https://portal.wifi.example.go.id/api/captive"' in dnsmasq
     assert "dhcp-range=10.200.0.10,10.200.3.254" in dnsmasq
     assert "net.ipv4.ip_forward = 1" in files["/etc/sysctl.d/60-simpul-hotspot.conf"]
     with pytest.raises(ValueError, match="portal URL"):
