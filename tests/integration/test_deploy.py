@@ -153,7 +153,16 @@ def test_rules_and_dashboard_name_only_exported_metrics():
     assert any("allocation" in t.lower() for t in titles)
 
 
+# Metrics added since DESIGN.md was last written, proposed for its Metrics section in the stop
+# note (shared/ is not ours to edit). Once DESIGN.md lists one, it must leave this set.
+PROPOSED_FOR_DESIGN = {
+    "simpul_portal_tls_cert_expiry_timestamp_seconds",  # #13: the portal's HTTPS certificate
+}
+
+
 def test_exported_list_is_design_md():
     assert DESIGN.exists(), f"{DESIGN} not beside the repository: the check needs it"
     section = DESIGN.read_text().split("## Metrics", 1)[1].split("\n## ", 1)[0]
-    assert set(re.findall(r"`(simpul_[a-z0-9_]+)`", section)) == exported_metric_names()
+    designed = set(re.findall(r"`(simpul_[a-z0-9_]+)`", section))
+    assert not designed & PROPOSED_FOR_DESIGN, "DESIGN.md has them now: drop them here"
+    assert designed | PROPOSED_FOR_DESIGN == exported_metric_names()
