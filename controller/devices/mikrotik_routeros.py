@@ -207,6 +207,10 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         selector = ""
         if args and args[0].startswith("["):
             selector, args = " ".join(args[0][1:-1].split()), args[1:]
+        elif not intent and verb == "set" and args and "=" not in args[0]:
+            # A built-in item by number or name, as real exports name some: `/port set 0
+            # name=serial0`, `/ip service set telnet disabled=yes`, `/disk set slot1 ...`.
+            selector, args = args[0], args[1:]
         props: dict[str, str] = {}
         for arg in args:
             key, eq, value = arg.partition("=")

@@ -11,6 +11,7 @@ lab's simulator both read this one model.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -86,6 +87,9 @@ class Menu:
     path: str
     variants: list[MenuVariant]
     source: str = "community.routeros"
+    # /export prints every property an item was given, defaults included (RouterOS 7's
+    # routing menus: `/ip route add disabled=no ... routing-table=main`); see the overlay.
+    prints_defaults: bool = False
 
     def variant(self, version: Version) -> MenuVariant | None:
         for variant in self.variants:
@@ -342,6 +346,18 @@ def _apply_overlay(menus: dict[str, Menu], overlay: dict[str, Any]) -> list[Refe
             conditions=[], settings=entry.get("kind") == "settings",
             primary_keys=tuple(entry.get("primary_keys", ())), fields=fields)])
         menus[entry["path"]] = menu
+    for entry in overlay.get("fields", []):  # fields a known menu lacks
+        for variant in menus[entry["path"]].variants:
+            for name, spec in entry["fields"].items():
+                variant.fields[name] = FieldInfo(
+                    name=name, default=_export_text((spec or {}).get("default")),
+                    kind=(spec or {}).get("kind", ""))
+    for entry in overlay.get("defaults", []):  # what /export omits, where the model errs
+        for variant in menus[entry["path"]].variants:
+            _retype(variant, entry["field"], lambda info, e=entry: dataclasses.replace(
+                info, default=_export_text(e["default"])))
+    for path in overlay.get("prints_defaults", {}).get("paths", []):
+        menus[path].prints_defaults = True
     for entry in overlay.get("types", []):
         menu = menus[entry["path"]]
         for variant in menu.variants:
@@ -354,6 +370,12 @@ def _apply_overlay(menus: dict[str, Menu], overlay: dict[str, Any]) -> list[Refe
                       builtin=tuple(str(b) for b in r.get("builtin", ())),
                       many=bool(r.get("many")))
             for r in overlay.get("references", [])]
+
+
+def _retype(variant: MenuVariant, name: str, change: Any) -> None:
+    if name in variant.fields:
+        variant.fields[name] = change(variant.fields[name])
+    variant.versioned = [(c, change(i) if i.name == name else i) for c, i in variant.versioned]
 
 
 def _typed(info: FieldInfo, entry: dict[str, Any]) -> FieldInfo:
