@@ -129,6 +129,17 @@ def test_seed_push_twice_and_every_unmanaged_line_stays(lab: Lab, name: str,
     code, rows = lab.json_lines("config", "push", device, "--yes", "--json")
     assert code == 0 and rows[0]["status"] == "unchanged" and rows[0]["diff"] == "", rows
 
+    # Drift on Simpul's own items (a firewall rule disabled by hand): the push replaces them,
+    # and must still leave everything else alone.
+    conn = lab.connect(device)
+    try:
+        conn.send_command('/ip firewall filter set [ find comment~"^simpul" ] disabled=yes',
+                          expect_string=r"\] > ?$")
+    finally:
+        conn.disconnect()
+    code, rows = lab.json_lines("config", "push", device, "--yes", "--json")
+    assert code == 0 and rows[0]["status"] == "changed", rows
+
     managed = _managed_settings(lab, device)
     wanted = Counter(kept for line in terse(export.read_text())
                      if (kept := _kept(line, managed)) is not None)
