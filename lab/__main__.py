@@ -50,12 +50,10 @@ def up(
 
 
 @app.command("seed")
-def seed(
-    device: Annotated[str, typer.Argument(help="The inventory device to seed")],
-    file: Annotated[Path, typer.Argument(help="Its configuration: a RouterOS /export")],
-    vlans: Path | None = typer.Option(None, "--vlans", help="Cisco IOS: its VLAN list"),
-) -> None:
-    """Make a lab device's running configuration FILE (works with or without `lab up`)."""
+def seed(device: str, file: Path,
+         vlans: Path | None = typer.Option(None, "--vlans")) -> None:  # noqa: B008 (typer)
+    """Make lab device DEVICE's running configuration FILE (a RouterOS /export; --vlans:
+    Cisco IOS only). Works with or without `lab up`; exits 1 naming FILE:LINE if refused."""
     from controller.inventory import check_inventory
     from lab.seed import SEEDERS, SeedError
 

@@ -57,7 +57,8 @@ def terse(text: str) -> list[str]:
 
 
 def test_terse_reads_wrapped_and_terse_exports_alike() -> None:
-    wrapped = '/ip pool\nadd name=a ranges=\\\n    10.0.0.2-10.0.0.9\n# comment\n/port\nset 0 name=s'
+    wrapped = ('/ip pool\nadd name=a ranges=\\\n    10.0.0.2-10.0.0.9\n# comment\n'
+               '/port\nset 0 name=s')
     assert terse(wrapped) == ["/ip pool add name=a ranges=10.0.0.2-10.0.0.9",
                               "/port set 0 name=s"]
     assert terse("/ip pool add name=a ranges=10.0.0.2-10.0.0.9") == terse(wrapped)[:1]
