@@ -146,6 +146,11 @@ class RouterOSDevice:
                     if "name" in item and ".default-name" in item:
                         names.discard(item[".default-name"])
                     names.update([item["name"]] if "name" in item else [])
+        for path, lines in self.data.get("verbatim", {}).items():  # e.g. /interface lte
+            if path.startswith("/interface ") and path not in NOT_INTERFACES:
+                for line in lines:
+                    names.update(unquote(m) for m in re.findall(
+                        r'(?:^add|\]) .*?\bname=("(?:\\.|[^"\\])*"|\S+)', line))
         return names
 
     def identity(self) -> str:

@@ -186,3 +186,27 @@ def test_the_overlay_corrects_what_real_exports_show() -> None:
     hotspot = model.menu("/ip hotspot").fields((7, 20))  # type: ignore[union-attr]
     assert hotspot is not None and hotspot["disabled"].default == "yes"
     assert model.menu("/routing ospf area").prints_defaults  # type: ignore[union-attr]
+
+
+def test_menus_the_model_lacks_are_kept_verbatim_and_name_their_interfaces(
+        tmp_path: Path) -> None:
+    export = EXPORT.replace("/port\n", "/interface lte\nset [ find default-name=lte1 ] "
+                            "allow-roaming=no band=\"\" name=lte-wan\n/port\n") + (
+        "/ip firewall nat\nadd action=masquerade chain=srcnat out-interface=lte-wan\n")
+    _seed(tmp_path, export)
+    cli = _cli(tmp_path)
+    body = _body(cli.handle_line("/export"))
+    start = body.index("/interface lte")
+    assert body[start + 1] == ('set [ find default-name=lte1 ] allow-roaming=no band="" '
+                               'name=lte-wan')
+    assert cli.handle_line("/interface lte print") == "bad command name print (line 1 column 16)"
+
+
+def test_hotspot_ip_binding_is_checked_against_the_overlay(tmp_path: Path) -> None:
+    cli = _cli(tmp_path)
+    assert cli.handle_line("/ip hotspot ip-binding add comment=phone "
+                           "mac-address=1C:5C:F2:42:E2:81 type=bypassed") == ""
+    assert cli.handle_line("/ip hotspot ip-binding add mac-address=1C:5C:F2:42:E2:82 "
+                           "type=allowed") == "input does not match any value of type"
+    assert "add comment=phone mac-address=1C:5C:F2:42:E2:81 type=bypassed" in _body(
+        cli.handle_line("/export"))
