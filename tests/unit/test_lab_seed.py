@@ -210,3 +210,18 @@ def test_hotspot_ip_binding_is_checked_against_the_overlay(tmp_path: Path) -> No
                            "type=allowed") == "input does not match any value of type"
     assert "add comment=phone mac-address=1C:5C:F2:42:E2:81 type=bypassed" in _body(
         cli.handle_line("/export"))
+
+
+def test_a_hotspot_added_without_disabled_no_is_drift() -> None:
+    """/ip hotspot add without disabled=no makes a disabled server (real exports print
+    `disabled=no`): the driver must not take a missing disabled= for the enabled default."""
+    driver = MikrotikRouterOS()
+    intent = ("/ip hotspot\nadd disabled=no interface=ether2 name=simpul-a "
+              "profile=default\n")
+    running = driver.normalise("# 2026-01-03 12:54:04 by RouterOS 7.20.6\n/ip hotspot\n"
+                               "add interface=ether2 name=simpul-a profile=default\n")
+    plan = driver.plan(intent, running)
+    assert plan.actions == ["/ip hotspot set [ find name=simpul-a ] disabled=no"]
+    enabled = driver.normalise("# 2026-01-03 12:54:04 by RouterOS 7.20.6\n/ip hotspot\n"
+                               "add disabled=no interface=ether2 name=simpul-a profile=default\n")
+    assert driver.plan(intent, enabled).actions == []
