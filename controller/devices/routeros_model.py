@@ -66,7 +66,7 @@ class FieldInfo:
     default: str | None = None
     required: bool = False
     read_only: bool = False
-    kind: str = ""  # bool, int, duration, enum, or "" (free text); see value_error()
+    kind: str = ""  # bool, int, rate, duration, enum, or "" (free text); see value_error()
     choices: tuple[str, ...] = ()
     words: tuple[str, ...] = ()  # words a duration also takes ("none" where it is the default)
 
@@ -210,6 +210,8 @@ def value_error(info: FieldInfo, value: str) -> str | None:
     if info.kind == "bool" and value not in ("yes", "no", "true", "false"):
         return f"input does not match any value of {info.name}"
     if info.kind == "int" and not (value.isdigit() or value == "unlimited"):
+        return f"invalid value for argument {info.name}"
+    if info.kind == "rate" and not re.fullmatch(r"\d+[kMG]?", value):  # bits/s: 512k, 100M
         return f"invalid value for argument {info.name}"
     # RouterOS refuses '' and 'none' for a time without a none (e.g. session-timeout):
     # "invalid time value for argument session-timeout".

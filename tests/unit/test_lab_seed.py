@@ -225,3 +225,13 @@ def test_a_hotspot_added_without_disabled_no_is_drift() -> None:
     enabled = driver.normalise("# 2026-01-03 12:54:04 by RouterOS 7.20.6\n/ip hotspot\n"
                                "add disabled=no interface=ether2 name=simpul-a profile=default\n")
     assert driver.plan(intent, enabled).actions == []
+
+
+def test_pcq_rates_take_routeros_units(tmp_path: Path) -> None:
+    cli = _cli(tmp_path)
+    assert cli.handle_line("/queue type add kind=pcq name=dl pcq-classifier=dst-address "
+                           "pcq-rate=100M") == ""
+    assert cli.handle_line("/queue type add kind=pcq name=ul pcq-rate=fast") == (
+        "invalid value for argument pcq-rate")
+    assert "add kind=pcq name=dl pcq-classifier=dst-address pcq-rate=100M" in _body(
+        cli.handle_line("/export"))
