@@ -207,6 +207,10 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         selector = ""
         if args and args[0].startswith("["):
             selector, args = " ".join(args[0][1:-1].split()), args[1:]
+        elif not intent and verb == "set" and args and "=" not in args[0]:
+            # A built-in item by number or name, as real exports name some: `/port set 0
+            # name=serial0`, `/ip service set telnet disabled=yes`, `/disk set slot1 ...`.
+            selector, args = args[0], args[1:]
         props: dict[str, str] = {}
         for arg in args:
             key, eq, value = arg.partition("=")
@@ -218,8 +222,8 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         if verb == "set":
             config.settings.setdefault((path, selector), {}).update(props)
         elif verb == "add":
-            if props.get("disabled") == "no":  # the default; /export never prints it
-                del props["disabled"]
+            if props.get("disabled") == "no" and _enabled_by_default(path):
+                del props["disabled"]  # the default; /export does not print it
             if intent and not is_managed(path, props):
                 raise IntentError(f"line {number}: {path} add without a comment starting "
                                   f"{TAG!r} (or, where the menu has no comment, a name "
@@ -261,10 +265,23 @@ def normal_props(path: str, props: dict[str, str], version: routeros_model.Versi
         value = normal_value(info, value)
         if key not in keep and info is not None and info.default == value:
             continue
-        if key == "disabled" and value == "no":
+        if key == "disabled" and value == "no" and (info is None or info.default is None):
             continue
         out[key] = value
     return out
+
+
+def _enabled_by_default(path: str) -> bool:
+    """Whether an item added without disabled= is enabled: not so for /ip hotspot, whose
+    real exports print `disabled=no` (routeros_overlay.yaml), or where /export prints
+    defaults (the routing menus)."""
+    menu = routeros_model.load().menu(path)
+    if menu is None:
+        return True
+    if menu.prints_defaults:
+        return False
+    return all(variant.fields.get("disabled", routeros_model.FieldInfo("disabled")).default
+               in (None, "no") for variant in menu.variants)
 
 
 def _default(path: str, key: str, version: routeros_model.Version) -> str:

@@ -11,6 +11,7 @@ lab's simulator both read this one model.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
@@ -65,7 +66,7 @@ class FieldInfo:
     default: str | None = None
     required: bool = False
     read_only: bool = False
-    kind: str = ""  # bool, int, duration, enum, or "" (free text); see value_error()
+    kind: str = ""  # bool, int, rate, duration, enum, or "" (free text); see value_error()
     choices: tuple[str, ...] = ()
     words: tuple[str, ...] = ()  # words a duration also takes ("none" where it is the default)
 
@@ -86,6 +87,9 @@ class Menu:
     path: str
     variants: list[MenuVariant]
     source: str = "community.routeros"
+    # /export prints every property an item was given, defaults included (RouterOS 7's
+    # routing menus: `/ip route add disabled=no ... routing-table=main`); see the overlay.
+    prints_defaults: bool = False
 
     def variant(self, version: Version) -> MenuVariant | None:
         for variant in self.variants:
@@ -206,6 +210,8 @@ def value_error(info: FieldInfo, value: str) -> str | None:
     if info.kind == "bool" and value not in ("yes", "no", "true", "false"):
         return f"input does not match any value of {info.name}"
     if info.kind == "int" and not (value.isdigit() or value == "unlimited"):
+        return f"invalid value for argument {info.name}"
+    if info.kind == "rate" and not re.fullmatch(r"\d+[kMG]?", value):  # bits/s: 512k, 100M
         return f"invalid value for argument {info.name}"
     # RouterOS refuses '' and 'none' for a time without a none (e.g. session-timeout):
     # "invalid time value for argument session-timeout".
@@ -342,6 +348,18 @@ def _apply_overlay(menus: dict[str, Menu], overlay: dict[str, Any]) -> list[Refe
             conditions=[], settings=entry.get("kind") == "settings",
             primary_keys=tuple(entry.get("primary_keys", ())), fields=fields)])
         menus[entry["path"]] = menu
+    for entry in overlay.get("fields", []):  # fields a known menu lacks
+        for variant in menus[entry["path"]].variants:
+            for name, spec in entry["fields"].items():
+                variant.fields[name] = FieldInfo(
+                    name=name, default=_export_text((spec or {}).get("default")),
+                    kind=(spec or {}).get("kind", ""))
+    for entry in overlay.get("defaults", []):  # what /export omits, where the model errs
+        for variant in menus[entry["path"]].variants:
+            _retype(variant, entry["field"], lambda info, e=entry: dataclasses.replace(
+                info, default=_export_text(e["default"])))
+    for path in overlay.get("prints_defaults", {}).get("paths", []):
+        menus[path].prints_defaults = True
     for entry in overlay.get("types", []):
         menu = menus[entry["path"]]
         for variant in menu.variants:
@@ -354,6 +372,12 @@ def _apply_overlay(menus: dict[str, Menu], overlay: dict[str, Any]) -> list[Refe
                       builtin=tuple(str(b) for b in r.get("builtin", ())),
                       many=bool(r.get("many")))
             for r in overlay.get("references", [])]
+
+
+def _retype(variant: MenuVariant, name: str, change: Any) -> None:
+    if name in variant.fields:
+        variant.fields[name] = change(variant.fields[name])
+    variant.versioned = [(c, change(i) if i.name == name else i) for c, i in variant.versioned]
 
 
 def _typed(info: FieldInfo, entry: dict[str, Any]) -> FieldInfo:

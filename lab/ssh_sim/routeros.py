@@ -30,9 +30,17 @@ from lab.ssh_sim.state import DeviceState
 # when it has none. Menus, fields and defaults per version come from routeros_model.
 VERSION = "7.14.3"
 # Ports every simulated router has (RouterOS names them by default-name); bridges, VLANs etc.
-# come from the configuration.
+# come from the configuration. A seeded device has its own (lab.seed: `# model =` and the
+# export's default-name= items), kept in its state's "meta".
 BUILTIN_INTERFACES = tuple([f"ether{n}" for n in range(1, 11)] +
                            [f"sfp-sfpplus{n}" for n in range(1, 5)])
+DEFAULT_HEADER = ("# software id = 7QXN-4K2B", "#", "# model = CCR2004-1G-12S+2XS")
+# Menus under /interface whose items are not interfaces (a profile, a list, a port of a bridge).
+NOT_INTERFACES = ("/interface list", "/interface list member", "/interface bridge port",
+                  "/interface bridge vlan", "/interface bridge filter", "/interface bridge nat",
+                  "/interface wireless security-profiles", "/interface wireless access-list",
+                  "/interface wireless channels", "/interface lte apn",
+                  "/interface wireguard peers", "/interface ethernet switch")
 
 
 class RouterOSError(Exception):
@@ -49,6 +57,9 @@ class Command:
     flags: list[tuple[str, int]] = field(default_factory=list)  # bare words after the verb
     selector: str | None = None  # "[ find ... ]" content, a number list or an item name
     selector_column: int = 0
+    # lab.seed: a `set` naming a built-in item (`[ find default=yes ]`, `0`, `telnet`) that the
+    # fresh state lacks creates it, as the real router already has it.
+    seeding: bool = False
 
 
 class MenuHandler(Protocol):
@@ -85,23 +96,61 @@ class RouterOSDevice:
     def __init__(self, name: str, state: DeviceState, version: str = VERSION):
         self.name = name
         self.state = state
-        self.version = version
-        self.version_tuple = routeros_model.parse_version(version)
+        self.inventory_version = version
         self.lock = threading.RLock()
         loaded = state.load()
         self.data: dict[str, Any] = loaded if loaded is not None else default_config(name)
         if loaded is None:
             self.persist()
+        self._apply_meta()
+
+    @classmethod
+    def from_data(cls, name: str, data: dict[str, Any], version: str = VERSION,
+                  state: DeviceState | None = None) -> RouterOSDevice:
+        """A device holding `data` (lab.seed builds one before anything is saved)."""
+        device = cls.__new__(cls)
+        device.name, device.inventory_version = name, version
+        device.state = state  # type: ignore[assignment]
+        device.lock = threading.RLock()
+        device.data = data
+        device._apply_meta()
+        return device
+
+    def _apply_meta(self) -> None:
+        """A seeded state's version, ports and header override the inventory's vars."""
+        meta = self.data.get("meta", {})
+        self.version = str(meta.get("version") or self.inventory_version)
+        self.version_tuple = routeros_model.parse_version(self.version)
+        self.ports = tuple(meta.get("ports") or BUILTIN_INTERFACES)
+        self.header = tuple(meta.get("header") or DEFAULT_HEADER)
+
+    def refresh(self) -> None:
+        """Reload the state when another process replaced it (`simpul lab seed`)."""
+        with self.lock:
+            if self.state.changed_on_disk():
+                loaded = self.state.load()
+                if loaded is not None:
+                    self.data = loaded
+                    self._apply_meta()
 
     def persist(self) -> None:
         self.state.save(self.data)
 
     def interfaces(self) -> set[str]:
-        """Every interface name: the built-in ports and each /interface menu's items."""
-        names = set(BUILTIN_INTERFACES)
+        """Every interface name: the built-in ports (under their new names where renamed)
+        and each /interface menu's items."""
+        names = set(self.ports)
         for path, items in self.data.get("list", {}).items():
-            if path.startswith("/interface "):
-                names.update(i["name"] for i in items if "name" in i)
+            if path.startswith("/interface ") and path not in NOT_INTERFACES:
+                for item in items:
+                    if "name" in item and ".default-name" in item:
+                        names.discard(item[".default-name"])
+                    names.update([item["name"]] if "name" in item else [])
+        for path, lines in self.data.get("verbatim", {}).items():  # e.g. /interface lte
+            if path.startswith("/interface ") and path not in NOT_INTERFACES:
+                for line in lines:
+                    names.update(unquote(m) for m in re.findall(
+                        r'(?:^add|\]) .*?\bname=("(?:\\.|[^"\\])*"|\S+)', line))
         return names
 
     def identity(self) -> str:
@@ -220,7 +269,7 @@ class SingletonMenu:
             return ""
         if cmd.verb == "print":
             current = device.data.get("single", {}).get(self.path, {})
-            width = max(len(k) for k in self.props)
+            width = max((len(k) for k in self.props), default=1)
             return "\n".join(f"{k:>{width}}: {current.get(k, p.default)}"
                              for k, p in self.props.items() if not p.sensitive)
         raise bad_verb(cmd)
@@ -257,26 +306,36 @@ class ListMenu:
                     raise RouterOSError(f"failure: {key} not specified")
             if self.unique and any(i.get(self.unique) == values.get(self.unique) for i in items):
                 raise RouterOSError("failure: already have such entry")
-            defaults = model_defaults(self.path, device)
-            values = {k: v for k, v in values.items()
-                      if not (k == "disabled" and v == "no") and defaults.get(k) != v}
+            defaults = omitted(self.path, device)
+            values = {k: v for k, v in values.items() if defaults.get(k) != v}
             items.append(values)
             return ""
         if cmd.verb in ("set", "enable", "disable"):
             chosen = self.select(cmd, items)
             values = validate(self.path, self.props, cmd, device) if cmd.verb == "set" else {
                 "disabled": "yes" if cmd.verb == "disable" else "no"}
-            defaults = model_defaults(self.path, device)
+            if not chosen and cmd.seeding and cmd.verb == "set":
+                chosen = [builtin_item(cmd)]
+                items.insert(sum(1 for i in items if is_builtin(i)), chosen[0])
+            defaults = omitted(self.path, device)
             for item in chosen:
                 for key, value in values.items():
-                    if value == "" or (key == "disabled" and value == "no") or (
-                            defaults.get(key) == value):
+                    # "" clears a field without a default; where there is one (a port's
+                    # ssid=MikroTik), "" is a value /export prints (ssid="").
+                    if (value == "" and key not in defaults) or (
+                            defaults.get(key) == value) or (
+                            key == "name" and value == item.get(".default-name")):
                         item.pop(key, None)
                     else:
                         item[key] = value
             return ""
         if cmd.verb == "remove":
             chosen = self.select(cmd, items)
+            if any(".default-name" in i for i in chosen):
+                # A port is hardware: RouterOS answers "failure: cannot remove hardware
+                # device" (as quoted from RouterOS's REST API in terraform-routeros issue
+                # #570, https://github.com/terraform-routeros/terraform-provider-routeros/issues/570).
+                raise RouterOSError("failure: cannot remove hardware device")
             ids = {id(i) for i in chosen}
             items[:] = [i for i in items if id(i) not in ids]
             return ""
@@ -286,7 +345,7 @@ class ListMenu:
                 flag = "X" if item.get("disabled") == "yes" else " "
                 comment = f"   ;;; {item['comment']}\n" if "comment" in item else ""
                 body = " ".join(f"{k}={quote(v)}" for k, v in item.items()
-                                if k not in ("comment", "disabled")
+                                if k not in ("comment", "disabled") and not k.startswith(".")
                                 and not self.props.get(k, Prop(k)).sensitive)
                 lines.append(f"{number:>2} {flag}{comment.rstrip() and ' ' + comment.strip()}")
                 lines.append(f"      {body}")
@@ -299,6 +358,9 @@ class ListMenu:
         selector = cmd.selector.strip()
         if selector.startswith("["):
             return [i for i in items if matches(selector, i, cmd.selector_column)]
+        by_selector = [i for i in items if i.get(".selector") == selector]
+        if by_selector or (cmd.seeding and cmd.verb == "set"):
+            return by_selector  # a built-in item the export named so (`set 0`, `set telnet`)
         if re.match(r"^\d+(,\d+)*$", selector):
             chosen = []
             for number in selector.split(","):
@@ -312,12 +374,43 @@ class ListMenu:
         return named
 
     def export(self, device: RouterOSDevice, show_sensitive: bool) -> list[str]:
-        lines = []
+        """`set <selector> ...` for built-in items (RouterOS's own: `[ find default=yes ]`,
+        `[ find default-name=ether1 ]`, a number or a name), before `add ...` for the rest."""
+        sets, adds = [], []
         for item in self.items(device):
-            parts = [f"{k}={quote(v)}" for k, v in sorted(item.items())
-                     if show_sensitive or not self.props.get(k, Prop(k)).sensitive]
-            lines.append("add " + " ".join(parts))
-        return lines
+            parts = [f"{k}={quote(v)}" for k, v in sorted(item.items()) if not k.startswith(".")
+                     and (show_sensitive or not self.props.get(k, Prop(k)).sensitive)]
+            if is_builtin(item):
+                if parts:
+                    sets.append(f"set {builtin_selector(item)} " + " ".join(parts))
+            else:
+                adds.append("add " + " ".join(parts))
+        return sets + adds
+
+
+def is_builtin(item: dict[str, str]) -> bool:
+    return any(k in item for k in (".default", ".default-name", ".selector"))
+
+
+def builtin_selector(item: dict[str, str]) -> str:
+    """How /export names a built-in item."""
+    if ".default-name" in item:
+        return f"[ find default-name={quote(item['.default-name'])} ]"
+    if ".default" in item:
+        return "[ find default=yes ]"
+    return item[".selector"]
+
+
+def builtin_item(cmd: Command) -> dict[str, str]:
+    """The built-in item a seeded `set` names (it exists on the real router before any
+    configuration: a port, the default profile, the `telnet` service, logging rule 0)."""
+    selector = (cmd.selector or "").strip()
+    found = re.fullmatch(r"\[\s*find\s+(default-name|default)=(\S+)\s*\]", selector)
+    if found and found[1] == "default-name":
+        return {".default-name": unquote(found[2])}
+    if found and found[2] == "yes":
+        return {".default": "yes"}
+    return {".selector": selector}
 
 
 def matches(selector: str, item: dict[str, str], column: int) -> bool:
@@ -333,7 +426,11 @@ def matches(selector: str, item: dict[str, str], column: int) -> bool:
         if not m:
             raise RouterOSError(f"syntax error (line 1 column {column + col})")
         key, op, raw = m.groups()
-        value, actual = unquote(raw), item.get(key, "")
+        value, actual = unquote(raw), item.get(key, item.get("." + key, ""))
+        if key == "default":  # every item has it: yes only for the built-in default item
+            actual = item.get(".default", "no")
+        elif key == "name" and not actual and ".default-name" in item:
+            actual = item[".default-name"]  # a port keeps its default name until renamed
         if op == "=" and actual != value:
             return False
         if op == "!=" and actual == value:
@@ -347,6 +444,14 @@ def model_fields(path: str, device: RouterOSDevice) -> dict[str, routeros_model.
     """The fields the model gives this menu on the device's version (None: not modelled)."""
     menu = routeros_model.load().menu(path)
     return None if menu is None else menu.fields(device.version_tuple)
+
+
+def omitted(path: str, device: RouterOSDevice) -> dict[str, str]:
+    """The values /export leaves out of this menu's items (none where it prints defaults)."""
+    menu = routeros_model.load().menu(path)
+    if menu is not None and menu.prints_defaults:
+        return {}
+    return {"disabled": "no", **model_defaults(path, device)}
 
 
 def model_defaults(path: str, device: RouterOSDevice) -> dict[str, str]:
@@ -364,6 +469,7 @@ def check_references(path: str, values: dict[str, str], device: RouterOSDevice) 
         else:
             known = {i.get(ref.key, "") for i in device.data.get("list", {}).get(ref.to, [])}
         names = values[ref.field].split(",") if ref.many else [values[ref.field]]
+        names = [name.removeprefix("!") for name in names]  # in-interface=!ether1: not it
         if any(name not in known and name not in ref.builtin for name in names):
             raise RouterOSError(f"input does not match any value of {ref.field}")
 
@@ -496,9 +602,27 @@ VERBS: tuple[str, ...] = ("add", "set", "remove", "print", "export", "enable", "
                           "edit", "find", "get", "monitor", "reset", "unset", "comment", "move")
 
 
+_GENERIC: dict[str, MenuHandler] = {}
+
+
+def handler_for(path: str) -> MenuHandler | None:
+    """The menu's handler: a hand-written one (HANDLERS), else one built from the model for
+    any menu path the model knows (fields, defaults and versions checked; no value types
+    beyond the model's), else None (RouterOS: "bad command name")."""
+    if path in HANDLERS:
+        return HANDLERS[path]
+    if path not in _GENERIC:
+        menu = routeros_model.load().menu(path)
+        if menu is None:
+            return None
+        settings = any(v.settings for v in menu.variants)
+        _GENERIC[path] = SingletonMenu(path, {}) if settings else ListMenu(path, {})
+    return _GENERIC[path]
+
+
 def menu_prefixes() -> set[str]:
     prefixes = {""}
-    for path in HANDLERS:
+    for path in [*HANDLERS, *routeros_model.load().menus]:
         words = path.strip("/").split()
         for i in range(1, len(words) + 1):
             prefixes.add("/" + " ".join(words[:i]))
@@ -530,11 +654,18 @@ def parse(line: str) -> Command:
         break
     if index >= len(pending):
         raise RouterOSError(f"expected command name (line 1 column {len(line) + 1})")
-    verb, verb_col = pending[index]
+    return command(line, path, pending[index:])
+
+
+def command(line: str, path: str, words: list[tuple[str, int]]) -> Command:
+    """A Command from the words after the menu path (the verb first)."""
+    if not words:
+        raise RouterOSError(f"expected command name (line 1 column {len(line) + 1})")
+    verb, verb_col = words[0]
     if verb not in VERBS and not (path == "" and verb in ("export", "quit")):
         raise RouterOSError(f"bad command name {verb} (line 1 column {verb_col})")
     cmd = Command(line=line, path=path, verb=verb, verb_column=verb_col)
-    for token, tcol in pending[index + 1:]:
+    for token, tcol in words[1:]:
         m = re.match(r"^([a-z0-9-]+)=(.*)$", token, re.S)
         if m:
             cmd.args.append((m[1], unquote(m[2]), tcol))
@@ -565,17 +696,25 @@ def wrap(line: str, width: int = 80) -> list[str]:
 
 def export(device: RouterOSDevice, show_sensitive: bool, terse: bool = False) -> str:
     """What RouterOS's /export prints: a header naming the version, each menu's lines
-    wrapped at about 80 columns with `\\`, or with `terse` one whole line per item."""
+    wrapped at about 80 columns with `\\`, or with `terse` one whole line per item. A seeded
+    device's menus that the model lacks are printed as the export had them (lab.seed)."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     serial = zlib.crc32(device.name.encode()) % 10**9
-    lines = [f"# {now} by RouterOS {device.version}", "# software id = 7QXN-4K2B", "#",
-             "# model = CCR2004-1G-12S+2XS", f"# serial number = HD{serial:09d}"]
-    for path in sorted(HANDLERS):
-        handler = HANDLERS[path]
+    lines = [f"# {now} by RouterOS {device.version}", *device.header]
+    if "meta" not in device.data:
+        lines.append(f"# serial number = HD{serial:09d}")
+    verbatim: dict[str, list[str]] = device.data.get("verbatim", {})
+    paths = set(HANDLERS) | set(device.data.get("list", {})) | set(
+        device.data.get("single", {})) | set(verbatim)
+    for path in sorted(paths):
+        handler = handler_for(path)
         exporter = getattr(handler, "export", None)
-        if exporter is None:
+        if path in verbatim:
+            body = list(verbatim[path])
+        elif exporter is None:
             continue
-        body = exporter(device, show_sensitive)
+        else:
+            body = exporter(device, show_sensitive)
         if body and terse:
             lines.extend(f"{path} {entry}" for entry in body)
         elif body:
@@ -606,6 +745,7 @@ class RouterOSCli:
         if not line.strip():
             return ""
         self.device.state.log_command(line.strip())
+        self.device.refresh()
         try:
             cmd = parse(line.strip())
             if cmd.path == "" and cmd.verb == "quit":
@@ -619,15 +759,19 @@ class RouterOSCli:
                                         f"{unknown[0][1]})")
                 with self.device.lock:
                     return export(self.device, "show-sensitive" in flags, "terse" in flags)
-            handler = HANDLERS.get(cmd.path)
-            if handler is None:
-                raise RouterOSError(f"bad command name {cmd.verb} (line 1 column "
-                                    f"{cmd.verb_column})")
-            with self.device.lock:
-                before = repr(self.device.data)
-                output = handler(cmd, self.device)
-                if repr(self.device.data) != before:
-                    self.device.persist()
-            return output
+            return execute(self.device, cmd)
         except RouterOSError as exc:
             return str(exc)
+
+
+def execute(device: RouterOSDevice, cmd: Command) -> str:
+    """Run one parsed command on the device (persisting a change); RouterOSError if refused."""
+    handler = handler_for(cmd.path)
+    if handler is None:
+        raise RouterOSError(f"bad command name {cmd.verb} (line 1 column {cmd.verb_column})")
+    with device.lock:
+        before = repr(device.data)
+        output = handler(cmd, device)
+        if repr(device.data) != before and not cmd.seeding:
+            device.persist()
+    return output

@@ -11,19 +11,40 @@ from typing import Any
 
 
 class DeviceState:
-    """Where one simulated device keeps its configuration between restarts."""
+    """Where one simulated device keeps its configuration between restarts.
+
+    Another process may replace the file (`simpul lab seed` while the lab runs): a simulator
+    asks `changed_on_disk()` before each command and reloads, so the lab picks the change up.
+    """
 
     def __init__(self, state_dir: Path, device: str):
         self.dir = state_dir / "ssh_sim"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / f"{device}.json"
         self.log_path = self.dir / f"{device}.commands.log"
+        self._seen: tuple[int, int, int] | None = None  # the file as last loaded or saved
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def load(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            signature = self._signature()
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
+            self._seen = None
             return None
+        self._seen = signature
+        return data  # type: ignore[no-any-return]
+
+    def changed_on_disk(self) -> bool:
+        """True when the file is not the one this object last loaded or saved (every save
+        renames a new file into place, so its inode changes even within one mtime tick)."""
+        return self._signature() != self._seen
 
     def save(self, data: dict[str, Any]) -> None:
         """Atomically; each writer has its own temporary file, so two sessions (or two
@@ -33,6 +54,7 @@ class DeviceState:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(json.dumps(data, indent=1, sort_keys=True))
             os.replace(tmp, self.path)
+            self._seen = self._signature()
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
