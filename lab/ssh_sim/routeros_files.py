@@ -106,3 +106,31 @@ class FileMenu:
 
 
 routeros.HANDLERS["/file"] = FileMenu()
+
+
+# --------------------------------------------------------------------------- for tests
+# What the config engine does over SSH and SFTP, done to a simulator object in-process.
+
+def handle_action(cli: Any, action: Any) -> str:
+    """Carry out one plan action as MikrotikRouterOS.apply would: a command line through the
+    CLI, a ("write"/"remove", path, content) file action into the device's files."""
+    if isinstance(action, str):
+        return str(cli.handle_line(action))
+    kind, path, content = action
+    target = _inside(cli.device, path)
+    if kind == "remove":
+        target.unlink(missing_ok=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(content, encoding="utf-8")
+    return ""
+
+
+def running_config(cli: Any, intent: str) -> str:
+    """What MikrotikRouterOS.fetch returns: the normalised export, then the intent's files."""
+    from controller.devices import routeros_files
+    from controller.devices.mikrotik_routeros import MikrotikRouterOS
+
+    _, wanted = routeros_files.split(intent)
+    text = MikrotikRouterOS().normalise(cli.handle_line("/export show-sensitive"))
+    return text + routeros_files.sections({p: read_file(cli.device, p) for p in wanted})

@@ -28,8 +28,8 @@ import asyncio
 import ipaddress
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from urllib.parse import quote as url_quote
-from urllib.parse import urlsplit
 
 from lab.ssh_sim.routeros import RouterOSDevice
 from lab.ssh_sim.routeros_files import read_file
@@ -113,6 +113,9 @@ def _answer(router: RouterOSDevice, peer: str, host_header: str, target: str) ->
         "identity": router.identity(), "error": "",
         "username": active["user"] if active else "",
     }
+    dst = parse_qs(urlsplit(target).query).get("dst")
+    if servlet and dst:  # /login?dst=...: the original request, carried on
+        variables.update({"link-orig": dst[0], "link-orig-esc": url_quote(dst[0], safe="")})
     if servlet and port in SERVLET_PORTS:
         return _servlet(router, profile, path, active, client, variables)
     if servlet:

@@ -17,6 +17,7 @@ from controller.devices.mikrotik_routeros import ERROR_RE, MikrotikRouterOS, par
 from controller.inventory import Inventory, check_inventory, load_inventory
 from controller.secrets import SecretStore
 from lab.ssh_sim import routeros as lab_routeros
+from lab.ssh_sim.routeros_files import handle_action, running_config
 from lab.ssh_sim.state import DeviceState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -151,9 +152,9 @@ def test_quoted_payload_goes_through_the_lab_router_unchanged(demo, tmp_path: Pa
         device = lab_routeros.RouterOSDevice(name, DeviceState(tmp_path, name))
         cli = lab_routeros.RouterOSCli(device, "admin")
         for command in platform.plan(intent, "").actions:
-            output = cli.handle_line(command)
+            output = handle_action(cli, command)
             assert not ERROR_RE.search(output), (command, output)
-        running = platform.normalise(cli.handle_line("/export show-sensitive"))
+        running = running_config(cli, intent)
         assert '\\C3\\A9' in running and "\\?" in running and "\\$" in running
         assert platform.plan(intent, running).actions == [], name
 
