@@ -163,12 +163,7 @@ class HotspotCookie:
                      for r in rows]
             return _print(shown, ("user", "domain", "mac-address", "expires-in"), cmd)
         if cmd.verb == "remove":
-            selector = (cmd.selector or "").strip()
-            if not selector.startswith("["):
-                raise RouterOSError("no such item")
-            rows[:] = [r for r in rows if not matches(selector, _strings(r),
-                                                        cmd.selector_column)]
-            return ""
+            return _remove_found(rows, cmd)
         raise routeros.bad_verb(cmd)
 
 
@@ -190,13 +185,17 @@ class HotspotHost:
         if cmd.verb == "print":
             return _print(rows, ("mac-address", "address", "server"), cmd)
         if cmd.verb == "remove":
-            selector = (cmd.selector or "").strip()
-            if not selector.startswith("["):
-                raise RouterOSError("no such item")
-            rows[:] = [r for r in rows if not matches(selector, _strings(r),
-                                                        cmd.selector_column)]
-            return ""
+            return _remove_found(rows, cmd)
         raise routeros.bad_verb(cmd)
+
+
+def _remove_found(rows: list[dict[str, Any]], cmd: Command) -> str:
+    """`remove [ find ... ]` (these menus take no item numbers here)."""
+    selector = (cmd.selector or "").strip()
+    if not selector.startswith("["):
+        raise RouterOSError("no such item")
+    rows[:] = [r for r in rows if not matches(selector, _strings(r), cmd.selector_column)]
+    return ""
 
 
 def _strings(row: dict[str, Any]) -> dict[str, str]:
