@@ -244,11 +244,12 @@ def test_clients_reach_only_what_they_should_before_and_after_login(hotspot: Hot
     after = {host: _reaches(hotspot, citizen, host) for host in (
         f"{portal}:8080", f"{portal}:8443", f"{portal}:8000", f"{portal}:22", internet,
         "10.10.0.1", "10.20.0.7:161", "172.16.5.5", "192.168.1.1", "100.64.1.1",
-        "10.200.4.1:22", "10.200.4.1:8291")}
+        "10.200.4.1:22", "10.200.4.1:8291", "10.200.4.1:2000", "10.200.4.1:8080")}
     assert after == {f"{portal}:8080": True, f"{portal}:8443": True, f"{portal}:8000": False,
                      f"{portal}:22": False, internet: True, "10.10.0.1": False,
                      "10.20.0.7:161": False, "172.16.5.5": False, "192.168.1.1": False,
-                     "100.64.1.1": False, "10.200.4.1:22": False, "10.200.4.1:8291": False}
+                     "100.64.1.1": False, "10.200.4.1:22": False, "10.200.4.1:8291": False,
+                     "10.200.4.1:2000": False, "10.200.4.1:8080": False}  # btest, web proxy
     # The hotspot's own pages stay reachable (its servlet on port 80): status, logout.
     status = hotspot.http(citizen, DNS_NAME, "/status")
     assert status is not None and CITIZEN_IP in status.body  # type: ignore[attr-defined]
