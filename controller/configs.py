@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
+import markupsafe
 import yaml
 
 from controller.devices import escape
@@ -185,7 +186,64 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         # The hotspot user the portal logs every client in as (/ip hotspot active login).
         context["portal_login"] = {"user": str(merged.get("hotspot_user", "simpul-portal")),
                                    "password": secrets.require(hotspot.gateway_login_secret)}
+        context["portal_ports"] = portal_ports(str(merged["portal_url"]),
+                                               merged.get("portal_https_port"))
     return context
+
+
+def portal_ports(portal_url: str, https_port: Any = None) -> list[int]:
+    """The portal's TCP ports as hotspot clients reach them: portal_url's (HTTP) and the HTTPS
+    listener's; the only ports a MikroTik walled garden opens to unauthenticated clients."""
+    parts = urlsplit(portal_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"portal_url {portal_url!r} must look like http://ADDRESS:PORT")
+    ports = {parts.port or (443 if parts.scheme == "https" else 80)}
+    if https_port is not None:
+        ports.add(int(https_port))
+    if not all(0 < port < 65536 for port in ports):
+        raise ValueError(f"a portal port is out of range: {sorted(ports)}")
+    return sorted(ports)
+
+
+# MikroTik hotspot pages (templates/mikrotik_routeros/hotspot_pages/*.html) travel with the
+# RouterOS intent as `### file: DIR/NAME` sections; the RouterOS platform uploads them (SFTP).
+HOTSPOT_PAGES = "hotspot_pages"
+HOTSPOT_HTML_DIRECTORY = "simpul"
+
+
+def render_hotspot_pages(context: dict[str, Any], templates_dir: Path) -> str:
+    """The hotspot's own pages as `### file:` sections, HTML-escaped Jinja (RouterOS's own
+    $(variables) pass through untouched for the router to fill in)."""
+    pages_dir = Path(templates_dir) / "mikrotik_routeros" / HOTSPOT_PAGES
+    if not pages_dir.is_dir():
+        return ""
+    env = _pages_environment(str(templates_dir))
+    portal_url = str(context["vars"]["portal_url"]).rstrip("/")
+    portal_ports(portal_url)  # refuses anything but http(s)://host[:port]
+    out: list[str] = []
+    for page in sorted(pages_dir.glob("*.html")):
+        if page.name.startswith("_"):
+            continue
+        template = env.get_template(f"mikrotik_routeros/{HOTSPOT_PAGES}/{page.name}")
+        html = template.render(hotspot=context["hotspot"], portal_url=portal_url)
+        out += [f"### file: {HOTSPOT_HTML_DIRECTORY}/{page.name}", html.strip("\n")]
+    return "\n".join(out) + "\n" if out else ""
+
+
+def _page_value(value: Any) -> Any:
+    """A value in a hotspot page: one line, HTML-escaped, and `$` written `&#36;`, because
+    RouterOS reads `$(...)` in a served page as its own variable or `$(if ...)` directive."""
+    if isinstance(value, markupsafe.Markup):
+        return value
+    text = str(markupsafe.escape(" ".join(str(value).split())))
+    return markupsafe.Markup(text.replace("$", "&#36;"))
+
+
+@lru_cache(maxsize=8)
+def _pages_environment(templates_dir: str) -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              finalize=_page_value)
 
 
 def _template_frame(exc: BaseException, templates_dir: Path) -> tuple[str, int] | None:
@@ -226,6 +284,10 @@ def render_intended_config(inventory: Inventory, device: Device, secrets: Secret
     try:
         context = render_context(inventory, device, secrets, templates_dir)
         text = template.render(**context)
+        hotspot = context["hotspot"]
+        if device.platform == "mikrotik_routeros" and hotspot is not None \
+                and hotspot.adapter == "mikrotik":
+            text = text.strip("\n") + "\n" + render_hotspot_pages(context, templates_dir)
     except SecretsError as exc:
         raise RenderError(f"{_display(str(path), templates_dir)}:1: {where}: {exc}") from None
     except jinja2.TemplateError as exc:

@@ -2,8 +2,10 @@
 
 Login goes through `/ip hotspot active login` with the hotspot's portal user (its user profile
 carries the per-client rate limit); accounting reads `/ip hotspot active print`; a session ends
-by `/ip hotspot active remove`. RouterOS sessions have no per-login timeout here: the portal's
-reaper ends them at the session's expiry.
+by `/ip hotspot active remove` and `/ip hotspot cookie remove` (no re-login by cookie).
+RouterOS sessions have no per-login timeout here: the portal's reaper ends them at the
+session's expiry. Who a client is comes from `/ip hotspot host` (mac_for_ip), never from the
+parameters the hotspot's login.html passes along.
 """
 
 from __future__ import annotations
@@ -99,10 +101,14 @@ class MikrotikGateway:
                     f"password={quote(self._password)} mac-address={mac.upper()} ip={ip}")
 
     def revoke(self, clients: Sequence[Client]) -> None:
+        """End each client's session and remove its cookies: removing the active entry alone
+        leaves the MAC cookie, which would log the client straight back in (RouterOS's
+        /ip hotspot cookie; the hotspot template also turns cookie logins off)."""
         with self._lock:
             for client in clients:
-                ip = normalise_ip(client.ip)
+                ip, mac = normalise_ip(client.ip), normalise_mac(client.mac)
                 self._run_locked(f"/ip hotspot active remove [find address={ip}]")
+                self._run_locked(f"/ip hotspot cookie remove [find mac-address={mac.upper()}]")
 
     def allowed(self) -> list[AllowedClient]:
         with self._lock:

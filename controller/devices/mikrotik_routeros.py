@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.devices import routeros_model
+from controller.devices import routeros_files, routeros_model
 from controller.devices.base import DeviceError, DeviceTarget, IntentError, Plan, netmiko_connect
 
 TAG = "simpul"
@@ -183,7 +183,9 @@ VERSION_LINE = "# RouterOS "
 
 
 def parse(text: str, *, intent: bool = False) -> RouterConfig:
-    """Parse normalised export text (or rendered intent, which is written the same way)."""
+    """Parse normalised export text (or rendered intent, which is written the same way);
+    `### file:` sections after it are files (routeros_files), not configuration."""
+    text, _ = routeros_files.split(text)
     config = RouterConfig()
     path = ""
     for number, line in enumerate(text.splitlines(), 1):
@@ -426,21 +428,33 @@ class MikrotikRouterOS:
         return "\n".join(body) + "\n"
 
     def fetch(self, conn: Any, intent: str) -> str:
+        """The export, normalised, then the files the intent names (`### file:` sections,
+        read over SFTP: routeros_files)."""
         raw = _strip_prompt(conn.send_command("/export show-sensitive",
                                               expect_string=PROMPT_RE, read_timeout=60))
         if ERROR_RE.match(raw.strip()):  # RouterOS 6 has no show-sensitive: it shows all
             raw = _strip_prompt(conn.send_command("/export", expect_string=PROMPT_RE,
                                                   read_timeout=60))
-        return self.normalise(raw)
+        _, wanted = routeros_files.split(intent)
+        return self.normalise(raw) + routeros_files.sections(
+            routeros_files.read(conn, list(wanted)))
 
     def plan(self, intent: str, running: str) -> Plan:
+        intent, want_files = routeros_files.split(intent)
+        running, have_files = routeros_files.split(running)
         want, have = parse(intent, intent=True), parse(running)
         check_version(have.version)
         settings_keys = {key: list(props) for key, props in want.settings.items()}
         paths = set(want.items) | {p for p in have.items if have.managed(p)}
-        return _plan(want, have, _context(have.version, settings_keys, paths))
+        return _with_files(_plan(want, have, _context(have.version, settings_keys, paths)),
+                           want_files, have_files)
 
     def rollback_plan(self, backup: str, current: str) -> Plan:
+        backup, old_files = routeros_files.split(backup)
+        current, now_files = routeros_files.split(current)
+        return _with_files(self._rollback_config(backup, current), old_files, now_files)
+
+    def _rollback_config(self, backup: str, current: str) -> Plan:
         old, now = parse(backup), parse(current)
         settings_keys: dict[tuple[str, str], list[str]] = {}
         for key in set(old.settings) | set(now.settings):
@@ -450,17 +464,29 @@ class MikrotikRouterOS:
         return _plan(old, now, _context(now.version or old.version, settings_keys, paths))
 
     def apply(self, conn: Any, plan: Plan) -> None:
+        """Commands in order, then the files (their pages name nothing the commands make)."""
+        files = [a for a in plan.actions if isinstance(a, tuple)]
         try:
-            for command in plan.actions:
+            for command in [a for a in plan.actions if isinstance(a, str)]:
                 output = _strip_prompt(conn.send_command(
                     command, expect_string=PROMPT_RE, read_timeout=30)).strip()
                 if output and ERROR_RE.search(output):
                     raise DeviceError(f"{command}\n{output}")
+            routeros_files.apply(conn, files)
         finally:
             conn.set_base_prompt()  # /system identity may have renamed the prompt
 
     def save(self, conn: Any) -> None:
         """RouterOS keeps every change: nothing to save."""
+
+
+def _with_files(plan: Plan, want: dict[str, str | None], have: dict[str, str | None]) -> Plan:
+    """A configuration plan with the file changes that make `have` into `want` added."""
+    diff, actions = routeros_files.plan(want, have)
+    if not actions:
+        return plan
+    text = plan.diff + "\n".join(diff) + "\n"
+    return Plan(diff=text, actions=[*plan.actions, *actions])
 
 
 def _strip_prompt(output: str) -> str:

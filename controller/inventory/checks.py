@@ -91,6 +91,9 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
             if gateway.platform != wanted:
                 report("hotspots", hs.name, f"adapter {hs.adapter} needs a {wanted} gateway, "
                        f"but {gateway.name!r} is {gateway.platform}", ("adapter",))
+            if hs.adapter == "mikrotik" and hs.dns_name is None:
+                report("hotspots", hs.name, "adapter mikrotik needs dns_name, the hotspot's "
+                       "own DNS name (e.g. wifi-" + hs.name + ".example.go.id)", ("adapter",))
             if gateway.site != hs.site:
                 report("hotspots", hs.name, f"gateway {gateway.name!r} is at site "
                        f"{gateway.site!r}, not {hs.site!r}")

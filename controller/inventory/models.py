@@ -39,6 +39,28 @@ DurationS = Annotated[int, BeforeValidator(parse_duration_s)]
 Bytes = Annotated[int, BeforeValidator(parse_bytes)]
 RateBps = Annotated[int, BeforeValidator(parse_rate_bps)]
 Name = Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _dns_name(value: Any) -> str:
+    """A fully qualified DNS name (RFC 1123 labels, at least two, a letter in the top one);
+    never under `.local`, which RFC 6762 reserves for multicast DNS: Apple devices resolve it
+    by mDNS only, so a hotspot named there is never found (MikroTik's hotspot manual asks for
+    a full domain name in dns-name)."""
+    if not isinstance(value, str):
+        raise ValueError("a DNS name must be text")
+    name = value.strip().rstrip(".").lower()
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(x) for x in labels) \
+            or not re.search(r"[a-z]", labels[-1]):
+        raise ValueError(f"{value!r} is not a DNS name such as wifi-taman.example.go.id")
+    if labels[-1] == "local":
+        raise ValueError(f"{value!r} is under .local, which phones resolve by multicast DNS "
+                         "only (RFC 6762): use a name in the regency's own domain")
+    return name
+
+
+DnsName = Annotated[str, BeforeValidator(_dns_name)]
 
 
 # Characters no inventory text may hold: control characters (newlines among them), format
@@ -323,6 +345,9 @@ class Hotspot(_Model):
     gateway_login_secret: str = Field(
         "hotspot_login_password", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
         description="mikrotik adapter: secret of the hotspot user the portal logs clients in as")
+    dns_name: DnsName | None = Field(
+        None, description="mikrotik adapter: the hotspot's own DNS name (its dns-name, where "
+                          "clients reach its login and logout pages); not the portal's name")
     group: str | None = None
 
     @field_validator("login_modes")

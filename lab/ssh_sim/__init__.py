@@ -14,6 +14,7 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import asyncssh
 
@@ -23,6 +24,7 @@ from lab.ssh_sim.cisco_ios import IOSCli, IOSDevice
 from lab.ssh_sim.linux import LinuxCli, LinuxGateway
 from lab.ssh_sim.routeros import VERSION as ROUTEROS_VERSION
 from lab.ssh_sim.routeros import RouterOSCli, RouterOSDevice
+from lab.ssh_sim.routeros_files import files_root
 from lab.ssh_sim.server import host_key, listen
 from lab.ssh_sim.state import DeviceState
 
@@ -38,8 +40,27 @@ def load_extensions() -> None:
             importlib.import_module(name)
 
 
-async def start_device(device: Device, inventory: Inventory, secrets: SecretStore,
-                       state_dir, key: asyncssh.SSHKey) -> asyncssh.SSHAcceptor:  # type: ignore[no-untyped-def]
+class Listeners:
+    """A device's SSH listener and its hotspot's HTTP servlet, closed together."""
+
+    def __init__(self, servers: list[Any]):
+        self.servers = servers
+
+    def close(self) -> None:
+        for server in self.servers:
+            server.close()
+
+    async def wait_closed(self) -> None:
+        for server in self.servers:
+            await server.wait_closed()
+
+
+async def start_device(device: Device, inventory: Inventory, secrets: SecretStore,  # type: ignore[no-untyped-def]
+                       state_dir, key: asyncssh.SSHKey,
+                       hotspot_http: tuple[str, int] | None = None) -> Any:
+    """One device's simulator. A RouterOS device serves its files over SFTP; with
+    `hotspot_http` (host, port) also its hotspot's HTTP servlet there (lab: the citizen's
+    unauthenticated HTTP, which a real router intercepts on the hotspot interface)."""
     profile = inventory.credential_profiles[device.credentials]
     password = secrets.require(profile.password_secret)
     state = DeviceState(state_dir, device.name)
@@ -47,8 +68,14 @@ async def start_device(device: Device, inventory: Inventory, secrets: SecretStor
     if device.platform == "mikrotik_routeros":
         router = RouterOSDevice(device.name, state,
                                 str(device.vars.get("routeros_version", ROUTEROS_VERSION)))
-        return await listen(device.name, host, port, key, profile.username, password,
-                            lambda user: RouterOSCli(router, user), strip_suffix=True)
+        acceptor = await listen(device.name, host, port, key, profile.username, password,
+                                lambda user: RouterOSCli(router, user), strip_suffix=True,
+                                sftp_root=files_root(router))
+        if hotspot_http is None:
+            return acceptor
+        from lab.ssh_sim.routeros_hotspot_http import serve_hotspot
+
+        return Listeners([acceptor, await serve_hotspot(router, *hotspot_http)])
     if device.platform == "linux":
         gateway = LinuxGateway(device.name, state)
         return await listen(device.name, host, port, key, profile.username, password,

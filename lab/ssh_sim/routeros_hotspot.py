@@ -2,7 +2,9 @@
 
 Loaded by lab.ssh_sim as an extension. The simulator has no radio, so it cannot see clients
 join: tests and the demo add them with `/ip hotspot host add address=... mac-address=...`
-(a lab-only verb; on a real router the host table fills itself).
+(a lab-only verb; on a real router the host table fills itself; `lab-from=` names the
+loopback address the client's HTTP comes from, for lab.ssh_sim.routeros_hotspot_http).
+`/ip hotspot cookie` keeps the MAC cookies a login adds when the user profile says so.
 """
 
 from __future__ import annotations
@@ -93,8 +95,11 @@ class HotspotActive:
             mac = _check_mac(args["mac-address"])
             if any(r["address"] == ip for r in rows):
                 raise RouterOSError("failure: already logged in")
-            rows.append({"server": "hotspot1", "user": args["user"], "address": ip,
-                         "mac-address": mac, "login-by": "http-pap", "since": int(time.time())})
+            log_in(device, args["user"], ip, mac, "http-pap")
+            if mac_cookie_added(device, args["user"]):
+                cookies(device)[:] = [c for c in cookies(device) if c["mac-address"] != mac]
+                cookies(device).append({"user": args["user"], "mac-address": mac,
+                                        "domain": "", "since": int(time.time())})
             return ""
         if cmd.verb == "print":
             now = int(time.time())
@@ -120,6 +125,48 @@ class HotspotActive:
         raise routeros.bad_verb(cmd)
 
 
+def log_in(device: RouterOSDevice, user: str, ip: str, mac: str, by: str) -> None:
+    """Admit a client (the portal's `active login`, or a cookie login by the servlet)."""
+    HotspotActive().rows(device).append({"server": "hotspot1", "user": user, "address": ip,
+                                         "mac-address": mac, "login-by": by,
+                                         "since": int(time.time())})
+
+
+def items(device: RouterOSDevice, path: str) -> list[dict[str, Any]]:
+    return device.data.setdefault("list", {}).setdefault(path, [])
+
+
+def cookies(device: RouterOSDevice) -> list[dict[str, Any]]:
+    return items(device, "/ip hotspot cookie")
+
+
+def mac_cookie_added(device: RouterOSDevice, user: str) -> bool:
+    """Whether a login adds a MAC cookie: the user's profile's add-mac-cookie, which is yes
+    unless set (community.routeros's model: /ip hotspot user profile add-mac-cookie default
+    yes; MikroTik manual, "HotSpot": "add-mac-cookie ... Allows to add mac cookie for users")."""
+    found = next((u for u in items(device, "/ip hotspot user") if u.get("name") == user), {})
+    profile_name = found.get("profile", "default")
+    profile = next((p for p in items(device, "/ip hotspot user profile")
+                    if p.get("name") == profile_name), {})
+    return profile.get("add-mac-cookie", "yes") == "yes"
+
+
+class HotspotCookie:
+    """Cookies the hotspot keeps for automatic re-login (`print`, `remove`): removing a
+    client's active entry leaves them (MikroTik manual, "HotSpot", /ip hotspot cookie)."""
+
+    def __call__(self, cmd: Command, device: RouterOSDevice) -> str:
+        rows = cookies(device)
+        if cmd.verb == "print":
+            now = int(time.time())
+            shown = [{**r, "expires-in": _uptime(max(0, 3 * 86400 - (now - int(r["since"]))))}
+                     for r in rows]
+            return _print(shown, ("user", "domain", "mac-address", "expires-in"), cmd)
+        if cmd.verb == "remove":
+            return _remove_found(rows, cmd)
+        raise routeros.bad_verb(cmd)
+
+
 class HotspotHost:
     """Clients the hotspot has seen (address and MAC), logged in or not."""
 
@@ -129,19 +176,26 @@ class HotspotHost:
             args = _filters(cmd)
             ip = _check_ip(args.get("address", ""), "address")
             mac = _check_mac(args.get("mac-address", ""))
+            row = {"address": ip, "mac-address": mac, "server": "hotspot1"}
+            if "lab-from" in args:  # lab: the loopback address this client's HTTP comes from
+                row["lab-from"] = _check_ip(args["lab-from"], "lab-from")
             rows[:] = [r for r in rows if r["address"] != ip]
-            rows.append({"address": ip, "mac-address": mac, "server": "hotspot1"})
+            rows.append(row)
             return ""
         if cmd.verb == "print":
             return _print(rows, ("mac-address", "address", "server"), cmd)
         if cmd.verb == "remove":
-            selector = (cmd.selector or "").strip()
-            if not selector.startswith("["):
-                raise RouterOSError("no such item")
-            rows[:] = [r for r in rows if not matches(selector, _strings(r),
-                                                        cmd.selector_column)]
-            return ""
+            return _remove_found(rows, cmd)
         raise routeros.bad_verb(cmd)
+
+
+def _remove_found(rows: list[dict[str, Any]], cmd: Command) -> str:
+    """`remove [ find ... ]` (these menus take no item numbers here)."""
+    selector = (cmd.selector or "").strip()
+    if not selector.startswith("["):
+        raise RouterOSError("no such item")
+    rows[:] = [r for r in rows if not matches(selector, _strings(r), cmd.selector_column)]
+    return ""
 
 
 def _strings(row: dict[str, Any]) -> dict[str, str]:
@@ -150,3 +204,4 @@ def _strings(row: dict[str, Any]) -> dict[str, str]:
 
 routeros.HANDLERS["/ip hotspot active"] = HotspotActive()
 routeros.HANDLERS["/ip hotspot host"] = HotspotHost()
+routeros.HANDLERS["/ip hotspot cookie"] = HotspotCookie()

@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import asyncssh
 
@@ -134,18 +134,26 @@ async def _run_shell(process: asyncssh.SSHServerProcess, make_cli: CliFactory,
 
 
 async def listen(device: str, host: str, port: int, key: asyncssh.SSHKey, username: str,
-                 password: str, make_cli: CliFactory, *, strip_suffix: bool = False
-                 ) -> asyncssh.SSHAcceptor:
-    """Start one device's SSH listener; the caller closes it."""
+                 password: str, make_cli: CliFactory, *, strip_suffix: bool = False,
+                 sftp_root: Path | None = None) -> asyncssh.SSHAcceptor:
+    """Start one device's SSH listener; the caller closes it. With `sftp_root`, the SFTP
+    subsystem serves that directory as the device's file root (and nothing outside it)."""
 
     async def handle(process: asyncssh.SSHServerProcess) -> None:
         await _run_shell(process, make_cli, strip_suffix)
+
+    sftp: Any = None
+    if sftp_root is not None:
+        chroot = str(sftp_root).encode()
+
+        def sftp(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
+            return asyncssh.SFTPServer(chan, chroot=chroot)
 
     return await asyncssh.create_server(
         lambda: _Auth(device, username, password, strip_suffix),
         host, port, server_host_keys=[key], process_factory=handle,
         line_editor=False, encoding="utf-8", keepalive_interval=0,
-        login_timeout=30,
+        login_timeout=30, sftp_factory=sftp,
     )
 
 

@@ -153,6 +153,7 @@ def test_routeros_simulator_takes_the_hotspot_gateway_config(
         demo: Inventory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every line of the rendered config is accepted by the simulator, and /export gives
     back what was rendered (so a push is followed by `unchanged`)."""
+    from lab.ssh_sim.routeros_files import handle_action, running_config
     from lab.ssh_sim.state import DeviceState
 
     text = _render(demo, "alun-alun-gw", TUE_1000_WIB, monkeypatch)
@@ -161,8 +162,8 @@ def test_routeros_simulator_takes_the_hotspot_gateway_config(
     driver = PLATFORMS["mikrotik_routeros"]
     plan = driver.plan(text, "")
     for command in plan.actions:
-        assert cli.handle_line(command) == "", command
-    running = driver.normalise(cli.handle_line("/export show-sensitive"))
+        assert handle_action(cli, command) == "", command
+    running = running_config(cli, text)
     assert "parent-queue=simpul-hotspot-alun-alun" in running
     assert "/system scheduler" in running
     assert driver.plan(text, running).actions == []

@@ -112,6 +112,16 @@ BROKEN = [
                  "  adapter: mikrotik\n  client_subnet: 10.200.0.0/22",
                  "adapter: mikrotik\n  client_subnet: 10.200.0.0/22",
                  "adapter mikrotik needs a mikrotik_routeros gateway", id="adapter-platform"),
+    pytest.param("hotspots.yaml", "dns_name: wifi-alun-alun.kualakahayan.go.id",
+                 "dns_name: wifi.alun-alun.local", "dns_name: wifi.alun-alun.local",
+                 "hotspot 'alun-alun': dns_name: 'wifi.alun-alun.local' is under .local",
+                 id="hotspot-dns-name-mdns"),
+    pytest.param("hotspots.yaml", "dns_name: wifi-alun-alun.kualakahayan.go.id",
+                 "dns_name: wifi_alun alun", "dns_name: wifi_alun alun",
+                 "'wifi_alun alun' is not a DNS name", id="hotspot-dns-name-bad"),
+    pytest.param("hotspots.yaml", "  dns_name: wifi-alun-alun.kualakahayan.go.id\n", "",
+                 "adapter: mikrotik\n  client_subnet: 10.200.4.0/22",
+                 "hotspot 'alun-alun': adapter mikrotik needs dns_name", id="hotspot-no-dns-name"),
 ]
 
 

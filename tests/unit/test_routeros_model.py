@@ -148,11 +148,12 @@ def test_export_omits_defaults_and_prints_durations_canonically(tmp_path: Path) 
 # --------------------------------------------------------------------------- the driver
 
 def _push(cli: RouterOSCli, intent: str) -> list[str]:
+    from lab.ssh_sim.routeros_files import handle_action, running_config
+
     platform = MikrotikRouterOS()
-    running = platform.normalise(cli.handle_line("/export show-sensitive"))
-    plan = platform.plan(intent, running)
+    plan = platform.plan(intent, running_config(cli, intent))
     for command in plan.actions:
-        output = cli.handle_line(command)
+        output = handle_action(cli, command)
         assert not ERROR_RE.search(output), (command, output)
     return list(plan.actions)
 
@@ -219,7 +220,8 @@ def test_the_plan_defines_before_it_references_and_removes_in_reverse(
     actions = _push(cli, intent)
 
     def first(prefix: str) -> int:
-        return next(n for n, a in enumerate(actions) if a.startswith(prefix + " add"))
+        return next(n for n, a in enumerate(actions)
+                    if isinstance(a, str) and a.startswith(prefix + " add"))
 
     assert first("/ip pool") < first("/ip dhcp-server")
     assert first("/queue simple") < first("/ip hotspot user profile")
