@@ -52,8 +52,9 @@ def up(
 @app.command("seed")
 def seed(device: str, file: Path,
          vlans: Path | None = typer.Option(None, "--vlans")) -> None:  # noqa: B008 (typer)
-    """Make lab device DEVICE's running configuration FILE (a RouterOS /export; --vlans:
-    Cisco IOS only). Works with or without `lab up`; exits 1 naming FILE:LINE if refused."""
+    """Make lab device DEVICE's running configuration FILE (a RouterOS /export or a Cisco IOS
+    running-config; --vlans: the IOS VLAN database). Works with or without `lab up`; exits 1
+    naming FILE:LINE if refused."""
     from controller.inventory import check_inventory
     from lab.seed import SEEDERS, SeedError
 

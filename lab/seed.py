@@ -146,4 +146,16 @@ def seed_routeros(device: Device, file: Path, state_dir: Path, vlans: Path | Non
     DeviceState(state_dir, device.name).save(data)
 
 
-SEEDERS: dict[str, Seeder] = {"mikrotik_routeros": seed_routeros}
+def seed_cisco_ios(device: Device, file: Path, state_dir: Path, vlans: Path | None) -> None:
+    """Replace a Cisco IOS lab device's startup and running config with FILE (a 12.2-17.x
+    running-config); --vlans gives vlan.dat's VLANs for VTP server or client mode."""
+    from lab.ssh_sim.cisco_ios_seed import seed_ios
+
+    vlans_text = vlans.read_text(encoding="utf-8") if vlans is not None else None
+    problems = seed_ios(state_dir, device.name, file.read_text(encoding="utf-8"), vlans_text,
+                        str(file))
+    if problems:
+        raise SeedError(problems)
+
+
+SEEDERS: dict[str, Seeder] = {"mikrotik_routeros": seed_routeros, "cisco_ios": seed_cisco_ios}

@@ -95,13 +95,13 @@ def _first_port(config: str) -> str:
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_corpus_config_push_touches_only_the_intent(lab: Lab, name: str) -> None:
-    from lab.ssh_sim.cisco_ios_seed import seed_ios
     from lab.ssh_sim.state import read_command_log
 
     config = (CORPUS / name).read_text()
     vlans_file = (CORPUS / name).with_suffix(".vlans")
-    vlans = vlans_file.read_text() if vlans_file.exists() else None
-    assert seed_ios(lab.state_dir, "noc-core", config, vlans, name) == []
+    vlans = ["--vlans", str(vlans_file)] if vlans_file.exists() else []
+    seeded = lab.simpul("lab", "seed", "noc-core", str(CORPUS / name), *vlans)
+    assert seeded.returncode == 0, seeded.stderr
     (lab.root / "data" / "backups" / "noc-core.intent").unlink(missing_ok=True)
     env = {"SIMPUL_TEMPLATES_DIR": str(_templates(lab, _first_port(config)))}
     rendered = lab.simpul("config", "render", "noc-core", env=env)
@@ -137,3 +137,18 @@ def test_corpus_config_push_touches_only_the_intent(lab: Lab, name: str) -> None
         assert vlan in vlans_after, f"{name}: VLAN {vlan} {vname} lost"
         if f"vlan {vlan}" not in intent:
             assert vlans_after[vlan] == vname, f"{name}: VLAN {vlan} renamed"
+
+
+def test_lab_seed_refuses_an_unsupported_ios_naming_file_and_line(lab: Lab,
+                                                                  tmp_path: Path) -> None:
+    bad = tmp_path / "old.cfg"
+    bad.write_text((CORPUS / "ios124-router-foo.cfg").read_text().replace(
+        "version 12.4", "version 11.3", 1))
+    before = (lab.state_dir / "ssh_sim" / "noc-core.json").read_bytes() \
+        if (lab.state_dir / "ssh_sim" / "noc-core.json").exists() else None
+    done = lab.simpul("lab", "seed", "noc-core", str(bad))
+    assert done.returncode == 1
+    assert f"{bad}:2: IOS 11.3" in done.stderr, done.stderr
+    after = (lab.state_dir / "ssh_sim" / "noc-core.json").read_bytes() \
+        if (lab.state_dir / "ssh_sim" / "noc-core.json").exists() else None
+    assert after == before
