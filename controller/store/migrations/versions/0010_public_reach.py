@@ -1,4 +1,7 @@
-"""Public-WiFi reach per hotspot and closed day or month (portal_reach)
+"""Public-WiFi reach per hotspot and closed day or month (portal_reach); wall sessions
+
+- portal_reach: the reach of each hotspot's closed local days and months;
+- web_sessions.api_token_id: a wall screen's session ends with the display token it came from.
 
 Revision ID: 0010_reach
 Revises: 0009
@@ -17,6 +20,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("web_sessions") as batch:
+        batch.add_column(sa.Column("api_token_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key("fk_web_sessions_api_token_id", "api_tokens",
+                                 ["api_token_id"], ["id"], ondelete="CASCADE")
+        batch.create_index("ix_web_sessions_api_token_id", ["api_token_id"])
     op.create_table(
         "portal_reach",
         sa.Column("period", sa.String(10), primary_key=True),
@@ -32,3 +40,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("portal_reach")
+    with op.batch_alter_table("web_sessions") as batch:
+        batch.drop_index("ix_web_sessions_api_token_id")
+        batch.drop_constraint("fk_web_sessions_api_token_id", type_="foreignkey")
+        batch.drop_column("api_token_id")
