@@ -169,3 +169,26 @@ def test_publik_is_cached_and_counts_above_the_threshold_show(ctx: Context,
     row = re.search(r"<td>(\d{4}-\d{2}) \(berjalan / so far\)</td>\s*<td class=\"n\">([^<]+)"
                     r"</td>\s*<td class=\"n\">([^<]+)</td>", fresh)
     assert row is not None and (row.group(2), row.group(3)) == ("4", "4"), fresh
+
+
+def test_the_wall_says_when_alertmanager_does_not_answer(tmp_path: Path,
+                                                        demo_secrets: Path) -> None:
+    from tests.conftest import free_port
+
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                        secrets_file=demo_secrets, allowed_hosts="testserver",
+                        alertmanager_url=f"http://127.0.0.1:{free_port()}")  # nothing listens
+    ctx = Context.open(settings)
+    try:
+        with ctx.store.session() as session:
+            add_user(session, "siti", PASSWORD, "viewer", actor="test")
+        client = TestClient(create_admin_app(ctx))
+        page = client.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        client.post("/login", data={"username": "siti", "password": PASSWORD,
+                                    "csrf_token": csrf})
+        panel = client.get("/wall/panel").text
+        assert "Alertmanager tidak menjawab (ConnectError)" in panel
+        assert "Peringatan aktif (0)" in panel and "lokasi belum terpantau" in panel
+    finally:
+        ctx.close()
