@@ -10,14 +10,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.browser import wait_until_serving
 from tests.conftest import DEMO_INVENTORY, ROOT, free_port
 from tests.unit.test_web_wall import IPV4, IPV6, MAC, PHONE
 
@@ -77,16 +76,7 @@ def server(tmp_path: Path, demo_secrets: Path) -> Iterator[tuple[str, dict[str, 
                             cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.3)
+        wait_until_serving(proc, base, tmp_path / "serve.log")
         yield base, {"url": url, "token": token, "log": str(tmp_path / "serve.log")}, token
     finally:
         os.killpg(proc.pid, signal.SIGINT)
