@@ -192,3 +192,29 @@ def test_the_wall_says_when_alertmanager_does_not_answer(tmp_path: Path,
         assert "Peringatan aktif (0)" in panel and "lokasi belum terpantau" in panel
     finally:
         ctx.close()
+
+
+def test_the_public_cache_makes_one_value_at_a_time_and_serves_the_old_one_meanwhile() -> None:
+    import threading
+
+    from controller.web.pages.wall import TtlCache
+
+    cache = TtlCache(ttl_s=0)  # every value is already old: only the making lock spares it
+    made: list[int] = []
+    release = threading.Event()
+
+    def make() -> int:
+        made.append(1)
+        if len(made) == 2:
+            release.wait(10)
+        return len(made)
+
+    assert cache.get("k", make) == 1
+    slow = threading.Thread(target=cache.get, args=("k", make))
+    slow.start()
+    while len(made) < 2:
+        pass
+    assert cache.get("k", make) == 1  # the old value, at once; no third computation
+    release.set()
+    slow.join()
+    assert len(made) == 2 and cache.get("k", lambda: 99) == 99

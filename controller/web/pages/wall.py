@@ -36,20 +36,28 @@ FORMATS: dict[str, Any] = {"num": thousands, "gb": gigabytes}
 
 class TtlCache:
     """One value per key, made at most once per `ttl_s` however many ask at once: a crowd on
-    /publik costs the store one computation per period."""
+    /publik costs the store one computation per period. While one caller makes a new value,
+    the others get the previous one at once (or wait, when there is none yet)."""
 
     def __init__(self, ttl_s: float):
         self.ttl_s = ttl_s
         self._values: dict[str, tuple[float, Any]] = {}
-        self._lock = threading.Lock()
+        self._making = threading.Lock()
 
     def get(self, key: str, make: Any) -> Any:
-        with self._lock:
-            found = self._values.get(key)
+        found = self._values.get(key)
+        if found is not None and time.monotonic() - found[0] < self.ttl_s:
+            return found[1]
+        if not self._making.acquire(blocking=found is None):
+            return found[1]  # type: ignore[index]  # another caller is making it
+        try:
+            found = self._values.get(key)  # made while this caller waited?
             if found is None or time.monotonic() - found[0] >= self.ttl_s:
                 found = (time.monotonic(), make())
                 self._values[key] = found
             return found[1]
+        finally:
+            self._making.release()
 
 
 def _cache(request: Request, name: str, ttl_s: float) -> TtlCache:
