@@ -27,6 +27,7 @@ from captive_portal.gateways.base import AllowedClient, Client, GatewayError
 from captive_portal.gateways.pool import GatewayPool
 from captive_portal.sessions import end_session, hotspot_timezone, owned
 from captive_portal.sms import OutboxSender, SmsSender
+from controller.accountability.reach import close_periods
 from controller.context import Context
 from controller.store import audit
 from controller.store.portal import (
@@ -155,6 +156,8 @@ class Accounting:
         self._forgot_at = now
         erased = 0
         with self.store.session() as session:
+            # Reach of the closed days and months first: it counts the hashes erased below.
+            close_periods(session, lambda name: hotspot_timezone(self.ctx, name), now)
             erased += self._close_months(session, now)
             day_hotspots = session.scalars(select(PortalSession.hotspot).where(
                 PortalSession.client_hash.is_not(None)).distinct()).all()

@@ -98,7 +98,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
             return error_page(request, PortalError("not_on_hotspot", 403), _lang(request))
         if session is not None:
             return page(request, "success.html", hotspot=hotspot,
-                        minutes=max(1, session.seconds_remaining // 60))
+                        minutes=max(1, session.seconds_remaining // 60),
+                    public_url=ctx.settings.public_url)
         return page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
 
     @app.get("/success")
@@ -107,7 +108,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
         if hotspot is None or session is None:
             return RedirectResponse(login_url, status_code=302, headers=NO_STORE)
         return page(request, "success.html", hotspot=hotspot,
-                    minutes=max(1, session.seconds_remaining // 60))
+                    minutes=max(1, session.seconds_remaining // 60),
+                    public_url=ctx.settings.public_url)
 
     @app.get("/venue")
     def venue_page(request: Request) -> Response:

@@ -24,6 +24,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "remaining": ("Sisa waktu", "Time remaining"),
     "minutes": ("menit", "minutes"),
     "close_hint": ("Anda dapat menutup halaman ini.", "You can close this page."),
+    "public_page": ("Capaian WiFi publik dan belanja internet pemerintah daerah",
+                    "Public WiFi reach and the regency's internet spending"),
     "back": ("Kembali", "Back"),
     "error_title": ("Maaf", "Sorry"),
     "other_lang": ("English", "Bahasa Indonesia"),

@@ -28,8 +28,10 @@ from controller.store.users import (
 
 SESSION_LIFETIME = timedelta(hours=12)
 # Roles whose tokens may never expire: the wall screen's `display` accounts have no password to
-# log in with again. No such role exists yet (ROLES), so today every token expires.
+# log in with again.
 NEVER_EXPIRING_ROLES = ("display",)
+DISPLAY_ROLE = "display"
+DISPLAY_SESSION_LIFETIME = timedelta(days=30)  # a wall screen's cookie; the token may outlive it
 LAST_USE_WRITE_EVERY = timedelta(minutes=1)  # a token's last use is written at most this often
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -75,7 +77,8 @@ def login(session: Session, username: str, password: str, *, source: str) -> Log
     """
     now = datetime.now(UTC)
     user = session.scalar(select(User).where(User.username == username))
-    password_ok = verify_password(user.password_hash if user is not None else dummy_hash(),
+    password_ok = verify_password(
+        user.password_hash if user is not None and user.role != DISPLAY_ROLE else dummy_hash(),
                                   password)
     if user is None:
         # Not the typed text: it may be a password typed into the wrong field.
@@ -86,7 +89,7 @@ def login(session: Session, username: str, password: str, *, source: str) -> Log
         record(session, user.username, "user.login", result="denied", user_id=user.id,
                detail={"reason": "disabled", "source": source})
         raise AuthError("disabled")
-    if not password_ok:
+    if not password_ok or user.role == DISPLAY_ROLE:  # a display account has no password
         failures, was_locked = _count_failure(session, user.id, now)
         detail: dict[str, object] = {"reason": "bad password", "source": source,
                                      "failures": failures}
@@ -148,7 +151,37 @@ def session_user(session: Session, token: str | None) -> tuple[User, WebSession]
     user = session.get(User, row.user_id)
     if user is None or user.disabled:
         return None
+    if row.api_token_id is not None and _active_token(session, row.api_token_id) is None:
+        return None  # a wall session whose display token was revoked or has expired
     return user, row
+
+
+def _active_token(session: Session, token_id: int) -> ApiToken | None:
+    row = session.get(ApiToken, token_id)
+    if row is None or row.revoked:
+        return None
+    expires = _aware(row.expires_at)
+    return None if expires is not None and expires <= datetime.now(UTC) else row
+
+
+def wall_session(session: Session, token: str, *, source: str) -> LoginResult | None:
+    """Swap a display account's token for a web session tied to that token (a wall screen's
+    cookie); None for any other token. Audited without the token."""
+    now = datetime.now(UTC)
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    user = token_user(session, token)
+    if row is None or user is None or user.role != DISPLAY_ROLE:
+        record(session, UNKNOWN_ACTOR if user is None else user.username, "display.login",
+               result="failed", detail={"source": source})
+        return None
+    longest = now + DISPLAY_SESSION_LIFETIME
+    expires = min(longest, _aware(row.expires_at) or longest)
+    session_token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    session.add(WebSession(token_hash=_digest(session_token), user_id=user.id, csrf_token=csrf,
+                           expires_at=expires, api_token_id=row.id))
+    record(session, user.username, "display.login", user_id=user.id,
+           detail={"source": source, "token_id": row.id})
+    return LoginResult(user, session_token, csrf)
 
 
 def logout(session: Session, token: str | None) -> None:

@@ -26,6 +26,16 @@ def device_status(ctx: Context) -> dict[str, Status]:
     return result
 
 
+def site_statuses(ctx: Context) -> dict[str, Status]:
+    """Per site: down if any of its devices is down, else up if one is up, else unknown."""
+    found: dict[str, Status] = {code: "unknown" for code in ctx.inventory.sites}
+    for device, status in device_status(ctx).items():
+        site = ctx.inventory.devices[device].site
+        if found.get(site) != "down" and status != "unknown":
+            found[site] = status
+    return found
+
+
 def status_counts(statuses: dict[str, Status]) -> dict[str, int]:
     counts = {"up": 0, "down": 0, "unknown": 0}
     for status in statuses.values():

@@ -109,6 +109,26 @@ class Settings(BaseSettings):
     portal_salt_file_allowed: bool = Field(
         True, description="Without the secret portal_salt, create and use <data_dir>/portal-salt "
         "(the demo). Set false in production: the salt then lives only in the secret store")
+    # Accountability: the command-centre wall and the public page (controller/accountability/)
+    public_url: str = Field(
+        "", description="Absolute URL where a reverse proxy publishes /publik; the portal's "
+        "success page links to it and the gateways let citizens reach it. Empty: no link")
+    public_min_count: int = Field(
+        10, ge=1, description="Public figures (/publik) hide counts of sessions or devices "
+        "below this")
+    public_cache_s: float = Field(60.0, ge=1, description="/publik is rendered at most once "
+                                  "in this many seconds")
+    wall_refresh_s: int = Field(30, ge=5, le=3600, description="How often /wall refreshes")
+    alertmanager_url: str = Field(
+        "", description="Alertmanager's base URL (e.g. http://127.0.0.1:9093): /wall shows its "
+        "firing alerts; empty: the conditions Simpul keeps (devices down, drift, saturated)")
+
+    @field_validator("public_url", "alertmanager_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must be an absolute http:// or https:// URL")
+        return value
 
     @field_validator("portal_name")
     @classmethod

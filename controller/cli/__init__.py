@@ -10,6 +10,7 @@ import typer
 from controller.cli.bandwidth import bandwidth_app
 from controller.cli.config import config_app
 from controller.cli.db import db_app
+from controller.cli.deploy import deploy_app
 from controller.cli.devices import devices_app
 from controller.cli.hotspot import hotspot_app
 from controller.cli.inventory import inventory_app
@@ -34,6 +35,7 @@ app.add_typer(hotspot_app, name="hotspot")
 app.add_typer(poll_app, name="poll")
 app.add_typer(report_app, name="report")
 app.add_typer(bandwidth_app, name="bandwidth")
+app.add_typer(deploy_app, name="deploy")
 
 
 def main() -> None:

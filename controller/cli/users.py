@@ -39,13 +39,15 @@ def _read_password(password_stdin: bool) -> str:
 @users_app.command("add")
 def users_add(
     username: str,
-    role: Annotated[str, typer.Option(help="viewer, operator or admin")] = "viewer",
+    role: Annotated[str, typer.Option(
+        help="viewer, operator, admin, or display (a wall screen: no password, see "
+        "`tokens add`)")] = "viewer",
     password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin")] = False,
 ) -> None:
-    """Add an engineer's account."""
-    from controller.store.users import UserError, add_user
+    """Add an engineer's account (or a wall screen's display account)."""
+    from controller.store.users import PASSWORD_ROLES, UserError, add_user
 
-    password = _read_password(password_stdin)
+    password = _read_password(password_stdin) if role in PASSWORD_ROLES else ""
     try:
         with open_store() as store, store.session() as session:
             add_user(session, username, password, role, actor="cli")
@@ -125,6 +127,39 @@ def tokens_list(
         typer.echo(f"{t.id:>5} {t.username:<16} {t.name:<20} {t.status:<8} "
                    f"expires {day(t.expires_at, 'never'):<16} "
                    f"last used {day(t.last_used_at, '-')}")
+
+
+@tokens_app.command("add")
+def tokens_add(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. 'tv-ruang-rapat'")],
+    days: Annotated[int | None, typer.Option(
+        help="Lifetime in days (default SIMPUL_API_TOKEN_LIFETIME_DAYS)")] = None,
+    never: Annotated[bool, typer.Option(
+        "--never", help="Never expires (display accounts only; revoke it to end it)")] = False,
+) -> None:
+    """Make a token for a user and print it once. For a wall screen: open
+    /wall?token=TOKEN; the screen keeps a session cookie tied to the token."""
+    from sqlalchemy import select
+
+    from controller.auth import create_api_token, token_expiry
+    from controller.settings import get_settings
+    from controller.store.models import User
+    from controller.store.users import UserError
+
+    if never and days is not None:
+        raise fail("give --days or --never, not both")
+    lifetime = None if never else days or get_settings().api_token_lifetime_days
+    try:
+        with open_store() as store, store.session() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise UserError(f"unknown user {username!r}")
+            token = create_api_token(session, user, name, actor="cli",
+                                     expires_at=token_expiry(lifetime))
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(token)
 
 
 @tokens_app.command("revoke")

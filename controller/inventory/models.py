@@ -349,6 +349,19 @@ class Hotspot(_Model):
         None, description="mikrotik adapter: the hotspot's own DNS name (its dns-name, where "
                           "clients reach its login and logout pages); not the portal's name")
     group: str | None = None
+    open_hours: Annotated[tuple[tuple[int, int], ...] | None,
+                          BeforeValidator(lambda v: None if v is None else _parse_time_ranges(v))
+                          ] = Field(None, description="Local times the place is open, every "
+                                    "day, e.g. ['06:00-22:00']: a hotspot without logins "
+                                    "then is alerted (SimpulHotspotNoLogins)")
+
+    def open_elapsed_s(self, local_second: int) -> int:
+        """Seconds since the open-hours range holding this second of the local day began;
+        0 when closed or when no open hours are set."""
+        for start, end in self.open_hours or ():
+            if start * 60 <= local_second < end * 60:
+                return local_second - start * 60
+        return 0
 
     @field_validator("login_modes")
     @classmethod

@@ -98,8 +98,10 @@ from controller.store.portal import (  # noqa: E402
     SmsCount,
     Voucher,
 )
+from controller.store.reach import HotspotReach  # noqa: E402
 
 __all__ = ["ApiToken", "AuditLog", "Bandwidth1h", "Bandwidth5m", "Base", "ConfigDrift",
-           "ConfigPush", "ConfigPushDevice", "CounterState", "HotspotTraffic", "LoginCount",
+           "ConfigPush", "ConfigPushDevice", "CounterState", "HotspotReach", "HotspotTraffic",
+           "LoginCount",
            "MonthlyDevices", "OtpCode", "PortalSession", "SchedulePushState", "SmsCount", "User",
            "Voucher", "WebSession", "utcnow"]

@@ -15,7 +15,11 @@ from sqlalchemy.orm import Session
 from controller.store.audit import record
 from controller.store.models import User
 
-ROLES = ("viewer", "operator", "admin")
+# Lowest first. `display` (the command-centre wall) has no password and sees only /wall: it
+# enters with a display token (controller/auth.py, wall_session).
+ROLES = ("display", "viewer", "operator", "admin")
+PASSWORD_ROLES = ROLES[1:]
+NO_PASSWORD = "!"  # a display account's password hash: no password ever matches it
 USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"  # the API schema states the same
 USERNAME_RE = re.compile(USERNAME_PATTERN)
 _hasher = PasswordHasher()
@@ -67,10 +71,14 @@ def add_user(session: Session, username: str, password: str, role: str, actor: s
     if not USERNAME_RE.fullmatch(username or ""):
         raise UserError(f"bad username {username!r}: up to 64 of ASCII letters, digits, '.', "
                         f"'-' and '_', starting with a letter or digit")
-    validate_password(password)
+    if role in PASSWORD_ROLES:
+        validate_password(password)
+    elif password:
+        raise UserError(f"a {role} account has no password: it enters with a token")
     if session.scalar(select(User).where(User.username == username)) is not None:
         raise UserError(f"user {username!r} already exists")
-    user = User(username=username, password_hash=hash_password(password), role=role)
+    user = User(username=username, role=role,
+                password_hash=hash_password(password) if role in PASSWORD_ROLES else NO_PASSWORD)
     session.add(user)
     session.flush()
     record(session, actor, "user.add", target=username, detail={"role": role})

@@ -23,10 +23,10 @@ from controller.web.api import network as api_network
 from controller.web.api import users as api_users
 from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, Viewer, render
 from controller.web.guards import AllowedHosts, metrics_response
-from controller.web.pages import admin, auth, bandwidth, config, hotspots, network
+from controller.web.pages import admin, auth, bandwidth, config, hotspots, network, wall
 
 PAGE_ROUTERS = [auth.router, network.router, config.router, hotspots.router, bandwidth.router,
-                admin.router]
+                admin.router, wall.router]
 API_ROUTERS = [api_network.router, api_config.router, api_hotspots.router, api_users.router,
                api_audit.router, api_bandwidth.router]
 

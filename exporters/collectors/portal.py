@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
+from zoneinfo import ZoneInfo
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -32,6 +34,13 @@ class PortalFigures(Protocol):
     def stats(self) -> HotspotFigures: ...
 
 
+def _open_family() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "simpul_hotspot_open_elapsed_seconds",
+        "Seconds since the hotspot's open hours (inventory open_hours, local time) began "
+        "today; 0 while closed. Only hotspots with open hours", labels=["hotspot", "site"])
+
+
 def _families() -> tuple[GaugeMetricFamily, CounterMetricFamily, CounterMetricFamily]:
     """Empty families: open sessions, login attempts, client bytes."""
     return (
@@ -54,6 +63,7 @@ class PortalCollector(Collector):
     @staticmethod
     def describe() -> Iterator[Metric]:
         yield from _families()
+        yield _open_family()
 
     def collect(self) -> Iterator[Metric]:
         portal = self._portal()
@@ -69,3 +79,17 @@ class PortalCollector(Collector):
             traffic.add_metric([hotspot, "up"], up)
             traffic.add_metric([hotspot, "down"], down)
         yield traffic
+        yield open_hours_family(portal.ctx, datetime.now(UTC))
+
+
+def open_hours_family(ctx: Context, now: datetime) -> GaugeMetricFamily:
+    """simpul_hotspot_open_elapsed_seconds at `now`, in each hotspot's local time."""
+    family = _open_family()
+    for name, hotspot in ctx.inventory.hotspots.items():
+        site = ctx.inventory.sites.get(hotspot.site)
+        if hotspot.open_hours is None or site is None:
+            continue
+        local = now.astimezone(ZoneInfo(site.timezone))
+        second = local.hour * 3600 + local.minute * 60 + local.second
+        family.add_metric([name, site.code], hotspot.open_elapsed_s(second))
+    return family

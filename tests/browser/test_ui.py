@@ -9,14 +9,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
+from tests.browser import wait_until_serving
 from tests.conftest import ROOT, free_port
 from tests.integration.config_lab import Lab, config_commands, start_lab
 
@@ -45,16 +44,7 @@ def server(tmp_path: Path, demo_secrets: Path) -> Iterator[tuple[str, Lab]]:
                             env=env, stdout=log, stderr=log, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.3)
+        wait_until_serving(proc, base, tmp_path / "serve.log")
         yield base, lab
     finally:
         os.killpg(proc.pid, signal.SIGINT)

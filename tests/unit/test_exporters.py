@@ -432,3 +432,25 @@ def test_ifdescr_names_interfaces_when_ifname_is_missing():
     assert names == {1: "ether1 (descr)", 2: "ifIndex2", 7: "sfp1 (descr)"}
     (cycle,) = poll(FakeAgent(agent_mib()))
     assert {i.name for i in cycle.devices["r1"].interfaces} == {"ether1", "ether2", "sfp1"}
+
+
+def test_open_hours_elapsed_is_local_to_each_hotspot(demo_inventory: Path) -> None:
+    """taman-kota (WIB, UTC+7) is open 06:00-22:00 in the demo; hotspots without open hours
+    export nothing."""
+    from datetime import UTC, datetime
+
+    from exporters.collectors.portal import open_hours_family
+
+    class Ctx:
+        inventory = load_inventory(demo_inventory)
+
+    def sample(moment: datetime) -> dict[str, float]:
+        family = open_hours_family(Ctx(), moment)  # type: ignore[arg-type]
+        return {s.labels["hotspot"]: s.value for s in family.samples}
+
+    # 01:30 UTC = 08:30 WIB: open for 2 h 30 min = 9000 s.
+    assert sample(datetime(2026, 11, 27, 1, 30, tzinfo=UTC)) == {"taman-kota": 9000}
+    # 15:30 UTC = 22:30 WIB: closed. 22:59:59 UTC = 05:59:59 WIB: not yet open.
+    assert sample(datetime(2026, 11, 27, 15, 30, tzinfo=UTC)) == {"taman-kota": 0}
+    assert sample(datetime(2026, 11, 27, 22, 59, 59, tzinfo=UTC)) == {"taman-kota": 0}
+    assert sample(datetime(2026, 11, 26, 23, 0, tzinfo=UTC)) == {"taman-kota": 0}  # 06:00

@@ -277,3 +277,20 @@ def test_the_otp_form_needs_the_token_its_page_gave_this_client(portal: Portal,
     sent = client_for(portal, TEPIAN).post("/login/otp/request",
                                            data={**form, "form_token": token})
     assert sent.status_code == 200 and "Kode telah dikirim" in sent.text
+
+
+def test_the_success_page_links_to_the_public_page_only_when_set(
+        tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> None:
+    for public_url, expected in (("", None),
+                                 ("https://data.kualakahayan.go.id/publik",
+                                  "https://data.kualakahayan.go.id/publik")):
+        portal, gateways = open_portal(tmp_path / (public_url and "set" or "unset"),
+                                       demo_inventory, public_url=public_url)
+        gateways["taman-kota"].macs[TAMAN] = RANDOM_MAC
+        client = client_for(portal, TAMAN)
+        client.post("/login/click", data={"accept": "yes"})
+        page = client.get("/success").text
+        links = re.findall(r'<a href="(https?://[^"]+)"', page)
+        assert links == ([expected] if expected else []), page
+        if expected:
+            assert "Capaian WiFi publik" in page

@@ -20,6 +20,7 @@ from captive_portal.service import Portal
 from captive_portal.sms import OutboxSender
 from controller.secrets import SecretsError
 from controller.store.portal import MonthlyDevices, PortalSession
+from controller.store.reach import HotspotReach
 from tests.conftest import ROOT
 from tests.unit.portal_helpers import open_portal
 
@@ -82,6 +83,10 @@ def test_day_hashes_go_when_the_day_closes_and_month_hashes_once_the_month_is_co
         [counted] = s.scalars(select(MonthlyDevices))
         assert (counted.month, counted.hotspot, counted.devices) == (month, "taman-kota", 2)
     assert portal.stats.distinct_devices(month) == {"taman-kota": 2}
+    # Reach was stored before the hashes went: 2 devices on the day and in the month.
+    with portal.store.session() as s:
+        stored = {r.period: (r.sessions, r.devices) for r in s.scalars(select(HotspotReach))}
+    assert stored == {f"{local:%Y-%m-%d}": (3, 2), month: (3, 2)}
 
 
 def test_the_reaper_forgets_closed_days_on_its_own(portal: Portal) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from controller.auth import create_api_token, list_api_tokens, revoke_api_token, token_expiry
 from controller.store.audit import find_entries, known_actions, record
 from controller.store.models import User
-from controller.store.users import ROLES, UserError, add_user
+from controller.store.users import PASSWORD_ROLES, ROLES, UserError, add_user
 from controller.web.deps import (
     Admin,
     Principal,
@@ -34,7 +34,7 @@ def _users_page(request: Request, who: Principal, status: int = 200, *,
         rows = session.scalars(select(User).order_by(User.username)).all()
         tokens = list_api_tokens(session,
                                  username=None if who.role == "admin" else who.username)
-    return render(request, "users.html", status, users=rows, roles=ROLES, error=error,
+    return render(request, "users.html", status, users=rows, roles=PASSWORD_ROLES, error=error,
                   token=token, tokens=tokens, default_days=default,
                   lifetimes=sorted({*TOKEN_LIFETIMES_DAYS, default}))
 

@@ -1,0 +1,1 @@
+"""Accountability: costs in Rupiah, SLA/availability, public WiFi reach."""

@@ -1,0 +1,145 @@
+"""The command-centre wall (/wall: a display token or any login) and the public page (/publik:
+no login, aggregates only, cached)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from controller.accountability.wall import public_figures, wall_figures
+from controller.auth import wall_session
+from controller.web.deps import SESSION_COOKIE, TEMPLATES, get_ctx, principal, render
+from controller.web.pages.auth import _secure
+
+router = APIRouter(include_in_schema=False)
+WALL_LOGIN = "/login?next=/wall"
+
+
+def thousands(value: float | None) -> str:
+    """Indonesian digit grouping: 1234567 -> '1.234.567'; None (suppressed) -> '<k'."""
+    return "-" if value is None else f"{round(value):,}".replace(",", ".")
+
+
+def gigabytes(value: float | None) -> str:
+    """Bytes as GB with a decimal comma: 1_234_000_000 -> '1,2'."""
+    return "-" if value is None else f"{value / 1e9:,.1f}".replace(",", "_").replace(
+        ".", ",").replace("_", ".")
+
+
+FORMATS: dict[str, Any] = {"num": thousands, "gb": gigabytes}
+
+
+class TtlCache:
+    """One value per key, made at most once per `ttl_s` however many ask at once: a crowd on
+    /publik costs the store one computation per period. While one caller makes a new value,
+    the others get the previous one at once (or wait, when there is none yet)."""
+
+    def __init__(self, ttl_s: float):
+        self.ttl_s = ttl_s
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._making = threading.Lock()
+
+    def get(self, key: str, make: Any) -> Any:
+        found = self._values.get(key)
+        if found is not None and time.monotonic() - found[0] < self.ttl_s:
+            return found[1]
+        if not self._making.acquire(blocking=found is None):
+            return found[1]  # type: ignore[index]  # another caller is making it
+        try:
+            found = self._values.get(key)  # made while this caller waited?
+            if found is None or time.monotonic() - found[0] >= self.ttl_s:
+                found = (time.monotonic(), make())
+                self._values[key] = found
+            return found[1]
+        finally:
+            self._making.release()
+
+
+def _cache(request: Request, name: str, ttl_s: float) -> TtlCache:
+    state = request.app.state
+    if not hasattr(state, name):
+        setattr(state, name, TtlCache(ttl_s))
+    return getattr(state, name)  # type: ignore[no-any-return]
+
+
+def _money(_request: Request) -> Any:
+    """This month's paid vs used in IDR (MonthTotals), or None: the section is hidden.
+    TODO(lead): wire controller.accountability.costs.month_totals here."""
+    return None
+
+
+@router.get("/wall")
+def wall(request: Request, token: str | None = None) -> Response:
+    """The wall. `?token=` (a display token) is swapped for a session cookie and dropped from
+    the address at once, so it stays in no history, log or referrer."""
+    if token is not None:
+        return _swap_token(request, token)
+    if principal(request) is None:
+        return RedirectResponse(WALL_LOGIN, status_code=303)
+    ctx = get_ctx(request)
+    fig = _wall_figures(request)
+    return render(request, "wall.html", fig=fig, money=_money(request), **FORMATS,
+                  refresh_s=ctx.settings.wall_refresh_s,
+                  markers_json=json.dumps(fig.markers), links_json=json.dumps(fig.links))
+
+
+def _swap_token(request: Request, token: str) -> Response:
+    source = request.client.host if request.client else "unknown"
+    if not request.app.state.login_limiter.allow(source):
+        return RedirectResponse(WALL_LOGIN, status_code=303)
+    with get_ctx(request).store.session() as session:
+        opened = wall_session(session, token[:128], source=source)
+    if opened is None:
+        return RedirectResponse(WALL_LOGIN, status_code=303)
+    response = RedirectResponse("/wall", status_code=303)
+    response.set_cookie(SESSION_COOKIE, opened.session_token, httponly=True, samesite="strict",
+                        secure=_secure(request), max_age=30 * 86400, path="/")
+    return response
+
+
+def _wall_figures(request: Request) -> Any:
+    ctx = get_ctx(request)
+    return _cache(request, "wall_cache", min(10.0, ctx.settings.wall_refresh_s / 2)).get(
+        "wall", lambda: wall_figures(ctx))
+
+
+@router.get("/wall/panel")
+def wall_panel(request: Request) -> Response:
+    """The figures, swapped in place every refresh (htmx), so the screen never flickers."""
+    if principal(request) is None:
+        return Response(status_code=401, headers={"HX-Redirect": WALL_LOGIN})
+    return render(request, "wall_panel.html", fig=_wall_figures(request),
+                  money=_money(request), refresh_s=get_ctx(request).settings.wall_refresh_s,
+                  **FORMATS)
+
+
+@router.get("/wall/map.json")
+def wall_map(request: Request) -> Response:
+    """Marker and link statuses for the wall's map, which redraws colours, not the map."""
+    if principal(request) is None:
+        return JSONResponse({"detail": "authentication required"}, status_code=401)
+    fig = _wall_figures(request)
+    return JSONResponse({"markers": fig.markers, "links": fig.links})
+
+
+@router.get("/publik")
+def publik(request: Request) -> Response:
+    """The regency's public page: the same bytes for everyone (no cookie is read), cached."""
+    ctx = get_ctx(request)
+    body = _cache(request, "public_cache", ctx.settings.public_cache_s).get(
+        "publik", lambda: _render_public(request))
+    max_age = int(ctx.settings.public_cache_s)
+    return HTMLResponse(body, headers={"Cache-Control": f"public, max-age={max_age}"})
+
+
+def _render_public(request: Request) -> str:
+    ctx = get_ctx(request)
+    fig = public_figures(ctx)
+    return TEMPLATES.env.get_template("publik.html").render(
+        fig=fig, money=_money(request), markers_json=json.dumps(fig.hotspots), **FORMATS,
+        tile_url=ctx.settings.map_tile_url)
