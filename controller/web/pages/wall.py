@@ -13,8 +13,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from controller.accountability.wall import public_figures, wall_figures
 from controller.auth import wall_session
-from controller.web.deps import SESSION_COOKIE, TEMPLATES, get_ctx, principal, render
-from controller.web.pages.auth import _secure
+from controller.web.deps import (
+    SESSION_COOKIE,
+    TEMPLATES,
+    get_ctx,
+    principal,
+    render,
+    secure_cookies,
+)
 
 router = APIRouter(include_in_schema=False)
 WALL_LOGIN = "/login?next=/wall"
@@ -98,7 +104,7 @@ def _swap_token(request: Request, token: str) -> Response:
         return RedirectResponse(WALL_LOGIN, status_code=303)
     response = RedirectResponse("/wall", status_code=303)
     response.set_cookie(SESSION_COOKIE, opened.session_token, httponly=True, samesite="strict",
-                        secure=_secure(request), max_age=30 * 86400, path="/")
+                        secure=secure_cookies(request), max_age=30 * 86400, path="/")
     return response
 
 
