@@ -167,7 +167,7 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
     if hotspot is not None:
         # The hotspot site's allocation schedule, in force now (see the gateway templates).
         context["hotspot_schedule"] = hotspot_schedule(
-            inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory)
+            inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory, now)
     if hotspot is not None and device.platform == "linux":
         from controller.hotspot_gateway import gateway_template_context
 
