@@ -323,6 +323,10 @@ class Hotspot(_Model):
     gateway_login_secret: str = Field(
         "hotspot_login_password", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
         description="mikrotik adapter: secret of the hotspot user the portal logs clients in as")
+    protected_ranges: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
+        default_factory=list,
+        description="Never reachable from the hotspot, logged in or not, except the portal's "
+                    "ports: the backbone's private ranges, the controller, devices' management")
     group: str | None = None
 
     @field_validator("login_modes")

@@ -88,7 +88,8 @@ def _shape(listing: str) -> dict[str, object]:
     sets = {i["set"]["name"]: {
         **{k: v for k, v in i["set"].items() if k not in ("handle", "elem")},
         "elem": [{k: (v if k == "val" else type(v).__name__) for k, v in e["elem"].items()}
-                 if isinstance(e, dict) else e for e in i["set"].get("elem", [])]}
+                 if isinstance(e, dict) and "elem" in e else e
+                 for e in i["set"].get("elem", [])]}
         for i in items if "set" in i}
     chains = {i["chain"]["name"]: {k: v for k, v in i["chain"].items() if k != "handle"}
               for i in items if "chain" in i}
