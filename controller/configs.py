@@ -169,7 +169,7 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
     if hotspot is not None:
         # The hotspot site's allocation schedule, in force now (see the gateway templates).
         context["hotspot_schedule"] = hotspot_schedule(
-            inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory)
+            inventory.sites[hotspot.site], f"simpul-hotspot-{hotspot.name}", inventory, now)
     if hotspot is not None:
         # DHCP option 114: the RFC 8908 API by the portal's own name (SIMPUL_PORTAL_NAME).
         from controller.hotspot_gateway import captive_api_url

@@ -62,6 +62,14 @@ def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str,
     gateway_address = str(ipaddress.ip_address(str(merged.get("client_address", hosts[0]))))
     first = subnet.network_address + 10
     last = subnet.broadcast_address - 1
+    # IPv4 only: the gateway drops every IPv6 packet of its clients (client subnets are IPv4).
+    protected = [str(n) for n in hotspot.protected_ranges if n.version == 4]
+    # SSH (and SNMP) from the NOC's management networks; without them, from the backbone.
+    management = [str(ipaddress.ip_network(n)) for n in merged.get("mgmt_networks", [])] \
+        or protected
+    # The portal's ports reachable before login: its HTTP port (the DNAT target) and its HTTPS
+    # port (the RFC 8908 API; SIMPUL_PORTAL_TLS_LISTEN's port, template var portal_https_port).
+    portal_ports = sorted({portal_port, int(merged.get("portal_https_port", 8443))})
     return {
         "device": device,
         "hotspot": hotspot,
@@ -75,6 +83,11 @@ def gateway_template_context(hotspot: Hotspot, device: Device, portal_url: str,
         "dhcp_range": (str(first), str(last)),
         "dns_servers": [str(ipaddress.ip_address(a)) for a in
                         merged.get("dns_servers", ["1.1.1.1"])],
+        "portal_ports": portal_ports,
+        "protected_ranges": protected,
+        "management_networks": management,
+        "ssh_port": device.mgmt_port,
+        "snmp_port": device.snmp_port if device.snmp else None,
     }
 
 

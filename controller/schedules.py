@@ -196,7 +196,16 @@ class SchedulerEntry:
 
 @dataclass(frozen=True)
 class NftSpan:
-    """An nftables match for local days and hours with one site-wide allocation."""
+    """An nftables match for days and hours of the gateway's kernel clock (UTC) with one
+    site-wide allocation.
+
+    The kernel matches `meta hour` against UTC seconds since midnight and `meta day` against
+    the weekday in its own zone (sys_tz, UTC unless the RTC keeps local time): see
+    net/netfilter/nft_meta.c, nft_meta_weekday() and nft_meta_hour(). nft turns an "HH:MM"
+    hour into UTC with the zone of the nft process that loads the file (src/meta.c,
+    hour_type_parse), but takes a plain number as UTC seconds as it is; so hours are rendered
+    as numbers and the rules mean the same whatever zone the gateway or its nft runs in.
+    """
 
     days: tuple[str, ...]
     start: int
@@ -215,16 +224,51 @@ class NftSpan:
 
     @property
     def match(self) -> str:
-        """`meta day {...} meta hour "a"-"b"`, parts left out when they match always."""
+        """`meta day {...} meta hour A-B` (UTC seconds), parts left out that match always."""
         parts = []
-        if len(self.days) == 1:
-            parts.append(f'meta day "{_NFT_DAYS[self.days[0]]}"')
-        elif len(self.days) < 7:
+        if len(self.days) < 7:
             parts.append("meta day { " + ", ".join(f'"{_NFT_DAYS[d]}"' for d in self.days)
                          + " }")
         if (self.start, self.end) != (0, 1440):
-            parts.append(f'meta hour "{_clock(self.start)}"-"{_clock(self.end - 1, 59)}"')
+            parts.append(f"meta hour {self.start * 60}-{self.end * 60 - 1}")
         return " ".join(parts)
+
+
+_WEEK_MIN = 7 * 1440
+
+
+def utc_spans(week: list[list[Span]], offset_min: int) -> list[NftSpan]:
+    """The site's local week (Monday first) moved to UTC days and minutes, cut at UTC
+    midnights, adjacent equal allocations of one UTC day merged, equal spans grouped by day.
+
+    `offset_min` is the site's offset east of UTC (WIB: 420). A local span that crosses a UTC
+    midnight becomes two, on two UTC days.
+    """
+    pieces: list[tuple[int, int, int, Allocation, str | None]] = []  # UTC day, minutes
+    for index, spans in enumerate(week):
+        for span in spans:
+            begin = (index * 1440 + span.start - offset_min) % _WEEK_MIN
+            length = span.end - span.start
+            while length > 0:
+                day, minute = divmod(begin, 1440)
+                take = min(length, 1440 - minute)
+                pieces.append((day, minute, minute + take, span.allocation, span.window))
+                begin = (begin + take) % _WEEK_MIN
+                length -= take
+    pieces.sort(key=lambda p: (p[0], p[1]))
+    merged: list[tuple[int, int, int, Allocation, str | None]] = []
+    for piece in pieces:
+        last = merged[-1] if merged else None
+        if last and last[0] == piece[0] and last[2] == piece[1] and last[3] == piece[3]:
+            merged[-1] = (last[0], last[1], piece[2], last[3], last[4])
+        else:
+            merged.append(piece)
+    grouped: dict[tuple[int, int, Allocation, str | None], list[str]] = {}
+    for day, start, end, alloc, window in merged:
+        grouped.setdefault((start, end, alloc, window), []).append(DAYS[day])
+    return [NftSpan(days=tuple(days), start=start, end=end, down_bps=alloc.down_bps,
+                    up_bps=alloc.up_bps, label=window or "alokasi")
+            for (start, end, alloc, window), days in grouped.items()]
 
 
 @dataclass(frozen=True)
@@ -257,7 +301,7 @@ def hotspot_schedule(site: Site, queue: str, inventory: Inventory | None = None,
     holidays = holiday_dates(inventory)
     local = local_time(site, now)
     on_holiday = local.date() in holidays and any(HOLIDAY in w.days for w in site.schedule)
-    zone = TZ_ABBREV[site.timezone]
+    zone = TZ_ABBREV.get(site.timezone, site.timezone)
     week = [day_spans(site, day, on_holiday) for day in DAYS]
     schedulers: list[SchedulerEntry] = []
     flat = [span for spans in week for span in spans]
@@ -274,13 +318,9 @@ def hotspot_schedule(site: Site, queue: str, inventory: Inventory | None = None,
             comment=(f"simpul schedule {span.window or 'alokasi'} {span.day} "
                      f"{minute_label(span.start)} {zone}: {format_rate(alloc.down_bps)}/"
                      f"{format_rate(alloc.up_bps)}")))
-    grouped: dict[tuple[int, int, Allocation, str | None], list[str]] = {}
-    for span in flat:
-        grouped.setdefault((span.start, span.end, span.allocation, span.window),
-                           []).append(span.day)
-    nft_spans = [NftSpan(days=tuple(days), start=start, end=end, down_bps=alloc.down_bps,
-                         up_bps=alloc.up_bps, label=window or "alokasi")
-                 for (start, end, alloc, window), days in grouped.items()]
+    utc_offset = local.utcoffset()
+    offset_min = int(utc_offset.total_seconds() // 60) if utc_offset is not None else 0
+    nft_spans = utc_spans(week, offset_min)
     current = window_at(site, now, holidays)
     return HotspotSchedule(
         site=site.code, zone=zone, timezone=site.timezone,

@@ -93,8 +93,7 @@ def ios_text(value: Any) -> Escaped:
 
 _LINUX_TOKEN = re.compile(r"[A-Za-z0-9._:/,+@*%=~-]*")
 _NFT_MATCH = re.compile(
-    r'(meta day \{ "[A-Z][a-z]+"(, "[A-Z][a-z]+")* \})?( ?meta hour "\d\d:\d\d:\d\d"-'
-    r'"\d\d:\d\d:\d\d")?')
+    r'(meta day \{ "[A-Z][a-z]+"(, "[A-Z][a-z]+")* \})?( ?meta hour \d{1,5}-\d{1,5})?')
 
 
 def linux_token(value: Any) -> str:
@@ -126,7 +125,7 @@ def dnsmasq_string(value: Any) -> Escaped:
 
 
 def nft_match(value: Any) -> Escaped:
-    """A `meta day {...} meta hour "a"-"b"` match from the schedule, checked for its shape."""
+    """A `meta day {...} meta hour A-B` match from the schedule, checked for its shape."""
     text = str(value)
     if not _NFT_MATCH.fullmatch(text):
         raise UnsafeValue("a schedule match is not of the form meta day {...} meta hour ...")

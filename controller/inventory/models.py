@@ -348,6 +348,10 @@ class Hotspot(_Model):
     dns_name: DnsName | None = Field(
         None, description="mikrotik adapter: the hotspot's own DNS name (its dns-name, where "
                           "clients reach its login and logout pages); not the portal's name")
+    protected_ranges: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = Field(
+        default_factory=list,
+        description="Never reachable from the hotspot, logged in or not, except the portal's "
+                    "ports: the backbone's private ranges, the controller, devices' management")
     group: str | None = None
     open_hours: Annotated[tuple[tuple[int, int], ...] | None,
                           BeforeValidator(lambda v: None if v is None else _parse_time_ranges(v))

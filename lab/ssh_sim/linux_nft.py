@@ -454,8 +454,7 @@ class Ruleset:
         lines = [f"\t{nft_set.kind} {nft_set.name} {{"]
         lines += [f"\t\t{line}" for line in nft_set.declaration]
         if nft_set.elements:
-            shown = ", ".join(self._render_element(nft_set, e, now)
-                              for e in nft_set.elements.values())
+            shown = ", ".join(self._render_element(nft_set, e, now) for e in _listed(nft_set))
             lines.append(f"\t\telements = {{ {shown} }}")
         return "\n".join(lines) + "\n\t}\n"
 
@@ -502,7 +501,7 @@ class Ruleset:
         if nft_set.timeout_s:
             body["timeout"] = nft_set.timeout_s
         elements: list[Any] = []
-        for element in nft_set.elements.values():
+        for element in _listed(nft_set):
             value: Any = ({"concat": element.key} if len(element.key) > 1
                           else element.key[0])
             if isinstance(value, str) and "/" in value:
@@ -522,6 +521,15 @@ class Ruleset:
         if nft_set.counter:
             body["stmt"] = [{"counter": None}]
         return body
+
+
+def _listed(nft_set: NftSet) -> list[Any]:
+    """Elements in nft's listing order: an interval set lists by address (real nft 1.0.6
+    prints `10.0.0.0/8, 100.64.0.0/10, 169.254.0.0/16, ...` whatever order they were added)."""
+    elements = list(nft_set.elements.values())
+    if "interval" in nft_set.flags:
+        elements.sort(key=lambda e: ipaddress.ip_network(e.key[0], strict=False))
+    return elements
 
 
 def _base_chain(header: list[str]) -> dict[str, Any]:

@@ -36,23 +36,68 @@ pytestmark = pytest.mark.integration
 CLIENT_SUBNET = "10.77.0.0/24"
 CITIZEN_IP, GW_CLIENT_IP = "10.77.0.10", "10.77.0.1"
 GW_UPLINK, NOC_DOWN = "10.78.1.1", "10.78.1.2"
-NOC_UP, INTERNET = "10.78.2.1", "10.78.2.2"
+# The internet is outside the protected ranges (the backbone's 10/8 is one): TEST-NET-3.
+NOC_UP, INTERNET = "203.0.113.1", "203.0.113.2"
 PORTAL = f"http://{NOC_DOWN}:8080"
-PROBE_HOSTS = ["connectivitycheck.gstatic.com", "captive.apple.com", "www.msftconnecttest.com",
-               "detectportal.firefox.com", "internet.test"]
+MSN = "https://go.microsoft.com/fwlink/?LinkID=219472&clcid=0x409"
+FIREFOX_CANONICAL = ('<meta http-equiv="refresh" '
+                     'content="0;url=https://support.mozilla.org/kb/captive-portal"/>')
+# Every common OS probe and the answer the real endpoint gives when the internet is reached
+# (status, body, a header the client checks). Sources:
+# - Android NetworkMonitor (frameworks/base, packages/modules/NetworkStack): default HTTP URL
+#   http://connectivitycheck.gstatic.com/generate_204, fallback http://www.google.com/gen_204;
+#   validated only by 204 (isDnsOrHttpProbeSuccess); a 3xx with Location is a portal.
+# - Apple captive network assistant: captive.apple.com/hotspot-detect.html answers the
+#   "Success" page below; anything else opens the login sheet.
+# - Microsoft NCSI ("Captive portals", Windows hardware docs): connecttest.txt on
+#   www.msftconnecttest.com and ipv6.msftconnecttest.com is "Microsoft Connect Test";
+#   /redirect sends the browser to MSN when online, to the portal when captive.
+# - Firefox (network.captive-portal-service, captivedetect.canonicalURL/canonicalContent):
+#   detectportal.firefox.com/canonical.html and /success.txt ("success").
+# - NetworkManager (nm-connectivity.c): online when the header X-NetworkManager-Status:
+#   online is present, else when the body starts with "NetworkManager is online";
+#   nmcheck.gnome.org/check_network_status.txt (GNOME, Fedora), and Ubuntu's
+#   connectivity-check.ubuntu.com (20-connectivity-ubuntu.conf), which answers 204 + header.
+# - ChromeOS shill ("Network Portal Detection", chromium.org design docs):
+#   clients3.google.com/generate_204, 204 when online.
+# - Samsung: Samsung's Android builds probe connectivitycheck.gstatic.com like Android, and
+#   connectivity.samsung.com.cn/generate_204 in China; 204 when online.
+PROBES: list[tuple[str, str, str, str]] = [
+    ("http://connectivitycheck.gstatic.com/generate_204", "204", "", ""),
+    ("http://www.google.com/gen_204", "204", "", ""),
+    ("http://captive.apple.com/hotspot-detect.html", "200",
+     "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>", ""),
+    ("http://www.msftconnecttest.com/connecttest.txt", "200", "Microsoft Connect Test", ""),
+    ("http://www.msftconnecttest.com/redirect", "302", "", f"location: {MSN}"),
+    ("http://ipv6.msftconnecttest.com/connecttest.txt", "200", "Microsoft Connect Test", ""),
+    ("http://detectportal.firefox.com/canonical.html", "200", FIREFOX_CANONICAL, ""),
+    ("http://detectportal.firefox.com/success.txt", "200", "success\n", ""),
+    ("http://nmcheck.gnome.org/check_network_status.txt", "200", "NetworkManager is online\n",
+     "x-networkmanager-status: online"),
+    ("http://connectivity-check.ubuntu.com/", "204", "", "x-networkmanager-status: online"),
+    ("http://clients3.google.com/generate_204", "204", "", ""),
+    ("http://connectivity.samsung.com.cn/generate_204", "204", "", ""),
+]
+PROBE_HOSTS = sorted({url.split("/")[2] for url, *_ in PROBES} | {"internet.test"})
 RATE_DOWN_BPS = 8_000_000  # client_rate 8M/4M
 QUOTA_BYTES = 8_000_000
 
 INTERNET_SERVER = textwrap.dedent('''
     import sys, threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    PAGES = {"/generate_204": (204, b""),
+    MSN, CANONICAL = sys.argv[1], sys.argv[2].encode()
+    # (status, body, extra headers) by host + path, then by path alone.
+    PAGES = {"/generate_204": (204, b"", {}), "/gen_204": (204, b"", {}),
              "/hotspot-detect.html": (200, b"<HTML><HEAD><TITLE>Success</TITLE></HEAD>"
-                                           b"<BODY>Success</BODY></HTML>"),
-             "/connecttest.txt": (200, b"Microsoft Connect Test"),
-             "/canonical.html": (200, b"<meta http-equiv=refresh "
-                                      b"content=0;url=https://support.mozilla.org/kb/captive-portal>"),
-             "/": (200, b"internet")}
+                                           b"<BODY>Success</BODY></HTML>", {}),
+             "/connecttest.txt": (200, b"Microsoft Connect Test", {}),
+             "/redirect": (302, b"", {"Location": MSN}),
+             "/canonical.html": (200, CANONICAL, {}),
+             "/success.txt": (200, b"success\\n", {}),
+             "/check_network_status.txt": (200, b"NetworkManager is online\\n",
+                                           {"X-NetworkManager-Status": "online"}),
+             "connectivity-check.ubuntu.com/": (204, b"", {"X-NetworkManager-Status": "online"}),
+             "/": (200, b"internet", {})}
     class H(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         def log_message(self, *a): pass
@@ -65,8 +110,13 @@ INTERNET_SERVER = textwrap.dedent('''
                 while size > 0:
                     n = min(size, len(chunk)); self.wfile.write(chunk[:n]); size -= n
                 return
-            code, body = PAGES.get(self.path, (404, b"no"))
-            self.send_response(code); self.send_header("Content-Length", str(len(body)))
+            host = (self.headers.get("Host") or "").split(":")[0]
+            code, body, headers = PAGES.get(host + self.path) or PAGES.get(
+                self.path, (404, b"no", {}))
+            self.send_response(code)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers(); self.wfile.write(body)
     servers = [ThreadingHTTPServer(("0.0.0.0", p), H) for p in (80, 443)]
     for s in servers[1:]:
@@ -116,6 +166,16 @@ class Lab:
                          timeout=timeout + 5)
         code, _, redirect = result.stdout.partition(" ")
         return result.returncode, code, redirect.strip()
+
+    def fetch(self, url: str) -> tuple[str, dict[str, str], str]:
+        """(HTTP status, headers by lower-case name, body) as the citizen gets them."""
+        out = self.ns(self.citizen, "curl", "-s", "-i", "--max-time", "5", url,
+                      check=False, timeout=10).stdout
+        head, _, body = out.partition("\n\n")  # text mode: CRLF reads as LF
+        lines = head.split("\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (line.partition(":") for line in lines[1:])}
+        return (lines[0].split() + ["", ""])[1], headers, body
 
     def citizen_get(self, url: str, *extra: str) -> str:
         return self.ns(self.citizen, "curl", "-s", "--max-time", "10", *extra, url).stdout
@@ -238,6 +298,9 @@ def lab(tmp_path: Path, demo_secrets: Path) -> Iterator[Lab]:
         for ns_name in (g, n):
             sh("ip", "netns", "exec", ns_name, "sysctl", "-qw", "net.ipv4.ip_forward=1")
         hosts_dir.mkdir(parents=True, exist_ok=True)
+        # The probe hosts resolve to the fake internet; ipv6.msftconnecttest.com too, over
+        # IPv4 (the hotspot is IPv4 only: its real AAAA-only probe gets nowhere, as Windows
+        # expects of an IPv4-only network).
         (hosts_dir / "hosts").write_text("127.0.0.1 localhost\n" + "".join(
             f"{INTERNET} {host}\n" for host in PROBE_HOSTS))
 
@@ -275,7 +338,8 @@ def lab(tmp_path: Path, demo_secrets: Path) -> Iterator[Lab]:
         sh("ip", "netns", "exec", g, "nft", "-f", str(ruleset))
 
         procs["internet"] = subprocess.Popen(
-            ["ip", "netns", "exec", i, sys.executable, "-c", INTERNET_SERVER],
+            ["ip", "netns", "exec", i, sys.executable, "-c", INTERNET_SERVER, MSN,
+             FIREFOX_CANONICAL],
             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "internet.log", "w"),  # noqa: SIM115
             start_new_session=True)
 
@@ -316,13 +380,10 @@ def open_sessions(lab: Lab) -> list[dict[str, object]]:
 
 def test_citizen_journey_through_a_real_nftables_gateway(lab: Lab) -> None:
     # -- before login: every probe is redirected; HTTPS and other traffic are rejected ----------
-    for url in ("http://connectivitycheck.gstatic.com/generate_204",
-                "http://captive.apple.com/hotspot-detect.html",
-                "http://www.msftconnecttest.com/connecttest.txt",
-                "http://detectportal.firefox.com/canonical.html",
-                "http://internet.test/some/page"):
+    for url in [*(p[0] for p in PROBES), "http://internet.test/some/page"]:
         rc, code, redirect = lab.curl(url)
         assert (rc, code, redirect) == (0, "302", f"{PORTAL}/login"), url
+        assert "x-networkmanager-status" not in lab.fetch(url)[1], url
     rc, code, _ = lab.curl("http://internet.test:443/")
     assert rc == 7 and code == "000"  # connection refused: TCP reset from the gateway
     captive = json.loads(lab.citizen_get(f"{PORTAL}/api/captive"))
@@ -334,9 +395,12 @@ def test_citizen_journey_through_a_real_nftables_gateway(lab: Lab) -> None:
     rc, code, redirect = lab.curl(f"{PORTAL}/login/click", "-d", "accept=yes")
     assert (code, redirect) == ("303", f"{PORTAL}/success?lang=id")
     assert lab.probe() == ("204", "")
-    assert "Success" in lab.citizen_get("http://captive.apple.com/hotspot-detect.html")
-    assert lab.citizen_get("http://www.msftconnecttest.com/connecttest.txt") == \
-        "Microsoft Connect Test"
+    for url, status, body, header in PROBES:  # each OS now sees the real answer: online
+        got = lab.fetch(url)
+        assert (got[0], got[2]) == (status, body), (url, got)
+        if header:
+            name, _, value = header.partition(": ")
+            assert got[1].get(name) == value, (url, got)
     assert lab.curl("http://internet.test:443/")[1] == "200"
     captive = json.loads(lab.citizen_get(f"{PORTAL}/api/captive"))
     assert captive["captive"] is False and 7000 < captive["seconds-remaining"] <= 7200

@@ -49,9 +49,10 @@ def gateway(tmp_path: Path) -> Iterator[tuple[NftablesGateway, str]]:
         sh("ip", "-n", ns, "link", "add", "g0", "type", "veth", "peer", "name", "c0")
         inventory, _ = check_inventory(DEMO_INVENTORY)
         hotspot = inventory.hotspots["taman-kota"]
+        # sshd on 22: the ruleset lets SSH in on the device's mgmt_port only.
+        device = inventory.devices[hotspot.gateway].model_copy(update={"mgmt_port": 22})
         files = render_gateway_files(gateway_template_context(
-            hotspot, inventory.devices[hotspot.gateway], f"http://{HOST_SIDE}:8080",
-            {"client_interface": "g0"}))
+            hotspot, device, f"http://{HOST_SIDE}:8080", {"client_interface": "g0"}))
         ruleset = tmp_path / "ruleset.nft"
         ruleset.write_text(files["/etc/nftables.d/simpul_portal.nft"])
         sh("ip", "netns", "exec", ns, "nft", "-f", str(ruleset))

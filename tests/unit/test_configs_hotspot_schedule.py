@@ -95,19 +95,23 @@ def test_linux_hotspot_site_limits_by_day_and_hour_in_wib(
     text = _render(demo, "taman-kota-gw", TUE_1000_WIB, monkeypatch)
     weekdays = 'meta day { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday" }'
     rule = "add rule inet simpul_portal"
-    # Office hours: 50M down (6250000 B/s) to the subnet, 25M up (3125000 B/s) from it.
-    assert (f'{rule} client_down ip daddr 10.200.0.0/22 {weekdays} meta hour "07:30:00"-'
-            f'"15:59:59" limit rate over 6250000 bytes/second') in text
-    assert (f'{rule} client_up ip saddr 10.200.0.0/22 {weekdays} meta hour "07:30:00"-'
-            f'"15:59:59" limit rate over 3125000 bytes/second') in text
-    for hours in ('"00:00:00"-"07:29:59"', '"16:00:00"-"23:59:59"'):
-        assert (f'{rule} client_down ip daddr 10.200.0.0/22 {weekdays} meta hour {hours} '
-                f'limit rate over 18750000 bytes/second') in text
+    # Days and hours are the kernel's (UTC): office hours 07:30-16:00 WIB are 00:30-09:00 UTC,
+    # seconds 1800-32399 of the day. 50M down (6250000 B/s) to the subnet, 25M up from it.
+    assert (f"{rule} client_down ip daddr 10.200.0.0/22 {weekdays} meta hour 1800-32399 "
+            "counter limit rate over 6250000 bytes/second") in text
+    assert (f"{rule} client_up ip saddr 10.200.0.0/22 {weekdays} meta hour 1800-32399 "
+            "counter limit rate over 3125000 bytes/second") in text
+    # 07:00-07:30 WIB (00:00-00:30 UTC); 16:00 WIB to 07:00 WIB next day (09:00-24:00 UTC,
+    # Saturday 00:00-07:00 WIB falling on Friday UTC).
+    for hours in ("0-1799", "32400-86399"):
+        assert (f"{rule} client_down ip daddr 10.200.0.0/22 {weekdays} meta hour {hours} "
+                "counter limit rate over 18750000 bytes/second") in text
+    # The weekend (and Monday 00:00-07:00 WIB, which is Sunday UTC).
     assert (f'{rule} client_down ip daddr 10.200.0.0/22 meta day {{ "Saturday", "Sunday" }} '
-            f'limit rate over 18750000 bytes/second') in text
+            f'counter limit rate over 18750000 bytes/second') in text
     site_rules = [x for x in text.splitlines() if "ip daddr 10.200.0.0/22" in x]
     assert len(site_rules) == 4  # the week in four non-overlapping spans
-    assert "local time WIB (Asia/Jakarta)" in text
+    assert "by schedule (WIB, Asia/Jakarta), as UTC days and seconds" in text
     # The site limits come after the per-client meters and before the accept.
     lines = text.splitlines()
     meter = next(i for i, x in enumerate(lines) if "client_down update @meter_down" in x)
@@ -145,8 +149,12 @@ def test_wita_site_renders_local_times_and_switches_an_hour_earlier(
     assert "max-limit=75M/150M name=simpul-hotspot-alun-alun" in wib
 
     linux = _render(wita, "taman-kota-gw", TUE_0645_WIB, monkeypatch)
-    assert "local time WITA (Asia/Makassar)" in linux
-    assert 'meta hour "07:30:00"-"15:59:59" limit rate over 6250000' in linux
+    assert "by schedule (WITA, Asia/Makassar)" in linux
+    # 07:30-16:00 WITA is 23:30 (the day before) to 08:00 UTC: cut at the UTC midnight.
+    weekdays = 'meta day { "Monday", "Tuesday", "Wednesday", "Thursday", "Friday" }'
+    evenings = 'meta day { "Monday", "Tuesday", "Wednesday", "Thursday", "Sunday" }'
+    assert f"{weekdays} meta hour 0-28799 counter limit rate over 6250000" in linux
+    assert f"{evenings} meta hour 84600-86399 counter limit rate over 6250000" in linux
 
 
 def test_routeros_simulator_takes_the_hotspot_gateway_config(
