@@ -56,7 +56,8 @@ def test_logged_in_clients_are_kept_from_the_backbone_and_the_gateway(demo) -> N
                if r["chain"] == "forward"]
     assert forward == [("accept", "10.10.0.5", "8080,8443"), ("drop", "10.0.0.0/8", None),
                        ("drop", "172.16.0.0/12", None), ("drop", "192.168.0.0/16", None),
-                       ("drop", "100.64.0.0/10", None)]
+                       ("drop", "100.64.0.0/10", None), ("drop", "169.254.0.0/16", None)]
+    # (the demo's protected_ranges, inventory/defaults.yaml; fc00::/7 is IPv6: /ipv6 firewall)
     inputs = [(r["action"], r.get("protocol"), r.get("dst-port")) for r in mine
               if r["chain"] == "input"]
     assert inputs == [("accept", "udp", "53,67"), ("accept", "tcp", "53"),
