@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from controller.allocation_history import load_histories
 from controller.bandwidth.charts import bar_chart, line_chart
 from controller.bandwidth.recommend import Plan, Recommendation, plan
-from controller.bandwidth.stats import BUSY_RATIO, SiteStats, regency_stats
-from controller.inventory import TZ_ABBREV, Inventory
+from controller.bandwidth.stats import BUSY_RATIO, SiteStats, allocations_of, regency_stats
+from controller.inventory import TZ_ABBREV, Inventory, Site
 from controller.units import Allocation
 
 MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
@@ -65,6 +66,16 @@ class MonthlyReport:
     stats: list[SiteStats]            # every site but the NOC, ranked
     plan: Plan
     only: str | None = None           # one site's own report (sent to that office)
+    # Each site as it stood when the month closed (allocation, schedule): never today's.
+    sites: dict[str, Site] = field(default_factory=dict)
+    # Money per site and for the regency, in whole rupiah (given by the accountability
+    # service; absent without ISP contracts): site -> {csv column: amount}, and summary lines.
+    money: dict[str, dict[str, int]] = field(default_factory=dict)
+    money_columns: tuple[str, ...] = ()
+    money_summary: list[tuple[str, str]] = field(default_factory=list)
+
+    def site(self, code: str) -> Site:
+        return self.sites.get(code) or self.inventory.sites[code]
 
     @property
     def title(self) -> str:
@@ -100,10 +111,11 @@ def build_monthly_report(session: Session, inventory: Inventory, month: date,
                              inventory.sites[only].kind == "noc"):
         raise ValueError(f"unknown site {only!r} (the NOC has no report of its own)")
     stats = regency_stats(session, inventory, "month", month)
-    allocations = {code: site.allocation for code, site in inventory.sites.items()}
+    histories = load_histories(session, inventory, [s.site for s in stats])
+    sites = {s.site: histories[s.site].at(s.period.end_ts - 1) for s in stats}
     return MonthlyReport(month=month, generated_at=now or datetime.now(UTC),
-                         inventory=inventory, stats=stats, plan=plan(stats, allocations),
-                         only=only)
+                         inventory=inventory, stats=stats, plan=plan(stats, allocations_of(stats)),
+                         only=only, sites=sites)
 
 
 # --------------------------------------------------------------------------- charts
@@ -234,7 +246,7 @@ def render_pdf(report: MonthlyReport) -> bytes:
     pdf.image(io.BytesIO(ranking_chart(report).encode()), w=180)
     heading("Peringkat SOPD", 11)
     table(["#", "SOPD", "Alokasi", "Rata-rata", "P95", "Puncak", "Volume", "Jam>80%", "Status"],
-          [[str(s.rank), s.name, allocation_id(report.inventory.sites[s.site].allocation),
+          [[str(s.rank), s.name, allocation_id(report.site(s.site).allocation),
             rate_id(s.down.avg_bps), rate_id(s.down.p95_bps), rate_id(s.down.peak_bps),
             volume_id(s.down.volume_bytes), number_id(s.down.hours_above), status_id(s)]
            for s in report.sopd],
@@ -256,7 +268,7 @@ def render_pdf(report: MonthlyReport) -> bytes:
 def _site_pages(pdf: Any, report: MonthlyReport, heading: Any, table: Any) -> None:
     for s in report.sections:
         pdf.add_page()
-        site = report.inventory.sites[s.site]
+        site = report.site(s.site)
         heading(f"{s.name} ({s.site})", 12)
         rec = report.recommendation(s.site)
         rows = [
