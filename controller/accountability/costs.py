@@ -174,3 +174,49 @@ def month_totals(ctx: Any, store: Store, month: str) -> MonthTotals:
     public page show these). `ctx` gives the inventory in force."""
     with store.session() as session:
         return month_costs(session, ctx.inventory, month).totals()
+
+
+COST_COLUMNS = ("allocation_cost_idr", "unused_cost_idr", "used_cost_idr", "cost_before_idr",
+                "savings_idr", "schedule_extra_mbps_hours", "schedule_extra_idr")
+
+
+def cost_row(cost: SiteCost) -> dict[str, str | int]:
+    """A site's CSV cells (IDR columns end in _idr; empty where nothing is known)."""
+    return {
+        "allocation_cost_idr": cost.allocation_cost_idr,
+        "unused_cost_idr": cost.unused_cost_idr if cost.p95_utilisation is not None else "",
+        "used_cost_idr": cost.used_cost_idr,
+        "cost_before_idr": cost.cost_before_idr if cost.cost_before_idr is not None else "",
+        "savings_idr": cost.savings_idr if cost.savings_idr is not None else "",
+        "schedule_extra_mbps_hours": f"{cost.extra_mbps_hours:.1f}",
+        "schedule_extra_idr": cost.extra_idr,
+    }
+
+
+def cost_summary(costs: MonthCosts) -> list[tuple[str, str]]:
+    """The regency's totals as report lines (Bahasa Indonesia)."""
+    from controller.accountability.money import idr
+
+    lines = [(f"Kontrak {c.provider} ({c.link})", idr(c.price_idr)) for c in costs.contracts]
+    hours = f"{costs.public_wifi_extra_mbps_hours:,.0f}".replace(",", ".")
+    return lines + [
+        ("Dibayar (semua kontrak ISP)", idr(costs.paid_idr)),
+        ("Terpakai (biaya alokasi sampai P95)", idr(costs.used_idr)),
+        ("Dibayar tapi tak terpakai (alokasi di atas P95)", idr(costs.unused_idr)),
+        ("Biaya internet kantor sebelum terpusat", idr(costs.cost_before_idr)),
+        ("Penghematan dibanding sebelum terpusat", idr(costs.savings_idr)),
+        ("Tambahan untuk WiFi publik dari jadwal (di luar jam kerja)",
+         f"{hours} Mbit/s-jam, senilai {idr(costs.public_wifi_extra_idr)}"),
+    ]
+
+
+def with_costs(session: Session, report: Any) -> Any:
+    """A MonthlyReport (controller.bandwidth.reports) with its rupiah columns and totals,
+    when the inventory has contracts."""
+    from dataclasses import replace
+
+    if not report.inventory.contracts:
+        return report
+    costs = month_costs(session, report.inventory, f"{report.month:%Y-%m}", report.stats)
+    return replace(report, money={c.site: cost_row(c) for c in costs.sites},
+                   money_columns=COST_COLUMNS, money_summary=cost_summary(costs))

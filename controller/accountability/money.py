@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from controller.units import format_idr as idr
+
+__all__ = ["idr", "largest_remainder", "round_half_up"]
+
 
 def largest_remainder(total: int, weights: Mapping[str, int]) -> dict[str, int]:
     """`total` split in proportion to integer `weights`, in whole units that add up to `total`
@@ -23,9 +27,3 @@ def largest_remainder(total: int, weights: Mapping[str, int]) -> dict[str, int]:
 def round_half_up(value: float) -> int:
     """Rounded to whole rupiah, halves upward (never banker's rounding)."""
     return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
-
-
-def idr(amount: int) -> str:
-    """1234567 -> 'Rp 1.234.567'; a negative amount is '-Rp 1.234.567'."""
-    text = f"{abs(amount):,}".replace(",", ".")
-    return f"-Rp {text}" if amount < 0 else f"Rp {text}"

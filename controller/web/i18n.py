@@ -222,6 +222,7 @@ ID: dict[str, str] = {
     "Interrupted": "Terputus",
     # costs in rupiah (controller/accountability/costs.py)
     "In force now": "Sudah berlaku",
+    "Paid to ISPs": "Dibayar ke ISP",
     "Costs in rupiah": "Biaya dalam rupiah",
     "Each office's allocation as its share of the ISP contracts (by the allocation in force, "
     "hour by hour, that month); unused: the part of that cost above its p95 utilisation; "
