@@ -42,3 +42,22 @@ def report_monthly(
     written = write_monthly_report(report, out or get_settings().data_dir / "reports")
     for path in (written.html, written.csv, written.pdf):
         typer.echo(str(path))
+
+
+@report_app.command("sla")
+def report_sla(
+    month: MonthOption = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Directory [default: <data_dir>/reports]")] = None,
+) -> None:
+    """Write the month's availability and ISP SLA report (HTML, CSV, PDF) with its outages."""
+    from controller.accountability.sla import build_sla_report, write_sla_report
+
+    first = month_or_last(month)
+    inventory = load_inventory_or_exit()
+    settings = get_settings()
+    with open_store() as store, store.session() as session:
+        report = build_sla_report(session, inventory, f"{first:%Y-%m}",
+                                  settings.down_after_samples)
+    for path in write_sla_report(report, out or settings.data_dir / "reports"):
+        typer.echo(str(path))
