@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
+from controller.allocation_history import record_inventory
 from controller.inventory import Inventory, check_inventory, load_inventory
 from controller.secrets import SecretsError, SecretStore
 from controller.settings import Settings
 from controller.shard import ALL, Shard
 from controller.store.db import Store, migrate
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the exporters' state types; core never imports exporters at run time
     from exporters.state import CycleHook, LatestReadings
@@ -44,7 +48,15 @@ class Context:
         settings.ensure_data_dir()
         if run_migrations:
             migrate(url)
-        return cls(settings=settings, store=Store(url), secrets=secrets, inventory=inventory)
+        ctx = cls(settings=settings, store=Store(url), secrets=secrets, inventory=inventory)
+        if run_migrations:
+            ctx.record_allocations()
+        return ctx
+
+    def record_allocations(self) -> None:
+        """Store the allocations this inventory changed (history for the closed months)."""
+        with self.store.session() as session:
+            record_inventory(session, self.inventory)
 
     def reload_inventory(self) -> list[str]:
         """Read the inventory and secrets files again; take them only if they are valid.
@@ -63,6 +75,10 @@ class Context:
             if not problems:
                 self.secrets, self.inventory = secrets, inventory
                 self.inventory_loaded_at = time.time()
+                try:
+                    self.record_allocations()
+                except Exception:  # the store is down: the next reload stores them
+                    log.exception("could not store the allocation history")
         self.inventory_problems = problems
         return problems
 

@@ -327,3 +327,31 @@ def hotspot_schedule(site: Site, queue: str, inventory: Inventory | None = None,
         now_allocation=site.allocation_during(current),
         now_window=current.name if current else None, on_holiday=on_holiday,
         schedulers=schedulers, nft_spans=nft_spans)
+
+
+# --------------------------------------------------------------------------- over a period
+
+
+def allocated_bit_seconds(site: Site, start_ts: int, end_ts: int,
+                          holidays: set[date] | None = None) -> tuple[int, int]:
+    """(allocated, beyond its own) download bit-seconds of [start_ts, end_ts): the allocation
+    in force summed over time, and the part of it above the site's own allocation (what its
+    schedule gave it extra, e.g. a hotspot's evenings). Exact: spans, not samples."""
+    offset = TZ_OFFSET_MIN[site.timezone] * 60
+    cache: dict[tuple[str, bool], list[Span]] = {}
+    total = extra = 0
+    t = start_ts
+    while t < end_ts:
+        local = t + offset
+        days, second = divmod(local, 86400)
+        holiday = bool(holidays) and date.fromordinal(_EPOCH_ORDINAL + days) in holidays  # type: ignore[operator]
+        day = DAYS[(days + 3) % 7]
+        spans = cache.setdefault((day, holiday), day_spans(site, day, holiday))
+        minute = second // 60
+        span = next(s for s in spans if s.start <= minute < s.end)
+        stop = min(end_ts, t - second + span.end * 60)
+        down = span.allocation.down_bps
+        total += down * (stop - t)
+        extra += max(0, down - site.allocation.down_bps) * (stop - t)
+        t = stop
+    return total, extra

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     snmp_max_repetitions: int = Field(25, ge=1, le=200)
     probe_interval_s: float = Field(30.0, ge=0, description="0 disables ICMP probes")
     probe_count: int = Field(3, ge=1, le=20, description="ICMP echoes per device and cycle")
+    down_after_samples: int = Field(
+        3, ge=1, le=100, description="A link or site is down after this many consecutive "
+        "samples with every probe lost or its uplink interface down (availability, SLA)")
     probe_timeout_s: float = Field(1.0, gt=0)
     # Captive portal (captive_portal/)
     portal_url: str = Field("http://127.0.0.1:8080",

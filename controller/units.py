@@ -96,3 +96,9 @@ def parse_bytes(text: object) -> int:
     if not match:
         raise ValueError(f"bad size {text!r}: write it like 500M or 2G (bytes)")
     return round(float(match.group(1)) * _BYTE_UNITS[match.group(2).upper()])
+
+
+def format_idr(amount: int) -> str:
+    """Whole rupiah as Indonesians write them: 1234567 -> 'Rp 1.234.567' ('-Rp 5' below 0)."""
+    text = f"{abs(amount):,}".replace(",", ".")
+    return f"-Rp {text}" if amount < 0 else f"Rp {text}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from controller.allocation_history import record_changes
 from controller.bandwidth.recommend import monthly_plan
 from controller.inventory import Inventory, check_inventory
 from controller.secrets import SecretStore
@@ -139,8 +140,13 @@ def accept_allocation(inventory_dir: Path, site_code: str, new: Allocation, *, s
         if changed.sites[site_code].allocation != new:
             raise AcceptError(f"{where}: the edit did not change site {site_code!r}'s "
                               "allocation (is it set by a group?)")
+        with store.session() as session:
+            # The allocation in force until now, if no load stored it yet: the months before
+            # keep it.
+            record_changes(session, [site], source="inventory", actor="inventory edit")
         _write_atomically(path, after_text)
     with store.session() as session:
+        record_changes(session, [changed.sites[site_code]], source="accept", actor=actor)
         audit.record(session, actor, "bandwidth.accept", target=f"site:{site_code}",
                      detail={"from": str(site.allocation), "to": str(new),
                              "file": str(path), "reason": reason}, diff=diff)
@@ -154,7 +160,9 @@ def accept_recommendation(inventory_dir: Path, inventory: Inventory, site_code: 
     with store.session() as session:
         _, proposals = monthly_plan(session, inventory, month)
     rec = next((r for r in proposals.recommendations if r.site == site_code), None)
-    if rec is None or rec.action == "keep":
+    site = inventory.sites.get(site_code)
+    if rec is None or rec.action == "keep" or (site is not None
+                                                and site.allocation == rec.proposed):
         raise NothingToAccept(f"no change recommended for site {site_code!r} in {month:%Y-%m}")
     return accept_allocation(inventory_dir, site_code, rec.proposed, store=store, actor=actor,
                              secrets=secrets, reason=f"{month:%Y-%m}: {rec.reason}")

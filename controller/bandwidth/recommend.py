@@ -10,7 +10,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from controller.bandwidth.stats import SiteStats, regency_stats
+from controller.bandwidth.stats import SiteStats, allocations_of, regency_stats
 from controller.inventory import Inventory
 from controller.units import Allocation
 
@@ -128,6 +128,7 @@ def plan(stats: list[SiteStats], allocations: dict[str, Allocation]) -> Plan:
 
 def monthly_plan(session: Session, inventory: Inventory, month: date
                  ) -> tuple[list[SiteStats], Plan]:
-    """The ranked figures of the month holding `month`, and the plan made from them."""
+    """The ranked figures of the month holding `month`, and the plan made from them (from the
+    allocations in force as the month closed, so a closed month's plan never changes)."""
     stats = regency_stats(session, inventory, "month", month)
-    return stats, plan(stats, {c: s.allocation for c, s in inventory.sites.items()})
+    return stats, plan(stats, allocations_of(stats))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -13,11 +13,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from controller.allocation_history import load_histories
 from controller.bandwidth.charts import bar_chart, line_chart
 from controller.bandwidth.recommend import Plan, Recommendation, plan
-from controller.bandwidth.stats import BUSY_RATIO, SiteStats, regency_stats
-from controller.inventory import TZ_ABBREV, Inventory
-from controller.units import Allocation
+from controller.bandwidth.stats import BUSY_RATIO, SiteStats, allocations_of, regency_stats
+from controller.inventory import TZ_ABBREV, Inventory, Site
+from controller.units import Allocation, format_idr
 
 MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
              "September", "Oktober", "November", "Desember")
@@ -65,6 +66,22 @@ class MonthlyReport:
     stats: list[SiteStats]            # every site but the NOC, ranked
     plan: Plan
     only: str | None = None           # one site's own report (sent to that office)
+    # Each site as it stood when the month closed (allocation, schedule): never today's.
+    sites: dict[str, Site] = field(default_factory=dict)
+    # Money per site and for the regency, in whole rupiah (given by the accountability
+    # service; absent without ISP contracts): site -> {csv column: amount}, and summary lines.
+    money: dict[str, dict[str, str | int]] = field(default_factory=dict)
+    money_columns: tuple[str, ...] = ()
+    money_summary: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def closed(self) -> bool:
+        """The month is over everywhere: its report is the same whenever it is made."""
+        return bool(self.stats) and all(
+            s.period.end_ts <= self.generated_at.timestamp() for s in self.stats)
+
+    def site(self, code: str) -> Site:
+        return self.sites.get(code) or self.inventory.sites[code]
 
     @property
     def title(self) -> str:
@@ -100,10 +117,11 @@ def build_monthly_report(session: Session, inventory: Inventory, month: date,
                              inventory.sites[only].kind == "noc"):
         raise ValueError(f"unknown site {only!r} (the NOC has no report of its own)")
     stats = regency_stats(session, inventory, "month", month)
-    allocations = {code: site.allocation for code, site in inventory.sites.items()}
+    histories = load_histories(session, inventory, [s.site for s in stats])
+    sites = {s.site: histories[s.site].at(s.period.end_ts - 1) for s in stats}
     return MonthlyReport(month=month, generated_at=now or datetime.now(UTC),
-                         inventory=inventory, stats=stats, plan=plan(stats, allocations),
-                         only=only)
+                         inventory=inventory, stats=stats, plan=plan(stats, allocations_of(stats)),
+                         only=only, sites=sites)
 
 
 # --------------------------------------------------------------------------- charts
@@ -142,6 +160,7 @@ def render_html(report: MonthlyReport) -> str:
         r=report, MONTHS_ID=MONTHS_ID, KIND_ID=KIND_ID, ACTION_ID=ACTION_ID,
         TZ_ABBREV=TZ_ABBREV, status=status_id, site_chart=site_chart,
         ranking_chart=ranking_chart(report), busy_pct=int(BUSY_RATIO * 100),
+        money_label=MONEY_LABELS_ID, money_cell=_money_cell,
         uplink=report.inventory.uplink_capacity())
 
 
@@ -160,7 +179,7 @@ CSV_COLUMNS = (
 def render_csv(report: MonthlyReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + report.money_columns)
     month = f"{report.month.year}-{report.month.month:02d}"
     for s in report.stats:
         if report.only and s.site != report.only:
@@ -177,8 +196,24 @@ def render_csv(report: MonthlyReport) -> str:
             f"{s.utilisation:.4f}", f"{s.coverage:.4f}", s.resolution_s, status_id(s),
             rec.proposed.down_bps if rec else "", rec.proposed.up_bps if rec else "",
             ACTION_ID[rec.action] if rec else "",
+            *(report.money.get(s.site, {}).get(c, "") for c in report.money_columns),
         ])
     return out.getvalue()
+
+
+MONEY_LABELS_ID = {
+    "allocation_cost_idr": "Biaya alokasi", "unused_cost_idr": "Dibayar tapi tak terpakai",
+    "used_cost_idr": "Terpakai", "cost_before_idr": "Biaya sebelum terpusat",
+    "savings_idr": "Penghematan", "schedule_extra_mbps_hours": "Tambahan dari jadwal (Mbit/s-jam)",
+    "schedule_extra_idr": "Nilai tambahan dari jadwal",
+}
+
+
+def _money_cell(column: str, value: str | int) -> str:
+    """An amount as 'Rp 1.234.567' (rupiah columns), other figures as written."""
+    if column.endswith("_idr") and isinstance(value, int):
+        return format_idr(value)
+    return str(value).replace(".", ",")
 
 
 def _latin1(text: str) -> str:
@@ -193,6 +228,9 @@ def render_pdf(report: MonthlyReport) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=14)
     pdf.set_title(_latin1(report.title))
     pdf.set_creator("Simpul")
+    if report.closed:  # a closed month's report is the same file whenever it is made
+        pdf.set_creation_date(datetime.fromtimestamp(
+            max(s.period.end_ts for s in report.stats), UTC))
 
     def heading(text: str, size: int = 14) -> None:
         pdf.set_font("Helvetica", "B", size)
@@ -231,10 +269,13 @@ def render_pdf(report: MonthlyReport) -> bytes:
     for line in summary:
         pdf.multi_cell(0, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
+    if report.money_summary:
+        heading("Biaya dalam rupiah", 11)
+        table(["Ukuran", "Nilai"], [[a, b] for a, b in report.money_summary], [110, 70])
     pdf.image(io.BytesIO(ranking_chart(report).encode()), w=180)
     heading("Peringkat SOPD", 11)
     table(["#", "SOPD", "Alokasi", "Rata-rata", "P95", "Puncak", "Volume", "Jam>80%", "Status"],
-          [[str(s.rank), s.name, allocation_id(report.inventory.sites[s.site].allocation),
+          [[str(s.rank), s.name, allocation_id(report.site(s.site).allocation),
             rate_id(s.down.avg_bps), rate_id(s.down.p95_bps), rate_id(s.down.peak_bps),
             volume_id(s.down.volume_bytes), number_id(s.down.hours_above), status_id(s)]
            for s in report.sopd],
@@ -256,7 +297,7 @@ def render_pdf(report: MonthlyReport) -> bytes:
 def _site_pages(pdf: Any, report: MonthlyReport, heading: Any, table: Any) -> None:
     for s in report.sections:
         pdf.add_page()
-        site = report.inventory.sites[s.site]
+        site = report.site(s.site)
         heading(f"{s.name} ({s.site})", 12)
         rec = report.recommendation(s.site)
         rows = [
@@ -276,6 +317,10 @@ def _site_pages(pdf: Any, report: MonthlyReport, heading: Any, table: Any) -> No
         if rec:
             rows.append(["Usulan alokasi", f"{allocation_id(rec.proposed)} "
                          f"({ACTION_ID[rec.action]})"])
+        money = report.money.get(s.site)
+        if money:
+            rows += [[MONEY_LABELS_ID[c], _money_cell(c, money[c])]
+                     for c in report.money_columns if money.get(c) != ""]
         table(["Ukuran", "Nilai"], rows, [70, 110])
         if s.daily:
             pdf.image(io.BytesIO(site_chart(s).encode()), w=180)

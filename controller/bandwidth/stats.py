@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from controller.allocation_history import SiteHistory, load_histories
 from controller.inventory import Inventory, Site
 from controller.schedules import allocation_in_force, holiday_dates
 from controller.store.bandwidth import (
@@ -166,12 +167,18 @@ def _direction(samples: Sequence[Sample], site: Site, allocs: Sequence[Allocatio
 
 
 def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
-                       inventory: Inventory | None = None) -> SiteStats:
-    """The figures of one site over one period, from its samples (gaps are not zeros)."""
+                       inventory: Inventory | None = None,
+                       history: SiteHistory | None = None) -> SiteStats:
+    """The figures of one site over one period, from its samples (gaps are not zeros), against
+    the allocations in force then (`history`; without it, the site's as given)."""
     samples = [s for s in samples if period.start_ts <= s.ts < period.end_ts and s.covered_s > 0]
     holidays = holiday_dates(inventory)
-    allocs = [allocation_in_force(site, s.ts + s.step_s // 2, holidays) for s in samples]
-    base = [a == site.allocation for a in allocs]
+    history = history or SiteHistory([float("-inf")], [site])
+    versions = [history.at(s.ts + s.step_s // 2) for s in samples]
+    allocs = [allocation_in_force(v, s.ts + s.step_s // 2, holidays)
+              for v, s in zip(versions, samples, strict=True)]
+    base = [a == v.allocation for a, v in zip(allocs, versions, strict=True)]
+    site = history.at(period.end_ts - 1)  # the site's own allocation as the period closed
     down = _direction(samples, site, allocs, base, True)
     up = _direction(samples, site, allocs, base, False)
     zone = ZoneInfo(site.timezone)
@@ -184,7 +191,7 @@ def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
         noon = datetime(day.year, day.month, day.day, 12, tzinfo=zone).timestamp()
         daily.append((day, sum(s.in_bytes for s in day_samples) * 8 / observed,
                       percentile_95([s.in_bps for s in day_samples]),
-                      float(allocation_in_force(site, noon, holidays).down_bps)))
+                      float(allocation_in_force(history.at(noon), noon, holidays).down_bps)))
     has_data = bool(samples)
     return SiteStats(
         site=site.code, name=site.name, kind=site.kind, period=period,
@@ -231,12 +238,19 @@ def _with_rank(stats: SiteStats, position: int) -> SiteStats:
 
 def regency_stats(session: Session, inventory: Inventory, kind: PeriodKind, anchor: date,
                   kinds: set[str] | None = None) -> list[SiteStats]:
-    """Ranked figures of every site (but the NOC) for the period holding `anchor`."""
+    """Ranked figures of every site (but the NOC) for the period holding `anchor`, against
+    the allocations in force during it."""
     out = []
+    histories = load_histories(session, inventory)
     for site in inventory.sites.values():
         if site.kind == "noc" or (kinds and site.kind not in kinds):
             continue
         period = period_for(kind, anchor, site.timezone)
         samples = load_samples(session, site.code, period.start_ts, period.end_ts)
-        out.append(compute_site_stats(site, period, samples, inventory))
+        out.append(compute_site_stats(site, period, samples, inventory, histories[site.code]))
     return rank(out)
+
+
+def allocations_of(stats: Sequence[SiteStats]) -> dict[str, Allocation]:
+    """Each site's own allocation as its period closed (what a plan starts from)."""
+    return {s.site: Allocation(s.down.allocation_bps, s.up.allocation_bps) for s in stats}

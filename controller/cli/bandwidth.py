@@ -44,6 +44,7 @@ def bandwidth_synth(
     """Fill the store with a month of synthetic counter history (demo only)."""
     from sqlalchemy import func, select
 
+    from controller.accountability.synth import synthesize_availability
     from controller.bandwidth.stats import period_for
     from controller.bandwidth.synth import synthesize_month
     from controller.store.bandwidth import Bandwidth1h
@@ -60,7 +61,9 @@ def bandwidth_synth(
                 typer.echo(f"{first:%Y-%m}: the store already has samples; nothing written")
                 return
         rows = synthesize_month(store, inventory, first, seed=seed)
-    typer.echo(f"{first:%Y-%m}: {rows} five-minute samples written (and their hourly rollups)")
+        runs = synthesize_availability(store, inventory, first, seed=seed)
+    typer.echo(f"{first:%Y-%m}: {rows} five-minute samples written (and their hourly rollups); "
+               f"{runs} availability runs")
 
 
 @bandwidth_app.command("stats")

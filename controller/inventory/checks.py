@@ -108,6 +108,8 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
                 report("devices", dev.name, f"management address {ip} is inside the client "
                        f"subnet {hs.client_subnet} of hotspot {hs.name!r}", ("mgmt_address",))
 
+    _check_money(inv, report)
+
     for profile in inv.snmp_profiles.values():
         for message in profile.shape_problems():
             report("snmp_profiles", profile.name, message)
@@ -128,6 +130,48 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
                     report(section, name, f"secret {secret!r} is not set "
                            f"(set {env_var_for(secret)} or add it to the secrets file)",
                            (key,))
+
+
+def _check_money(inv: Inventory, report: Any) -> None:
+    """Contracts feed an isp link (one contract each) and credit more the lower availability
+    falls; maintenance windows name known links and sites."""
+    isp = {link.label: link for link in inv.links if link.medium == "isp"}
+    fed: dict[str, str] = {}
+    for contract in inv.contracts.values():
+        link = isp.get(contract.link)
+        if link is None:
+            known = ", ".join(sorted(isp)) or "none"
+            report("contracts", contract.name, f"unknown isp link {contract.link!r} "
+                   f"(isp links: {known})", ("link",))
+        elif contract.link in fed:
+            report("contracts", contract.name, f"link {contract.link!r} is already fed by "
+                   f"contract {fed[contract.link]!r}", ("link",))
+        elif (contract.capacity.down_bps > link.capacity.down_bps
+              or contract.capacity.up_bps > link.capacity.up_bps):
+            report("contracts", contract.name, f"committed capacity {contract.capacity} is "
+                   f"more than link {link.label!r} carries ({link.capacity})", ("capacity",))
+        fed.setdefault(contract.link, contract.name)
+        bands = sorted(contract.credits, key=lambda b: -b.below)
+        for upper, lower in zip(bands, bands[1:], strict=False):
+            if upper.below == lower.below:
+                report("contracts", contract.name,
+                       f"two credit bands below {upper.below:g}%", ("credits",))
+            elif lower.credit < upper.credit:
+                report("contracts", contract.name, f"credit below {lower.below:g}% "
+                       f"({lower.credit:g}%) is less than below {upper.below:g}% "
+                       f"({upper.credit:g}%)", ("credits",))
+        if any(b.below > contract.sla for b in contract.credits):
+            report("contracts", contract.name, f"a credit band starts above the SLA target "
+                   f"{contract.sla:g}%", ("credits",))
+    for window in inv.maintenance.values():
+        for index, name in enumerate(window.links):
+            if name not in isp and not any(link.label == name for link in inv.links):
+                report("maintenance", window.name, f"unknown link {name!r}", ("links", index))
+        for index, code in enumerate(window.sites):
+            if code not in inv.sites:
+                report("maintenance", window.name, f"unknown site {code!r}", ("sites", index))
+        if not window.links and not window.sites:
+            report("maintenance", window.name, "name the links or sites it covers")
 
 
 def _schedule_location(inv: Inventory, loader: Loader, code: str, index: int) -> Location:

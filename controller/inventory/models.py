@@ -124,6 +124,39 @@ class Contact(_Model):
     email: str | None = None
 
 
+def _parse_rupiah(value: object) -> int:
+    """95000000, '95.000.000' or 'Rp 95.000.000' -> 95000000 (whole rupiah, never negative)."""
+    if isinstance(value, bool):
+        raise ValueError("an amount in rupiah is a whole number, like 95000000")
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip().removeprefix("Rp").strip().replace(".", "").replace("_", "")
+        if not text.isdigit():
+            raise ValueError(f"bad amount {value!r}: whole rupiah, like 95000000 or "
+                             "'Rp 95.000.000' (no decimals)")
+        number = int(text)
+    if number < 0:
+        raise ValueError(f"bad amount {value!r}: it may not be negative")
+    return number
+
+
+def _parse_percent(value: object) -> float:
+    """'99.5%' or 99.5 -> 99.5 (a percentage from 0 to 100)."""
+    text = str(value).strip().removesuffix("%").strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"bad percentage {value!r}: write it like 99.5%") from None
+    if not 0 <= number <= 100:
+        raise ValueError(f"bad percentage {value!r}: between 0% and 100%")
+    return number
+
+
+Rupiah = Annotated[int, BeforeValidator(_parse_rupiah)]
+Percent = Annotated[float, BeforeValidator(_parse_percent)]
+
+
 # --------------------------------------------------------------------------- allocation schedules
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -257,6 +290,9 @@ class Site(_Model):
     vars: dict[str, Any] = Field(default_factory=dict)
     schedule: list[ScheduleWindow] = Field(
         default_factory=list, description="Allocations by local time window (office hours, ...)")
+    cost_before_idr: Rupiah | None = Field(
+        None, description="What the office paid per month for its own internet before "
+        "centralising (IDR, whole rupiah); savings are counted against it")
 
     def window_at(self, day: str, minute: int, holiday: bool = False) -> ScheduleWindow | None:
         """The schedule window in force at a local day ('mon'..'sun') and minute, or None.
@@ -277,6 +313,78 @@ class Site(_Model):
 
     def allocation_at_local(self, day: str, minute: int, holiday: bool = False) -> Allocation:
         return self.allocation_during(self.window_at(day, minute, holiday))
+
+
+# --------------------------------------------------------------------------- money and SLA
+
+
+
+
+class CreditBand(_Model):
+    """Availability below `below` earns `credit` (a share of the month's fee)."""
+
+    below: Percent
+    credit: Percent
+
+
+class Contract(_Model):
+    """An ISP contract: the uplink it feeds, what it commits and costs, and its SLA."""
+
+    name: Name
+    provider: str = Field(min_length=1)
+    link: str = Field(min_length=1, description="Name of the isp link the contract feeds")
+    capacity: AllocationField
+    monthly_price_idr: Rupiah
+    sla: Percent = Field(description="Availability target per month, like 99.5%")
+    credits: list[CreditBand] = Field(default_factory=list)
+    group: str | None = None
+
+    def credit_percent(self, availability_pct: float) -> float:
+        """The credit band an availability falls in (the lowest `below` it is under wins)."""
+        bands = [b for b in self.credits if availability_pct < b.below]
+        return max((b.credit for b in bands), default=0.0)
+
+
+def _parse_local_datetime(value: object) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        return value
+    try:
+        return datetime.datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"bad time {value!r}: write it like 2026-10-18 01:00 (local time "
+                         "in the window's timezone)") from None
+
+
+LocalDateTime = Annotated[datetime.datetime, BeforeValidator(_parse_local_datetime)]
+
+
+class Maintenance(_Model):
+    """A planned maintenance window: excluded from the availability of the links and sites
+    it names."""
+
+    name: Name
+    start: LocalDateTime
+    end: LocalDateTime
+    timezone: Timezone = "Asia/Jakarta"
+    links: list[str] = Field(default_factory=list)
+    sites: list[str] = Field(default_factory=list)
+    group: str | None = None
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, end: datetime.datetime, info: ValidationInfo) -> datetime.datetime:
+        start = info.data.get("start")
+        if start is not None and end <= start:
+            raise ValueError("the end must come after the start")
+        return end
+
+    def span_ts(self) -> tuple[float, float]:
+        """[start, end) as Unix seconds (naive times are read in the window's zone)."""
+        from zoneinfo import ZoneInfo
+
+        zone = ZoneInfo(self.timezone)
+        start, end = (t if t.tzinfo else t.replace(tzinfo=zone) for t in (self.start, self.end))
+        return start.timestamp(), end.timestamp()
 
 
 class Device(_Model):
@@ -427,6 +535,8 @@ SECTIONS: dict[str, type[_Model]] = {
     "credential_profiles": CredentialProfile,
     "snmp_profiles": SnmpProfile,
     "holidays": Holiday,
+    "contracts": Contract,
+    "maintenance": Maintenance,
 }
 KEY_FIELD = {"sites": "code", "links": "name"}
 SINGULAR = {
@@ -437,6 +547,8 @@ SINGULAR = {
     "credential_profiles": "credential profile",
     "snmp_profiles": "SNMP profile",
     "holidays": "holiday",
+    "contracts": "contract",
+    "maintenance": "maintenance window",
 }
 
 
@@ -449,6 +561,8 @@ class Inventory:
     credential_profiles: dict[str, CredentialProfile] = field(default_factory=dict)
     snmp_profiles: dict[str, SnmpProfile] = field(default_factory=dict)
     holidays: dict[str, Holiday] = field(default_factory=dict)
+    contracts: dict[str, Contract] = field(default_factory=dict)
+    maintenance: dict[str, Maintenance] = field(default_factory=dict)
     locations: dict[tuple[str, str], Location] = field(default_factory=dict)
 
     def home_zone(self) -> str:

@@ -20,7 +20,7 @@ class WebSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # A wall screen's session, opened with this display token: it ends when the token is
-    # revoked or expires (migration 0010_reach).
+    # revoked or expires (migration 0011).
     api_token_id: Mapped[int | None] = mapped_column(
         ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True)
 

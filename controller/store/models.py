@@ -82,6 +82,7 @@ class ConfigPushDevice(Base):
 
 
 # The tables of the other store modules, so that importing this module registers them all.
+from controller.store.accountability import AllocationChange, AvailabilityRun  # noqa: E402
 from controller.store.auth import ApiToken, WebSession  # noqa: E402
 from controller.store.bandwidth import (  # noqa: E402
     Bandwidth1h,
@@ -100,8 +101,8 @@ from controller.store.portal import (  # noqa: E402
 )
 from controller.store.reach import HotspotReach  # noqa: E402
 
-__all__ = ["ApiToken", "AuditLog", "Bandwidth1h", "Bandwidth5m", "Base", "ConfigDrift",
-           "ConfigPush", "ConfigPushDevice", "CounterState", "HotspotReach", "HotspotTraffic",
-           "LoginCount",
-           "MonthlyDevices", "OtpCode", "PortalSession", "SchedulePushState", "SmsCount", "User",
-           "Voucher", "WebSession", "utcnow"]
+__all__ = ["AllocationChange", "ApiToken", "AuditLog", "AvailabilityRun", "Bandwidth1h",
+           "Bandwidth5m", "Base", "ConfigDrift", "ConfigPush", "ConfigPushDevice", "CounterState",
+           "HotspotReach", "HotspotTraffic", "LoginCount", "MonthlyDevices", "OtpCode",
+           "PortalSession", "SchedulePushState", "SmsCount", "User", "Voucher", "WebSession",
+           "utcnow"]

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.context import Context
 from controller.pushes import Pushes
 from controller.ratelimit import RateLimiter
+from controller.web.api import accountability as api_accountability
 from controller.web.api import audit as api_audit
 from controller.web.api import bandwidth as api_bandwidth
 from controller.web.api import config as api_config
@@ -28,7 +29,7 @@ from controller.web.pages import admin, auth, bandwidth, config, hotspots, netwo
 PAGE_ROUTERS = [auth.router, network.router, config.router, hotspots.router, bandwidth.router,
                 admin.router, wall.router]
 API_ROUTERS = [api_network.router, api_config.router, api_hotspots.router, api_users.router,
-               api_audit.router, api_bandwidth.router]
+               api_audit.router, api_bandwidth.router, api_accountability.router]
 
 STATIC = Path(__file__).parent / "static"
 DOCS_PAGE = "/api/docs"  # a page for browsers: without a login it sends to the login form

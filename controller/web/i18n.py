@@ -220,6 +220,27 @@ ID: dict[str, str] = {
         "didorong:",
     "Preview and push them again": "Pratinjau dan dorong lagi",
     "Interrupted": "Terputus",
+    # costs in rupiah (controller/accountability/costs.py)
+    "In force now": "Sudah berlaku",
+    "Paid to ISPs": "Dibayar ke ISP",
+    "Costs in rupiah": "Biaya dalam rupiah",
+    "Each office's allocation as its share of the ISP contracts (by the allocation in force, "
+    "hour by hour, that month); unused: the part of that cost above its p95 utilisation; "
+    "savings: against what it paid for its own internet before centralising.":
+        "Alokasi tiap kantor sebagai bagiannya dari kontrak ISP (menurut alokasi yang berlaku, "
+        "jam demi jam, pada bulan itu); tak terpakai: bagian biaya di atas utilisasi p95-nya; "
+        "penghematan: dibanding biaya internet sendiri sebelum terpusat.",
+    "Paid (ISP contracts)": "Dibayar (kontrak ISP)",
+    "Used": "Terpakai",
+    "Paid but unused": "Dibayar tapi tak terpakai",
+    "Savings against before": "Penghematan dibanding sebelumnya",
+    "After hours to public WiFi": "Di luar jam kerja untuk WiFi publik",
+    "hours": "jam",
+    "Allocation cost": "Biaya alokasi",
+    "Unused": "Tak terpakai",
+    "Before centralising": "Sebelum terpusat",
+    "Savings": "Penghematan",
+    "Extra from the schedule": "Tambahan dari jadwal",
 }
 
 

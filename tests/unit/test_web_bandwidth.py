@@ -170,9 +170,13 @@ def test_operator_accepts_a_recommendation(client: TestClient, ctx: Context) -> 
             AuditLog.action == "bandwidth.accept")).one()
     assert (row.actor, row.target, row.result) == ("budi", "site:setwan", "ok")
     assert row.detail is not None and row.detail["to"] == "2M/1M"
-    # The running app uses the new allocation; setwan has nothing more to change.
-    assert 'id="rec-setwan"' not in done.text
-    assert cells(row_of(done.text, "site-setwan"))[3] == "2 / 1"
+    # October is closed: its figures and plan keep the allocation in force then (30M/15M),
+    # and the recommendation now shows as in force, with nothing more to accept.
+    assert 'id="in-force-setwan"' in done.text
+    assert 'action="/bandwidth/accept/setwan"' not in done.text
+    assert cells(row_of(done.text, "site-setwan"))[3] == "30 / 15"
+    again = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf, "month": OCTOBER})
+    assert again.status_code == 409
 
     # The language switch on the result page goes back to the page, not to a 405.
     switched = client.get("/lang/en?next=/bandwidth/accept/setwan")

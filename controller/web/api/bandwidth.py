@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from controller.accountability.costs import with_costs
 from controller.bandwidth.accept import AcceptError, accept_allocation, accept_recommendation
 from controller.bandwidth.recommend import Plan, monthly_plan
 from controller.bandwidth.reports import (
@@ -190,7 +191,8 @@ def monthly_report(request: Request, _who: Viewer, month: MonthQuery,
     ctx = get_ctx(request)
     try:
         with ctx.store.session() as session:
-            report = build_monthly_report(session, ctx.inventory, first, only=site)
+            report = with_costs(session, build_monthly_report(session, ctx.inventory, first,
+                                                              only=site))
     except ValueError as exc:
         raise HTTPException(404, str(exc)) from None
     body = (render_pdf(report) if format == "pdf" else

@@ -14,6 +14,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
+from controller.accountability.costs import MonthCosts, month_costs
+from controller.accountability.money import idr
 from controller.auth import role_at_least
 from controller.bandwidth.accept import (
     AcceptError,
@@ -61,9 +63,12 @@ def _page(request: Request, who: Principal, month_text: str, first: date | None,
     ctx = get_ctx(request)
     stats: list[SiteStats] = []
     proposals: Plan | None = None
+    costs: MonthCosts | None = None
     if first is not None:
         with ctx.store.session() as session:
             stats, proposals = monthly_plan(session, ctx.inventory, first)
+            if ctx.inventory.contracts:
+                costs = month_costs(session, ctx.inventory, f"{first:%Y-%m}", stats)
     months: dict[str, date] = {}
     if first is not None:
         months = {"previous": (first - timedelta(days=1)).replace(day=1),
@@ -74,6 +79,8 @@ def _page(request: Request, who: Principal, month_text: str, first: date | None,
         changes=[r for r in proposals.recommendations if r.action != "keep"]
         if proposals else [],
         can_accept=role_at_least(who.role, "operator"), num=_number(language(request)),
+        costs=costs, idr=idr,
+        in_force={code: site.allocation for code, site in ctx.inventory.sites.items()},
         **{"error": None, "accepted": None, "refused": None, "refused_site": None,
            "nothing_to_accept": False, **outcome})
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from controller.accountability.costs import MonthTotals, month_totals
 from controller.backups import BackupError
+from controller.context import Context
 from controller.overview import device_status, latest_use, site_history, status_counts
 from controller.pushes import config_jobs
 from controller.store.models import ConfigDrift
+from controller.units import format_idr as idr
 from controller.web.deps import KnownDevice, KnownSite, Viewer, get_ctx, render
+from controller.web.pages.bandwidth import last_full_month
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,6 +26,25 @@ def _hotspot_sessions_now(request: Request) -> dict[str, int]:
     from captive_portal.service import portal_for
 
     return portal_for(get_ctx(request)).stats.session_counts()
+
+
+_MONEY_CACHE: dict[tuple[int, str], tuple[float, MonthTotals]] = {}
+MONEY_CACHE_S = 300.0
+
+
+def _last_month_money(ctx: Context) -> MonthTotals | None:
+    """Last month's rupiah (a closed month: cached a few minutes per inventory)."""
+    if not ctx.inventory.contracts:
+        return None
+    month = f"{last_full_month(ctx.inventory):%Y-%m}"
+    key = (id(ctx.inventory), month)
+    cached = _MONEY_CACHE.get(key)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    totals = month_totals(ctx, ctx.store, month)
+    _MONEY_CACHE.clear()
+    _MONEY_CACHE[key] = (time.monotonic() + MONEY_CACHE_S, totals)
+    return totals
 
 
 @router.get("/")
@@ -43,7 +67,7 @@ def dashboard(request: Request, _who: Viewer) -> Response:
     return render(request, "dashboard.html", counts=status_counts(statuses),
                   markers_json=json.dumps(markers), markers=markers, top=uses,
                   sessions=sessions, hotspots=ctx.inventory.hotspots,
-                  summary=ctx.inventory.summary())
+                  summary=ctx.inventory.summary(), money=_last_month_money(ctx), idr=idr)
 
 
 @router.get("/sites")

@@ -4,13 +4,17 @@ no login, aggregates only, cached)."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from controller.accountability.costs import month_totals
 from controller.accountability.wall import public_figures, wall_figures
 from controller.auth import wall_session
 from controller.web.deps import (
@@ -23,6 +27,7 @@ from controller.web.deps import (
 )
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("simpul.web.wall")
 WALL_LOGIN = "/login?next=/wall"
 
 
@@ -73,10 +78,27 @@ def _cache(request: Request, name: str, ttl_s: float) -> TtlCache:
     return getattr(state, name)  # type: ignore[no-any-return]
 
 
-def _money(_request: Request) -> Any:
-    """This month's paid vs used in IDR (MonthTotals), or None: the section is hidden.
-    TODO(lead): wire controller.accountability.costs.month_totals here."""
-    return None
+MONEY_CACHE_S = 300.0  # a month's costs take a second or two; they move slowly
+
+
+def _money(request: Request, *, closed: bool = False) -> Any:
+    """Paid, used, unused and saved IDR (MonthTotals) of this month (the wall) or of the last
+    closed one (`closed`, the public page), in the regency's zone; None hides the section
+    (no contracts in the inventory, or the figures failed)."""
+    ctx = get_ctx(request)
+    if not ctx.inventory.contracts:
+        return None
+    today = datetime.now(ZoneInfo(ctx.inventory.home_zone())).date().replace(day=1)
+    month = (today - timedelta(days=1)).replace(day=1) if closed else today
+
+    def make() -> Any:
+        try:
+            return month_totals(ctx, ctx.store, f"{month:%Y-%m}")
+        except Exception:  # noqa: BLE001 - a wall without money beats a wall with a 500
+            log.exception("wall: the month's costs failed")
+            return None
+
+    return _cache(request, "money_cache", MONEY_CACHE_S).get(f"{month:%Y-%m}", make)
 
 
 @router.get("/wall")
@@ -147,5 +169,6 @@ def _render_public(request: Request) -> str:
     ctx = get_ctx(request)
     fig = public_figures(ctx)
     return TEMPLATES.env.get_template("publik.html").render(
-        fig=fig, money=_money(request), markers_json=json.dumps(fig.hotspots), **FORMATS,
+        fig=fig, money=_money(request, closed=True), markers_json=json.dumps(fig.hotspots),
+        **FORMATS,
         tile_url=ctx.settings.map_tile_url)

@@ -3,8 +3,8 @@
 - portal_reach: the reach of each hotspot's closed local days and months;
 - web_sessions.api_token_id: a wall screen's session ends with the display token it came from.
 
-Revision ID: 0010_reach
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-27
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_reach"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
