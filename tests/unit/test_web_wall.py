@@ -218,3 +218,11 @@ def test_the_public_cache_makes_one_value_at_a_time_and_serves_the_old_one_meanw
     release.set()
     slow.join()
     assert len(made) == 2 and cache.get("k", lambda: 99) == 99
+
+
+def test_publik_and_the_wall_show_what_the_regency_pays(client: TestClient) -> None:
+    # inventory/contracts.yaml: Telkom Rp 85.000.000 + Lintasarta Rp 47.500.000 a month.
+    page = client.get("/publik").text
+    assert 'id="publik-money"' in page and "Rp 132.500.000" in page
+    wall = client.get(f"/wall?token={display_token(client.app.state.ctx)}")  # type: ignore[attr-defined]
+    assert 'id="wall-money"' in wall.text and "Rp 132.500.000" in wall.text
