@@ -94,8 +94,11 @@ def _managed_settings(lab: Lab, device: str) -> dict[str, set[str]]:
     """The settings menus and properties Simpul's template for `device` sets."""
     rendered = lab.simpul("config", "render", device)
     assert rendered.returncode == 0, rendered.stderr
+    from controller.devices.routeros_files import split
+
     keys: dict[str, set[str]] = {}
-    for line in terse(rendered.stdout):
+    config, _pages = split(rendered.stdout)  # a hotspot's pages follow as `### file:` sections
+    for line in terse(config):
         path, verb, rest = re.match(r"^(/[a-z0-9 -]+?) (add|set) (.*)$", line).groups()  # type: ignore[union-attr]
         if verb == "set" and not rest.startswith("["):
             keys.setdefault(path, set()).update(re.findall(r"(?:^| )([a-z0-9-]+)=", rest))
