@@ -123,7 +123,9 @@ def default_config(name: str, username: str, password: str, enable: str | None) 
     ]
     for slot in range(1, 5):
         blocks.append([f"interface TenGigabitEthernet1/0/{slot}", []])
-    for port in range(1, 25):
+    # A 48-port switch, as a regency's distribution switch is (Catalyst 3850-48T/9300-48T:
+    # GigabitEthernet1/0/1-48); the demo's noc-dist uses 36 of them.
+    for port in range(1, 49):
         blocks.append([f"interface GigabitEthernet1/0/{port}", []])
     blocks += [["interface Vlan1", [" no ip address", " shutdown"]],
                ["line con 0", [" logging synchronous"]],
