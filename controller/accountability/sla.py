@@ -5,6 +5,7 @@ laporan-sla-YYYY-MM.html, .csv and .pdf (Bahasa Indonesia)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from controller.accountability.availability import Availability, compute_availability, load_runs
 from controller.accountability.money import round_half_up
-from controller.bandwidth.reports import MONTHS_ID, number_id
+from controller.bandwidth.reports import MONTHS_ID, number_id, pdf_latin1, pdf_table
 from controller.bandwidth.stats import parse_month, period_for
 from controller.inventory import TZ_ABBREV, Contract, Inventory
 from controller.units import format_idr
@@ -158,9 +159,7 @@ def render_csv(report: SlaReport) -> str:
     return out.getvalue()
 
 
-def _esc(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+_esc = html.escape
 
 
 def render_html(report: SlaReport) -> str:
@@ -178,16 +177,16 @@ def render_html(report: SlaReport) -> str:
     for s in report.sites:
         a = s.availability
         site_rows.append(
-            f'<tr data-site="{_esc(s.code)}"><td>{_esc(s.name)}</td><td>{s.zone}</td>'
+            f'<tr data-site="{_esc(s.code)}"><td>{_esc(s.name)}</td><td>{_esc(s.zone)}</td>'
             f'<td class="n">{_pct(a.percent)}</td><td class="n">{len(a.outages)}</td>'
             f'<td class="n">{_hours(a.down_s)}</td><td class="n">{_hours(a.unknown_s)}</td></tr>')
     outages = []
     for s in [*report.links, *report.sites]:
         for o in s.availability.outages:
             outages.append(
-                f"<tr><td>{_esc(s.name)}</td><td>{s.local(o.start_ts)} {s.zone}</td>"
-                f"<td>{s.local(o.end_ts)} {s.zone}</td><td class=\"n\">{o.seconds // 60} menit"
-                "</td></tr>")
+                f"<tr><td>{_esc(s.name)}</td><td>{s.local(o.start_ts)} {_esc(s.zone)}</td>"
+                f"<td>{s.local(o.end_ts)} {_esc(s.zone)}</td>"
+                f"<td class=\"n\">{o.seconds // 60} menit</td></tr>")
     style = ("body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:60em}"
              "table{border-collapse:collapse;font-size:.85em}th,td{border:1px solid #ccc;"
              "padding:.25em .5em;text-align:left}td.n{text-align:right}")
@@ -213,9 +212,7 @@ def render_html(report: SlaReport) -> str:
 def render_pdf(report: SlaReport) -> bytes:
     from fpdf import FPDF
 
-    def latin1(text: str) -> str:
-        return text.encode("latin-1", "replace").decode("latin-1")
-
+    latin1 = pdf_latin1  # the monthly report's Latin-1 rules (dashes, >=)
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=14)
     pdf.set_title(latin1(report.title))
@@ -229,16 +226,7 @@ def render_pdf(report: SlaReport) -> bytes:
     pdf.ln(2)
 
     def table(header: list[str], rows: list[list[str]], widths: list[float]) -> None:
-        pdf.set_font("Helvetica", "B", 7.5)
-        for text, w in zip(header, widths, strict=True):
-            pdf.cell(w, 5, latin1(text), border=1)
-        pdf.ln()
-        pdf.set_font("Helvetica", "", 7.5)
-        for row in rows:
-            for text, w in zip(row, widths, strict=True):
-                pdf.cell(w, 4.6, latin1(text)[: int(w * 0.62)], border=1)
-            pdf.ln()
-        pdf.ln(2)
+        pdf_table(pdf, header, rows, widths)
 
     table(["Penyedia", "Link", "Ketersediaan", "Target", "SLA", "Kredit", "Kredit (IDR)"],
           [[s.name, s.code, _pct(s.availability.percent), f"{s.contract.sla:g}%", _met(s),

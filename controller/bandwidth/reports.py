@@ -216,9 +216,23 @@ def _money_cell(column: str, value: str | int) -> str:
     return str(value).replace(".", ",")
 
 
-def _latin1(text: str) -> str:
+def pdf_latin1(text: str) -> str:
     return (text.replace("\u2014", "-").replace("\u2013", "-").replace("\u2265", ">=")
             .encode("latin-1", "replace").decode("latin-1"))
+
+
+def pdf_table(pdf: Any, header: list[str], rows: list[list[str]], widths: list[float]) -> None:
+    """A bordered table in a report PDF (fpdf2's core fonts: Latin-1), cells cut to width."""
+    pdf.set_font("Helvetica", "B", 7.5)
+    for text, w in zip(header, widths, strict=True):
+        pdf.cell(w, 5, pdf_latin1(text), border=1)
+    pdf.ln()
+    pdf.set_font("Helvetica", "", 7.5)
+    for row in rows:
+        for text, w in zip(row, widths, strict=True):
+            pdf.cell(w, 4.6, pdf_latin1(text)[: int(w * 0.62)], border=1)
+        pdf.ln()
+    pdf.ln(2)
 
 
 def render_pdf(report: MonthlyReport) -> bytes:
@@ -226,7 +240,7 @@ def render_pdf(report: MonthlyReport) -> bytes:
 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=14)
-    pdf.set_title(_latin1(report.title))
+    pdf.set_title(pdf_latin1(report.title))
     pdf.set_creator("Simpul")
     if report.closed:  # a closed month's report is the same file whenever it is made
         pdf.set_creation_date(datetime.fromtimestamp(
@@ -234,20 +248,11 @@ def render_pdf(report: MonthlyReport) -> bytes:
 
     def heading(text: str, size: int = 14) -> None:
         pdf.set_font("Helvetica", "B", size)
-        pdf.multi_cell(0, 7, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, pdf_latin1(text), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 9)
 
     def table(header: list[str], rows: list[list[str]], widths: list[float]) -> None:
-        pdf.set_font("Helvetica", "B", 7.5)
-        for text, w in zip(header, widths, strict=True):
-            pdf.cell(w, 5, _latin1(text), border=1)
-        pdf.ln()
-        pdf.set_font("Helvetica", "", 7.5)
-        for row in rows:
-            for text, w in zip(row, widths, strict=True):
-                pdf.cell(w, 4.6, _latin1(text)[: int(w * 0.62)], border=1)
-            pdf.ln()
-        pdf.ln(2)
+        pdf_table(pdf, header, rows, widths)
 
     p = report.plan
     if report.only:
@@ -267,7 +272,7 @@ def render_pdf(report: MonthlyReport) -> bytes:
         f"{allocation_id(p.spare)}",
     ]
     for line in summary:
-        pdf.multi_cell(0, 5, _latin1(line), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, pdf_latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     if report.money_summary:
         heading("Biaya dalam rupiah", 11)
