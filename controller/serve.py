@@ -23,6 +23,7 @@ from controller.inventory.watch import HUP_LISTENERS, inventory_watch
 from controller.settings import Settings, split_listen
 from controller.web.app import create_admin_app
 from controller.web.metrics_app import create_metrics_app
+from exporters.availability import availability_loop
 from exporters.collectors import register_collectors
 from exporters.loop import poll_loop, probe_loop
 
@@ -36,6 +37,7 @@ BACKGROUND_TASKS += [session_reaper, gateway_reconciler]  # captive portal
 BACKGROUND_TASKS += [drift_loop]  # config engine: periodic drift check
 BACKGROUND_TASKS += [rollup_loop]  # office bandwidth: rollups fed by the poller
 BACKGROUND_TASKS += [holiday_push_loop]  # office bandwidth: holiday pushes at midnight
+BACKGROUND_TASKS += [availability_loop]  # accountability: availability runs from probes, polls
 
 
 class _Server(uvicorn.Server):

@@ -84,11 +84,13 @@ async def probe_loop(ctx: Context) -> None:
         log.warning("ICMP probes need raw sockets (root); probes are off")
         return
     while True:
-        started = time.monotonic()
+        started, at = time.monotonic(), time.time()
         try:
             targets = [t for t in targets_from(ctx.inventory) if ctx.shard.owns(t.site)]
             latest.probes = await asyncio.to_thread(
                 probe, targets, settings.probe_count, settings.probe_timeout_s)
+            for hook in list(latest.probe_hooks):  # availability runs
+                await hook(at, latest.probes)
         except Exception:
             log.exception("ICMP probe cycle failed")
         await _every(settings.probe_interval_s, started)

@@ -70,12 +70,17 @@ class ProbeReading:
         return 1.0 - self.received / self.sent if self.sent else 1.0
 
 
+# Called after each probe round with its start (Unix seconds) and readings (availability).
+ProbeHook = Callable[[float, dict[str, ProbeReading]], Awaitable[None]]
+
+
 @dataclass
 class LatestReadings:
     """What /metrics shows: the last completed poll cycle and the last probe cycle."""
 
     cycle: CycleReadings | None = None
     probes: dict[str, ProbeReading] = field(default_factory=dict)
+    probe_hooks: list[ProbeHook] = field(default_factory=list)
 
 
 # Called after each poll cycle (office-bandwidth rollups); a coroutine function may be given.
