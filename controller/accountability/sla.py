@@ -84,6 +84,21 @@ class SlaReport:
     def credit_idr(self) -> int:
         return sum(s.credit_idr for s in self.links)
 
+    @property
+    def links_percent(self) -> float | None:
+        """The ISP links together: their up time over their SLA base, summed."""
+        return pooled_percent(self.links)
+
+    @property
+    def sites_percent(self) -> float | None:
+        return pooled_percent(self.sites)
+
+
+def pooled_percent(subjects: list[Subject]) -> float | None:
+    """Up time over the SLA base (up + down), summed over `subjects`; None with no data."""
+    base = sum(s.availability.base_s for s in subjects)
+    return 100.0 * sum(s.availability.up_s for s in subjects) / base if base else None
+
 
 def _regency_zone(inventory: Inventory) -> str:
     noc = next((s for s in inventory.sites.values() if s.kind == "noc"), None)
@@ -91,27 +106,42 @@ def _regency_zone(inventory: Inventory) -> str:
 
 
 def build_sla_report(session: Session, inventory: Inventory, month: str,
-                     down_after: int) -> SlaReport:
-    """Every contract's link (in the regency's zone) and every site (in its own zone)."""
+                     down_after: int, until_ts: int | None = None,
+                     sites: bool = True) -> SlaReport:
+    """Every contract's link (in the regency's zone) and every site (in its own zone);
+    `until_ts` ends the month there (this month so far: the rest is not unknown, it is not
+    yet); `sites=False` leaves the sites out (the public page's aggregate)."""
     first = parse_month(month)
     zone = _regency_zone(inventory)
+
+    def measure(kind: str, code: str, timezone: str, held: list[tuple[float, float]]
+                ) -> Availability:
+        period = period_for("month", first, timezone)
+        end = period.end_ts if until_ts is None else max(period.start_ts,
+                                                         min(period.end_ts, until_ts))
+        runs = load_runs(session, kind, code, period.start_ts, end)
+        return compute_availability(runs, period.start_ts, end, held)
+
     links = []
     for contract in sorted(inventory.contracts.values(), key=lambda c: c.name):
-        period = period_for("month", first, zone)
         held = [w.span_ts() for w in inventory.maintenance.values() if contract.link in w.links]
-        runs = load_runs(session, "link", contract.link, period.start_ts, period.end_ts)
-        links.append(Subject("link", contract.link, contract.provider, zone, compute_availability(
-            runs, period.start_ts, period.end_ts, held), contract))
-    sites = []
-    for site in inventory.sites.values():
+        links.append(Subject("link", contract.link, contract.provider, zone,
+                             measure("link", contract.link, zone, held), contract))
+    found = []
+    for site in inventory.sites.values() if sites else ():
         if site.kind == "noc":
             continue
-        period = period_for("month", first, site.timezone)
         held = [w.span_ts() for w in inventory.maintenance.values() if site.code in w.sites]
-        runs = load_runs(session, "site", site.code, period.start_ts, period.end_ts)
-        sites.append(Subject("site", site.code, site.name, site.timezone, compute_availability(
-            runs, period.start_ts, period.end_ts, held)))
-    return SlaReport(first, down_after, links, sites)
+        found.append(Subject("site", site.code, site.name, site.timezone,
+                             measure("site", site.code, site.timezone, held)))
+    return SlaReport(first, down_after, links, found)
+
+
+def month_so_far(session: Session, inventory: Inventory, down_after: int, now_ts: int,
+                 sites: bool = True) -> SlaReport:
+    """This month (in the regency's zone) up to `now_ts`: the dashboard's and wall's figures."""
+    month = datetime.fromtimestamp(now_ts, ZoneInfo(_regency_zone(inventory))).strftime("%Y-%m")
+    return build_sla_report(session, inventory, month, down_after, until_ts=now_ts, sites=sites)
 
 
 def _pct(value: float | None) -> str:

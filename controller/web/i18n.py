@@ -241,6 +241,32 @@ ID: dict[str, str] = {
     "Before centralising": "Sebelum terpusat",
     "Savings": "Penghematan",
     "Extra from the schedule": "Tambahan dari jadwal",
+    # availability and ISP SLA (controller/accountability/sla.py)
+    "Availability and ISP SLA": "Ketersediaan dan SLA ISP",
+    "Down: every ICMP probe lost, or the uplink interface down, for this many samples in a "
+    "row:": "Turun: semua probe ICMP hilang, atau antarmuka uplink mati, selama sekian sampel "
+            "berturut-turut:",
+    "Minutes without data (Simpul itself down) and planned maintenance are left out of the "
+    "SLA base.": "Menit tanpa data (Simpul sendiri mati) dan pemeliharaan terencana tidak "
+                 "dihitung dalam dasar SLA.",
+    "SLA report": "Laporan SLA",
+    "ISP links together": "Seluruh link ISP",
+    "Sites together": "Seluruh lokasi",
+    "SLA credit to claim": "Kredit SLA yang dapat diklaim",
+    "Provider": "Penyedia",
+    "Link": "Link",
+    "Availability": "Ketersediaan",
+    "SLA target": "Target SLA",
+    "SLA": "SLA",
+    "Outages": "Gangguan",
+    "Down (minutes)": "Turun (menit)",
+    "Unknown (minutes)": "Tanpa data (menit)",
+    "Credit": "Kredit",
+    "Zone": "Zona",
+    "Met": "Terpenuhi",
+    "Missed": "Tidak terpenuhi",
+    "ISP availability this month so far": "Ketersediaan ISP bulan ini sejauh ini",
+    "Sites' availability this month so far": "Ketersediaan lokasi bulan ini sejauh ini",
 }
 
 

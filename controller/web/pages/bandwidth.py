@@ -4,6 +4,7 @@ recommendations, accepting one (operators), and the monthly report's downloads."
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from controller.accountability.costs import MonthCosts, month_costs
 from controller.accountability.money import idr
+from controller.accountability.sla import SlaReport, build_sla_report
 from controller.auth import role_at_least
 from controller.bandwidth.accept import (
     AcceptError,
@@ -75,6 +77,7 @@ def _page(request: Request, who: Principal, month_text: str, first: date | None,
                   "next": (first + timedelta(days=32)).replace(day=1)}
     return render(
         request, "bandwidth.html", status, month=month_text, first=first, months=months,
+        availability=_availability(request, first),
         stats=stats, plan=proposals, has_data=any(s.observed_s > 0 for s in stats),
         changes=[r for r in proposals.recommendations if r.action != "keep"]
         if proposals else [],
@@ -83,6 +86,17 @@ def _page(request: Request, who: Principal, month_text: str, first: date | None,
         in_force={code: site.allocation for code, site in ctx.inventory.sites.items()},
         **{"error": None, "accepted": None, "refused": None, "refused_site": None,
            "nothing_to_accept": False, **outcome})
+
+
+def _availability(request: Request, first: date | None) -> SlaReport | None:
+    """The month's availability and SLA per ISP link and site (this month: so far), for the
+    page's own block beside the rupiah."""
+    if first is None:
+        return None
+    ctx = get_ctx(request)
+    with ctx.store.session() as session:
+        return build_sla_report(session, ctx.inventory, f"{first:%Y-%m}",
+                                ctx.settings.down_after_samples, until_ts=int(time.time()))
 
 
 def _valid_month(text: str) -> date | None:

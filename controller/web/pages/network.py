@@ -10,14 +10,15 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from controller.accountability.costs import MonthTotals, month_totals
+from controller.accountability.sla import SlaReport, month_so_far
 from controller.backups import BackupError
 from controller.context import Context
 from controller.overview import device_status, latest_use, site_history, status_counts
 from controller.pushes import config_jobs
 from controller.store.models import ConfigDrift
 from controller.units import format_idr as idr
-from controller.web.deps import KnownDevice, KnownSite, Viewer, get_ctx, render
-from controller.web.pages.bandwidth import last_full_month
+from controller.web.deps import KnownDevice, KnownSite, Viewer, get_ctx, language, render
+from controller.web.pages.bandwidth import _number, last_full_month
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,6 +48,13 @@ def _last_month_money(ctx: Context) -> MonthTotals | None:
     return totals
 
 
+def _availability_so_far(ctx: Context) -> SlaReport:
+    """This month's availability so far, per ISP link and site (beside last month's rupiah)."""
+    with ctx.store.session() as session:
+        return month_so_far(session, ctx.inventory, ctx.settings.down_after_samples,
+                            int(time.time()))
+
+
 @router.get("/")
 def dashboard(request: Request, _who: Viewer) -> Response:
     ctx = get_ctx(request)
@@ -67,7 +75,8 @@ def dashboard(request: Request, _who: Viewer) -> Response:
     return render(request, "dashboard.html", counts=status_counts(statuses),
                   markers_json=json.dumps(markers), markers=markers, top=uses,
                   sessions=sessions, hotspots=ctx.inventory.hotspots,
-                  summary=ctx.inventory.summary(), money=_last_month_money(ctx), idr=idr)
+                  summary=ctx.inventory.summary(), money=_last_month_money(ctx), idr=idr,
+                  availability=_availability_so_far(ctx), num=_number(language(request)))
 
 
 @router.get("/sites")

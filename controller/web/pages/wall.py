@@ -15,8 +15,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from controller.accountability.costs import month_totals
-from controller.accountability.wall import public_figures, wall_figures
+from controller.accountability.sla import build_sla_report, month_so_far
+from controller.accountability.wall import (
+    PUBLIC_MONTHS,
+    last_months,
+    public_figures,
+    regency_zone,
+    wall_figures,
+)
 from controller.auth import wall_session
+from controller.inventory import TZ_ABBREV
 from controller.web.deps import (
     SESSION_COOKIE,
     TEMPLATES,
@@ -42,7 +50,12 @@ def gigabytes(value: float | None) -> str:
         ".", ",").replace("_", ".")
 
 
-FORMATS: dict[str, Any] = {"num": thousands, "gb": gigabytes}
+def percent(value: float | None, decimals: int = 2) -> str:
+    """A percentage with a decimal comma: 99.4567 -> '99,46'; None -> 'tidak ada data'."""
+    return "tidak ada data" if value is None else f"{value:.{decimals}f}".replace(".", ",")
+
+
+FORMATS: dict[str, Any] = {"num": thousands, "gb": gigabytes, "pct": percent}
 
 
 class TtlCache:
@@ -101,6 +114,41 @@ def _money(request: Request, *, closed: bool = False) -> Any:
     return _cache(request, "money_cache", MONEY_CACHE_S).get(f"{month:%Y-%m}", make)
 
 
+AVAILABILITY_CACHE_S = 60.0  # this month's availability moves by the minute at most
+
+
+def _availability(request: Request) -> Any:
+    """This month's availability so far (an SlaReport: ISP links against their SLA, and the
+    sites), in the regency's zone; None when it failed (the wall still shows the rest)."""
+    ctx = get_ctx(request)
+
+    def make() -> Any:
+        try:
+            with ctx.store.session() as session:
+                return month_so_far(session, ctx.inventory, ctx.settings.down_after_samples,
+                                    int(time.time()))
+        except Exception:  # noqa: BLE001 - a wall without availability beats a 500
+            log.exception("wall: this month's availability failed")
+            return None
+
+    return _cache(request, "availability_cache", AVAILABILITY_CACHE_S).get("month", make)
+
+
+def _public_availability(request: Request) -> list[tuple[str, float | None]]:
+    """The regency's ISP links together, per month (this one so far), newest first:
+    aggregates only, no link, address or outage."""
+    ctx = get_ctx(request)
+    now = datetime.now(ZoneInfo("UTC"))
+    found: list[tuple[str, float | None]] = []
+    with ctx.store.session() as session:
+        for month in last_months(now, regency_zone(ctx), PUBLIC_MONTHS):
+            report = build_sla_report(session, ctx.inventory, month,
+                                      ctx.settings.down_after_samples,
+                                      until_ts=int(now.timestamp()), sites=False)
+            found.append((month, report.links_percent))
+    return found
+
+
 @router.get("/wall")
 def wall(request: Request, token: str | None = None) -> Response:
     """The wall. `?token=` (a display token) is swapped for a session cookie and dropped from
@@ -111,7 +159,8 @@ def wall(request: Request, token: str | None = None) -> Response:
         return RedirectResponse(WALL_LOGIN, status_code=303)
     ctx = get_ctx(request)
     fig = _wall_figures(request)
-    return render(request, "wall.html", fig=fig, money=_money(request), **FORMATS,
+    return render(request, "wall.html", fig=fig, money=_money(request),
+                  availability=_availability(request), **FORMATS,
                   refresh_s=ctx.settings.wall_refresh_s,
                   markers_json=json.dumps(fig.markers), links_json=json.dumps(fig.links))
 
@@ -142,7 +191,8 @@ def wall_panel(request: Request) -> Response:
     if principal(request) is None:
         return Response(status_code=401, headers={"HX-Redirect": WALL_LOGIN})
     return render(request, "wall_panel.html", fig=_wall_figures(request),
-                  money=_money(request), refresh_s=get_ctx(request).settings.wall_refresh_s,
+                  money=_money(request), availability=_availability(request),
+                  refresh_s=get_ctx(request).settings.wall_refresh_s,
                   **FORMATS)
 
 
@@ -170,5 +220,7 @@ def _render_public(request: Request) -> str:
     fig = public_figures(ctx)
     return TEMPLATES.env.get_template("publik.html").render(
         fig=fig, money=_money(request, closed=True), markers_json=json.dumps(fig.hotspots),
+        isp_availability=_public_availability(request) if ctx.inventory.contracts else [],
+        zone=TZ_ABBREV.get(regency_zone(ctx), regency_zone(ctx)),
         **FORMATS,
         tile_url=ctx.settings.map_tile_url)
