@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from controller.accountability.alerts import AlertList, active_alerts
 from controller.accountability.reach import Reach, local_label, reach, total
+from controller.accountability.sla import build_sla_report
 from controller.context import Context
 from controller.inventory.models import TZ_ABBREV
 from controller.overview import Status, site_statuses
@@ -158,3 +159,18 @@ def public_figures(ctx: Context, now: datetime | None = None) -> PublicFigures:
         hotspots=hotspots, months=months,
         offices_connected=sum(n for kind, n in kinds.items() if kind not in ("noc", "hotspot")),
         sites_by_kind=kinds, threshold=threshold, updated=local_time_text(now, zone))
+
+
+def isp_availability_by_month(ctx: Context, now: datetime | None = None
+                              ) -> list[tuple[str, float | None]]:
+    """The regency's ISP links together (up over up and down, summed), per month for the
+    public page, newest first (this month so far); None for a month without data."""
+    now = now or datetime.now(UTC)
+    found: list[tuple[str, float | None]] = []
+    with ctx.store.session() as session:
+        for month in last_months(now, regency_zone(ctx), PUBLIC_MONTHS):
+            report = build_sla_report(session, ctx.inventory, month,
+                                      ctx.settings.down_after_samples,
+                                      until_ts=int(now.timestamp()), sites=False)
+            found.append((month, report.links_percent))
+    return found

@@ -15,10 +15,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from controller.accountability.costs import month_totals
-from controller.accountability.sla import build_sla_report, month_so_far
+from controller.accountability.sla import month_so_far
 from controller.accountability.wall import (
-    PUBLIC_MONTHS,
-    last_months,
+    isp_availability_by_month,
     public_figures,
     regency_zone,
     wall_figures,
@@ -134,21 +133,6 @@ def _availability(request: Request) -> Any:
     return _cache(request, "availability_cache", AVAILABILITY_CACHE_S).get("month", make)
 
 
-def _public_availability(request: Request) -> list[tuple[str, float | None]]:
-    """The regency's ISP links together, per month (this one so far), newest first:
-    aggregates only, no link, address or outage."""
-    ctx = get_ctx(request)
-    now = datetime.now(ZoneInfo("UTC"))
-    found: list[tuple[str, float | None]] = []
-    with ctx.store.session() as session:
-        for month in last_months(now, regency_zone(ctx), PUBLIC_MONTHS):
-            report = build_sla_report(session, ctx.inventory, month,
-                                      ctx.settings.down_after_samples,
-                                      until_ts=int(now.timestamp()), sites=False)
-            found.append((month, report.links_percent))
-    return found
-
-
 @router.get("/wall")
 def wall(request: Request, token: str | None = None) -> Response:
     """The wall. `?token=` (a display token) is swapped for a session cookie and dropped from
@@ -220,7 +204,7 @@ def _render_public(request: Request) -> str:
     fig = public_figures(ctx)
     return TEMPLATES.env.get_template("publik.html").render(
         fig=fig, money=_money(request, closed=True), markers_json=json.dumps(fig.hotspots),
-        isp_availability=_public_availability(request) if ctx.inventory.contracts else [],
+        isp_availability=isp_availability_by_month(ctx) if ctx.inventory.contracts else [],
         zone=TZ_ABBREV.get(regency_zone(ctx), regency_zone(ctx)),
         **FORMATS,
         tile_url=ctx.settings.map_tile_url)
