@@ -137,8 +137,8 @@ def compute_month_costs(inventory: Inventory, stats: list[SiteStats],
     contracts = []
     for contract in sorted(inventory.contracts.values(), key=lambda c: c.name):
         contracts.append(ContractCost(
-            contract.name, contract.provider, contract.link, contract.monthly_price_idr,
-            largest_remainder(contract.monthly_price_idr, weights)))
+            contract.name, contract.provider, contract.link, contract.price_for(month),
+            largest_remainder(contract.price_for(month), weights)))
     paid = sum(c.price_idr for c in contracts)
     whole = sum(weights.values())
     sites = []

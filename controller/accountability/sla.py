@@ -37,6 +37,7 @@ class Subject:
     timezone: str
     availability: Availability
     contract: Contract | None = None
+    price_idr: int = 0       # the contract's price in force that month
 
     @property
     def zone(self) -> str:
@@ -58,7 +59,7 @@ class Subject:
     def credit_idr(self) -> int:
         if self.contract is None:
             return 0
-        return round_half_up(self.contract.monthly_price_idr * self.credit_percent / 100)
+        return round_half_up(self.price_idr * self.credit_percent / 100)
 
     def local(self, ts: int) -> str:
         return datetime.fromtimestamp(ts, ZoneInfo(self.timezone)).strftime("%Y-%m-%d %H:%M")
@@ -126,7 +127,8 @@ def build_sla_report(session: Session, inventory: Inventory, month: str,
     for contract in sorted(inventory.contracts.values(), key=lambda c: c.name):
         held = [w.span_ts() for w in inventory.maintenance.values() if contract.link in w.links]
         links.append(Subject("link", contract.link, contract.provider, zone,
-                             measure("link", contract.link, zone, held), contract))
+                             measure("link", contract.link, zone, held), contract,
+                             contract.price_for(f"{first:%Y-%m}")))
     found = []
     for site in inventory.sites.values() if sites else ():
         if site.kind == "noc":
@@ -179,7 +181,7 @@ def render_csv(report: SlaReport) -> str:
             "" if a.percent is None else f"{a.percent:.4f}", a.up_s, a.down_s, a.unknown_s,
             a.maintenance_s, len(a.outages), f"{c.sla:g}" if c else "",
             "" if s.met is None else ("ya" if s.met else "tidak"),
-            f"{s.credit_percent:g}" if c else "", c.monthly_price_idr if c else "",
+            f"{s.credit_percent:g}" if c else "", s.price_idr if c else "",
             s.credit_idr if c else "", "", "", ""])
     for s in subjects:
         for o in s.availability.outages:

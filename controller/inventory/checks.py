@@ -151,6 +151,12 @@ def _check_money(inv: Inventory, report: Any) -> None:
             report("contracts", contract.name, f"committed capacity {contract.capacity} is "
                    f"more than link {link.label!r} carries ({link.capacity})", ("capacity",))
         fed.setdefault(contract.link, contract.name)
+        for index, (before, after) in enumerate(zip(
+                contract.price_changes, contract.price_changes[1:], strict=False), start=1):
+            if after.effective_from <= before.effective_from:
+                report("contracts", contract.name, f"price change from "
+                       f"{after.effective_from} must come after {before.effective_from} "
+                       f"(list them oldest first, one per month)", ("price_changes", index))
         bands = sorted(contract.credits, key=lambda b: -b.below)
         for upper, lower in zip(bands, bands[1:], strict=False):
             if upper.below == lower.below:

@@ -327,6 +327,15 @@ class CreditBand(_Model):
     credit: Percent
 
 
+class PriceChange(_Model):
+    """A contract's monthly price from a month on; the months before keep the earlier price
+    (a closed month's costs never change with a new price)."""
+
+    effective_from: str = Field(pattern=r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$",
+                                description="The first month at this price, YYYY-MM")
+    monthly_price_idr: Rupiah
+
+
 class Contract(_Model):
     """An ISP contract: the uplink it feeds, what it commits and costs, and its SLA."""
 
@@ -334,10 +343,18 @@ class Contract(_Model):
     provider: str = Field(min_length=1)
     link: str = Field(min_length=1, description="Name of the isp link the contract feeds")
     capacity: AllocationField
-    monthly_price_idr: Rupiah
+    monthly_price_idr: Rupiah = Field(description="The price before any price_changes")
+    price_changes: list[PriceChange] = Field(default_factory=list)
     sla: Percent = Field(description="Availability target per month, like 99.5%")
     credits: list[CreditBand] = Field(default_factory=list)
     group: str | None = None
+
+    def price_for(self, month: str) -> int:
+        """The monthly price in force in a YYYY-MM month: the latest change from it or
+        before, else `monthly_price_idr`."""
+        found = [c for c in self.price_changes if c.effective_from <= month]
+        return max(found, key=lambda c: c.effective_from).monthly_price_idr if found else (
+            self.monthly_price_idr)
 
     def credit_percent(self, availability_pct: float) -> float:
         """The credit band an availability falls in (the lowest `below` it is under wins)."""

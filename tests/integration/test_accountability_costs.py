@@ -159,3 +159,24 @@ def test_costs_match_hand_computed(store_url: str, tmp_path: Path) -> None:
     assert rows["h"]["schedule_extra_idr"] == "1444445"
     assert sum(int(r["allocation_cost_idr"]) for r in rows.values()) == 13_000_001
     store.dispose()
+
+
+def test_a_new_price_leaves_closed_months_alone(store_url: str, tmp_path: Path) -> None:
+    directory = write_inventory(tmp_path)
+    path = directory / "all.yaml"
+    path.write_text(path.read_text().replace("  monthly_price_idr: 10000001\n", (
+        "  monthly_price_idr: 10000001\n  price_changes:\n"
+        "  - {effective_from: 2026-11, monthly_price_idr: 12000000}\n"), 1))
+    inventory = load_inventory(directory)
+    store = Store(store_url)
+    with store.session() as session:
+        october = month_costs(session, inventory, "2026-10")
+        november = month_costs(session, inventory, "2026-11")
+    # October keeps its price (10 000 001 + 3 000 000, as before the change); November pays
+    # the new one, and its shares still add up to it exactly.
+    assert october.paid_idr == 13_000_001
+    assert {c.name: c.price_idr for c in november.contracts} == {
+        "satu": 12_000_000, "dua": 3_000_000}
+    assert sum(next(c for c in november.contracts if c.name == "satu").shares.values()) == (
+        12_000_000)
+    store.dispose()
