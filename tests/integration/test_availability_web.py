@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
+from controller.accountability.sla import build_sla_report
 from controller.accountability.wall import isp_availability_by_month
 from controller.context import Context
 from controller.settings import Settings
@@ -115,3 +116,14 @@ def test_public_aggregate_of_the_isp_links_per_month(ctx: Context) -> None:
     # September (WIB ends 09-30 17:00Z): up 09-29 00:00Z-09-30 16:00Z = 144 000 s, down 3 600.
     assert months["2026-09"] == pytest.approx(100 * 144_000 / 147_600)
     assert months["2026-08"] is None
+
+
+def test_this_month_so_far_ends_now_not_at_the_months_end(ctx: Context) -> None:
+    # November in WIB starts 10-31 17:00Z; "now" 11-03 00:00Z: 198 000 s so far, up until
+    # the runs end (11-02 00:00Z, 111 600 s), the last 86 400 s without data; the 27 days
+    # still to come are not counted as unknown.
+    now = int(datetime(2026, 11, 3, tzinfo=UTC).timestamp())
+    with ctx.store.session() as session:
+        report = build_sla_report(session, ctx.inventory, "2026-11", 3, until_ts=now)
+    a = next(s for s in report.links if s.code == "isp-satu").availability
+    assert (a.period_s, a.up_s, a.down_s, a.unknown_s) == (198_000, 111_600, 0, 86_400)
