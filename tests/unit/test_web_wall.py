@@ -226,3 +226,26 @@ def test_publik_and_the_wall_show_what_the_regency_pays(client: TestClient) -> N
     assert 'id="publik-money"' in page and "Rp 132.500.000" in page
     wall = client.get(f"/wall?token={display_token(client.app.state.ctx)}")  # type: ignore[attr-defined]
     assert 'id="wall-money"' in wall.text and "Rp 132.500.000" in wall.text
+
+
+def test_publik_and_the_wall_show_this_months_availability(client: TestClient) -> None:
+    from controller.store.accountability import AvailabilityRun
+
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    now = int(datetime.now(UTC).timestamp())
+    with ctx.store.session() as session:  # the last two minutes: one up, one down -> 50 %
+        session.add_all([
+            AvailabilityRun(kind="link", subject="isp-telkom", state="up", start_ts=now - 120,
+                            end_ts=now - 60),
+            AvailabilityRun(kind="link", subject="isp-telkom", state="down", start_ts=now - 60,
+                            end_ts=now),
+            AvailabilityRun(kind="site", subject="setda", state="up", start_ts=now - 120,
+                            end_ts=now)])
+    page = client.get("/publik").text
+    section = page[page.index('id="publik-availability"'):]
+    assert "(berjalan / so far)</td>" in section and "50,00%" in section  # Telkom only
+    assert "tidak ada data / no data" in section and "(WIB)" in section    # earlier months
+    wall = client.get(f"/wall?token={display_token(ctx)}").text
+    card = wall[wall.index('id="wall-sla-isp-telkom"'):]
+    assert "50,00%" in card[:200] and "tidak terpenuhi" in card[:300]
+    assert "100,00%</b><span>lokasi aktif bulan ini" in wall   # setda, the only site with data
