@@ -47,23 +47,28 @@ def bandwidth_synth(
     from controller.accountability.synth import synthesize_availability
     from controller.bandwidth.stats import period_for
     from controller.bandwidth.synth import synthesize_month
+    from controller.store.accountability import AvailabilityRun
     from controller.store.bandwidth import Bandwidth1h
 
     first = month_or_last(month)
     inventory = load_inventory_or_exit()
     with open_store() as store:
-        if if_empty:
+        samples = runs = True
+        if if_empty:  # each kind of history on its own: an older demo store gets the runs too
             period = period_for("month", first, "Asia/Jakarta")
             with store.session() as session:
-                present = session.scalar(select(func.count()).select_from(Bandwidth1h).where(
+                samples = not session.scalar(select(func.count()).select_from(Bandwidth1h).where(
                     Bandwidth1h.ts >= period.start_ts, Bandwidth1h.ts < period.end_ts))
-            if present:
+                runs = not session.scalar(select(func.count()).select_from(
+                    AvailabilityRun).where(AvailabilityRun.end_ts > period.start_ts,
+                                           AvailabilityRun.start_ts < period.end_ts))
+            if not samples and not runs:
                 typer.echo(f"{first:%Y-%m}: the store already has samples; nothing written")
                 return
-        rows = synthesize_month(store, inventory, first, seed=seed)
-        runs = synthesize_availability(store, inventory, first, seed=seed)
+        rows = synthesize_month(store, inventory, first, seed=seed) if samples else 0
+        written = synthesize_availability(store, inventory, first, seed=seed) if runs else 0
     typer.echo(f"{first:%Y-%m}: {rows} five-minute samples written (and their hourly rollups); "
-               f"{runs} availability runs")
+               f"{written} availability runs")
 
 
 @bandwidth_app.command("stats")
