@@ -45,6 +45,26 @@ def run(kind: str, subject: str, state: str, start: str, end: str) -> dict[str, 
             "end_ts": ts(end)}
 
 
+def october_runs() -> list[dict[str, object]]:
+    """isp-satu, and sites a (WIB) and b (WITA), around October 2026 (UTC times)."""
+    return [
+        # isp-satu; October in WIB is [09-30 17:00Z, 10-31 17:00Z), 2 678 400 s.
+        run("link", "isp-satu", "up", "2026-09-29 00:00", "2026-09-30 16:00"),
+        run("link", "isp-satu", "down", "2026-09-30 16:00", "2026-09-30 18:00"),  # 1 h in Oct
+        run("link", "isp-satu", "up", "2026-09-30 18:00", "2026-10-10 00:00"),
+        # no data 10-10 00:00Z-06:00Z: 21 600 s unknown
+        run("link", "isp-satu", "up", "2026-10-10 06:00", "2026-10-17 10:00"),
+        # down 9 h; maintenance 10-18 01:00-03:00 WIB = 10-17 18:00Z-20:00Z takes 1 h
+        run("link", "isp-satu", "down", "2026-10-17 10:00", "2026-10-17 19:00"),
+        run("link", "isp-satu", "up", "2026-10-17 19:00", "2026-11-02 00:00"),
+        # the same runs for a WIB site (a) and a WITA site (b): WITA's October starts
+        # an hour earlier (09-30 16:00Z), so only b's month holds the outage's last hour.
+        *(run("site", code, state, a, b) for code in ("a", "b") for state, a, b in (
+            ("down", "2026-09-30 15:00", "2026-09-30 17:00"),
+            ("up", "2026-09-30 17:00", "2026-10-31 16:30")))
+    ]
+
+
 def test_availability_sla_and_credit_match_hand_computed(store_url: str,
                                                          tmp_path: Path) -> None:
     directory = tmp_path / "inventory"
@@ -53,21 +73,7 @@ def test_availability_sla_and_credit_match_hand_computed(store_url: str,
     inventory = load_inventory(directory)
     store = Store(store_url)
     with store.session() as session:
-        session.execute(insert(AvailabilityRun), [
-            # isp-satu; October in WIB is [09-30 17:00Z, 10-31 17:00Z), 2 678 400 s.
-            run("link", "isp-satu", "up", "2026-09-29 00:00", "2026-09-30 16:00"),
-            run("link", "isp-satu", "down", "2026-09-30 16:00", "2026-09-30 18:00"),  # 1 h in Oct
-            run("link", "isp-satu", "up", "2026-09-30 18:00", "2026-10-10 00:00"),
-            # no data 10-10 00:00Z-06:00Z: 21 600 s unknown
-            run("link", "isp-satu", "up", "2026-10-10 06:00", "2026-10-17 10:00"),
-            # down 9 h; maintenance 10-18 01:00-03:00 WIB = 10-17 18:00Z-20:00Z takes 1 h
-            run("link", "isp-satu", "down", "2026-10-17 10:00", "2026-10-17 19:00"),
-            run("link", "isp-satu", "up", "2026-10-17 19:00", "2026-11-02 00:00"),
-            # the same runs for a WIB site (a) and a WITA site (b): WITA's October starts
-            # an hour earlier (09-30 16:00Z), so only b's month holds the outage's last hour.
-            *(run("site", code, state, a, b) for code in ("a", "b") for state, a, b in (
-                ("down", "2026-09-30 15:00", "2026-09-30 17:00"),
-                ("up", "2026-09-30 17:00", "2026-10-31 16:30")))])
+        session.execute(insert(AvailabilityRun), october_runs())
     with store.session() as session:
         report = build_sla_report(session, inventory, "2026-10", down_after=3)
 

@@ -22,7 +22,7 @@ from controller.settings import Settings
 from controller.store.accountability import AvailabilityRun
 from controller.store.users import add_user
 from controller.web.app import create_admin_app
-from tests.integration.test_accountability_sla import SLA_INVENTORY, run
+from tests.integration.test_accountability_sla import SLA_INVENTORY, october_runs
 from tests.unit.test_web import log_in
 
 pytestmark = pytest.mark.integration
@@ -43,16 +43,7 @@ def ctx(store_url: str, tmp_path: Path, demo_secrets: Path,
     context = Context.open(settings)
     with context.store.session() as session:
         add_user(session, "siti", PASSWORD, "viewer", actor="test")
-        session.execute(insert(AvailabilityRun), [
-            run("link", "isp-satu", "up", "2026-09-29 00:00", "2026-09-30 16:00"),
-            run("link", "isp-satu", "down", "2026-09-30 16:00", "2026-09-30 18:00"),
-            run("link", "isp-satu", "up", "2026-09-30 18:00", "2026-10-10 00:00"),
-            run("link", "isp-satu", "up", "2026-10-10 06:00", "2026-10-17 10:00"),
-            run("link", "isp-satu", "down", "2026-10-17 10:00", "2026-10-17 19:00"),
-            run("link", "isp-satu", "up", "2026-10-17 19:00", "2026-11-02 00:00"),
-            *(run("site", code, state, a, b) for code in ("a", "b") for state, a, b in (
-                ("down", "2026-09-30 15:00", "2026-09-30 17:00"),
-                ("up", "2026-09-30 17:00", "2026-10-31 16:30")))])
+        session.execute(insert(AvailabilityRun), october_runs())
     yield context
     context.close()
 
