@@ -67,6 +67,7 @@ def _lab(tmp: Path, secrets_path: Path, count: int) -> tuple[subprocess.Popen[by
     # Links and hotspots name demo devices; drop them in this copy.
     (inventory / "links.yaml").write_text("links: []\n")
     (inventory / "hotspots.yaml").write_text("hotspots: []\n")
+    (inventory / "contracts.yaml").write_text("contracts: []\nmaintenance: []\n")
     del keep
     env = {**os.environ, "SIMPUL_DATA_DIR": str(tmp / "data"),
            "SIMPUL_INVENTORY_DIR": str(inventory), "SIMPUL_SECRETS_FILE": str(secrets_path),
