@@ -18,9 +18,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pygit2
+
 from controller.devices.pushed import digest_matches, parse_record, render_record
 
 MASK = "********"
+EMAIL = "simpul@localhost"
 RAW_BACKUPS_ROLE = "operator"  # and admins: the stored text; viewers get it masked again
 # A line of a config, or of a diff of one (a leading +/- kept): where IOS commands start.
 _LINE = r"^(?:[-+])?[ \t]*"
@@ -123,19 +126,47 @@ class BackupRepo:
         return result.stdout
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> Iterator[pygit2.Repository]:
+        """The repository, held by this thread and (flock) this process alone."""
         self.path.mkdir(parents=True, exist_ok=True)
         with _thread_lock, open(self.path.parent / ".backups.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 if not (self.path / ".git").exists():
-                    self._git("init", "-q", "-b", "main")
-                    self._git("config", "user.name", "Simpul")
-                    self._git("config", "user.email", "simpul@localhost")
-                    self._git("config", "commit.gpgsign", "false")
-                yield
+                    repo = pygit2.init_repository(str(self.path), initial_head="main")
+                    repo.config["user.name"] = "Simpul"
+                    repo.config["user.email"] = EMAIL
+                    repo.config["commit.gpgsign"] = False
+                yield pygit2.Repository(str(self.path))
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _commit(repo: pygit2.Repository, name: str, text: str, message: str,
+                actor: str) -> str | None:
+        """Write `name` and commit it alone, in-process (libgit2): None if git already holds
+        this text. A push saves each device two or three times; four git child processes per
+        save, one after another under the lock, were 90% of a 200-device push (issue #17).
+        The tree is the parent's with one entry replaced (a TreeBuilder), not rebuilt from
+        the index; the index then gets that one entry, so `git status` stays clean."""
+        (Path(repo.workdir) / name).write_text(text, encoding="utf-8")
+        data = text.encode("utf-8")
+        blob = pygit2.hash(data)
+        parent = None if repo.head_is_unborn else repo[repo.head.target].peel(pygit2.Commit)
+        if parent is not None and name in parent.tree and parent.tree[name].id == blob:
+            return None
+        repo.create_blob(data)
+        builder = repo.TreeBuilder(parent.tree) if parent is not None else repo.TreeBuilder()
+        builder.insert(name, blob, pygit2.enums.FileMode.BLOB)
+        author = pygit2.Signature(re.sub(r"[<>\r\n]", "", actor) or "system", EMAIL)
+        committer = pygit2.Signature("Simpul", EMAIL)
+        commit = repo.create_commit("HEAD", author, committer, message + "\n", builder.write(),
+                                    [parent.id] if parent is not None else [])
+        index = repo.index
+        index.read()
+        index.add(pygit2.IndexEntry(name, blob, pygit2.enums.FileMode.BLOB))
+        index.write()
+        return str(commit)
 
     @staticmethod
     def filename(device: str) -> str:
@@ -148,18 +179,8 @@ class BackupRepo:
         """Store a device's running config; return the new commit, or None if unchanged."""
         name = self.filename(device)
         text = mask(config, secrets)
-        with self._locked():
-            target = self.path / name
-            if target.exists() and target.read_text(encoding="utf-8") == text:
-                return None
-            target.write_text(text, encoding="utf-8")
-            self._git("add", "--", name)
-            if not self._git("status", "--porcelain", "--", name).strip():
-                return None
-            author = f"{re.sub(r'[<>]', '', actor) or 'system'} <simpul@localhost>"
-            self._git("commit", "-q", "--author", author, "-m", f"{device}: {message}",
-                      "--", name)
-            return self._git("rev-parse", "HEAD").strip()
+        with self._locked() as repo:
+            return self._commit(repo, name, text, f"{device}: {message}", actor)
 
     def save_pushed(self, device: str, lines: list[str], actor: str = "system",
                     secrets: Iterable[str] = ()) -> str | None:
@@ -168,16 +189,12 @@ class BackupRepo:
         name = self.filename(device).removesuffix(".cfg") + ".intent"
         masked = [mask(line, secrets) for line in lines]
         target = self.path / name
-        with self._locked():
+        with self._locked() as repo:
             if target.exists() and self._same_record(target.read_text(encoding="utf-8"),
                                                      lines, masked):
                 return None
-            target.write_text(render_record(lines, masked), encoding="utf-8")
-            self._git("add", "--", name)
-            author = f"{re.sub(r'[<>]', '', actor) or 'system'} <simpul@localhost>"
-            self._git("commit", "-q", "--author", author, "-m",
-                      f"{device}: lines Simpul pushed", "--", name)
-            return self._git("rev-parse", "HEAD").strip()
+            return self._commit(repo, name, render_record(lines, masked),
+                                f"{device}: lines Simpul pushed", actor)
 
     @staticmethod
     def _same_record(text: str, lines: list[str], masked: list[str]) -> bool:

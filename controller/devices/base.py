@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from controller.devices.host_keys import changed_key_error, known_hosts_path, require_pinned
+from controller.devices.host_keys import (
+    HostKeyError,
+    changed_key_error,
+    known_hosts_path,
+    pinned_file,
+)
 
 if TYPE_CHECKING:
     from controller.inventory import Device, Inventory
@@ -101,7 +106,6 @@ def netmiko_connect(target: DeviceTarget, device_type: str) -> Any:
     from netmiko import ConnectHandler
 
     known_hosts = target.known_hosts or known_hosts_path()
-    require_pinned(known_hosts, target.name, target.host, target.port)
     params: dict[str, Any] = {
         "device_type": device_type, "host": target.host, "port": target.port,
         "username": target.username, "conn_timeout": target.timeout_s,
@@ -109,7 +113,6 @@ def netmiko_connect(target: DeviceTarget, device_type: str) -> Any:
         "read_timeout_override": None, "allow_agent": False,
         # paramiko loads the pinned keys; RejectPolicy refuses a host it does not find there.
         "ssh_strict": True, "system_host_keys": False, "alt_host_keys": True,
-        "alt_key_file": str(known_hosts),
     }
     if target.password.lstrip().startswith("-----BEGIN"):
         params["pkey"] = _private_key(paramiko, target.password)
@@ -121,7 +124,10 @@ def netmiko_connect(target: DeviceTarget, device_type: str) -> Any:
     if target.secret:
         params["secret"] = target.secret
     try:
-        return ConnectHandler(**params)
+        with pinned_file(known_hosts, target.name, target.host, target.port) as pinned:
+            return ConnectHandler(**params, alt_key_file=str(pinned))
+    except HostKeyError:
+        raise
     except Exception as exc:
         changed = changed_key_error(exc, target.name, target.host, target.port)
         if changed is not None:

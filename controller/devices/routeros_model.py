@@ -14,6 +14,7 @@ import ast
 import dataclasses
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -387,9 +388,22 @@ def _typed(info: FieldInfo, entry: dict[str, Any]) -> FieldInfo:
                      words=tuple(entry.get("words", info.words)))
 
 
-@cache
+_load_lock = threading.Lock()
+
+
 def load(path: str | None = None) -> Model:
-    """The model: community.routeros's data (the file bootstrap extracted) plus the overlay."""
+    """The model: community.routeros's data (the file bootstrap extracted) plus the overlay.
+
+    Built once per process, under a lock: a push's threads all ask at once, and CPython
+    3.11.7's ast.parse in parallel threads fails with "AST constructor recursion depth
+    mismatch" (CPython gh-106905); a 200-device bench push lost devices to it.
+    """
+    with _load_lock:
+        return _load(path)
+
+
+@cache
+def _load(path: str | None) -> Model:
     api_data = Path(path or os.environ.get("SIMPUL_ROUTEROS_API_DATA") or API_DATA)
     if not api_data.is_file():
         raise ModelError(f"{api_data}: missing; run ./test or ./run once (deploy/bootstrap.sh "

@@ -196,6 +196,16 @@ def test_backups_commit_once_per_change_and_diff(tmp_path: Path) -> None:
     on_disk = "".join(p.read_text() for p in (tmp_path / "backups").glob("*.cfg"))
     for secret in ("topsecretvalue", "hunter2hunter2"):
         assert secret not in history and secret not in on_disk
+    # Commits are written in-process (libgit2): git itself finds a sound repository whose
+    # files and index match the last commit, and each commit holds one device's file.
+    git = ["git", "-C", str(tmp_path / "backups")]
+    assert subprocess.run([*git, "fsck", "--strict"], capture_output=True).returncode == 0
+    assert subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True,
+                          check=True).stdout == ""
+    repo.save("r2", "c\n", "backup")
+    assert subprocess.run([*git, "show", "--name-only", "--format=%an|%cn|%s", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.split() == [
+        "system|Simpul|r2:", "backup", "r2.cfg"]
 
 
 def test_ios_snmpv3_user_is_write_only() -> None:

@@ -74,6 +74,9 @@ def test_pinning_keeps_other_lines_and_refuses_a_changed_key_unless_replaced(
     fresh = pin_host_key(known_hosts, "r6", "10.0.0.6", 22, old)
     assert fresh.status == TRUSTED and fresh.previous is None
     assert known_hosts.read_text().endswith(f"\n10.0.0.6 {old.get_name()} {old.get_base64()}\n")
+    # Parsed keys are cached per version of the file: a key pinned since is seen at once.
+    assert pinned_keys(known_hosts, "10.0.0.6", 22) == {old.get_name(): old}
+    assert pinned_keys(known_hosts, "10.0.0.5", 2222) == {new.get_name(): new}
 
 
 def test_an_unknown_device_is_refused_before_any_connection(tmp_path: Path) -> None:
