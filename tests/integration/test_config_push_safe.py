@@ -27,7 +27,7 @@ from controller.settings import Settings
 from controller.store.users import add_user
 from tests.conftest import free_port
 from tests.integration.config_lab import Lab, config_commands, start_demo_lab
-from tests.integration.test_alertmanager import Recorder, binary, secrets
+from tests.integration.test_alertmanager import Recorder, binary, secrets, wait_ready
 from tests.unit.test_web import log_in
 
 pytestmark = pytest.mark.integration
@@ -125,16 +125,7 @@ def alertmanager(tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, bytes]]]
                             stdout=log, stderr=log)
     url = f"http://{host}:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (tmp_path / "am.log").read_text()
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "alertmanager did not start"
-            time.sleep(0.2)
+        wait_ready(url, proc, tmp_path / "am.log")
         yield url, server.received  # type: ignore[attr-defined]
     finally:
         proc.terminate()

@@ -179,3 +179,17 @@ def test_deactivating_a_user_asks_first_without_javascript(client: TestClient,
     enabled = client.post("/users/siti", data={"csrf_token": csrf, "disabled": "0"},
                           follow_redirects=False)
     assert enabled.status_code == 303
+
+
+def test_an_abort_wins_over_a_device_not_yet_claimed(ctx: Context) -> None:
+    """A running batch claims each device (pending -> running) just before pushing it; once
+    an abort marked the device `aborted`, the claim fails and the device is never touched."""
+    pushes = Pushes(ctx.store)
+    push = pushes.create(ctx, [ctx.inventory.devices[d] for d in ("dinkes-r1", "disdik-r1")],
+                         "budi")
+    assert pushes._claim(push.id, "dinkes-r1")  # in flight
+    stopped = pushes.abort(ctx, push.id, "ani")
+    assert not pushes._claim(push.id, "disdik-r1")
+    assert stopped.status_of("dinkes-r1") == "running"
+    assert stopped.status_of("disdik-r1") == "aborted"
+    assert stopped.finished_at is None  # the device in flight still finishes the push
