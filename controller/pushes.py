@@ -1,4 +1,4 @@
-"""Config pushes started from the UI or API: run in the background, watched per device.
+"""Config pushes kept in the store: started from the UI, the API or the CLI, watched per device.
 
 The work itself is controller.jobs (lock, backup, apply, verify, roll back, audit); this keeps
 each push and its per-device progress in the store (`config_pushes`, `config_push_devices`),
@@ -7,28 +7,51 @@ process running a push touches its heartbeat; a push whose heartbeat stopped bef
 was interrupted: its devices still pending show as `interrupted`, to be pushed again (each
 device's backup was taken before its change, and a push of an unchanged device changes
 nothing).
+
+Safe pushes (issue #18): a push may be staged (the first N devices, then `paused` until an
+operator continues it), aborted (devices not yet started end `aborted`; those in flight finish
+or roll back), and a push touching a `protected` site waits in `awaiting_approval` until a
+second operator, not the requester, approves it. Every step is audited; the state is in the
+store, so a paused or waiting push survives a restart and any process may continue it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+import httpx
+from sqlalchemy import delete, func, select, update
 
 from controller.context import Context
 from controller.inventory import Device
 from controller.jobs import ConfigJobs, DeviceResult
+from controller.store.audit import record
 from controller.store.db import Store
 from controller.store.models import ConfigPush, ConfigPushDevice
 
 log = logging.getLogger("simpul.pushes")
-PENDING = "pending"
-INTERRUPTED = "interrupted"
+# Device status words besides those of `config push --json` (the words of issue #17).
+PENDING, RUNNING, ABORTED, INTERRUPTED = "pending", "running", "aborted", "interrupted"
+AWAITING_APPROVAL = "awaiting_approval"
+# Push states.
+PAUSED, DONE = "paused", "done"
+PUSH_STATES = (AWAITING_APPROVAL, RUNNING, PAUSED, DONE, ABORTED)
 KEEP_PUSHES = 1000  # older pushes are deleted (each device's result stays in the audit log)
 STALE_AFTER_S = 60.0  # no heartbeat for this long and not finished: interrupted
+APPROVAL_ALERT = "SimpulPushAwaitingApproval"
+ALERT_TIMEOUT_S = 3.0
+
+
+class PushRefused(Exception):
+    """An approval, continuation or abort that does not apply to the push now; says why."""
+
+
+class OwnApproval(PushRefused):
+    """The requester tried to approve their own push: four eyes means two operators."""
 
 
 @dataclass
@@ -40,16 +63,36 @@ class Push:
     results: dict[str, DeviceResult] = field(default_factory=dict)
     finished_at: datetime | None = None
     interrupted: bool = False
+    state: str = RUNNING
+    stage: int | None = None
+    protected_sites: list[str] = field(default_factory=list)
+    approved_by: str | None = None
+    continued_by: str | None = None
+    aborted_by: str | None = None
+    in_flight: set[str] = field(default_factory=set)
 
     @property
     def done(self) -> bool:
         return self.finished_at is not None or self.interrupted
 
+    @property
+    def settled(self) -> bool:
+        """Nothing runs now: finished, interrupted, paused or waiting for an approval."""
+        return self.done or self.state in (PAUSED, AWAITING_APPROVAL)
+
+    @property
+    def state_word(self) -> str:
+        return INTERRUPTED if self.interrupted else self.state
+
     def status_of(self, device: str) -> str:
         result = self.results.get(device)
         if result is not None:
             return result.status
-        return INTERRUPTED if self.interrupted else PENDING
+        if self.interrupted:
+            return INTERRUPTED
+        if device in self.in_flight:
+            return RUNNING
+        return AWAITING_APPROVAL if self.state == AWAITING_APPROVAL else PENDING
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -68,57 +111,236 @@ def config_jobs(ctx: Context, actor: str) -> ConfigJobs:
                       concurrency=ctx.settings.push_concurrency)
 
 
+def protected_sites(ctx: Context, devices: list[Device]) -> list[str]:
+    """The protected sites (inventory `protected: true`) among the devices' sites."""
+    return sorted({d.site for d in devices
+                   if (site := ctx.inventory.sites.get(d.site)) is not None and site.protected})
+
+
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def post_approval_alert(ctx: Context, push: Push, firing: bool) -> None:
+    """Tell the alert channel (Alertmanager's API v2, which routes every alert to the webhook
+    and Telegram) that a push waits for a second operator; resolve it once decided. A channel
+    that does not answer is logged: the push itself goes on."""
+    url = ctx.settings.alertmanager_url
+    if not url:
+        return
+    now = datetime.now(UTC)
+    sites = ", ".join(push.protected_sites)
+    alert = {
+        "labels": {"alertname": APPROVAL_ALERT, "severity": "warning", "push": str(push.id),
+                   "site": sites},
+        "annotations": {
+            "summary": f"Push #{push.id} ({push.actor}) ke situs terlindungi {sites} menunggu "
+                       f"persetujuan operator kedua / waits for a second operator's approval"},
+        "startsAt": push.started_at.isoformat(),
+        # Firing until decided (a week at most); resolved at once when approved or aborted.
+        "endsAt": (now + timedelta(days=7) if firing else now).isoformat(),
+    }
+    try:
+        httpx.post(url.rstrip("/") + "/api/v2/alerts", json=[alert],
+                   timeout=ALERT_TIMEOUT_S).raise_for_status()
+    except httpx.HTTPError as exc:
+        log.warning("push %d: alert not sent to %s: %s", push.id, url, exc)
+
+
 class Pushes:
-    """The config pushes of the store; this process runs the ones it starts."""
+    """The config pushes of the store; this process runs the batches it starts."""
 
     def __init__(self, store: Store, stale_after_s: float = STALE_AFTER_S):
         self.store = store
         self.stale_after_s = stale_after_s
-        self._tasks: dict[int, asyncio.Task[None]] = {}  # running here (kept from the GC)
+        self._tasks: dict[int, asyncio.Task[list[DeviceResult]]] = {}  # running here
 
-    def start(self, ctx: Context, devices: list[Device], actor: str) -> Push:
+    # ------------------------------------------------------------------ steps
+
+    def create(self, ctx: Context, devices: list[Device], actor: str,
+               stage: int | None = None) -> Push:
+        """Record a push; it runs once `execute` is called, unless it needs an approval."""
         now = datetime.now(UTC)
+        protected = protected_sites(ctx, devices)
+        state = AWAITING_APPROVAL if protected else RUNNING
+        staged = stage if stage is not None and 0 < stage < len(devices) else None
         with self.store.session() as session:
-            row = ConfigPush(actor=actor, started_at=now, heartbeat_at=now)
+            row = ConfigPush(actor=actor, started_at=now, heartbeat_at=now, state=state,
+                             stage=staged, protected_sites=",".join(protected) or None)
             session.add(row)
             session.flush()
             push_id = row.id
             session.add_all(ConfigPushDevice(push_id=push_id, device=d.name, position=i,
                                              status=PENDING) for i, d in enumerate(devices))
+            record(session, actor, "config.push.request", target=f"push:{push_id}",
+                   result=state, detail={"devices": [d.name for d in devices],
+                                         "stage": staged, "protected_sites": protected})
             old = session.scalars(select(ConfigPush.id).order_by(ConfigPush.id.desc())
                                   .offset(KEEP_PUSHES)).all()
             if old:
                 session.execute(delete(ConfigPushDevice).where(ConfigPushDevice.push_id.in_(old)))
                 session.execute(delete(ConfigPush).where(ConfigPush.id.in_(old)))
-        task = asyncio.get_running_loop().create_task(self._run(ctx, push_id, actor, devices))
+        push = self._found(push_id)
+        if protected:
+            post_approval_alert(ctx, push, firing=True)
+        return push
+
+    def approve(self, ctx: Context, push_id: int, approver: str) -> Push:
+        """A second operator's approval; the requester's own is refused (and audited)."""
+        with self.store.session() as session:
+            row = self._row(session, push_id)
+            if row.state != AWAITING_APPROVAL:
+                raise PushRefused(f"push {push_id} is {row.state}: it awaits no approval")
+            if approver == row.actor:
+                record(session, approver, "config.push.approve", target=f"push:{push_id}",
+                       result="refused", detail={"reason": "requester"})
+                session.commit()
+                raise OwnApproval(f"push {push_id}: the operator who asked for it ({approver}) "
+                                  "cannot approve it; a second operator must")
+            row.state, row.approved_by = RUNNING, approver
+            row.heartbeat_at = datetime.now(UTC)
+            record(session, approver, "config.push.approve", target=f"push:{push_id}",
+                   detail={"requester": row.actor,
+                           "protected_sites": (row.protected_sites or "").split(",")})
+        push = self._found(push_id)
+        post_approval_alert(ctx, push, firing=False)
+        return push
+
+    def continue_push(self, push_id: int, actor: str) -> Push:
+        """An operator's confirmation, after a staged push paused, to push the rest."""
+        with self.store.session() as session:
+            row = self._row(session, push_id)
+            if row.state != PAUSED:
+                raise PushRefused(f"push {push_id} is {row.state}, not paused")
+            row.state, row.continued_by = RUNNING, actor
+            row.heartbeat_at = datetime.now(UTC)
+            record(session, actor, "config.push.continue", target=f"push:{push_id}")
+        return self._found(push_id)
+
+    def abort(self, ctx: Context, push_id: int, actor: str) -> Push:
+        """Stop the devices not yet started (they end `aborted`); those in flight finish or
+        roll back as any push does."""
+        before = self._found(push_id)
+        with self.store.session() as session:
+            row = self._row(session, push_id)
+            if row.state in (DONE, ABORTED):
+                raise PushRefused(f"push {push_id} is {row.state} already")
+            session.execute(update(ConfigPushDevice).where(
+                ConfigPushDevice.push_id == push_id, ConfigPushDevice.status == PENDING)
+                .values(status=ABORTED))
+            in_flight = session.scalar(select(func.count()).where(
+                ConfigPushDevice.push_id == push_id, ConfigPushDevice.status == RUNNING)) or 0
+            if before.interrupted:  # nobody will finish these: say so for good
+                session.execute(update(ConfigPushDevice).where(
+                    ConfigPushDevice.push_id == push_id, ConfigPushDevice.status == RUNNING)
+                    .values(status=INTERRUPTED))
+            waited = row.state == AWAITING_APPROVAL
+            row.state, row.aborted_by = ABORTED, actor
+            if not in_flight or before.interrupted:
+                row.finished_at = datetime.now(UTC)
+            record(session, actor, "config.push.abort", target=f"push:{push_id}",
+                   detail={"in_flight": in_flight})
+        push = self._found(push_id)
+        if waited:
+            post_approval_alert(ctx, push, firing=False)
+        return push
+
+    # ------------------------------------------------------------------ running
+
+    def start(self, ctx: Context, devices: list[Device], actor: str,
+              stage: int | None = None) -> Push:
+        """Record a push and run it in the background here (unless it awaits an approval)."""
+        push = self.create(ctx, devices, actor, stage)
+        if push.state == RUNNING:
+            self.spawn(ctx, push.id)
+        return push
+
+    def spawn(self, ctx: Context, push_id: int) -> None:
+        """Run the push's next batch in the background of this process."""
+        task = asyncio.get_running_loop().create_task(self.execute(ctx, push_id))
         self._tasks[push_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(push_id, None))
-        found = self.get(push_id)
-        assert found is not None
-        return found
 
-    async def _run(self, ctx: Context, push_id: int, actor: str, devices: list[Device]) -> None:
+    async def execute(self, ctx: Context, push_id: int,
+                      on_result: Callable[[DeviceResult], None] | None = None
+                      ) -> list[DeviceResult]:
+        """Run the push's next batch (its first stage, or every device still pending) and
+        leave it paused or done; the CLI awaits this, the web app spawns it."""
+        actor, batch = await asyncio.to_thread(self._next_batch, ctx, push_id)
+        if not batch:
+            await asyncio.to_thread(self._after_batch, push_id)
+            return []
         jobs = config_jobs(ctx, actor)
         saves: list[asyncio.Task[None]] = []
         beat = asyncio.get_running_loop().create_task(self._heartbeat(push_id))
 
-        def on_result(result: DeviceResult) -> None:  # called on the event loop
+        def one(device: Device) -> DeviceResult:  # in a worker thread
+            if not self._claim(push_id, device.name):
+                return DeviceResult(device.name, ABORTED)
+            return jobs.push_one(device)
+
+        def saved(result: DeviceResult) -> None:  # called on the event loop
             saves.append(asyncio.get_running_loop().create_task(
                 asyncio.to_thread(self._save, push_id, result)))
+            if on_result is not None:
+                on_result(result)
 
+        results: list[DeviceResult] = []
         try:
-            await jobs.run(jobs.push_one, devices, on_result=on_result)
-        except Exception:  # noqa: BLE001 - a crash must still finish the push for its watchers
+            results = await jobs.run(one, batch, on_result=saved)
+        except Exception:  # noqa: BLE001 - a crash must still finish the batch for its watchers
             log.exception("push %d failed", push_id)
-            await asyncio.to_thread(self._fail_pending, push_id, "internal error")
+            await asyncio.to_thread(self._fail_batch, push_id, [d.name for d in batch],
+                                    "internal error")
         finally:
             beat.cancel()
             await asyncio.gather(*saves, return_exceptions=True)
-            await asyncio.to_thread(self._finish, push_id)
+            await asyncio.to_thread(self._after_batch, push_id)
+        return results
+
+    def _next_batch(self, ctx: Context, push_id: int) -> tuple[str, list[Device]]:
+        with self.store.session() as session:
+            row = self._row(session, push_id)
+            if row.state != RUNNING:
+                return row.actor, []
+            items = session.scalars(select(ConfigPushDevice).where(
+                ConfigPushDevice.push_id == push_id, ConfigPushDevice.status == PENDING)
+                .order_by(ConfigPushDevice.position)).all()
+            if row.stage is not None and row.continued_by is None:
+                items = [i for i in items if i.position < row.stage]
+            batch = []
+            for item in items:
+                device = ctx.inventory.devices.get(item.device)
+                if device is None:
+                    item.status, item.error = "failed", "no longer in the inventory"
+                else:
+                    batch.append(device)
+            return row.actor, batch
+
+    def _claim(self, push_id: int, device: str) -> bool:
+        """Mark the device running unless an abort came first (an atomic pending -> running)."""
+        with self.store.session() as session:
+            done = session.execute(update(ConfigPushDevice).where(
+                ConfigPushDevice.push_id == push_id, ConfigPushDevice.device == device,
+                ConfigPushDevice.status == PENDING).values(status=RUNNING))
+            return bool(getattr(done, "rowcount", 0))
+
+    def _after_batch(self, push_id: int) -> None:
+        """Paused if a stage ran and devices wait; done if none wait; aborted stays so."""
+        now = datetime.now(UTC)
+        with self.store.session() as session:
+            row = self._row(session, push_id)
+            waiting = session.scalar(select(func.count()).where(
+                ConfigPushDevice.push_id == push_id, ConfigPushDevice.status == PENDING)) or 0
+            if row.state == RUNNING and waiting and row.stage is not None \
+                    and row.continued_by is None:
+                row.state = PAUSED
+                record(session, row.actor, "config.push.pause", target=f"push:{push_id}",
+                       detail={"waiting": waiting})
+                return
+            if row.state == RUNNING:
+                row.state = DONE
+            row.finished_at = now
 
     async def _heartbeat(self, push_id: int) -> None:
         while True:
@@ -141,16 +363,27 @@ class Pushes:
             session.execute(update(ConfigPush).where(ConfigPush.id == push_id)
                             .values(heartbeat_at=datetime.now(UTC)))
 
-    def _fail_pending(self, push_id: int, error: str) -> None:
+    def _fail_batch(self, push_id: int, devices: list[str], error: str) -> None:
         with self.store.session() as session:
             session.execute(update(ConfigPushDevice).where(
-                ConfigPushDevice.push_id == push_id, ConfigPushDevice.status == PENDING)
+                ConfigPushDevice.push_id == push_id, ConfigPushDevice.device.in_(devices),
+                ConfigPushDevice.status.in_((PENDING, RUNNING)))
                 .values(status="failed", error=error))
 
-    def _finish(self, push_id: int) -> None:
-        with self.store.session() as session:
-            session.execute(update(ConfigPush).where(ConfigPush.id == push_id)
-                            .values(finished_at=datetime.now(UTC)))
+    # ------------------------------------------------------------------ reading
+
+    @staticmethod
+    def _row(session: object, push_id: int) -> ConfigPush:
+        row = session.get(ConfigPush, push_id)  # type: ignore[attr-defined]
+        if row is None:
+            raise PushRefused(f"no push {push_id}")
+        return row  # type: ignore[no-any-return]
+
+    def _found(self, push_id: int) -> Push:
+        push = self.get(push_id)
+        if push is None:
+            raise PushRefused(f"no push {push_id}")
+        return push
 
     def get(self, push_id: int) -> Push | None:
         with self.store.session() as session:
@@ -159,12 +392,47 @@ class Pushes:
                 return None
             items = session.scalars(select(ConfigPushDevice).where(
                 ConfigPushDevice.push_id == push_id).order_by(ConfigPushDevice.position)).all()
-            finished = _aware(row.finished_at) if row.finished_at else None
-            stale = datetime.now(UTC) - _aware(row.heartbeat_at) > \
-                timedelta(seconds=self.stale_after_s)
-            return Push(
-                id=row.id, actor=row.actor, devices=[i.device for i in items],
-                started_at=_aware(row.started_at), finished_at=finished,
-                interrupted=finished is None and stale and push_id not in self._tasks,
-                results={i.device: DeviceResult(i.device, i.status, i.diff or "", i.error)
-                         for i in items if i.status != PENDING})
+            return self._push(row, list(items))
+
+    def _push(self, row: ConfigPush, items: list[ConfigPushDevice]) -> Push:
+        finished = _aware(row.finished_at) if row.finished_at else None
+        stale = datetime.now(UTC) - _aware(row.heartbeat_at) > \
+            timedelta(seconds=self.stale_after_s)
+        return Push(
+            id=row.id, actor=row.actor, devices=[i.device for i in items],
+            started_at=_aware(row.started_at), finished_at=finished,
+            interrupted=(finished is None and stale and row.state in (RUNNING, ABORTED)
+                         and row.id not in self._tasks),
+            results={i.device: DeviceResult(i.device, i.status, i.diff or "", i.error)
+                     for i in items if i.status not in (PENDING, RUNNING)},
+            state=row.state, stage=row.stage,
+            protected_sites=[s for s in (row.protected_sites or "").split(",") if s],
+            approved_by=row.approved_by, continued_by=row.continued_by,
+            aborted_by=row.aborted_by,
+            in_flight={i.device for i in items if i.status == RUNNING})
+
+    def list(self, offset: int = 0, limit: int = 50,
+             state: str | None = None) -> tuple[int, list[Push]]:
+        """Newest first; the total matching, and one page of them."""
+        with self.store.session() as session:
+            query = select(ConfigPush)
+            counting = select(func.count()).select_from(ConfigPush)
+            if state is not None:
+                query = query.where(ConfigPush.state == state)
+                counting = counting.where(ConfigPush.state == state)
+            total = session.scalar(counting) or 0
+            rows = session.scalars(query.order_by(ConfigPush.id.desc())
+                                   .offset(offset).limit(limit)).all()
+            items = session.scalars(select(ConfigPushDevice).where(
+                ConfigPushDevice.push_id.in_([r.id for r in rows]))
+                .order_by(ConfigPushDevice.position)).all()
+            by_push: dict[int, list[ConfigPushDevice]] = {}
+            for item in items:
+                by_push.setdefault(item.push_id, []).append(item)
+            return total, [self._push(r, by_push.get(r.id, [])) for r in rows]
+
+    def awaiting_approval(self) -> int:
+        """How many pushes wait for a second operator (the header shows it)."""
+        with self.store.session() as session:
+            return session.scalar(select(func.count()).select_from(ConfigPush).where(
+                ConfigPush.state == AWAITING_APPROVAL)) or 0

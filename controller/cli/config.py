@@ -16,6 +16,7 @@ from controller.cli.common import fail, open_context
 from controller.configs import RenderError, TargetError, mask_secrets, select_devices
 from controller.inventory import Device
 from controller.jobs import FAILED, ROLLED_BACK, ConfigJobs, DeviceResult
+from controller.pushes import ABORTED, AWAITING_APPROVAL, PAUSED, Push, Pushes, PushRefused
 from controller.secrets import SecretsError
 from controller.settings import get_settings
 
@@ -82,7 +83,7 @@ def _print(results: list[DeviceResult], as_json: bool) -> None:
 
 
 def _exit_code(results: list[DeviceResult]) -> int:
-    return 1 if any(r.status in (FAILED, ROLLED_BACK) for r in results) else 0
+    return 1 if any(r.status in (FAILED, ROLLED_BACK, ABORTED) for r in results) else 0
 
 
 @config_app.command("render")
@@ -122,15 +123,55 @@ def diff(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
     raise typer.Exit(_exit_code(results))
 
 
+StageOpt = Annotated[int | None, typer.Option(
+    "--stage", min=1, help="Push the first N devices, then pause until `config push-continue`")]
+PushId = Annotated[int, typer.Argument(help="The push's number (config pushes lists them)")]
+
+
+def _pushes(ctx: Context) -> Pushes:
+    return Pushes(ctx.store, get_settings().push_stale_after_s)
+
+
+def _execute(pushes: Pushes, ctx: Context, push_id: int, size: int,
+             label: str) -> list[DeviceResult]:
+    """Run the push's next batch here, with a progress bar when stderr is a terminal."""
+    if not sys.stderr.isatty() or size < 2:
+        return asyncio.run(pushes.execute(ctx, push_id))
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=size)
+        return asyncio.run(pushes.execute(ctx, push_id, lambda _r: progress.advance(task)))
+
+
+def _say_where(push: Push) -> None:
+    """On stderr: a push that is not finished, and the command that goes on with it."""
+    if push.state == PAUSED:
+        ran = sum(1 for d in push.devices if push.status_of(d) != "pending")
+        typer.echo(f"push {push.id} paused after {ran} of {len(push.devices)} device(s): check "
+                   f"them, then `simpul config push-continue {push.id}` (or push-abort "
+                   f"{push.id})", err=True)
+    elif push.state == AWAITING_APPROVAL:
+        typer.echo(f"push {push.id} touches protected site(s) {', '.join(push.protected_sites)}"
+                   f": it waits for a second operator's approval (the push's page in the UI, "
+                   f"or POST /api/v1/config/pushes/{push.id}/approve); nothing was pushed",
+                   err=True)
+
+
 @config_app.command("push")
 def push(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
          all_devices: AllOpt = False,
          yes: Annotated[bool, typer.Option("--yes", help="Push without asking")] = False,
-         as_json: JsonOpt = False) -> None:
-    """Push the intended config: backup, apply, verify, save; roll back on any error."""
+         as_json: JsonOpt = False, stage: StageOpt = None) -> None:
+    """Push the intended config: backup, apply, verify, save; roll back on any error.
+
+    Recorded as a push (config pushes); a push to a protected site waits for a second
+    operator's approval (exit 3), a staged one pauses after --stage N devices."""
     if not yes and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise fail("refusing to push without --yes: there is no terminal to ask on", 2)
-    with _engine() as (jobs, _):
+    with _engine() as (jobs, ctx):
         devices = _targets(jobs, names, site, role, all_devices)
         if not yes:
             previews = _run(jobs, jobs.diff_one, devices, "diff")
@@ -141,13 +182,101 @@ def push(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
                 raise typer.Exit(_exit_code(previews))
             if not typer.confirm(f"Push to {len(devices)} device(s)?", default=False):
                 raise fail("not pushed", 1)
-        results = _run(jobs, jobs.push_one, devices, "push")
+        pushes = _pushes(ctx)
+        started = pushes.create(ctx, devices, jobs.actor, stage)
+        if started.state == AWAITING_APPROVAL:
+            _say_where(started)
+            raise typer.Exit(3)
+        results = _execute(pushes, ctx, started.id, len(devices), "push")
+        after = pushes.get(started.id)
     if not yes and not as_json:  # the diff was shown before asking
         results_shown = [DeviceResult(r.device, r.status, "", r.error) for r in results]
         _print(results_shown, False)
     else:
         _print(results, as_json)
+    if after is not None:
+        _say_where(after)
     raise typer.Exit(_exit_code(results))
+
+
+def _step(push_id: int, step: str) -> tuple[Push, list[DeviceResult]]:
+    import getpass
+
+    with open_context() as ctx:
+        pushes = _pushes(ctx)
+        try:
+            if step == "continue":
+                found = pushes.continue_push(push_id, f"cli:{getpass.getuser()}")
+                results = _execute(pushes, ctx, push_id, len(found.devices), "push")
+            else:
+                found = pushes.abort(ctx, push_id, f"cli:{getpass.getuser()}")
+                results = []
+        except PushRefused as exc:
+            raise fail(str(exc), 2) from None
+        after = pushes.get(push_id)
+    assert after is not None
+    return after, results
+
+
+@config_app.command("push-continue")
+def push_continue(push_id: PushId, as_json: JsonOpt = False) -> None:
+    """Push the rest of a staged push that paused after its first devices."""
+    after, results = _step(push_id, "continue")
+    _print(results, as_json)
+    _say_where(after)
+    raise typer.Exit(_exit_code(results))
+
+
+@config_app.command("push-abort")
+def push_abort(push_id: PushId) -> None:
+    """Stop a push: devices not yet started end `aborted`; those in flight finish or roll
+    back as any push does."""
+    after, _ = _step(push_id, "abort")
+    typer.echo(f"push {push_id}: {after.state_word}; aborted: "
+               f"{after.counts().get('aborted', 0)} device(s)")
+
+
+def _status_json(found: Push) -> dict[str, object]:
+    """The shape of issue #17's `config push-status --json`."""
+    return {"id": found.id, "state": found.state_word,
+            "devices": [{"device": d, "status": found.status_of(d),
+                         "error": r.error if (r := found.results.get(d)) else None}
+                        for d in found.devices]}
+
+
+@config_app.command("push-status")
+def push_status(push_id: PushId, as_json: JsonOpt = False) -> None:
+    """A push's state and each device's status; exit 0 only if every device ended changed or
+    unchanged."""
+    with open_context() as ctx:
+        found = _pushes(ctx).get(push_id)
+    if found is None:
+        raise fail(f"no push {push_id}", 2)
+    if as_json:
+        typer.echo(json.dumps(_status_json(found)))
+    else:
+        typer.echo(f"push {found.id} by {found.actor}: {found.state_word}")
+        for device in found.devices:
+            typer.echo(f"  {device}: {found.status_of(device)}")
+    ok = all(found.status_of(d) in ("changed", "unchanged") for d in found.devices)
+    raise typer.Exit(0 if ok else 1)
+
+
+@config_app.command("pushes")
+def pushes_list(limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+                as_json: JsonOpt = False) -> None:
+    """Past and current pushes, newest first."""
+    with open_context() as ctx:
+        total, found = _pushes(ctx).list(0, limit)
+    for item in found:
+        if as_json:
+            typer.echo(json.dumps(_status_json(item)))
+        else:
+            counts = ", ".join(f"{k} {v}" for k, v in item.counts().items())
+            typer.echo(f"{item.id:>5}  {item.started_at:%Y-%m-%d %H:%M}Z  {item.actor:<16} "
+                       f"{item.state_word:<17} {counts}")
+    if not as_json and total > len(found):
+        typer.echo(f"({total - len(found)} older not shown)")
 
 
 @config_app.command("backup")

@@ -16,6 +16,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationInfo,
     field_validator,
 )
@@ -293,6 +294,9 @@ class Site(_Model):
     cost_before_idr: Rupiah | None = Field(
         None, description="What the office paid per month for its own internet before "
         "centralising (IDR, whole rupiah); savings are counted against it")
+    protected: StrictBool = Field(
+        False, description="A site that must not go dark (a hospital, the disaster agency): "
+        "a push to its devices needs a second operator's approval (four eyes)")
 
     def window_at(self, day: str, minute: int, holiday: bool = False) -> ScheduleWindow | None:
         """The schedule window in force at a local day ('mon'..'sun') and minute, or None.

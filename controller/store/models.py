@@ -67,6 +67,14 @@ class ConfigPush(Base):
     # a finish was interrupted (the process stopped or crashed).
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Safe pushes (migration 0012): awaiting_approval | running | paused | done | aborted.
+    state: Mapped[str] = mapped_column(String(24), default="running", server_default="running",
+                                       index=True)
+    stage: Mapped[int | None] = mapped_column(Integer)  # the first N devices, then pause
+    protected_sites: Mapped[str | None] = mapped_column(Text)  # comma-separated site codes
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    continued_by: Mapped[str | None] = mapped_column(String(64))
+    aborted_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConfigPushDevice(Base):

@@ -117,6 +117,14 @@ def local_time(value: datetime | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%
     return f"{local.strftime(fmt)} {local.tzname()}"
 
 
+def awaiting_approvals(request: Request, who: Principal | None) -> int:
+    """Pushes waiting for a second operator's approval: the header shows operators the count."""
+    pushes = getattr(request.app.state, "pushes", None)
+    if who is None or pushes is None or not role_at_least(who.role, "operator"):
+        return 0
+    return pushes.awaiting_approval()  # type: ignore[no-any-return]
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     lang = language(request)
     who = principal(request)
@@ -129,7 +137,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
             "csrf_token": who.csrf_token if who else "",
             "tile_url": get_ctx(request).settings.map_tile_url,
             # Shown to engineers on every page while the files on disk are refused.
-            "inventory_problems": get_ctx(request).inventory_problems if who else [], **context,
+            "inventory_problems": get_ctx(request).inventory_problems if who else [],
+            "awaiting_approvals": awaiting_approvals(request, who), **context,
         }, status_code=status_code,
     )
 

@@ -267,6 +267,43 @@ ID: dict[str, str] = {
     "Missed": "Tidak terpenuhi",
     "ISP availability this month so far": "Ketersediaan ISP bulan ini sejauh ini",
     "Sites' availability this month so far": "Ketersediaan lokasi bulan ini sejauh ini",
+    # Safe pushes (issue #18): the list, staged rollout, abort, four eyes, confirmations.
+    "Past pushes": "Riwayat dorong",
+    "State": "Status",
+    "Asked by": "Diminta oleh",
+    "Approved by": "Disetujui oleh",
+    "Continued by": "Dilanjutkan oleh",
+    "Aborted by": "Dibatalkan oleh",
+    "Protected": "Dilindungi",
+    "Protected sites:": "Lokasi yang dilindungi:",
+    "No pushes yet": "Belum ada dorong",
+    "Newer": "Lebih baru",
+    "Older": "Lebih lama",
+    "Pages": "Halaman",
+    "Awaiting approval": "Menunggu persetujuan",
+    "Paused": "Dijeda",
+    "Done": "Selesai",
+    "Aborted": "Dibatalkan",
+    "Approve push": "Setujui dorong",
+    "Push the rest": "Dorong sisanya",
+    "Abort push": "Batalkan dorong",
+    "This push touches a protected site and waits for a second operator's approval:":
+        "Dorong ini menyentuh lokasi yang dilindungi dan menunggu persetujuan operator kedua:",
+    "You asked for this push: another operator must approve it.":
+        "Anda yang meminta dorong ini: operator lain harus menyetujuinya.",
+    "Staged push: the first devices are done. Check them, then push the rest or abort.":
+        "Dorong bertahap: perangkat pertama selesai. Periksa, lalu dorong sisanya atau batalkan.",
+    "This push will wait for a second operator's approval.":
+        "Dorong ini akan menunggu persetujuan operator kedua.",
+    "Staged: push the first N devices, then pause":
+        "Bertahap: dorong N perangkat pertama, lalu jeda",
+    "pushes wait for a second operator's approval": "dorong menunggu persetujuan operator kedua",
+    "Please confirm": "Mohon konfirmasi",
+    "Yes, do it": "Ya, lakukan",
+    "Cancel": "Batal",
+    "Disconnect this session?": "Putuskan sesi ini?",
+    "Accept this recommendation?": "Terima rekomendasi ini?",
+    "Deactivate this user?": "Nonaktifkan pengguna ini?",
 }
 
 

@@ -132,9 +132,12 @@ def test_engineer_tasks_in_the_browser(server: tuple[str, Lab], tmp_path: Path) 
             page.goto(base + "/hotspots")
             form = page.locator(f"form[action='/hotspots/sessions/{session_id}/disconnect']")
             expect(form).to_be_visible()
+            asked: list[str] = []  # simpul.js asks first (#18); the test says yes
+            page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
             form.locator("button").click()
             expect(page.locator(
                 f"form[action='/hotspots/sessions/{session_id}/disconnect']")).to_have_count(0)
+            assert asked == ["Putuskan sesi ini?"]
             page.screenshot(path=str(shots / "5-disconnected.png"), full_page=True)
 
             # Switch language.

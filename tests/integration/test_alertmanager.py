@@ -119,6 +119,20 @@ def _fast(text: str) -> str:
     return yaml.safe_dump(config)
 
 
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Until Alertmanager at `url` says it is ready (its log in the message if it died)."""
+    deadline = time.monotonic() + 30
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "alertmanager did not start"
+        time.sleep(0.2)
+
+
 def test_a_real_alertmanager_inhibits_notifies_and_answers_the_wall(
         tmp_path: Path, recorder: tuple[str, list[tuple[str, bytes]]]) -> None:
     base, received = recorder
@@ -134,16 +148,7 @@ def test_a_real_alertmanager_inhibits_notifies_and_answers_the_wall(
          "--cluster.listen-address="],  # no gossip port: loopback only, nothing else bound
         stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (tmp_path / "am.log").read_text()
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "alertmanager did not start"
-            time.sleep(0.2)
+        wait_ready(url, proc, tmp_path / "am.log")
         now = datetime.now(UTC)
         alerts = [
             {"labels": {"alertname": "SimpulSiteDown", "site": "dinkes", "severity": "critical"},

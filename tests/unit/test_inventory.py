@@ -122,6 +122,9 @@ BROKEN = [
     pytest.param("hotspots.yaml", "  dns_name: wifi-alun-alun.kualakahayan.go.id\n", "",
                  "adapter: mikrotik\n  client_subnet: 10.200.4.0/22",
                  "hotspot 'alun-alun': adapter mikrotik needs dns_name", id="hotspot-no-dns-name"),
+    pytest.param("sites.yaml", "  allocation: 50M/25M\n- code: disdik",
+                 "  protected: ya\n  allocation: 50M/25M\n- code: disdik", "protected: ya",
+                 "site 'dinkes': protected:", id="protected-not-a-boolean"),
 ]
 
 

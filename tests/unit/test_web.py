@@ -438,8 +438,16 @@ def test_hotspot_vouchers_print_and_disconnect(client: TestClient, ctx: Context)
     bad = client.post("/hotspots/vouchers", data={"csrf_token": csrf, "count": "0",
                                                    "duration_min": "60"})
     assert bad.status_code == 400 and "count" in bad.text
+    # A disconnect asks first (#18): a page without JavaScript, and the session stays open.
+    assert 'data-confirm="Putuskan sesi ini?"' in page
+    asked = client.post(f"/hotspots/sessions/{opened.id}/disconnect",
+                        data={"csrf_token": csrf}, follow_redirects=False)
+    assert asked.status_code == 200 and 'id="confirm-yes"' in asked.text
+    assert f'action="/hotspots/sessions/{opened.id}/disconnect"' in asked.text
+    assert [s.id for s in portal.stats.list_active_sessions("taman-kota")] == [opened.id]
     response = client.post(f"/hotspots/sessions/{opened.id}/disconnect",
-                           data={"csrf_token": csrf}, follow_redirects=False)
+                           data={"csrf_token": csrf, "confirmed": "yes"},
+                           follow_redirects=False)
     assert response.status_code == 303
     assert portal.stats.list_active_sessions("taman-kota") == []
     assert gateway.calls >= 2  # allowed at login, revoked at disconnect

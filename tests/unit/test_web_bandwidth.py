@@ -153,7 +153,14 @@ def test_operator_accepts_a_recommendation(client: TestClient, ctx: Context) -> 
     assert client.post("/bandwidth/accept/setwan", data={"month": OCTOBER}).status_code == 403
     assert sites.read_text() == before
 
-    done = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf, "month": OCTOBER})
+    # Without the confirmation (no JavaScript): a page asks first; nothing is written (#18).
+    asked = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf, "month": OCTOBER},
+                        follow_redirects=False)
+    assert asked.status_code == 200 and 'id="confirm-question"' in asked.text
+    assert "Terima rekomendasi ini?" in asked.text and sites.read_text() == before
+    assert '<input type="hidden" name="month" value="2026-10">' in asked.text
+    done = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf, "month": OCTOBER,
+                                                         "confirmed": "yes"})
     assert done.status_code == 200, done.text
     # Post/Redirect/Get: the browser ends on a GET, so a refresh cannot accept a second time.
     assert [r.status_code for r in done.history] == [303] and done.request.method == "GET"
@@ -175,7 +182,8 @@ def test_operator_accepts_a_recommendation(client: TestClient, ctx: Context) -> 
     assert 'id="in-force-setwan"' in done.text
     assert 'action="/bandwidth/accept/setwan"' not in done.text
     assert cells(row_of(done.text, "site-setwan"))[3] == "30 / 15"
-    again = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf, "month": OCTOBER})
+    again = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf, "month": OCTOBER,
+                                                          "confirmed": "yes"})
     assert again.status_code == 409
 
     # The language switch on the result page goes back to the page, not to a 405.
@@ -184,7 +192,7 @@ def test_operator_accepts_a_recommendation(client: TestClient, ctx: Context) -> 
     client.get("/lang/id?next=/bandwidth")
 
     again = client.post("/bandwidth/accept/setwan", data={"csrf_token": csrf,
-                                                          "month": OCTOBER})
+                                                          "month": OCTOBER, "confirmed": "yes"})
     assert again.status_code == 409
     assert "Tidak ada perubahan yang direkomendasikan" in again.text
     with ctx.store.session() as session:

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from controller.backups import BackupError
 from controller.configs import TargetError, select_devices
-from controller.pushes import Push, config_jobs
+from controller.pushes import PUSH_STATES, OwnApproval, Push, PushRefused, config_jobs
 from controller.store.models import ConfigDrift
 from controller.web.api.types import AUTH_ERRORS, Responses, UtcDatetime
-from controller.web.deps import KnownDevice, KnownPush, Operator, Viewer, check_csrf, get_ctx
+from controller.web.deps import (
+    KnownDevice,
+    KnownPush,
+    Operator,
+    Principal,
+    Viewer,
+    check_csrf,
+    get_ctx,
+)
 
 router = APIRouter(tags=["config"])
 ERRORS: Responses = {**AUTH_ERRORS,
@@ -40,23 +51,52 @@ class Target(BaseModel):
         return self
 
 
+class PushRequest(Target):
+    """A push's TARGET, and optionally a stage: the first N devices, then a pause."""
+
+    stage: int | None = Field(None, ge=1, description="Push the first N devices, then pause "
+                              "(`paused`) until POST /config/pushes/{id}/continue")
+
+
+DEVICE_STATUSES = ("pending | running | awaiting_approval | unchanged | changed | failed | "
+                   "rolled_back | aborted | interrupted")
+
+
 class DeviceResultOut(BaseModel):
     device: str
-    status: str = Field(description="pending | unchanged | changed | failed | rolled_back")
+    status: str = Field(description=DEVICE_STATUSES)
     diff: str
     error: str | None
 
 
-class PushOut(BaseModel):
+class PushSummaryOut(BaseModel):
     id: int
     actor: str
+    state: str = Field(description="awaiting_approval | running | paused | done | aborted | "
+                       "interrupted")
     started_at: UtcDatetime
     finished_at: UtcDatetime | None
     done: bool
     interrupted: bool = Field(description="The process running it stopped before it finished; "
                               "devices still pending show as `interrupted`: push them again")
+    stage: int | None = Field(description="Staged: the first N devices ran before a pause")
+    protected_sites: list[str] = Field(description="Protected sites it touches: it needed a "
+                                       "second operator's approval")
+    approved_by: str | None
+    continued_by: str | None
+    aborted_by: str | None
     counts: dict[str, int]
+
+
+class PushOut(PushSummaryOut):
     results: list[DeviceResultOut]
+
+
+class PushPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[PushSummaryOut] = Field(description="Newest first")
 
 
 class VersionOut(BaseModel):
@@ -82,6 +122,15 @@ def _devices(request: Request, target: Target):  # type: ignore[no-untyped-def]
         raise HTTPException(404, str(exc)) from None
 
 
+def _summary(push: Push) -> dict[str, object]:
+    return {"id": push.id, "actor": push.actor, "state": push.state_word,
+            "started_at": push.started_at, "finished_at": push.finished_at, "done": push.done,
+            "interrupted": push.interrupted, "stage": push.stage,
+            "protected_sites": push.protected_sites, "approved_by": push.approved_by,
+            "continued_by": push.continued_by, "aborted_by": push.aborted_by,
+            "counts": push.counts()}
+
+
 def _push_out(push: Push) -> PushOut:
     results = []
     for name in push.devices:
@@ -89,10 +138,7 @@ def _push_out(push: Push) -> PushOut:
         results.append(DeviceResultOut(device=name, status=push.status_of(name),
                                        diff=result.diff if result else "",
                                        error=result.error if result else None))
-    return PushOut(id=push.id, actor=push.actor, started_at=push.started_at,
-                   finished_at=push.finished_at, done=push.done,
-                   interrupted=push.interrupted, counts=push.counts(),
-                   results=results)
+    return PushOut(**_summary(push), results=results)  # type: ignore[arg-type]
 
 
 @router.post("/config/diff", response_model=list[DeviceResultOut], responses=ERRORS)
@@ -105,18 +151,85 @@ async def diff(request: Request, target: Target, who: Operator) -> list[DeviceRe
             for r in await jobs.run(jobs.diff_one, devices)]
 
 
+@router.get("/config/pushes", response_model=PushPage, responses=AUTH_ERRORS)
+def list_pushes(request: Request, _who: Viewer,
+                offset: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=200)] = 50,
+                state: Annotated[str | None, Query(
+                    pattern="^(" + "|".join(PUSH_STATES) + ")$")] = None) -> PushPage:
+    """Past and current pushes, newest first, a page at a time (per-device results and
+    diffs: GET /config/pushes/{id})."""
+    total, pushes = request.app.state.pushes.list(offset, limit, state)
+    return PushPage(total=total, offset=offset, limit=limit,
+                    items=[PushSummaryOut(**_summary(p)) for p in pushes])  # type: ignore[arg-type]
+
+
 @router.post("/config/pushes", response_model=PushOut, status_code=202, responses=ERRORS)
-async def start_push(request: Request, target: Target, who: Operator) -> PushOut:
-    """Start a push; follow it with GET /config/pushes/{id}."""
+async def start_push(request: Request, target: PushRequest, who: Operator) -> PushOut:
+    """Start a push; follow it with GET /config/pushes/{id}. A push touching a protected site
+    waits in `awaiting_approval` for a second operator; a staged one pauses after `stage`."""
     await check_csrf(request, who)
     devices = _devices(request, target)
-    return _push_out(request.app.state.pushes.start(get_ctx(request), devices, who.username))
+    pushes = request.app.state.pushes
+    push = await asyncio.to_thread(pushes.create, get_ctx(request), devices, who.username,
+                                   target.stage)
+    if push.state == "running":
+        pushes.spawn(get_ctx(request), push.id)
+    return _push_out(push)
 
 
 @router.get("/config/pushes/{push_id}", response_model=PushOut,
             responses={**ERRORS, 404: {"description": "No such push"}})
 def get_push(push: KnownPush, _who: Viewer) -> PushOut:
     return _push_out(push)
+
+
+STEP_ERRORS: Responses = {**ERRORS, 404: {"description": "No such push"},
+                          409: {"description": "The push is not in a state this step applies "
+                                "to (the detail says which)"}}
+
+
+async def push_step(request: Request, push_id: int, who: Principal, step: str) -> Push:
+    """approve | continue | abort, for the API and the pages alike; runs the next batch here
+    when the step lets the push go on. PushRefused -> 409, the requester approving -> 403."""
+    ctx, pushes = get_ctx(request), request.app.state.pushes
+    username = who.username
+    try:
+        if step == "approve":
+            push = await asyncio.to_thread(pushes.approve, ctx, push_id, username)
+        elif step == "continue":
+            push = await asyncio.to_thread(pushes.continue_push, push_id, username)
+        else:
+            push = await asyncio.to_thread(pushes.abort, ctx, push_id, username)
+    except OwnApproval as exc:
+        raise HTTPException(403, str(exc)) from None
+    except PushRefused as exc:
+        raise HTTPException(409, str(exc)) from None
+    if step != "abort" and push.state == "running":
+        pushes.spawn(ctx, push.id)
+    return push  # type: ignore[no-any-return]
+
+
+@router.post("/config/pushes/{push_id}/approve", response_model=PushOut, responses=STEP_ERRORS)
+async def approve_push(request: Request, push: KnownPush, who: Operator) -> PushOut:
+    """A second operator approves a push to a protected site (not the one who asked)."""
+    await check_csrf(request, who)
+    return _push_out(await push_step(request, push.id, who, "approve"))
+
+
+@router.post("/config/pushes/{push_id}/continue", response_model=PushOut,
+             responses=STEP_ERRORS)
+async def continue_push(request: Request, push: KnownPush, who: Operator) -> PushOut:
+    """Push the rest of a staged push that paused after its first devices."""
+    await check_csrf(request, who)
+    return _push_out(await push_step(request, push.id, who, "continue"))
+
+
+@router.post("/config/pushes/{push_id}/abort", response_model=PushOut, responses=STEP_ERRORS)
+async def abort_push(request: Request, push: KnownPush, who: Operator) -> PushOut:
+    """Stop the devices not yet started (`aborted`); those in flight finish or roll back."""
+    await check_csrf(request, who)
+    return _push_out(await push_step(request, push.id, who, "abort"))
 
 
 @router.get("/devices/{name}/backups", response_model=list[VersionOut],

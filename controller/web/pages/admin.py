@@ -10,6 +10,7 @@ from controller.auth import create_api_token, list_api_tokens, revoke_api_token,
 from controller.store.audit import find_entries, known_actions, record
 from controller.store.models import User
 from controller.store.users import PASSWORD_ROLES, ROLES, UserError, add_user
+from controller.web.confirm import unless_confirmed
 from controller.web.deps import (
     Admin,
     Principal,
@@ -74,6 +75,9 @@ async def users_update(request: Request, username: str,
                        who: Admin) -> Response:
     await check_csrf(request, who)
     form = await request.form()
+    if form.get("disabled") == "1" and \
+            (ask := await unless_confirmed(request, "Deactivate this user?", "/users")):
+        return ask
     with get_ctx(request).store.session() as session:
         user = existing_user(session, username)
         role, disabled = form.get("role"), form.get("disabled")

@@ -29,6 +29,7 @@ from controller.bandwidth.reports import number_id
 from controller.bandwidth.stats import MONTH_PATTERN, SiteStats, parse_month
 from controller.inventory import Inventory
 from controller.store.models import AuditLog
+from controller.web.confirm import unless_confirmed
 from controller.web.deps import (
     Operator,
     Principal,
@@ -151,6 +152,9 @@ async def accept(request: Request, site: str, who: Operator) -> Response:
     first = _valid_month(month)
     if first is None:
         return _page(request, who, month, None, 422, error=BAD_MONTH)
+    back = f"/bandwidth?month={quote(month)}#rec-{quote(site)}"
+    if (ask := await unless_confirmed(request, "Accept this recommendation?", back)):
+        return ask
     ctx = get_ctx(request)
     try:
         done = await run_in_threadpool(

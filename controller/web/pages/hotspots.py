@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from captive_portal.service import portal_for
 from captive_portal.vouchers import VoucherError
 from controller.web.api.types import RowId
+from controller.web.confirm import unless_confirmed
 from controller.web.deps import Operator, Viewer, check_csrf, get_ctx, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,6 +38,8 @@ def hotspots(request: Request, _who: Viewer) -> Response:
 @router.post("/hotspots/sessions/{session_id}/disconnect")
 async def disconnect(request: Request, session_id: RowId, who: Operator) -> Response:
     await check_csrf(request, who)
+    if (ask := await unless_confirmed(request, "Disconnect this session?", "/hotspots")):
+        return ask
     from starlette.concurrency import run_in_threadpool
 
     ended = await run_in_threadpool(portal_for(get_ctx(request)).accounting.disconnect, session_id,

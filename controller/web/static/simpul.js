@@ -9,6 +9,24 @@
         if (select.form) select.form.requestSubmit();
       });
     });
+    // Destructive actions: ask here; the server asks again on a page when the answer is
+    // missing (no JavaScript), so the field only saves a round trip.
+    document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) {
+          event.preventDefault();
+          return;
+        }
+        var field = form.querySelector("input[name=confirmed]");
+        if (!field) {
+          field = document.createElement("input");
+          field.type = "hidden";
+          field.name = "confirmed";
+          form.appendChild(field);
+        }
+        field.value = "yes";
+      });
+    });
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready);
   else ready();
