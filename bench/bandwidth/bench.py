@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from controller.accountability.costs import with_costs  # noqa: E402
 from controller.bandwidth.reports import build_monthly_report, write_monthly_report  # noqa: E402
@@ -103,6 +104,8 @@ def main() -> None:
             with ctx.store.session() as session:
                 prune(session, now.timestamp())
                 add_user(session, "bench", PASSWORD, "viewer", actor="bench")
+        with ctx.store.session() as session:  # cold: nothing cached (a reused store, too)
+            session.execute(text("DELETE FROM bandwidth_month_figures"))
         fill_s = time.perf_counter() - start
         client = TestClient(create_admin_app(ctx))
         _login(client)

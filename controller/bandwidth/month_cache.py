@@ -109,11 +109,11 @@ def fingerprint(inventory: Inventory, sites: list[Site], periods: dict[str, Peri
 
 def _versions(history: SiteHistory, period: Period) -> list[Any]:
     """The versions of a site's allocation in force at some moment of the period, with the
-    moment each took force (clamped to the period's start)."""
+    moment each took force (the first: the period's start)."""
     first = max(0, bisect_right(history.starts, period.start_ts) - 1)
     last = max(0, bisect_right(history.starts, period.end_ts - 1) - 1)
-    return [[max(history.starts[i], period.start_ts), snapshot(history.versions[i])]
-            for i in range(first, last + 1)]
+    return [[period.start_ts if i == first else history.starts[i],
+             snapshot(history.versions[i])] for i in range(first, last + 1)]
 
 
 # --------------------------------------------------------------------------- JSON form
