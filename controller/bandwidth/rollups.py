@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.counters import CounterTracker, Delta, Reading
@@ -28,6 +28,7 @@ from controller.store.bandwidth import (
     Bandwidth1h,
     Bandwidth5m,
     CounterState,
+    forget_month_figures,
 )
 from controller.store.db import Store
 
@@ -144,12 +145,20 @@ def rollup_hours(session: Session, start_ts: int, end_ts: int,
         session.execute(doomed)
     if hours:
         session.execute(insert(Bandwidth1h), list(hours.values()))
+        forget_month_figures(session, stamps[0], stamps[-1] + HOUR_S)
     return len(hours)
 
 
 def prune(session: Session, now: float) -> None:
-    session.execute(delete(Bandwidth5m).where(Bandwidth5m.ts < now - KEEP_5M_S))
-    session.execute(delete(Bandwidth1h).where(Bandwidth1h.ts < now - KEEP_1H_S))
+    """Delete 5-minute rows older than 35 days and hourly ones older than 400; a cached month
+    that read the deleted rows is dropped (it is recomputed, at hourly resolution once
+    its 5-minute rows cover less than 90% of it)."""
+    for table, keep, fine in ((Bandwidth5m, KEEP_5M_S, True), (Bandwidth1h, KEEP_1H_S, False)):
+        cutoff = now - keep
+        oldest = session.scalar(select(func.min(table.ts)).where(table.ts < cutoff))
+        if oldest is not None:
+            session.execute(delete(table).where(table.ts < cutoff))
+            forget_month_figures(session, oldest, cutoff, five_minute_only=fine)
 
 
 # --------------------------------------------------------------------------- poller hook
@@ -250,6 +259,9 @@ class RollupConsumer:
             self._merge_stored(session, touched)
             for site, ts in sorted(touched):
                 session.merge(self.accumulator.row(site, ts))
+            if touched:  # a late reading may land in a month already closed (and cached)
+                stamps = [ts for _, ts in touched]
+                forget_month_figures(session, min(stamps), max(stamps) + FIVE_MINUTES_S)
             for reading in readings:
                 last = self.accumulator.tracker.last.get((reading.device, reading.interface))
                 if last is reading:

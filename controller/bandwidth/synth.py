@@ -16,7 +16,12 @@ from controller.bandwidth.stats import period_for
 from controller.bandwidth.topology import site_taps
 from controller.inventory import DAYS, TZ_OFFSET_MIN, Inventory, Site
 from controller.schedules import holiday_dates
-from controller.store.bandwidth import FIVE_MINUTES_S, HOUR_S, Bandwidth5m
+from controller.store.bandwidth import (
+    FIVE_MINUTES_S,
+    HOUR_S,
+    Bandwidth5m,
+    forget_month_figures,
+)
 from controller.store.db import Store
 
 POLL_OFFSET_S = 17            # polls land off the bucket edges, as real ones do
@@ -77,6 +82,7 @@ def synthesize_month(store: Store, inventory: Inventory, month: date, seed: int 
     written = 0
     with store.session() as session:
         session.execute(delete(Bandwidth5m).where(Bandwidth5m.ts >= start, Bandwidth5m.ts < end))
+        forget_month_figures(session, start, end)
     t = start + POLL_OFFSET_S
     pending_day = start // 86400
     while t < end:

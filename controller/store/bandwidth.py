@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, String, Text, delete
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from controller.store.base import Base
 
@@ -80,3 +80,30 @@ class SchedulePushState(Base):
     local_date: Mapped[date] = mapped_column(Date)
     holiday: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BandwidthMonthFigures(Base):
+    """A closed month's per-site figures (controller/bandwidth/month_cache.py), valid while
+    `fingerprint` (sites, allocations in force, holidays) matches; every writer of rollup
+    rows deletes the months its rows fall in (`forget_month_figures`)."""
+
+    __tablename__ = "bandwidth_month_figures"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    start_ts: Mapped[int] = mapped_column(BigInteger)  # the month in its earliest zone
+    end_ts: Mapped[int] = mapped_column(BigInteger)    # ... and its end in the latest
+    uses_5m: Mapped[bool] = mapped_column(Boolean)     # some site's figures are 5-minute
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 hex
+    figures: Mapped[str] = mapped_column(Text)  # JSON: exact floats, ints stay ints
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def forget_month_figures(session: Session, start_ts: float, end_ts: float,
+                         five_minute_only: bool = False) -> None:
+    """Drop the cached figures of the months rollup rows in [start_ts, end_ts) fall in (of
+    those read from 5-minute rows only, when only 5-minute rows changed: a prune)."""
+    doomed = delete(BandwidthMonthFigures).where(BandwidthMonthFigures.start_ts < end_ts,
+                                                 BandwidthMonthFigures.end_ts > start_ts)
+    if five_minute_only:
+        doomed = doomed.where(BandwidthMonthFigures.uses_5m.is_(True))
+    session.execute(doomed)
