@@ -1,7 +1,7 @@
 """Closed months' office-bandwidth figures, cached (bandwidth_month_figures)
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-27
 """
 
