@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from exporters.health import DeviceHealth
+
 if TYPE_CHECKING:
     from controller.context import Context
 
@@ -25,6 +27,8 @@ class InterfaceReading:
     out_octets: int | None
     speed_bps: int | None
     oper_up: bool | None
+    in_errors: int | None = None  # ifInErrors (Counter32)
+    out_errors: int | None = None  # ifOutErrors (Counter32)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class DeviceReading:
     counter_reset: bool = False
     error: str | None = None
     polled_at: float = 0.0
+    health: DeviceHealth | None = None  # uptime, CPU, memory, temperature (exporters.health)
 
 
 @dataclass(frozen=True)
