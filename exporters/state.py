@@ -75,12 +75,38 @@ class ProbeReading:
         return 1.0 - self.received / self.sent if self.sent else 1.0
 
 
+PROBE_HISTORY_S = 3600.0  # what the device page shows of the probes: the last hour
+
+
 @dataclass
 class LatestReadings:
-    """What /metrics shows: the last completed poll cycle and the last probe cycle."""
+    """What /metrics shows: the last completed poll cycle and the last probe cycle; for the
+    device page also the cycle before (interface rates) and the last hour of probes."""
 
     cycle: CycleReadings | None = None
     probes: dict[str, ProbeReading] = field(default_factory=dict)
+    previous: CycleReadings | None = None
+    probe_history: dict[str, list[tuple[float, ProbeReading]]] = field(default_factory=dict)
+
+
+def publish_cycle(latest: LatestReadings, cycle: CycleReadings) -> None:
+    """Make `cycle` the latest, keeping the one before it (rates need two readings)."""
+    latest.previous, latest.cycle = latest.cycle, cycle
+
+
+def publish_probes(latest: LatestReadings, probes: dict[str, ProbeReading], at: float) -> None:
+    """Make `probes` the latest and append them to each device's last hour (in memory: the
+    history starts again with the process)."""
+    latest.probes = probes
+    since = at - PROBE_HISTORY_S
+    history = {}
+    for device, readings in latest.probe_history.items():
+        kept = [item for item in readings if item[0] >= since]
+        if kept:
+            history[device] = kept
+    for device, reading in probes.items():
+        history.setdefault(device, []).append((at, reading))
+    latest.probe_history = history
 
 
 # Called after each poll cycle (office-bandwidth rollups); a coroutine function may be given.
