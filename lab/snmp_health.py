@@ -52,7 +52,7 @@ def routeros(seed: int, now: float, boot: float) -> Table:
         table[(*HR_STORAGE_ENTRY, 5, index)] = ("integer", str(size))
         table[(*HR_STORAGE_ENTRY, 6, index)] = ("integer", str(used))
     for core in range(1, cores + 1):
-        load = 8 + seed % 20 + int(6 * _swing(seed + core, now, 300.0))
+        load = 8 + seed % 20 + 3 * core + int(6 * _swing(seed + core * 170, now, 300.0))
         table[(*HR_PROCESSOR_LOAD, core)] = ("integer", str(max(0, min(100, load))))
     board = 380 + seed % 90 + int(20 * _swing(seed, now, 1800.0))  # tenths of a degree
     table[(*MTXR_HEALTH, 8, 0)] = ("integer", str(240 + seed % 5))  # 24.x V
