@@ -27,8 +27,8 @@ class InterfaceReading:
     out_octets: int | None
     speed_bps: int | None
     oper_up: bool | None
-    in_errors: int | None = None  # ifInErrors (Counter32)
-    out_errors: int | None = None  # ifOutErrors (Counter32)
+    in_errors: int | None = None  # ifInErrors (Counter32), as of the last name refresh
+    out_errors: int | None = None  # ifOutErrors (Counter32), as of the last name refresh
 
 
 @dataclass(frozen=True)

@@ -267,10 +267,10 @@ ID: dict[str, str] = {
     "In": "Masuk",
     "Out": "Keluar",
     "Errors in/out": "Galat masuk/keluar",
-    "Use is over the last poll interval; errors are the device's counters (+ new since the "
-    "last poll).":
-        "Pemakaian selama interval pemantauan terakhir; galat adalah penghitung perangkat "
-        "(+ baru sejak pemantauan terakhir).",
+    "Use is over the last poll interval; errors are the device's counters, read with the "
+    "interface names (+ new since the reading before).":
+        "Pemakaian selama interval pemantauan terakhir; galat adalah penghitung perangkat, "
+        "dibaca bersama nama antarmuka (+ baru sejak pembacaan sebelumnya).",
 }
 
 

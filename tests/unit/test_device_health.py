@@ -117,6 +117,8 @@ def test_health_costs_no_request_between_name_refreshes():
     cycles = run(agent, cycles=6, refresh=100)
     assert len(agent.requests) - len(interface_requests(agent)) == 1  # one discovery at start
     assert len(interface_requests(agent)) == 6
+    # error counters come with the names only, not in every cycle's walk
+    assert [IF_IN_ERRORS in r for r in interface_requests(agent)] == [True] + [False] * 5
     assert all(c.devices["r1"].health.cpu_load_ratio == 0.21 for c in cycles)  # type: ignore
 
 
