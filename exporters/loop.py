@@ -15,7 +15,7 @@ from controller.context import Context
 from controller.settings import Settings
 from exporters.probes import can_probe, probe, targets_from
 from exporters.snmp import Poller, PollerOptions
-from exporters.state import latest_readings
+from exporters.state import latest_readings, publish_cycle, publish_probes
 
 log = logging.getLogger("simpul.exporters")
 
@@ -60,7 +60,7 @@ async def poll_loop(ctx: Context) -> None:
             poller.set_inventory(ctx.inventory)  # follow inventory reloads
             try:
                 cycle = await poller.poll_once()
-                latest.cycle = cycle
+                publish_cycle(latest, cycle)
                 if first:
                     freeze_long_lived()
                     first = False
@@ -87,8 +87,8 @@ async def probe_loop(ctx: Context) -> None:
         started, at = time.monotonic(), time.time()
         try:
             targets = [t for t in targets_from(ctx.inventory) if ctx.shard.owns(t.site)]
-            latest.probes = await asyncio.to_thread(
-                probe, targets, settings.probe_count, settings.probe_timeout_s)
+            publish_probes(latest, await asyncio.to_thread(
+                probe, targets, settings.probe_count, settings.probe_timeout_s), at)
             for hook in list(latest.probe_hooks):  # availability runs
                 await hook(at, latest.probes)
         except Exception:

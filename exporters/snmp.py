@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretStore
+from exporters import health
+from exporters.health import DeviceHealth, HealthPlan
 from exporters.snmp_client import END, Oid, PysnmpClient, SnmpClient, SnmpError, Target, Value
 from exporters.state import CycleHook, CycleReadings, DeviceReading, InterfaceReading
 
@@ -37,6 +39,8 @@ SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3)
 IF_NUMBER: Oid = (1, 3, 6, 1, 2, 1, 2, 1)
 IF_DESCR: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)
 IF_OPER_STATUS: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)
+IF_IN_ERRORS: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 14)  # Counter32 (RFC 2863)
+IF_OUT_ERRORS: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 20)  # Counter32 (RFC 2863)
 IF_NAME: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)
 IF_HC_IN_OCTETS: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6)
 IF_HC_OUT_OCTETS: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10)
@@ -45,6 +49,9 @@ IF_ALIAS: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)
 
 COUNTER_COLUMNS: tuple[Oid, ...] = (IF_HC_IN_OCTETS, IF_HC_OUT_OCTETS, IF_HIGH_SPEED,
                                     IF_OPER_STATUS)
+# Read with the names only (every `names_refresh_cycles`): two more columns every cycle pushed
+# a 24-port device's answer past net-snmp's GETBULK limit, a second request per device.
+ERROR_COLUMNS: tuple[Oid, ...] = (IF_IN_ERRORS, IF_OUT_ERRORS)
 NAME_COLUMNS: tuple[Oid, ...] = (IF_NAME, IF_ALIAS)  # ifDescr only where ifName is missing
 COUNTER64_MAX = 2**64 - 1
 MAX_REQUESTS_PER_WALK = 400  # a misbehaving agent cannot keep us walking forever
@@ -59,6 +66,8 @@ class _DeviceState:
     names_stale: bool = True
     last_uptime_s: float | None = None
     interface_count: int = 0
+    health_plan: HealthPlan | None = None  # None: discover on the next name refresh
+    errors: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ class PollerOptions:
     @property
     def device_deadline_s(self) -> float:
         """Upper bound for one device's whole cycle (several requests, each with retries)."""
-        return self.timeout_s * (self.retries + 1) * 3 + 1.0
+        return self.timeout_s * (self.retries + 1) * 4 + 1.0
 
 
 def _text(value: Value) -> str | None:
@@ -86,9 +95,13 @@ def _counter(value: Value) -> int | None:
     return value if isinstance(value, int) and 0 <= value <= COUNTER64_MAX else None
 
 
+def _counter32(value: Value) -> int | None:
+    return value if isinstance(value, int) and 0 <= value <= 2**32 - 1 else None
+
+
 async def walk_columns(client: SnmpClient, target: Target, columns: tuple[Oid, ...],
                        max_repetitions: int, scalars: tuple[Oid, ...] = (),
-                       expected_rows: int = 0
+                       expected_rows: int = 0, instances: tuple[Oid, ...] = ()
                        ) -> tuple[dict[Oid, Value], dict[Oid, dict[int, Value]]]:
     """GETBULK-walk several table columns side by side, with scalars (e.g. sysUpTime) first.
 
@@ -98,23 +111,30 @@ async def walk_columns(client: SnmpClient, target: Target, columns: tuple[Oid, .
     table size, re-checked by full walks. When ifNumber is among the scalars, later requests of
     a full walk ask for only the rows still missing plus one (which shows the column's end),
     instead of another `max_repetitions` rows of every column mostly past its end.
+    `instances` (exact OIDs in one-integer-index tables) ride as non-repeaters too, each asked
+    as GETNEXT of its predecessor; they come back keyed by the instance, only if it exists.
     """
     tables: dict[Oid, dict[int, Value]] = {col: {} for col in columns}
     cursors: dict[Oid, Oid] = {col: col for col in columns}
     pending = list(columns)
     values: dict[Oid, Value] = {}
-    first = bool(scalars)
+    first = bool(scalars or instances)
+    head = list(scalars) + [health.predecessor(i) for i in instances]
     for _ in range(MAX_REQUESTS_PER_WALK):
         if not pending:
             break
-        non_repeaters = len(scalars) if first else 0
-        oids = (list(scalars) if first else []) + [cursors[c] for c in pending]
+        non_repeaters = len(head) if first else 0
+        oids = (head if first else []) + [cursors[c] for c in pending]
         var_binds = await client.get_bulk(target, oids, non_repeaters, max_repetitions)
         if first:
             for scalar, (oid, value) in zip(scalars, var_binds, strict=False):
                 if oid == (*scalar, 0) and value is not END:
                     values[scalar] = value
-            var_binds = var_binds[len(scalars):]
+            for instance, (oid, value) in zip(instances, var_binds[len(scalars):len(head)],
+                                              strict=False):
+                if oid == instance and value is not END:
+                    values[instance] = value
+            var_binds = var_binds[len(head):]
             first = False
         if not var_binds:
             break
@@ -219,7 +239,7 @@ class Poller:
         state.cycles_since_names += 1
         if state.cycles_since_names >= opts.names_refresh_cycles:
             state.names_stale = True
-        columns = COUNTER_COLUMNS + (NAME_COLUMNS if state.names_stale else ())
+        columns = COUNTER_COLUMNS + (NAME_COLUMNS + ERROR_COLUMNS if state.names_stale else ())
         # Hot path: the table size is known from the last full walk, so ask for exactly that
         # many rows, in as few PDUs as the agent allows. Name refreshes walk to the end and so
         # find added or removed interfaces.
@@ -233,8 +253,12 @@ class Poller:
         else:
             repetitions = opts.max_repetitions
         scalars = (SYS_UPTIME, IF_NUMBER) if state.names_stale else (SYS_UPTIME,)
+        if state.names_stale:
+            await self._discover_health(target, state)
+        wanted = health.instances(state.health_plan) if state.health_plan else ()
         values, tables = await walk_columns(self.client, target, columns, repetitions,
-                                            scalars=scalars, expected_rows=expected)
+                                            scalars=scalars, expected_rows=expected,
+                                            instances=wanted)
         uptime_raw = values.get(SYS_UPTIME)
         if state.names_stale:
             if not tables[IF_NAME]:  # an agent without ifXTable names: fall back to ifDescr
@@ -253,6 +277,10 @@ class Poller:
         if uptime_s is not None:
             state.last_uptime_s = uptime_s
 
+        if IF_IN_ERRORS in tables:
+            state.errors = {i: (_counter32(tables[IF_IN_ERRORS].get(i)),
+                                _counter32(tables[IF_OUT_ERRORS].get(i)))
+                            for i in set(tables[IF_IN_ERRORS]) | set(tables[IF_OUT_ERRORS])}
         indexes = sorted(set().union(*(tables[c].keys() for c in COUNTER_COLUMNS)))
         interfaces = []
         for index in indexes:
@@ -268,11 +296,34 @@ class Poller:
                 out_octets=_counter(tables[IF_HC_OUT_OCTETS].get(index)),
                 speed_bps=speed * 1_000_000 if speed is not None else None,
                 oper_up=(oper == 1) if isinstance(oper, int) and 1 <= oper <= 7 else None,
+                in_errors=state.errors.get(index, (None, None))[0],
+                out_errors=state.errors.get(index, (None, None))[1],
             ))
         state.interface_count = len(indexes)
         return DeviceReading(device=device.name, site=device.site, up=True,
                              sys_uptime_s=uptime_s, interfaces=tuple(interfaces),
-                             counter_reset=reset, polled_at=time.time())
+                             counter_reset=reset, polled_at=time.time(),
+                             health=self._health(device, state, values, uptime_s))
+
+    async def _discover_health(self, target: Target, state: _DeviceState) -> None:
+        """Find the device's health rows (RAM row, processors, CPU table, sensors): one short
+        walk, on name-refresh cycles only; a device that answers none costs one request."""
+        scalars, tables = await walk_columns(self.client, target, health.DISCOVERY_COLUMNS,
+                                             self.options.max_repetitions,
+                                             scalars=health.DISCOVERY_SCALARS)
+        state.health_plan = health.plan_from(scalars, tables)
+
+    @staticmethod
+    def _health(device: Device, state: _DeviceState, values: dict[Oid, Value],
+                sys_uptime_s: float | None) -> DeviceHealth:
+        """This cycle's health; a row the plan expects and the device no longer has sends the
+        next cycle back to discovery."""
+        plan = state.health_plan or HealthPlan()
+        reading, missing = health.decode(plan, values, sys_uptime_s)
+        if missing:
+            log.info("device %s: a health instance went missing: rediscovering", device.name)
+            state.names_stale = True
+        return reading
 
     def _store_names(self, device: str, state: _DeviceState,
                      tables: dict[Oid, dict[int, Value]]) -> None:

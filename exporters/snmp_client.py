@@ -52,7 +52,9 @@ class _End:
 
 
 END = _End()
-Value = int | bytes | _End | None  # None: a type the poller does not use (e.g. an OID value)
+# An OBJECT IDENTIFIER value (e.g. hrStorageType) is a tuple; None: a type the poller does not
+# use (IpAddress, Opaque).
+Value = int | bytes | tuple[int, ...] | _End | None
 
 
 class SnmpError(Exception):
@@ -111,6 +113,8 @@ def _plain(value: Any) -> Value:
         return int(value)
     if isinstance(value, univ.OctetString):
         return value.asOctets()
+    if isinstance(value, univ.ObjectIdentifier):
+        return tuple(value)
     if isinstance(value, EndOfMibView | NoSuchObject | NoSuchInstance):
         return END
     return None

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from exporters.health import DeviceHealth
+
 if TYPE_CHECKING:
     from controller.context import Context
 
@@ -25,6 +27,8 @@ class InterfaceReading:
     out_octets: int | None
     speed_bps: int | None
     oper_up: bool | None
+    in_errors: int | None = None  # ifInErrors (Counter32), as of the last name refresh
+    out_errors: int | None = None  # ifOutErrors (Counter32), as of the last name refresh
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class DeviceReading:
     counter_reset: bool = False
     error: str | None = None
     polled_at: float = 0.0
+    health: DeviceHealth | None = None  # uptime, CPU, memory, temperature (exporters.health)
 
 
 @dataclass(frozen=True)
@@ -72,15 +77,39 @@ class ProbeReading:
 
 # Called after each probe round with its start (Unix seconds) and readings (availability).
 ProbeHook = Callable[[float, dict[str, ProbeReading]], Awaitable[None]]
+PROBE_HISTORY_S = 3600.0  # what the device page shows of the probes: the last hour
 
 
 @dataclass
 class LatestReadings:
-    """What /metrics shows: the last completed poll cycle and the last probe cycle."""
+    """What /metrics shows: the last completed poll cycle and the last probe cycle; for the
+    device page also the cycle before (interface rates) and the last hour of probes."""
 
     cycle: CycleReadings | None = None
     probes: dict[str, ProbeReading] = field(default_factory=dict)
     probe_hooks: list[ProbeHook] = field(default_factory=list)
+    previous: CycleReadings | None = None
+    probe_history: dict[str, list[tuple[float, ProbeReading]]] = field(default_factory=dict)
+
+
+def publish_cycle(latest: LatestReadings, cycle: CycleReadings) -> None:
+    """Make `cycle` the latest, keeping the one before it (rates need two readings)."""
+    latest.previous, latest.cycle = latest.cycle, cycle
+
+
+def publish_probes(latest: LatestReadings, probes: dict[str, ProbeReading], at: float) -> None:
+    """Make `probes` the latest and append them to each device's last hour (in memory: the
+    history starts again with the process)."""
+    latest.probes = probes
+    since = at - PROBE_HISTORY_S
+    history = {}
+    for device, readings in latest.probe_history.items():
+        kept = [item for item in readings if item[0] >= since]
+        if kept:
+            history[device] = kept
+    for device, reading in probes.items():
+        history.setdefault(device, []).append((at, reading))
+    latest.probe_history = history
 
 
 # Called after each poll cycle (office-bandwidth rollups); a coroutine function may be given.

@@ -27,6 +27,16 @@ log = logging.getLogger("simpul.lab.snmp")
 
 IF_MODULES = ("ifTable", "ifXTable", "interfaces", "if-mib")
 IFMIB_SCRIPT = Path(__file__).with_name("snmp_ifmib.py")
+HEALTH_SCRIPT = Path(__file__).with_name("snmp_health.py")
+# net-snmp 5.9's HOST-RESOURCES-MIB modules: a RouterOS or IOS agent must not answer the host's
+# own (lab/snmp_health.py serves RouterOS's; IOS has none), nor net-snmp's enterprise MIBs.
+HOST_MODULES = ("hr_system", "hrh_storage", "hrh_filesys", "hr_device", "hr_other", "hr_proc",
+                "hr_network", "hr_print", "hr_disk", "hr_partition", "hrSWRunTable",
+                "hrSWRunPerfTable", "hrSWInstalledTable")
+NET_SNMP_ENTERPRISE = (".1.3.6.1.4.1.2021", ".1.3.6.1.4.1.8072")
+# the health subtrees each simulated platform answers (pass_persist to lab/snmp_health.py)
+HEALTH_SUBTREES = {"mikrotik_routeros": (".1.3.6.1.2.1.25", ".1.3.6.1.4.1.14988"),
+                   "cisco_ios": (".1.3.6.1.4.1.9.9.109",)}
 
 
 @dataclass
@@ -93,7 +103,9 @@ def interfaces_by_device(inventory: Inventory) -> dict[str, list[_Iface]]:
 
 
 def agent_spec(device: Device, inventory: Inventory, secrets: SecretStore,
-               ifmib_spec: Path) -> SnmpdSpec | None:
+               ifmib_spec: Path, health_spec: Path | None = None) -> SnmpdSpec | None:
+    """snmpd for one device; a RouterOS or IOS device (simulated) answers its platform's health
+    MIBs from `health_spec`, a Linux one the host's real HOST-RESOURCES-MIB."""
     if device.snmp is None or device.snmp not in inventory.snmp_profiles:
         return None
     profile = inventory.snmp_profiles[device.snmp]
@@ -106,11 +118,26 @@ def agent_spec(device: Device, inventory: Inventory, secrets: SecretStore,
                             secrets.require(profile.priv_secret),
                             profile.auth_protocol or "SHA", profile.priv_protocol or "AES"))
     run = f"{sys.executable} -S {IFMIB_SCRIPT} {ifmib_spec}"
+    extra = [f"pass_persist .1.3.6.1.2.1.2 {run}", f"pass_persist .1.3.6.1.2.1.31 {run}",
+             f"sysName {device.name}"]
+    excluded: tuple[str, ...] = IF_MODULES
+    hidden: tuple[str, ...] = ()
+    subtrees = HEALTH_SUBTREES.get(device.platform)
+    if subtrees is not None:
+        excluded += HOST_MODULES
+        hidden = NET_SNMP_ENTERPRISE
+        if health_spec is not None:
+            health = f"{sys.executable} -S {HEALTH_SCRIPT} {health_spec}"
+            extra += [f"pass_persist {oid} {health}" for oid in subtrees]
     return SnmpdSpec(
         listen=[f"udp:{device.mgmt_address}:{device.snmp_port}"], communities=communities,
-        v3_users=users, exclude_modules=IF_MODULES,
-        extra=[f"pass_persist .1.3.6.1.2.1.2 {run}", f"pass_persist .1.3.6.1.2.1.31 {run}",
-               f"sysName {device.name}"])
+        v3_users=users, exclude_modules=excluded, hidden_oids=hidden, extra=extra)
+
+
+def health_spec(device: Device, boot: float) -> dict[str, Any]:
+    """lab/snmp_health.py's spec: the platform, a per-device seed, the simulated boot time."""
+    seed = int.from_bytes(hashlib.sha256(device.name.encode()).digest()[:4], "big")
+    return {"platform": device.platform, "seed": seed, "boot": boot - seed % 86_400 * 30}
 
 
 def _start_epoch(state_dir: Path) -> float:
@@ -144,7 +171,9 @@ def start_agents(inventory: Inventory, secrets: SecretStore, state_dir: Path,
             ifmib_spec.write_text(json.dumps({"start": start, "interfaces": [
                 {"index": i + 1, "name": f.name, "alias": f.alias, "speed_mbps": f.speed_mbps,
                  "in_bps": f.in_bps, "out_bps": f.out_bps} for i, f in enumerate(ifaces)]}))
-            spec = agent_spec(device, inventory, secrets, ifmib_spec)
+            health_path = workdir / "health.json"
+            health_path.write_text(json.dumps(health_spec(device, start)))
+            spec = agent_spec(device, inventory, secrets, ifmib_spec, health_path)
             if spec is not None:
                 procs.append(start_snmpd(workdir, spec))
     except Exception:

@@ -1,7 +1,8 @@
 """A net-snmp `pass_persist` program serving one lab device's IF-MIB from a JSON spec.
 
 snmpd (started without its own interface modules) hands us GET/GETNEXT for the mib-2 subtree;
-we answer ifNumber, ifTable (ifIndex, ifDescr, ifOperStatus) and ifXTable (ifName,
+we answer ifNumber, ifTable (ifIndex, ifDescr, ifOperStatus, ifInErrors, ifOutErrors: Counter32,
+a few per hour on a link that is up) and ifXTable (ifName,
 ifHCInOctets, ifHCOutOctets, ifHighSpeed, ifAlias). Counters grow as the integral of a traffic
 rate that swings around each interface's base rate, so they only ever increase and the demo's
 dashboards show live, changing bandwidth. Stdlib only: it runs as a small child of snmpd.
@@ -17,6 +18,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 
 PERIOD_S = 600.0  # one swing of the traffic pattern
 SWING = 0.4
@@ -42,6 +44,11 @@ def build(spec: dict, now: float) -> dict[tuple[int, ...], tuple[str, str]]:
         table[(*IF_ENTRY, 1, idx)] = ("integer", str(idx))
         table[(*IF_ENTRY, 2, idx)] = ("string", iface["name"])
         table[(*IF_ENTRY, 8, idx)] = ("integer", "1" if up else "2")
+        errors_per_hour = float(iface.get("errors_per_hour", 2.0)) if up else 0.0
+        table[(*IF_ENTRY, 14, idx)] = ("counter", str(int(elapsed / 3600 * errors_per_hour)
+                                                      % 2**32))
+        table[(*IF_ENTRY, 20, idx)] = ("counter", str(int(elapsed / 7200 * errors_per_hour)
+                                                      % 2**32))
         table[(*IFX_ENTRY, 1, idx)] = ("string", iface["name"])
         table[(*IFX_ENTRY, 6, idx)] = ("counter64", str(
             octets(iface["in_bps"], elapsed, i * 0.7) if up else 0))
@@ -57,6 +64,12 @@ def parse(oid: str) -> tuple[int, ...]:
 
 
 def main() -> None:
+    serve(build)
+
+
+def serve(build_table: Callable[[dict, float], dict[tuple[int, ...], tuple[str, str]]]) -> None:
+    """The pass_persist protocol on stdin/stdout over the table `build_table(spec, now)` gives
+    for the JSON spec named by argv[1] (shared with lab/snmp_health.py)."""
     with open(sys.argv[1]) as fh:
         spec = json.load(fh)
     out = sys.stdout
@@ -69,7 +82,7 @@ def main() -> None:
             out.write("PONG\n")
         elif command in ("get", "getnext"):
             oid = parse(sys.stdin.readline())
-            table = build(spec, time.time())
+            table = build_table(spec, time.time())
             keys = sorted(table)
             if command == "get":
                 found = oid if oid in table else None

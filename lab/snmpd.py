@@ -67,8 +67,8 @@ def snmpd_command(workdir: Path, spec: SnmpdSpec, netns: str | None = None) -> l
     binary = shutil.which("snmpd") or "/usr/sbin/snmpd"
     cmd = [binary, "-f", "-Lf", str(workdir / "snmpd.log"), "-C", "-c",
            str(workdir / "snmpd.conf"), "-p", str(workdir / "snmpd.pid")]
-    if spec.exclude_modules:
-        cmd += ["-I", ",".join(f"-{m}" for m in spec.exclude_modules)]
+    if spec.exclude_modules:  # snmpd(8): "-I -a,b,c": one minus for the whole list
+        cmd += ["-I", "-" + ",".join(spec.exclude_modules)]
     cmd.append(",".join(spec.listen))
     if netns:
         cmd = ["ip", "netns", "exec", netns, *cmd]

@@ -304,6 +304,36 @@ ID: dict[str, str] = {
     "Disconnect this session?": "Putuskan sesi ini?",
     "Accept this recommendation?": "Terima rekomendasi ini?",
     "Deactivate this user?": "Nonaktifkan pengguna ini?",
+    # device health (#18)
+    "Health": "Kesehatan",
+    "Ok": "Baik",
+    "Warning": "Peringatan",
+    "No SNMP answer": "Tidak ada jawaban SNMP",
+    "Uptime": "Waktu aktif",
+    "CPU": "CPU",
+    "5-minute average": "rata-rata 5 menit",
+    "1-minute average": "rata-rata 1 menit",
+    "Memory": "Memori",
+    "Temperature": "Suhu",
+    "not reported": "tidak dilaporkan",
+    "Last backup": "Cadangan terakhir",
+    "Reachability (ICMP), last hour": "Keterjangkauan (ICMP), satu jam terakhir",
+    "From": "Mulai",
+    "Round-trip time": "Waktu pulang-pergi",
+    "Loss": "Hilang",
+    "Echoes": "Echo",
+    "No probe results yet (ICMP probes need root).":
+        "Belum ada hasil probe (probe ICMP perlu root).",
+    "Interfaces": "Antarmuka",
+    "Interface": "Antarmuka",
+    "Speed": "Kecepatan",
+    "In": "Masuk",
+    "Out": "Keluar",
+    "Errors in/out": "Galat masuk/keluar",
+    "Use is over the last poll interval; errors are the device's counters, read with the "
+    "interface names (+ new since the reading before).":
+        "Pemakaian selama interval pemantauan terakhir; galat adalah penghitung perangkat, "
+        "dibaca bersama nama antarmuka (+ baru sejak pembacaan sebelumnya).",
 }
 
 

@@ -14,6 +14,7 @@ from prometheus_client.core import Metric
 
 from exporters.collectors.allocation import ScheduledAllocationCollector
 from exporters.collectors.config import ConfigCollector
+from exporters.collectors.health import HealthCollector
 from exporters.collectors.inventory import InventoryCollector, InventoryStateCollector
 from exporters.collectors.poll import PollCollector
 from exporters.collectors.portal import PortalCollector, PortalFigures
@@ -24,14 +25,15 @@ if TYPE_CHECKING:
     from controller.context import Context
 
 __all__ = [
-    "COLLECTORS", "ConfigCollector", "InventoryCollector", "InventoryStateCollector",
+    "COLLECTORS", "ConfigCollector", "HealthCollector", "InventoryCollector",
+    "InventoryStateCollector",
     "PollCollector", "PortalCertificateCollector", "PortalCollector", "PortalFigures",
     "ScheduledAllocationCollector", "exported_metric_names", "register_collectors", "sample_names",
 ]
 
 COLLECTORS = (PollCollector, InventoryCollector, ScheduledAllocationCollector,
               InventoryStateCollector, ConfigCollector, PortalCollector,
-              PortalCertificateCollector)
+              PortalCertificateCollector, HealthCollector)
 
 # The samples of a family as PromQL names them (a family without samples has no _created).
 _SUFFIXES = {"counter": ("_total",), "info": ("_info",), "summary": ("_sum", "_count"),
@@ -61,3 +63,4 @@ def register_collectors(ctx: Context, portal: Callable[[], PortalFigures],
     registry.register(PollCollector(latest_readings(ctx), lambda: ctx.inventory))
     registry.register(InventoryStateCollector(ctx))
     registry.register(PortalCertificateCollector(tls_expiry))
+    registry.register(HealthCollector(latest_readings(ctx), lambda: ctx.inventory))

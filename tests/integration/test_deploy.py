@@ -158,6 +158,11 @@ def test_rules_and_dashboard_name_only_exported_metrics():
 PROPOSED_FOR_DESIGN = {
     "simpul_portal_tls_cert_expiry_timestamp_seconds",  # #13: the portal's HTTPS certificate
     "simpul_hotspot_open_elapsed_seconds",  # #16: for the no-logins-in-open-hours alert
+    # #18 device health: {site, device} (+ sensor); interface errors with the interface labels
+    "simpul_device_uptime_seconds", "simpul_device_cpu_load_ratio",
+    "simpul_device_memory_used_bytes", "simpul_device_memory_total_bytes",
+    "simpul_device_temperature_celsius", "simpul_interface_receive_errors_total",
+    "simpul_interface_transmit_errors_total",
 }
 
 

@@ -26,7 +26,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "services": ("controller.configs", "controller.hotspot_gateway", "controller.jobs",
                  "controller.pushes", "controller.backups", "controller.drift",
                  "controller.bandwidth", "controller.accountability", "controller.auth",
-                 "controller.overview", "captive_portal", "exporters"),
+                 "controller.overview", "controller.device_health", "captive_portal",
+                 "exporters"),
     "web": ("controller.web",),
     "entry": ("controller.cli", "controller.serve"),
 }

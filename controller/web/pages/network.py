@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -11,13 +14,22 @@ from sqlalchemy import select
 
 from controller.accountability.costs import MonthTotals, month_totals
 from controller.accountability.sla import SlaReport, month_so_far
-from controller.backups import BackupError
+from controller.backups import BackupError, Version
 from controller.context import Context
+from controller.device_health import badges, health_view
 from controller.overview import device_status, latest_use, site_history, status_counts
 from controller.pushes import config_jobs
 from controller.store.models import ConfigDrift
 from controller.units import format_idr as idr
-from controller.web.deps import KnownDevice, KnownSite, Viewer, get_ctx, language, render
+from controller.web.deps import (
+    KnownDevice,
+    KnownSite,
+    Viewer,
+    get_ctx,
+    language,
+    local_time,
+    render,
+)
 from controller.web.pages.bandwidth import _number, last_full_month
 
 router = APIRouter(include_in_schema=False)
@@ -127,7 +139,7 @@ def _chart(points: list, down_bps: int, up_bps: int) -> dict | None:  # type: ig
 def devices(request: Request, _who: Viewer) -> Response:
     ctx = get_ctx(request)
     return render(request, "devices.html", devices=list(ctx.inventory.devices.values()),
-                  statuses=device_status(ctx), drift=_drift(request))
+                  statuses=device_status(ctx), drift=_drift(request), health=badges(ctx))
 
 
 def _drift(request: Request) -> dict[str, str]:
@@ -151,4 +163,37 @@ def device_detail(request: Request, name: str, device: KnownDevice, who: Viewer,
     with ctx.store.session() as session:
         drift = session.get(ConfigDrift, name)
     return render(request, "device.html", device=device, status=device_status(ctx)[name],
-                  drift=drift, backups=history, backup_diff=backup_diff)
+                  drift=drift, backups=history, backup_diff=backup_diff,
+                  **_health_context(ctx, device.name, device.site, history))
+
+
+def _health_context(ctx: Context, name: str, site: str,
+                    history: list[Version]) -> dict[str, Any]:
+    """What device_health.html needs: the health view, the last backup and formatters (times in
+    the device's site zone, named)."""
+    zone = ZoneInfo(ctx.inventory.sites[site].timezone if site in ctx.inventory.sites
+                    else ctx.inventory.home_zone())
+
+    def site_time(value: str | float, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        when = (datetime.fromisoformat(value) if isinstance(value, str)
+                else datetime.fromtimestamp(value, UTC))
+        return local_time(when, zone, fmt)
+
+    return {"hv": health_view(ctx, name), "last_backup": history[0] if history else None,
+            "previous_backup": history[1] if len(history) > 1 else None,
+            "site_time": site_time, "duration": format_uptime, "mib": _mib, "mbps": _mbps}
+
+
+def format_uptime(seconds: float) -> str:
+    """3 d 04:05 (days, hours:minutes)."""
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    return f"{days} d {minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _mib(value: int | None) -> str:
+    return "—" if value is None else f"{value / 2**20:,.0f}"
+
+
+def _mbps(bps: float | None) -> str:
+    return "—" if bps is None else f"{bps / 1e6:,.1f} Mbit/s"
