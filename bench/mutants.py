@@ -190,7 +190,8 @@ mutant("host-key-check", "controller/devices/base.py",
        "test_unknown_then_trusted_then_changed_then_replaced",
        why="a changed SSH host key refuses the connection")
 mutant("host-key-pinned-first", "controller/devices/host_keys.py",
-       "    if not keys:\n        raise HostKeyUnknown(device, host_entry(host, port))\n    only", "    only",
+       "    if not keys:\n        raise HostKeyUnknown(device, host_entry(host, port))\n    only",
+       "    only",
        "tests/unit/test_host_keys.py",
        why="an unknown device is refused before any connection")
 mutant("atomic-login-count", "controller/auth.py",
