@@ -38,6 +38,9 @@ class Context:
     # and the hooks every poll cycle of this process calls (the office-bandwidth rollups).
     latest: LatestReadings | None = None
     cycle_hooks: list[CycleHook] = field(default_factory=list)
+    # /metrics bytes with the poll cycle's part cached (exporters.exposition.Exposition),
+    # set when the collectors are registered; None: render the registry as it is.
+    exposition: Any = None
 
     @classmethod
     def open(cls, settings: Settings, *, run_migrations: bool = True) -> Context:

@@ -65,4 +65,11 @@ def metrics_response(ctx: Context, request: Request) -> Response:
                 given.strip().encode(), expected.encode()):
             return PlainTextResponse("/metrics needs the metrics bearer token\n", 401,
                                      headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+    if ctx.exposition is None:
+        return Response(generate_latest(ctx.registry), media_type=CONTENT_TYPE_LATEST)
+    from exporters.exposition import wants_gzip
+
+    gzip = wants_gzip(request.headers.get("accept-encoding", ""))
+    return Response(ctx.exposition.render(gzip=gzip), media_type=CONTENT_TYPE_LATEST,
+                    headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if gzip
+                    else {"Vary": "Accept-Encoding"})

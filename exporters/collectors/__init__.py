@@ -19,6 +19,7 @@ from exporters.collectors.inventory import InventoryCollector, InventoryStateCol
 from exporters.collectors.poll import PollCollector
 from exporters.collectors.portal import PortalCollector, PortalFigures
 from exporters.collectors.tls import PortalCertificateCollector
+from exporters.exposition import Exposition
 from exporters.state import latest_readings
 
 if TYPE_CHECKING:
@@ -60,7 +61,9 @@ def register_collectors(ctx: Context, portal: Callable[[], PortalFigures],
     registry.register(ScheduledAllocationCollector(lambda: ctx.inventory))
     registry.register(ConfigCollector(ctx.store))
     registry.register(PortalCollector(portal))
-    registry.register(PollCollector(latest_readings(ctx), lambda: ctx.inventory))
+    poll = PollCollector(latest_readings(ctx), lambda: ctx.inventory)
+    registry.register(poll)
+    ctx.exposition = Exposition(registry, poll)
     registry.register(InventoryStateCollector(ctx))
     registry.register(PortalCertificateCollector(tls_expiry))
     registry.register(HealthCollector(latest_readings(ctx), lambda: ctx.inventory))

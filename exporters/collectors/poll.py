@@ -65,7 +65,14 @@ class PollCollector(Collector):
         yield from _empty_poll_families()
         yield from _empty_probe_families()
 
-    def collect(self) -> Iterator[Metric]:
+    @staticmethod
+    def cycle_families_described() -> Iterator[Metric]:
+        """The families that change once per poll cycle (exporters.exposition caches them)."""
+        yield from _empty_poll_families()
+
+    def cycle_families(self) -> tuple[tuple[CycleReadings | None, Inventory], list[Metric]]:
+        """The poll cycle's families and what they were built from (the cycle and inventory
+        objects: both are replaced, never changed, so identity says when to build anew)."""
         cycle = self._latest.cycle
         inventory = self._inventory()
         cached_cycle, cached_inventory, families = self._cached
@@ -73,7 +80,10 @@ class PollCollector(Collector):
             # Readings change once per cycle; scrapes come more often. Build once per cycle.
             families = list(self._poll_families(cycle, inventory))
             self._cached = (cycle, inventory, families)
-        yield from families
+        return (cycle, inventory), families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.cycle_families()[1]
         yield from self._probe_families()
 
     def _poll_families(self, cycle: CycleReadings | None,
