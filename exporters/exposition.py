@@ -18,15 +18,21 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.registry import CollectorRegistry
 
-from exporters.collectors.poll import PollCollector
+
+class CycleCollector(Protocol):
+    """A collector whose families change once per poll cycle (PollCollector, HealthCollector)."""
+
+    def cycle_families_described(self) -> Iterator[Metric]: ...
+
+    def cycle_families(self) -> tuple[tuple[Any, Any], list[Metric]]: ...
 
 # RFC 1952 member header: magic, CM=8 (deflate), no flags, MTIME 0, XFL 0, OS 255 (unknown).
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -45,7 +51,7 @@ class _Families:
 
 @dataclass(frozen=True)
 class _CyclePart:
-    key: tuple[Any, Any]
+    key: list[tuple[Any, Any]]
     text: bytes
     gzip_head: bytes  # header + the text deflated and sync-flushed
     compressor: Any  # zlib Compress after the text; copied, never used itself
@@ -53,20 +59,24 @@ class _CyclePart:
 
 
 class Exposition:
-    """The registry's exposition, with the poll collector's cycle part cached."""
+    """The registry's exposition, with the cycle collectors' part cached."""
 
-    def __init__(self, registry: CollectorRegistry, poll: PollCollector):
+    def __init__(self, registry: CollectorRegistry, cycle: Sequence[CycleCollector]):
         self.registry = registry
-        self.poll = poll
+        self.cycle = list(cycle)
         self._part: _CyclePart | None = None
         self._lock = threading.Lock()
-        self._cycle_names = frozenset(family.name for family in poll.cycle_families_described())
+        self._cycle_names = frozenset(family.name for collector in self.cycle
+                                      for family in collector.cycle_families_described())
 
     def _cycle_part(self) -> _CyclePart:
-        key, families = self.poll.cycle_families()
+        built = [collector.cycle_families() for collector in self.cycle]
+        key = [k for k, _ in built]
         with self._lock:
             part = self._part
-            if part is None or part.key[0] is not key[0] or part.key[1] is not key[1]:
+            if part is None or any(a is not b for old, new in zip(part.key, key, strict=True)
+                                   for a, b in zip(old, new, strict=True)):
+                families = [f for _, fs in built for f in fs]
                 text = generate_latest(_Families(iter(families)))  # type: ignore[arg-type]
                 compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
                 head = GZIP_HEADER + compressor.compress(text) + compressor.flush(

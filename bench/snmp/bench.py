@@ -144,7 +144,7 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
     out["render_bytes"] = len(body)
     # What a scrape costs in serve: the cycle's part cached (exporters.exposition), plain and
     # gzip; the first scrape of a cycle builds it.
-    exposition = Exposition(registry, poll_collector)
+    exposition = Exposition(registry, [poll_collector])
     t0 = time.perf_counter()
     exposition.render(gzip=True)
     out["first_scrape_s"] = time.perf_counter() - t0

@@ -57,13 +57,22 @@ class HealthCollector(Collector):
     def describe() -> Iterator[Metric]:
         yield from _empty_families()
 
-    def collect(self) -> Iterator[Metric]:
+    @staticmethod
+    def cycle_families_described() -> Iterator[Metric]:
+        """All of them change once per poll cycle (exporters.exposition caches them)."""
+        yield from _empty_families()
+
+    def cycle_families(self) -> tuple[tuple[CycleReadings | None, Inventory], list[Metric]]:
+        """The cycle's families and the cycle and inventory objects they were built from."""
         cycle, inventory = self._latest.cycle, self._inventory()
         cached_cycle, cached_inventory, families = self._cached
         if cycle is not cached_cycle or inventory is not cached_inventory or not families:
             families = self._families(cycle, inventory)
             self._cached = (cycle, inventory, families)
-        yield from families
+        return (cycle, inventory), families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.cycle_families()[1]
 
     @staticmethod
     def _families(cycle: CycleReadings | None, inventory: Inventory) -> list[Metric]:

@@ -29,7 +29,7 @@ def setup() -> tuple[LatestReadings, Gauge, Exposition, list[Inventory]]:
     poll = PollCollector(latest, lambda: inventories[0])
     registry.register(poll)
     sessions = Gauge("simpul_test_sessions", "live figure", registry=registry)
-    return latest, sessions, Exposition(registry, poll), inventories
+    return latest, sessions, Exposition(registry, [poll]), inventories
 
 
 def lines(body: bytes) -> list[str]:
