@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from captive_portal.clock import aware, utcnow
-from captive_portal.errors import PortalError
+from captive_portal.errors import PortalError, Refusal
 from controller.context import Context
 from controller.store import audit
 from controller.store.portal import Voucher
@@ -100,18 +100,18 @@ def redeem_voucher(session: Session, typed: str, hotspot: str) -> Voucher:
     """Use one use of a voucher (atomically); raise PortalError with the reason it cannot."""
     code = normalise_code(typed)
     if code is None:
-        raise PortalError("voucher_format")
+        raise PortalError(Refusal.VOUCHER_FORMAT)
     voucher = session.scalar(select(Voucher).where(Voucher.code == code))
     if voucher is None or (voucher.hotspot is not None and voucher.hotspot != hotspot):
-        raise PortalError("voucher_unknown")
+        raise PortalError(Refusal.VOUCHER_UNKNOWN)
     if aware(voucher.valid_until) <= utcnow():
-        raise PortalError("voucher_expired")
+        raise PortalError(Refusal.VOUCHER_EXPIRED)
     used = session.execute(
         update(Voucher).where(Voucher.id == voucher.id, Voucher.uses_left > 0)
         .values(uses_left=Voucher.uses_left - 1)
     )
     if getattr(used, "rowcount", 0) != 1:
-        raise PortalError("voucher_used")
+        raise PortalError(Refusal.VOUCHER_USED)
     return voucher
 
 
