@@ -211,6 +211,9 @@ def create_portal_app(ctx: Context) -> FastAPI:
         try:
             portal().login.request_otp(ip, form.get("phone", ""))
         except PortalError as exc:
+            if hotspot is not None and exc.code == Refusal.OTP_RESEND_WAIT:  # the code stands
+                return error_page(request, exc, lang, hotspot, "otp.html",
+                                  **otp_values(form.get("phone", "")))
             if hotspot is not None:
                 return error_page(request, exc, lang, hotspot, "login.html",
                                   modes=hotspot.login_modes)

@@ -173,3 +173,71 @@ def test_the_login_pages_in_english_and_with_an_error(start_portal: Start,
             check_page(page, shots, "2-login-error")
         finally:
             browser.close()
+
+
+def test_the_voucher_sheet_prints_and_leads_back(tmp_path: Path, demo_secrets: Path) -> None:
+    """The UI's voucher sheet: its print button runs from a static script (the admin CSP
+    refuses inline ones), the way back leads to /hotspots, and print hides both."""
+    from playwright.sync_api import expect, sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (./test installs it as root)")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SIMPUL_DATA_DIR": str(tmp_path / "data"),
+           "SIMPUL_INVENTORY_DIR": str(DEMO_INVENTORY), "SIMPUL_SECRETS_FILE": str(demo_secrets),
+           "SIMPUL_ADMIN_LISTEN": f"127.0.0.1:{port}"}
+
+    def cli(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run([sys.executable, "-m", "controller.cli", *args], cwd=ROOT,
+                              env=env, input=stdin, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    cli("db", "upgrade")
+    cli("users", "add", "budi", "--role", "operator", "--password-stdin",
+        stdin="kata-sandi-ujicoba-1\n")
+    cli("hotspot", "vouchers", "create", "--count", "3", "--hotspot", "alun-alun",
+        "--batch", "lomba-17an")
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve", "--only", "admin"],
+                            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    try:
+        wait_until_serving(proc, base, log)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1024, "height": 900})
+            blocked: list[str] = []
+            page.on("console", lambda m: blocked.append(m.text)
+                    if "Content Security Policy" in m.text else None)
+            try:
+                page.goto(base + "/login?next=/hotspots/vouchers/lomba-17an")
+                page.fill("input[name=username]", "budi")
+                page.fill("input[name=password]", "kata-sandi-ujicoba-1")
+                page.click("button[type=submit].primary")
+                page.goto(base + "/hotspots/vouchers/lomba-17an")
+                expect(page.locator(".v")).to_have_count(3)
+                expect(page.locator(".v").first).to_contain_text("WiFi-Publik-Alun-Alun")
+                page.evaluate("() => { window.print = () => {"
+                              " document.body.dataset.printed = 'yes'; }; }")
+                expect(page.locator("#print-sheet")).to_be_visible()
+                page.screenshot(path=str(shots / "voucher-sheet.png"), full_page=True)
+                page.click("#print-sheet")
+                expect(page.locator("body")).to_have_attribute("data-printed", "yes")
+                page.emulate_media(media="print")
+                expect(page.locator("#print-sheet")).to_be_hidden()
+                page.emulate_media(media="screen")
+                page.click("text=Kembali / Back")
+                expect(page).to_have_url(base + "/hotspots")
+                assert blocked == []
+            finally:
+                browser.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

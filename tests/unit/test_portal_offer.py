@@ -181,6 +181,7 @@ def test_the_otp_page_masks_the_number_and_offers_resend_after_the_delay(
 
     early = client.post("/login/otp/request", data=form)  # the server keeps the delay too
     assert early.status_code == 429 and "Kode baru belum dapat dikirim" in early.text
+    assert 'action="/login/otp/verify"' in early.text  # still the OTP page: the code stands
     assert len((tmp_path / "outbox.jsonl").read_text().splitlines()) == 1
 
     with portal.store.session() as s:
