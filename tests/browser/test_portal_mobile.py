@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import wait_until_serving
+from tests.browser import stop_serving, wait_until_serving
 from tests.browser.axe_portal import AXE, blocking_violations
 from tests.conftest import DEMO_INVENTORY, ROOT, free_port
 
@@ -66,11 +65,7 @@ def start_portal(tmp_path: Path, demo_secrets: Path) -> Iterator[Start]:
 
     yield start
     for proc in procs:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_serving(proc)
 
 
 def check_page(page: Any, shots: Path, name: str) -> None:
@@ -236,8 +231,4 @@ def test_the_voucher_sheet_prints_and_leads_back(tmp_path: Path, demo_secrets: P
             finally:
                 browser.close()
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_serving(proc)
