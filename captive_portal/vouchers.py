@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from captive_portal.clock import aware, utcnow
 from captive_portal.errors import PortalError, Refusal
+from captive_portal.i18n import duration_text
 from controller.context import Context
 from controller.store import audit
 from controller.store.portal import Voucher
@@ -140,9 +141,8 @@ def voucher_sheet_html(session: Session, batch: str, title: str = "WiFi Publik",
                     for id_text, en_text in SHEET_STEPS)
     cards = []
     for voucher in vouchers:
-        minutes = voucher.duration_s // 60
-        length = (f"{minutes // 60} jam {minutes % 60} menit" if minutes >= 60
-                  else f"{minutes} menit")
+        length = (f"{duration_text(voucher.duration_s, 'id')} / "
+                  f"{duration_text(voucher.duration_s, 'en')}")
         cards.append(
             '<div class="v"><div class="t">{t}</div><div class="c">{c}</div>'
             '<div class="d">WiFi (SSID): <b>{s}</b></div>'

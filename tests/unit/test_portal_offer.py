@@ -213,7 +213,7 @@ def test_a_voucher_sheet_carries_the_ssid_and_three_steps(portal: Portal) -> Non
     for card in cards:
         assert "WiFi (SSID): <b>WiFi-Publik-Alun-Alun</b>" in card
         assert card.count("<li>") == 3 and "Sambungkan HP ke WiFi" in card
-        assert "Join the WiFi" in card
+        assert "Join the WiFi" in card and "Durasi / Duration: 1 jam / 1 hour" in card
     assert 'id="print-sheet"' not in sheet  # the CLI's file: no UI controls
     anywhere = portal.vouchers.create_batch(count=1, duration_s=3600)
     assert "WiFi-Publik-Pasar" in portal.vouchers.sheet_html(anywhere.batch)
