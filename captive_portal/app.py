@@ -12,17 +12,21 @@ from __future__ import annotations
 import gc
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from captive_portal import form_tokens
-from captive_portal.errors import PortalError
-from captive_portal.i18n import lang_of, t
+from captive_portal.errors import PortalError, Refusal
+from captive_portal.i18n import bytes_text, duration_text, lang_of, t
 from captive_portal.intercept import Interceptor
+from captive_portal.otp import mask_phone
 from captive_portal.pages import render_page
 from captive_portal.service import Portal, portal_for
+from captive_portal.sessions import SessionView, hotspot_timezone
 from controller.context import Context
+from controller.inventory import Hotspot
 
 NO_STORE = {"Cache-Control": "no-store"}
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
@@ -95,27 +99,37 @@ def create_portal_app(ctx: Context) -> FastAPI:
     def login_page(request: Request) -> Response:
         hotspot, session = portal().login.status_for_ip(_client_ip(request))
         if hotspot is None:
-            return error_page(request, PortalError("not_on_hotspot", 403), _lang(request))
+            return error_page(request, PortalError(Refusal.NOT_ON_HOTSPOT, 403), _lang(request))
         if session is not None:
-            return page(request, "success.html", hotspot=hotspot,
-                        minutes=max(1, session.seconds_remaining // 60),
-                    public_url=ctx.settings.public_url)
+            return success(request, hotspot, session)
         return page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
+
+    def success(request: Request, hotspot: Hotspot, session: SessionView) -> Response:
+        """Time and data left, as the store knows them; the end in the site's zone, named."""
+        lang = _lang(request)
+        zone = ZoneInfo(hotspot_timezone(ctx, hotspot.name))
+        end = session.expires_at.astimezone(zone)
+        clock = f"{end:%H:%M} {end.tzname()}"
+        return page(request, "success.html", hotspot=hotspot,
+                    time_left=duration_text(session.seconds_remaining, lang),
+                    until=t("until", lang).format(
+                        time=clock.replace(":", ".") if lang == "id" else clock),
+                    data_left=None if session.bytes_remaining is None
+                    else bytes_text(session.bytes_remaining, lang),
+                    public_url=ctx.settings.public_url)
 
     @app.get("/success")
     def success_page(request: Request) -> Response:
         hotspot, session = portal().login.status_for_ip(_client_ip(request))
         if hotspot is None or session is None:
             return RedirectResponse(login_url, status_code=302, headers=NO_STORE)
-        return page(request, "success.html", hotspot=hotspot,
-                    minutes=max(1, session.seconds_remaining // 60),
-                    public_url=ctx.settings.public_url)
+        return success(request, hotspot, session)
 
     @app.get("/venue")
     def venue_page(request: Request) -> Response:
         hotspot = portal().login.hotspot_for(_client_ip(request))
         if hotspot is None:
-            return error_page(request, PortalError("not_on_hotspot", 403), _lang(request))
+            return error_page(request, PortalError(Refusal.NOT_ON_HOTSPOT, 403), _lang(request))
         return page(request, "venue.html", hotspot=hotspot, ssid=hotspot.ssid)
 
     async def read_form(request: Request) -> dict[str, str]:
@@ -131,15 +145,37 @@ def create_portal_app(ctx: Context) -> FastAPI:
                                  voucher_code=form.get("code", ""),
                                  phone=form.get("phone", ""), code=form.get("code", ""))
         except PortalError as exc:
-            if method == "phone_otp" and exc.code in ("otp_wrong", "otp_format"):
+            if method == "phone_otp" and exc.code in (Refusal.OTP_WRONG, Refusal.OTP_FORMAT):
                 return error_page(request, exc, lang, hotspot, "otp.html",
-                                  phone=form.get("phone", ""))
+                                  **otp_values(form.get("phone", "")))
             if hotspot is not None:
                 return error_page(request, exc, lang, hotspot, "login.html",
                                   modes=hotspot.login_modes)
             return error_page(request, exc, lang)
         return RedirectResponse(f"{portal_url}/success?lang={lang}", status_code=303,
                                 headers=NO_STORE)
+
+    @app.post("/login")
+    async def login_any(request: Request) -> Response:
+        """The login form's Enter key (its default button): the way the filled-in field names,
+        else click-through; one form with one consent tick serves every way of logging in."""
+        form = await read_form(request)
+        hotspot = portal().login.hotspot_for(_client_ip(request))
+        modes = hotspot.login_modes if hotspot is not None else []
+        if form.get("code", "").strip() and "voucher" in modes:
+            return await login_voucher_form(request, form)
+        if form.get("phone", "").strip() and "phone_otp" in modes:
+            return await _threaded(do_otp_request, request, form)
+        if "click_through" in modes or hotspot is None:
+            return await _threaded(do_login, request, form, "click_through")
+        if "voucher" in modes:
+            return await login_voucher_form(request, form)
+        return await _threaded(do_otp_request, request, form)
+
+    async def login_voucher_form(request: Request, form: dict[str, str]) -> Response:
+        if form.get("accept") != "yes":
+            return await _threaded(refuse, request, form, Refusal.TERMS_NOT_ACCEPTED)
+        return await _threaded(do_login, request, form, "voucher")
 
     @app.post("/login/click")
     async def login_click(request: Request) -> Response:
@@ -148,22 +184,19 @@ def create_portal_app(ctx: Context) -> FastAPI:
 
     @app.post("/login/voucher")
     async def login_voucher(request: Request) -> Response:
-        form = await read_form(request)
-        if form.get("accept") != "yes":
-            return await _threaded(refuse, request, form, "terms_not_accepted")
-        return await _threaded(do_login, request, form, "voucher")
+        return await login_voucher_form(request, await read_form(request))
 
     @app.post("/login/otp/verify")
     async def login_otp(request: Request) -> Response:
         form = await read_form(request)
         return await _threaded(do_login, request, form, "phone_otp")
 
-    def refuse(request: Request, form: dict[str, str], code: str,
+    def refuse(request: Request, form: dict[str, str], code: Refusal,
                status: int = 400) -> Response:
         lang = _lang(request, form)
         hotspot = portal().login.hotspot_for(_client_ip(request))
         if hotspot is None:
-            return error_page(request, PortalError("not_on_hotspot", 403), lang)
+            return error_page(request, PortalError(Refusal.NOT_ON_HOTSPOT, 403), lang)
         return error_page(request, PortalError(code, status), lang, hotspot, "login.html",
                           modes=hotspot.login_modes)
 
@@ -172,18 +205,27 @@ def create_portal_app(ctx: Context) -> FastAPI:
         ip = _client_ip(request)
         hotspot = portal().login.hotspot_for(ip)
         if not form_tokens.valid(portal().login.salt, ip, form.get("form_token", "")):
-            return refuse(request, form, "form_expired", 403)  # sent from another site?
+            return refuse(request, form, Refusal.FORM_EXPIRED, 403)  # sent from another site?
         if form.get("accept") != "yes":
-            return refuse(request, form, "terms_not_accepted")
+            return refuse(request, form, Refusal.TERMS_NOT_ACCEPTED)
         try:
             portal().login.request_otp(ip, form.get("phone", ""))
         except PortalError as exc:
+            if hotspot is not None and exc.code == Refusal.OTP_RESEND_WAIT:  # the code stands
+                return error_page(request, exc, lang, hotspot, "otp.html",
+                                  **otp_values(form.get("phone", "")))
             if hotspot is not None:
                 return error_page(request, exc, lang, hotspot, "login.html",
                                   modes=hotspot.login_modes)
             return error_page(request, exc, lang)
         return page(request, "otp.html", lang=lang, hotspot=hotspot,
-                    phone=form.get("phone", ""))
+                    **otp_values(form.get("phone", "")))
+
+    def otp_values(phone: str) -> dict[str, Any]:
+        """The OTP page's number (as typed, for the forms; masked, for the eye) and how long
+        until 'Kirim ulang' (the server refuses a new code before then, too)."""
+        return {"phone": phone, "masked_phone": mask_phone(phone),
+                "resend_wait": portal().login.resend_wait_s(phone)}
 
     @app.post("/login/otp/request")
     async def otp_request(request: Request) -> Response:

@@ -29,7 +29,7 @@ from captive_portal.clock import (
     seconds_between,
     utcnow,
 )
-from captive_portal.errors import PortalError
+from captive_portal.errors import PortalError, Refusal
 from captive_portal.gateways.base import Client, GatewayError, Grant, normalise_ip
 from captive_portal.gateways.pool import GatewayPool
 from captive_portal.privacy import PeriodHasher, pseudonym
@@ -114,7 +114,7 @@ class Login:
         """The client's hotspot and MAC as its gateway sees them; PortalError if unknown."""
         hotspot = self.hotspot_for(ip)
         if hotspot is None:
-            raise PortalError("not_on_hotspot", 403)
+            raise PortalError(Refusal.NOT_ON_HOTSPOT, 403)
         address = normalise_ip(ip)
         demo_client = self.ctx.inventory.hotspot_for_ip(address) is None  # demo fallback
         if demo_client or self.gateways.simulated:
@@ -126,9 +126,9 @@ class Login:
             mac = self.gateways.get(hotspot.name).mac_for_ip(address)
         except GatewayError as exc:
             log.warning("hotspot %s: cannot look up a client: %s", hotspot.name, exc)
-            raise PortalError("gateway_error", 503) from None
+            raise PortalError(Refusal.GATEWAY_ERROR, 503) from None
         if mac is None:
-            raise PortalError("no_mac", 403)
+            raise PortalError(Refusal.NO_MAC, 403)
         return ClientView(hotspot, Client(address, mac))
 
     def status_for_ip(self, ip: str) -> tuple[Hotspot | None, SessionView | None]:
@@ -160,7 +160,7 @@ class Login:
 
     def check_rate(self, ip: str, action: str) -> None:
         if not self.limiter.allow(f"{action}:{ip}"):
-            raise PortalError("rate_limited", 429)
+            raise PortalError(Refusal.RATE_LIMITED, 429)
 
     # -- logins ------------------------------------------------------------------------------
     def log_in(self, ip: str, method: str, *, accepted_terms: bool = False,
@@ -173,7 +173,7 @@ class Login:
             hotspot = view.hotspot
             hotspot_name = hotspot.name
             if method not in METHODS or method not in hotspot.login_modes:
-                raise PortalError("mode_not_offered")
+                raise PortalError(Refusal.MODE_NOT_OFFERED)
             return self._log_in(view, method, accepted_terms=accepted_terms,
                                 voucher_code=voucher_code, phone=phone, code=code)
         except PortalError as exc:
@@ -188,11 +188,11 @@ class Login:
         client_hash, month_hash = self.device_hashes(hotspot, client.mac, now)
         phone_hash: str | None = None
         if method == "click_through" and not accepted_terms:
-            raise PortalError("terms_not_accepted")
+            raise PortalError(Refusal.TERMS_NOT_ACCEPTED)
         if method == "phone_otp":
             e164 = otp_codes.normalise_phone(phone)
             if e164 is None:
-                raise PortalError("phone_format")
+                raise PortalError(Refusal.PHONE_FORMAT)
             phone_hash = pseudonym(self.salt, "phone", e164)
             failure: PortalError | None = None
             with self.store.session() as session:
@@ -229,7 +229,7 @@ class Login:
                     quota = hotspot.daily_quota
                     if (quota.time is not None and used_s >= quota.time) or \
                             (quota.bytes is not None and used_bytes >= quota.bytes):
-                        raise PortalError("quota_exhausted", 403)
+                        raise PortalError(Refusal.QUOTA_EXHAUSTED, 403)
                     grant_s = hotspot.session_timeout
                     if method == "voucher":
                         voucher = voucher_ops.redeem_voucher(session, voucher_code, hotspot.name)
@@ -271,7 +271,7 @@ class Login:
                         session.execute(_DELETE_SESSION, {"b_id": session_id})
                     self._count(session, hotspot.name, method, "ok", -1)
                     session.commit()
-                raise PortalError("gateway_error", 503) from None
+                raise PortalError(Refusal.GATEWAY_ERROR, 503) from None
             log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, session_id, method,
                      grant_s)
             if started is None:
@@ -286,10 +286,10 @@ class Login:
         view = self.identify(ip)
         hotspot = view.hotspot
         if "phone_otp" not in hotspot.login_modes:
-            raise PortalError("mode_not_offered")
+            raise PortalError(Refusal.MODE_NOT_OFFERED)
         e164 = otp_codes.normalise_phone(phone)
         if e164 is None:
-            raise PortalError("phone_format")
+            raise PortalError(Refusal.PHONE_FORMAT)
         phone_hash = pseudonym(self.salt, "phone", e164)
         now = utcnow()
         device_hash, _ = self.device_hashes(hotspot, view.client.mac, now)
@@ -300,7 +300,8 @@ class Login:
             code = otp_codes.issue_code(
                 session, salt=self.salt, hotspot=hotspot.name, phone_hash=phone_hash,
                 ttl_s=self.settings.portal_otp_ttl_s,
-                max_sends_per_hour=self.settings.portal_otp_max_sends_per_hour)
+                max_sends_per_hour=self.settings.portal_otp_max_sends_per_hour,
+                resend_after_s=self.settings.portal_otp_resend_after_s)
             sms_budget.spend(session, budgets, hotspot.name)  # refused: nothing counted
             minutes = max(1, self.settings.portal_otp_ttl_s // 60)
             text = (f"Kode WiFi {hotspot.branding.title}: {code} (berlaku {minutes} menit). "
@@ -309,7 +310,17 @@ class Login:
                 self.sms.send(e164, text)
             except SmsError as exc:
                 log.warning("hotspot %s: one-time code not sent: %s", hotspot.name, exc)
-                raise PortalError("sms_error", 503) from None
+                raise PortalError(Refusal.SMS_ERROR, 503) from None
+
+    def resend_wait_s(self, phone: str) -> int:
+        """Seconds until `phone` may ask for another code (0: now, or not a valid number)."""
+        e164 = otp_codes.normalise_phone(phone)
+        if e164 is None:
+            return 0
+        with self.store.session() as session:
+            return otp_codes.resend_wait_s(
+                session, phone_hash=pseudonym(self.salt, "phone", e164),
+                resend_after_s=self.settings.portal_otp_resend_after_s)
 
     def _usage_today(self, session: Session, hotspot: Hotspot, client_hash: str,
                      now: datetime) -> tuple[int, int]:

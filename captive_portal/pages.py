@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from captive_portal.i18n import t
+from captive_portal.i18n import limits_text, t
 from controller.inventory import Hotspot
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -50,6 +50,9 @@ def render_page(name: str, *, lang: str, hotspot: Hotspot | None, inventory_dir:
         if hotspot else "",
         "toggle_url": f"{path}?lang={other}",
         "privacy": t("privacy", lang).format(days=retention_days),
+        # What the hotspot offers, from its inventory: every page states it up front.
+        "limits": limits_text(hotspot.session_timeout, hotspot.daily_quota.time,
+                              hotspot.daily_quota.bytes, lang) if hotspot else "",
         "error": None,
     }
     context.update(values)

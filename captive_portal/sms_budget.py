@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from captive_portal.clock import local_day_label, next_local_day_start
-from captive_portal.errors import PortalError
+from captive_portal.errors import PortalError, Refusal
 from controller.settings import Settings
 from controller.store.portal import SmsCount
 
@@ -46,7 +46,7 @@ class Budget:
     period: str  # h:2026-11-27T13 | d:2026-11-27 (the hotspot's day; UTC for all)
     ends_at: datetime
     limit: int
-    refusal: str  # the PortalError code the citizen sees
+    refusal: Refusal  # what the citizen is told
 
 
 def budgets(settings: Settings, *, device_hash: str, hotspot: str, timezone: str,
@@ -57,13 +57,14 @@ def budgets(settings: Settings, *, device_hash: str, hotspot: str, timezone: str
     local_day = (f"d:{local_day_label(now, timezone)}", next_local_day_start(now, timezone))
     utc_day = (f"d:{now:%Y-%m-%d}", next_local_day_start(now, "UTC"))
     device, spot = f"device:{device_hash}", f"hotspot:{hotspot}"
+    mine = Refusal.OTP_DEVICE_LIMIT
     return [
-        Budget(device, *hourly, settings.portal_sms_per_device_per_hour, "otp_device_limit"),
-        Budget(device, *local_day, settings.portal_sms_per_device_per_day, "otp_device_limit"),
-        Budget(spot, *hourly, settings.portal_sms_per_hotspot_per_hour, "sms_budget"),
-        Budget(spot, *local_day, settings.portal_sms_per_hotspot_per_day, "sms_budget"),
-        Budget("all", *hourly, settings.portal_sms_per_hour, "sms_budget"),
-        Budget("all", *utc_day, settings.portal_sms_per_day, "sms_budget"),
+        Budget(device, *hourly, settings.portal_sms_per_device_per_hour, mine),
+        Budget(device, *local_day, settings.portal_sms_per_device_per_day, mine),
+        Budget(spot, *hourly, settings.portal_sms_per_hotspot_per_hour, Refusal.SMS_BUDGET),
+        Budget(spot, *local_day, settings.portal_sms_per_hotspot_per_day, Refusal.SMS_BUDGET),
+        Budget("all", *hourly, settings.portal_sms_per_hour, Refusal.SMS_BUDGET),
+        Budget("all", *utc_day, settings.portal_sms_per_day, Refusal.SMS_BUDGET),
     ]
 
 
@@ -74,7 +75,7 @@ def spend(session: Session, found: list[Budget], hotspot: str) -> None:
         count = session.execute(statement, {"b_period": budget.period, "b_scope": budget.scope,
                                             "b_ends_at": budget.ends_at}).scalar_one()
         if count > budget.limit:
-            if budget.refusal == "sms_budget":
+            if budget.refusal == Refusal.SMS_BUDGET:
                 log.warning("hotspot %s: SMS budget reached: %s per %s (%d)", hotspot,
                             budget.scope.split(":")[0],
                             "hour" if budget.period.startswith("h:") else "day", budget.limit)

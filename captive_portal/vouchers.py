@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from captive_portal.clock import aware, utcnow
-from captive_portal.errors import PortalError
+from captive_portal.errors import PortalError, Refusal
+from captive_portal.i18n import duration_text
 from controller.context import Context
 from controller.store import audit
 from controller.store.portal import Voucher
@@ -100,47 +101,71 @@ def redeem_voucher(session: Session, typed: str, hotspot: str) -> Voucher:
     """Use one use of a voucher (atomically); raise PortalError with the reason it cannot."""
     code = normalise_code(typed)
     if code is None:
-        raise PortalError("voucher_format")
+        raise PortalError(Refusal.VOUCHER_FORMAT)
     voucher = session.scalar(select(Voucher).where(Voucher.code == code))
     if voucher is None or (voucher.hotspot is not None and voucher.hotspot != hotspot):
-        raise PortalError("voucher_unknown")
+        raise PortalError(Refusal.VOUCHER_UNKNOWN)
     if aware(voucher.valid_until) <= utcnow():
-        raise PortalError("voucher_expired")
+        raise PortalError(Refusal.VOUCHER_EXPIRED)
     used = session.execute(
         update(Voucher).where(Voucher.id == voucher.id, Voucher.uses_left > 0)
         .values(uses_left=Voucher.uses_left - 1)
     )
     if getattr(used, "rowcount", 0) != 1:
-        raise PortalError("voucher_used")
+        raise PortalError(Refusal.VOUCHER_USED)
     return voucher
 
 
-def voucher_sheet_html(session: Session, batch: str, title: str = "WiFi Publik") -> str:
-    """A printable A4 sheet of a batch's codes (cut along the lines), self-contained HTML."""
+# What a citizen does with a cut-out voucher, Bahasa Indonesia first, English second.
+SHEET_STEPS = (
+    ("Sambungkan HP ke WiFi <b>{ssid}</b>.", "Join the WiFi <b>{ssid}</b>."),
+    ("Halaman masuk terbuka sendiri (atau buka situs apa saja).",
+     "The login page opens by itself (or open any website)."),
+    ("Ketik kode di atas, centang persetujuan, tekan <i>Masuk dengan voucher</i>.",
+     "Type the code above, tick the box, press <i>Log in with a voucher</i>."),
+)
+
+
+def voucher_sheet_html(session: Session, batch: str, title: str = "WiFi Publik",
+                       ssids: tuple[str, ...] = (), toolbar: str = "") -> str:
+    """A printable A4 sheet of a batch's codes (cut along the lines), self-contained HTML: each
+    card carries the hotspot's SSID and three steps to connect. `toolbar` (trusted markup: the
+    web UI's print button and way back) is shown on screen, never printed."""
     vouchers = list(session.scalars(select(Voucher).where(Voucher.batch == batch)
                                     .order_by(Voucher.code)))
     if not vouchers:
         raise VoucherError(f"batch: no voucher batch {batch!r}")
+    ssid = " / ".join(html.escape(name) for name in ssids) or "WiFi Publik"
+    steps = "".join(f"<li>{id_text.format(ssid=ssid)}<br><span class=en>"
+                    f"{en_text.format(ssid=ssid)}</span></li>"
+                    for id_text, en_text in SHEET_STEPS)
     cards = []
     for voucher in vouchers:
-        minutes = voucher.duration_s // 60
-        length = (f"{minutes // 60} jam {minutes % 60} menit" if minutes >= 60
-                  else f"{minutes} menit")
+        length = (f"{duration_text(voucher.duration_s, 'id')} / "
+                  f"{duration_text(voucher.duration_s, 'en')}")
         cards.append(
             '<div class="v"><div class="t">{t}</div><div class="c">{c}</div>'
+            '<div class="d">WiFi (SSID): <b>{s}</b></div>'
             '<div class="d">Durasi / Duration: {d} · {u}x</div>'
-            '<div class="d">Berlaku s.d. / Valid until: {until}</div></div>'.format(
-                t=html.escape(title), c=html.escape(voucher.code), d=html.escape(length),
-                u=voucher.uses_total, until=aware(voucher.valid_until).strftime("%Y-%m-%d"))
+            '<div class="d">Berlaku s.d. / Valid until: {until}</div>'
+            '<ol>{steps}</ol></div>'.format(
+                t=html.escape(title), c=html.escape(voucher.code), s=ssid, d=html.escape(length),
+                u=voucher.uses_total, until=aware(voucher.valid_until).strftime("%Y-%m-%d"),
+                steps=steps)
         )
     return (
         "<!doctype html><html lang=id><meta charset=utf-8>"
+        "<meta name=viewport content='width=device-width, initial-scale=1'>"
         f"<title>Voucher {html.escape(batch)}</title><style>"
-        "@page{size:A4;margin:10mm}body{font-family:sans-serif;margin:0}"
+        "@page{size:A4;margin:10mm}body{font-family:sans-serif;margin:0 auto;max-width:210mm}"
         ".g{display:grid;grid-template-columns:repeat(3,1fr);gap:0}"
-        ".v{border:1px dashed #888;padding:4mm;text-align:center;page-break-inside:avoid}"
+        ".v{border:1px dashed #888;padding:3mm;text-align:center;page-break-inside:avoid}"
         ".t{font-size:10pt}.c{font:bold 18pt monospace;margin:2mm 0}.d{font-size:8pt}"
-        f"</style><h1 style='font-size:12pt'>Voucher batch {html.escape(batch)}</h1>"
+        ".v ol{font-size:7pt;text-align:left;margin:1.5mm 0 0;padding-left:4mm}.en{color:#333}"
+        ".bar{display:flex;gap:1rem;align-items:center;padding:.5rem 0}"
+        ".bar button{font-size:1rem;padding:.4rem 1rem}"
+        "@media print{.bar{display:none}}"
+        f"</style>{toolbar}<h1 style='font-size:12pt'>Voucher batch {html.escape(batch)}</h1>"
         f"<div class=g>{''.join(cards)}</div></html>"
     )
 
@@ -165,11 +190,15 @@ class VoucherBatches:
                                               "duration_s": duration_s, "uses": uses})
         return result
 
-    def sheet_html(self, batch: str) -> str:
-        """The batch's printable sheet, titled with its hotspot's branding; VoucherError if none."""
+    def sheet_html(self, batch: str, toolbar: str = "") -> str:
+        """The batch's printable sheet, titled with its hotspot's branding and carrying its SSID
+        (a batch for every hotspot: each voucher hotspot's); VoucherError if none."""
+        hotspots = self.ctx.inventory.hotspots
         with self.ctx.store.session() as session:
             first = session.scalar(select(Voucher).where(Voucher.batch == batch).limit(1))
             title = "WiFi Publik"
-            if first is not None and first.hotspot in self.ctx.inventory.hotspots:
-                title = self.ctx.inventory.hotspots[first.hotspot].branding.title
-            return voucher_sheet_html(session, batch, title)
+            ssids = tuple(sorted({h.ssid for h in hotspots.values() if "voucher" in h.login_modes}))
+            if first is not None and first.hotspot in hotspots:
+                title = hotspots[first.hotspot].branding.title
+                ssids = (hotspots[first.hotspot].ssid,)
+            return voucher_sheet_html(session, batch, title, ssids, toolbar)

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     portal_otp_ttl_s: int = Field(300, ge=30)
     portal_otp_max_attempts: int = Field(5, ge=1)
     portal_otp_max_sends_per_hour: int = Field(3, ge=1)
+    portal_otp_resend_after_s: int = Field(
+        60, ge=0, le=3600, description="The OTP page offers 'Kirim ulang' (resend) after this "
+        "many seconds, and the portal refuses a new code for the same number before then")
     portal_sms_sender: str = Field("outbox", description="'outbox' (a file) or 'webhook'")
     portal_sms_outbox: Path | None = Field(None, description="Default <data_dir>/sms-outbox.jsonl")
     portal_sms_webhook_url: str | None = None

@@ -22,3 +22,15 @@ def wait_until_serving(proc: subprocess.Popen[bytes], base: str, log: Path,
             pass
         assert time.monotonic() < deadline, "serve did not start"
         time.sleep(0.3)
+
+
+def stop_serving(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a `simpul serve` started in its own session: SIGINT, then SIGKILL after 30 s."""
+    import os
+    import signal
+
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)

@@ -20,6 +20,9 @@ def open_portal(tmp_path: Path, inventory: Path, **settings: object) -> tuple[Po
     values: dict[str, object] = {
         "data_dir": tmp_path / "data", "inventory_dir": inventory, "portal_url": PORTAL,
         "portal_sms_outbox": tmp_path / "outbox.jsonl",
+        # Tests that send several codes to one number test other limits; the resend delay's
+        # own tests set it.
+        "portal_otp_resend_after_s": 0,
     }
     values.update(settings)
     ctx = Context.open(Settings(**values))  # type: ignore[arg-type]

@@ -435,6 +435,10 @@ def test_hotspot_vouchers_print_and_disconnect(client: TestClient, ctx: Context)
     sheet = client.get(created.headers["location"])
     assert sheet.status_code == 200
     assert len(re.findall(r"[A-Z2-9]{4}-[A-Z2-9]{4}", sheet.text)) >= 6
+    # The UI's sheet: a way back, a print button run by a static script (no inline handler).
+    assert 'href="/hotspots"' in sheet.text and 'id="print-sheet"' in sheet.text
+    assert '<script src="/static/voucher-sheet.js"' in sheet.text
+    assert not re.search(r"\son[a-z]+=|<script>", sheet.text)
     bad = client.post("/hotspots/vouchers", data={"csrf_token": csrf, "count": "0",
                                                    "duration_min": "60"})
     assert bad.status_code == 400 and "count" in bad.text

@@ -70,9 +70,16 @@ async def create_vouchers(request: Request, who: Operator) -> Response:
     return RedirectResponse(f"/hotspots/vouchers/{batch.batch}", status_code=303)
 
 
+# The UI's sheet: a way back and a print button (static script: the CSP runs no inline one).
+SHEET_TOOLBAR = ('<nav class="bar"><a href="/hotspots">&larr; Kembali / Back</a>'
+                 '<button type="button" id="print-sheet" hidden>Cetak / Print</button></nav>'
+                 '<script src="/static/voucher-sheet.js" defer></script>')
+
+
 @router.get("/hotspots/vouchers/{batch}")
 def voucher_sheet(request: Request, batch: str, _who: Operator) -> Response:
     try:
-        return HTMLResponse(portal_for(get_ctx(request)).vouchers.sheet_html(batch))
+        return HTMLResponse(portal_for(get_ctx(request)).vouchers.sheet_html(
+            batch, toolbar=SHEET_TOOLBAR))
     except VoucherError as exc:
         raise HTTPException(404, str(exc)) from None
