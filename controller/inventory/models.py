@@ -293,6 +293,9 @@ class Site(_Model):
     cost_before_idr: Rupiah | None = Field(
         None, description="What the office paid per month for its own internet before "
         "centralising (IDR, whole rupiah); savings are counted against it")
+    floor: AllocationField | None = Field(
+        None, description="The least the site may have in any schedule window; a "
+        "recommendation never goes below it (defaults.sites gives one per site kind)")
 
     def window_at(self, day: str, minute: int, holiday: bool = False) -> ScheduleWindow | None:
         """The schedule window in force at a local day ('mon'..'sun') and minute, or None.
@@ -313,6 +316,20 @@ class Site(_Model):
 
     def allocation_at_local(self, day: str, minute: int, holiday: bool = False) -> Allocation:
         return self.allocation_during(self.window_at(day, minute, holiday))
+
+    def below_floor(self, allocation: Allocation | None = None
+                    ) -> list[tuple[ScheduleWindow | None, Allocation]]:
+        """The windows (None: the site's own allocation) that would give less than the floor
+        in either direction, had the site `allocation` (by default its own), with what they give."""
+        if self.floor is None:
+            return []
+        own = allocation or self.allocation
+        found: list[tuple[ScheduleWindow | None, Allocation]] = []
+        for window in [None, *self.schedule]:
+            given = window.allocation.resolve(own) if window else own
+            if given.down_bps < self.floor.down_bps or given.up_bps < self.floor.up_bps:
+                found.append((window, given))
+        return found
 
 
 # --------------------------------------------------------------------------- money and SLA

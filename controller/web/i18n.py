@@ -185,6 +185,14 @@ ID: dict[str, str] = {
     "Reduce": "Kurangi",
     "Increase": "Tambah",
     "of the allocation": "dari alokasi",
+    "Peak of the month": "Puncak bulan ini",
+    "Floor": "Batas bawah",
+    "Saturated under the proposal": "Jenuh dengan usulan",
+    "now": "saat ini",
+    "Never below the site's floor in any time window (office hours, after hours, weekends). "
+    "Saturated: hours whose 5-minute rate exceeded the allocation in force.":
+        "Tidak pernah di bawah batas bawah lokasi pada jendela waktu mana pun (jam kerja, luar "
+        "jam kerja, akhir pekan). Jenuh: jam dengan laju 5 menit melebihi alokasi yang berlaku.",
     "Accept": "Terima",
     "No office needs a change this month.": "Tidak ada kantor yang perlu diubah bulan ini.",
     "Freed by reductions": "Dibebaskan oleh pengurangan",
