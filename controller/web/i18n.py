@@ -34,6 +34,22 @@ ID: dict[str, str] = {
     "Too many attempts from your address. Wait a minute.":
         "Terlalu banyak percobaan dari alamat Anda. Tunggu satu menit.",
     "Password changed.": "Kata sandi diganti.",
+    "Reset password": "Atur ulang kata sandi",
+    "New password for": "Kata sandi baru untuk",
+    "Give it to them in person; it is not shown again. Their sessions were ended and their "
+    "API tokens revoked.":
+        "Berikan langsung kepada yang bersangkutan; kata sandi ini tidak ditampilkan lagi. "
+        "Sesinya telah diakhiri dan token API-nya dicabut.",
+    "A wall screen's token: open /wall?token= followed by the token on the screen, once; the "
+    "screen keeps a session tied to the token.":
+        "Token layar dinding: buka /wall?token= diikuti token itu di layar, sekali; layar "
+        "menyimpan sesi yang terikat pada token.",
+    "Wall screen token": "Token layar dinding",
+    "For a display account (made if it does not exist): it sees /wall only. Only these tokens "
+    "may never expire.":
+        "Untuk akun tampilan (dibuat bila belum ada): hanya melihat /wall. Hanya token ini yang "
+        "boleh tanpa masa berlaku.",
+    "Display account": "Akun tampilan",
     "Devices up": "Perangkat aktif",
     "Devices down": "Perangkat mati",
     "Not polled yet": "Belum dipantau",
