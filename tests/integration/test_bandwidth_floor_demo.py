@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from controller.bandwidth.recommend import monthly_plan
 from controller.bandwidth.synth import synthesize_month
 from controller.context import Context
-from controller.settings import Settings
 from controller.units import Allocation
+from tests.unit import test_bandwidth_floor as floor_tests
 
 pytestmark = pytest.mark.integration
 
@@ -21,13 +19,7 @@ M = 1_000_000
 OCTOBER = date(2026, 10, 1)
 
 
-@pytest.fixture
-def ctx(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[Context]:
-    settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets, allowed_hosts="testserver")
-    context = Context.open(settings)
-    yield context
-    context.close()
+ctx = floor_tests.ctx        # the demo inventory in a fresh store
 
 
 def test_the_demo_month_proposes_no_cut_of_the_hospital_nor_below_a_floor(ctx: Context

@@ -5,40 +5,21 @@ tokens made and revoked in the UI (never-expiring for display accounts only, sho
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from controller.auth import create_api_token, token_expiry
 from controller.context import Context
-from controller.settings import Settings
 from controller.store.auth import ApiToken
 from controller.store.models import AuditLog, User
-from controller.store.users import add_user
 from controller.web.app import create_admin_app
-from tests.conftest import DEMO_INVENTORY
+from tests.unit import test_web
 from tests.unit.test_web import PASSWORD, log_in, post_login
 
-
-@pytest.fixture
-def ctx(tmp_path: Path, demo_secrets: Path) -> Iterator[Context]:
-    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
-                        secrets_file=demo_secrets, allowed_hosts="testserver")
-    context = Context.open(settings)
-    with context.store.session() as session:
-        for name, role in (("admin", "admin"), ("budi", "operator"), ("siti", "viewer")):
-            add_user(session, name, PASSWORD, role, actor="test")
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def client(ctx: Context) -> TestClient:
-    return TestClient(create_admin_app(ctx))
+ctx = test_web.ctx          # the demo, with admin, budi (operator) and siti (viewer)
+client = test_web.client
 
 
 def audit_rows(ctx: Context, action: str) -> list[tuple[str, str | None, str, object]]:
