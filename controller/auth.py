@@ -215,6 +215,25 @@ def set_password(session: Session, user: User, new: str, *, actor: str) -> None:
            detail={"tokens_revoked": revoked} if revoked else None)
 
 
+def reset_password(session: Session, user: User, *, actor: str, actor_id: int) -> str:
+    """An admin's reset of another engineer's password: a new random one, returned once (the
+    admin never chooses it, so it is never weak or reused). The user's tokens are revoked,
+    every session of theirs ends and a lockout is lifted; audited without the password."""
+    if user.role == DISPLAY_ROLE:
+        raise UserError(f"{user.username!r} is a display account: it has no password "
+                        "(revoke its tokens instead)")
+    if user.id == actor_id:
+        raise UserError("change your own password on the password page (it asks for the "
+                        "current one)")
+    new = secrets.token_urlsafe(15)   # 20 characters, 120 bits
+    set_password(session, user, new, actor=actor)
+    ended = session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+    user.locked_until, user.failed_logins = None, 0
+    record(session, actor, "user.password_reset", target=user.username, user_id=user.id,
+           detail={"sessions_ended": ended.rowcount})  # type: ignore[attr-defined]
+    return new
+
+
 def create_api_token(session: Session, user: User, name: str, *, actor: str,
                      expires_at: datetime | None) -> str:
     """Return a new token once; only its hash is stored. `expires_at=None` never expires,

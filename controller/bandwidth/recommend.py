@@ -1,22 +1,32 @@
-"""Proposed allocations from each office's p95 plus headroom, the capacity that frees, and
-where it can go (saturated offices first, then public WiFi hotspots)."""
+"""Proposed allocations from each office's p95 plus headroom, never below the site's floor in
+any schedule window, the capacity that frees, and where it can go (saturated offices first,
+then public WiFi hotspots); with the month's peak and the hours the proposal would have been
+saturated."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from controller.bandwidth.stats import SiteStats, allocations_of, regency_stats
-from controller.inventory import Inventory
+from controller.bandwidth.stats import (
+    Sample,
+    SiteStats,
+    allocations_of,
+    load_samples,
+    regency_stats,
+)
+from controller.inventory import Inventory, Site
+from controller.schedules import allocation_in_force, holiday_dates
 from controller.units import Allocation
 
 HEADROOM = 0.25                 # proposed = p95 (in office hours) * 1.25, rounded up
 MIN_CHANGE = 0.10               # changes smaller than 10% of the allocation are not proposed
-FLOOR = Allocation(2_000_000, 1_000_000)
+FLOOR = Allocation(2_000_000, 1_000_000)   # the least ever proposed, whatever the site's floor
 OFFICE_KINDS = ("sopd", "kecamatan", "kelurahan", "desa")
 Action = Literal["reduce", "increase", "keep"]
 
@@ -38,6 +48,11 @@ class Recommendation:
     p95_down_bps: float
     p95_up_bps: float
     reason: str
+    peak_down_bps: float = 0.0      # the period's highest rate (5-minute average, or hourly peak)
+    peak_up_bps: float = 0.0
+    floor: Allocation | None = None
+    saturated_hours: float | None = None       # hours above the proposal's allocation in force
+    saturated_hours_now: float | None = None   # the same under the allocation in force then
 
     @property
     def freed(self) -> Allocation:
@@ -68,15 +83,38 @@ def _propose(p95: float, current: int, floor: int) -> int:
     return max(floor, round_up_rate(p95 * (1 + HEADROOM)))
 
 
-def recommend_site(stats: SiteStats, current: Allocation) -> Recommendation:
-    """One office's proposal. Both directions move together: reduce only if both may shrink
-    by at least 10%, increase if either needs 10% more."""
-    down = _propose(stats.down.p95_base_bps, current.down_bps, FLOOR.down_bps)
-    up = _propose(stats.up.p95_base_bps, current.up_bps, FLOOR.up_bps)
+def floor_base(site: Site) -> Allocation:
+    """The least own allocation (in tidy steps) that gives the site at least its floor in every
+    schedule window: a window at 30% needs an own allocation of floor / 0.3."""
+    if site.floor is None:
+        return FLOOR
+    shares = [w.allocation.percent / 100 for w in site.schedule
+              if w.allocation.fixed is None and w.allocation.percent is not None]
+    least = min([1.0, *shares])
+
+    def base(floor: int) -> int:
+        return round_up_rate(math.ceil(floor / least))
+
+    return Allocation(max(FLOOR.down_bps, base(site.floor.down_bps)),
+                      max(FLOOR.up_bps, base(site.floor.up_bps)))
+
+
+def recommend_site(stats: SiteStats, current: Allocation, site: Site | None = None
+                   ) -> Recommendation:
+    """One office's proposal, never below `site`'s floor in any window. Both directions move
+    together: reduce only if both may shrink by at least 10%, increase if either needs 10%
+    more."""
+    least = floor_base(site) if site is not None else FLOOR
+    down = _propose(stats.down.p95_base_bps, current.down_bps, least.down_bps)
+    up = _propose(stats.up.p95_base_bps, current.up_bps, least.up_bps)
+    floored = site is not None and site.floor is not None and (
+        down == least.down_bps or up == least.up_bps)
+    extra = dict(peak_down_bps=stats.down.peak_bps, peak_up_bps=stats.up.peak_bps,
+                 floor=site.floor if site is not None else None)
     pct = 100 * stats.down.p95_base_bps / current.down_bps if current.down_bps else 0.0
     if stats.observed_s <= 0:
         return Recommendation(stats.site, stats.name, stats.kind, current, current, "keep",
-                              0.0, 0.0, "no data")
+                              0.0, 0.0, "no data", **extra)  # type: ignore[arg-type]
     grow = (down > current.down_bps * (1 + MIN_CHANGE) or up > current.up_bps * (1 + MIN_CHANGE))
     shrink = (down <= current.down_bps * (1 - MIN_CHANGE)
               and up <= current.up_bps * (1 - MIN_CHANGE))
@@ -91,13 +129,19 @@ def recommend_site(stats: SiteStats, current: Allocation) -> Recommendation:
     else:
         proposed, action = current, "keep"
         reason = f"p95 {pct:.0f}% of allocation; within {MIN_CHANGE:.0%}"
+    if floored and action == "reduce" and site is not None:
+        reason += f"; held at the floor {site.floor} in every window"
     return Recommendation(stats.site, stats.name, stats.kind, current, proposed, action,
-                          stats.down.p95_base_bps, stats.up.p95_base_bps, reason)
+                          stats.down.p95_base_bps, stats.up.p95_base_bps, reason,
+                          **extra)  # type: ignore[arg-type]
 
 
-def plan(stats: list[SiteStats], allocations: dict[str, Allocation]) -> Plan:
-    """Proposals for every office, and where the freed capacity can go."""
-    recs = [recommend_site(s, allocations[s.site]) for s in stats
+def plan(stats: list[SiteStats], allocations: dict[str, Allocation],
+         sites: Mapping[str, Site] | None = None) -> Plan:
+    """Proposals for every office (never below the floors of `sites`), and where the freed
+    capacity can go."""
+    sites = sites or {}
+    recs = [recommend_site(s, allocations[s.site], sites.get(s.site)) for s in stats
             if s.kind in OFFICE_KINDS and s.site in allocations]
     reductions = [r for r in recs if r.action == "reduce"]
     increases = [r for r in recs if r.action == "increase"]
@@ -131,4 +175,38 @@ def monthly_plan(session: Session, inventory: Inventory, month: date
     """The ranked figures of the month holding `month`, and the plan made from them (from the
     allocations in force as the month closed, so a closed month's plan never changes)."""
     stats = regency_stats(session, inventory, "month", month)
-    return stats, plan(stats, allocations_of(stats))
+    proposals = plan(stats, allocations_of(stats), inventory.sites)
+    return stats, with_saturation(session, inventory, stats, proposals)
+
+
+def saturated_hours(samples: Sequence[Sample], site: Site, allocation: Allocation,
+                    holidays: set[date] | None = None) -> float:
+    """Hours of the samples whose rate exceeded, in either direction, the allocation in force
+    had the site's own allocation been `allocation` (its schedule windows applied)."""
+    as_if = site.model_copy(update={"allocation": allocation})
+    seconds = 0.0
+    for s in samples:
+        limit = allocation_in_force(as_if, s.ts + s.step_s // 2, holidays)
+        if s.in_bps > limit.down_bps or s.out_bps > limit.up_bps:
+            seconds += s.covered_s
+    return seconds / 3600.0
+
+
+def with_saturation(session: Session, inventory: Inventory, stats: Sequence[SiteStats],
+                    proposals: Plan) -> Plan:
+    """The plan with, for each proposed change, the hours the site would have been saturated
+    under the proposal and under its allocation then, from the stored 5-minute rollups
+    (hourly ones where the 5-minute ones are gone)."""
+    periods = {s.site: s.period for s in stats}
+    holidays = holiday_dates(inventory)
+    recs = []
+    for rec in proposals.recommendations:
+        site, period = inventory.sites.get(rec.site), periods.get(rec.site)
+        if rec.action != "keep" and site is not None and period is not None:
+            samples = load_samples(session, rec.site, period.start_ts, period.end_ts)
+            rec = replace(rec,
+                          saturated_hours=saturated_hours(samples, site, rec.proposed, holidays),
+                          saturated_hours_now=saturated_hours(samples, site, rec.current,
+                                                              holidays))
+        recs.append(rec)
+    return replace(proposals, recommendations=recs)

@@ -120,7 +120,8 @@ def build_monthly_report(session: Session, inventory: Inventory, month: date,
     histories = load_histories(session, inventory, [s.site for s in stats])
     sites = {s.site: histories[s.site].at(s.period.end_ts - 1) for s in stats}
     return MonthlyReport(month=month, generated_at=now or datetime.now(UTC),
-                         inventory=inventory, stats=stats, plan=plan(stats, allocations_of(stats)),
+                         inventory=inventory, stats=stats,
+                         plan=plan(stats, allocations_of(stats), inventory.sites),
                          only=only, sites=sites)
 
 

@@ -115,13 +115,15 @@ def bandwidth_stats(
 
 
 def _plan(first: date):  # type: ignore[no-untyped-def]
-    from controller.bandwidth.recommend import plan
+    from controller.bandwidth.recommend import plan, with_saturation
     from controller.bandwidth.stats import regency_stats
 
     inventory = load_inventory_or_exit()
     with open_store() as store, store.session() as session:
         stats = regency_stats(session, inventory, "month", first)
-    return plan(stats, {c: s.allocation for c, s in inventory.sites.items()})
+        proposals = plan(stats, {c: s.allocation for c, s in inventory.sites.items()},
+                         inventory.sites)
+        return with_saturation(session, inventory, stats, proposals)
 
 
 @bandwidth_app.command("recommend")
@@ -141,14 +143,22 @@ def bandwidth_recommend(
             "recommendations": [{"site": r.site, "action": r.action, "current": str(r.current),
                                  "proposed": str(r.proposed), "reason": r.reason,
                                  "p95_down_bps": round(r.p95_down_bps),
-                                 "p95_up_bps": round(r.p95_up_bps)} for r in recs],
+                                 "p95_up_bps": round(r.p95_up_bps),
+                                 "peak_down_bps": round(r.peak_down_bps),
+                                 "peak_up_bps": round(r.peak_up_bps),
+                                 "floor": str(r.floor) if r.floor else None,
+                                 "saturated_hours": r.saturated_hours,
+                                 "saturated_hours_now": r.saturated_hours_now} for r in recs],
             "freed": str(p.freed), "needed": str(p.needed), "spare": str(p.spare),
             "destinations": [{"site": d.site, "kind": d.kind, "extra": str(d.extra),
                               "reason": d.reason} for d in p.destinations]}, indent=2))
         return
     for r in recs:
+        saturated = (f"; saturated {r.saturated_hours:.1f} h (now {r.saturated_hours_now:.1f} h)"
+                     if r.saturated_hours is not None and r.saturated_hours_now is not None
+                     else "")
         typer.echo(f"{r.site:<24} {r.action:<8} {str(r.current):>9} -> {str(r.proposed):<9} "
-                   f"{r.reason}")
+                   f"{r.reason}; peak {r.peak_down_bps / 1e6:.1f}M{saturated}")
     typer.echo(f"freed {p.freed}; needed by saturated offices {p.needed}; spare {p.spare}")
     for d in p.destinations:
         typer.echo(f"  -> {d.site:<22} +{d.extra}  {d.reason}")

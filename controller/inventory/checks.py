@@ -214,6 +214,7 @@ def _check_schedules(inv: Inventory, loader: Loader) -> None:
                                 f"overlaps window {other!r} ({minute_label(o_start)}-"
                                 f"{minute_label(o_end)})"))
                     taken.append((day, start, end, window.name))
+        _check_floor(inv, loader, site)
     dates: dict[Any, str] = {}
     for holiday in inv.holidays.values():
         if holiday.date in dates:
@@ -222,6 +223,22 @@ def _check_schedules(inv: Inventory, loader: Loader) -> None:
                            f"holiday {dates[holiday.date]!r}")
         dates.setdefault(holiday.date, holiday.name)
     _check_scheduled_capacity(inv, loader)
+
+
+def _check_floor(inv: Inventory, loader: Loader, site: Site) -> None:
+    """The site's own allocation and every window's must be at least its floor (the floor is
+    what a recommendation never goes below, so the inventory must not either)."""
+    for window, given in site.below_floor():
+        if window is None:
+            merged = loader.merged.get(("sites", site.code))
+            where = locate(merged, ("allocation",)) if merged is not None else \
+                inv.locations.get(("sites", site.code), Location("?", 0))
+            what = "allocation"
+        else:
+            where = _schedule_location(inv, loader, site.code, site.schedule.index(window))
+            what = f"schedule window {window.name!r}"
+        loader.problem(where, f"site {site.code!r}: {what} gives {given}, below the site's "
+                       f"floor {site.floor} (lower the floor or raise the allocation)")
 
 
 def _check_scheduled_capacity(inv: Inventory, loader: Loader) -> None:

@@ -6,13 +6,22 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from controller.inventory.models import KEY_FIELD, SECTIONS, SINGULAR, Inventory, Link, Site
+from controller.inventory.models import (
+    KEY_FIELD,
+    SECTIONS,
+    SINGULAR,
+    Inventory,
+    Link,
+    Site,
+    SiteKind,
+)
 from controller.inventory.yaml_lines import LineMap, Location, Problem, locate, parse_yaml
 from controller.secrets import SecretStore
+from controller.units import Allocation
 
 
 @dataclass
@@ -80,7 +89,10 @@ class Loader:
         self.merged: dict[tuple[str, str], LineMap] = {}
 
     def problem(self, where: Location, message: str) -> None:
-        self.problems.append(Problem(where, message))
+        """Collect a problem once (a shared default's problem shows on every site using it)."""
+        found = Problem(where, message)
+        if found not in self.problems:
+            self.problems.append(found)
 
     # --- reading files
     def read(self) -> None:
@@ -182,7 +194,36 @@ class Loader:
                     value = self._merge_nested(merged[key], value)
                 merged[key] = value
                 merged.key_locations[key] = layer.key_locations[key]
+        if item.section == "sites":
+            self._floor_of_kind(merged)
         return merged
+
+    def _floor_of_kind(self, merged: LineMap) -> None:
+        """A floor written as a mapping by site kind (defaults.sites.floor) becomes the floor of
+        the site's kind; each entry is checked once, at its own line."""
+        by_kind = merged.get("floor")
+        if not isinstance(by_kind, LineMap) or set(by_kind) <= {"down", "up"}:
+            return
+        kinds = get_args(SiteKind)
+        chosen = None
+        for kind, value in by_kind.items():
+            at = by_kind.key_locations[kind]
+            if kind not in kinds:
+                self.problem(at, f"floor: unknown site kind {kind!r} "
+                             f"(expected one of {', '.join(kinds)})")
+                continue
+            try:
+                Allocation.parse(value)
+            except ValueError as exc:
+                self.problem(at, f"floor.{kind}: {exc}")
+                continue
+            if kind == merged.get("kind"):
+                chosen = (value, at)
+        if chosen is None:
+            del merged["floor"]
+            del merged.key_locations["floor"]
+        else:
+            merged["floor"], merged.key_locations["floor"] = chosen
 
     @staticmethod
     def _merge_nested(base: LineMap, top: LineMap) -> LineMap:

@@ -297,6 +297,9 @@ class Site(_Model):
     protected: StrictBool = Field(
         False, description="A site that must not go dark (a hospital, the disaster agency): "
         "a push to its devices needs a second operator's approval (four eyes)")
+    floor: AllocationField | None = Field(
+        None, description="The least the site may have in any schedule window; a "
+        "recommendation never goes below it (defaults.sites gives one per site kind)")
 
     def window_at(self, day: str, minute: int, holiday: bool = False) -> ScheduleWindow | None:
         """The schedule window in force at a local day ('mon'..'sun') and minute, or None.
@@ -317,6 +320,20 @@ class Site(_Model):
 
     def allocation_at_local(self, day: str, minute: int, holiday: bool = False) -> Allocation:
         return self.allocation_during(self.window_at(day, minute, holiday))
+
+    def below_floor(self, allocation: Allocation | None = None
+                    ) -> list[tuple[ScheduleWindow | None, Allocation]]:
+        """The windows (None: the site's own allocation) that would give less than the floor
+        in either direction, had the site `allocation` (by default its own), with what they give."""
+        if self.floor is None:
+            return []
+        own = allocation or self.allocation
+        found: list[tuple[ScheduleWindow | None, Allocation]] = []
+        for window in [None, *self.schedule]:
+            given = window.allocation.resolve(own) if window else own
+            if given.down_bps < self.floor.down_bps or given.up_bps < self.floor.up_bps:
+                found.append((window, given))
+        return found
 
 
 # --------------------------------------------------------------------------- money and SLA

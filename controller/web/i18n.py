@@ -34,6 +34,22 @@ ID: dict[str, str] = {
     "Too many attempts from your address. Wait a minute.":
         "Terlalu banyak percobaan dari alamat Anda. Tunggu satu menit.",
     "Password changed.": "Kata sandi diganti.",
+    "Reset password": "Atur ulang kata sandi",
+    "New password for": "Kata sandi baru untuk",
+    "Give it to them in person; it is not shown again. Their sessions were ended and their "
+    "API tokens revoked.":
+        "Berikan langsung kepada yang bersangkutan; kata sandi ini tidak ditampilkan lagi. "
+        "Sesinya telah diakhiri dan token API-nya dicabut.",
+    "A wall screen's token: open /wall?token= followed by the token on the screen, once; the "
+    "screen keeps a session tied to the token.":
+        "Token layar dinding: buka /wall?token= diikuti token itu di layar, sekali; layar "
+        "menyimpan sesi yang terikat pada token.",
+    "Wall screen token": "Token layar dinding",
+    "For a display account (made if it does not exist): it sees /wall only. Only these tokens "
+    "may never expire.":
+        "Untuk akun tampilan (dibuat bila belum ada): hanya melihat /wall. Hanya token ini yang "
+        "boleh tanpa masa berlaku.",
+    "Display account": "Akun tampilan",
     "Devices up": "Perangkat aktif",
     "Devices down": "Perangkat mati",
     "Not polled yet": "Belum dipantau",
@@ -185,6 +201,14 @@ ID: dict[str, str] = {
     "Reduce": "Kurangi",
     "Increase": "Tambah",
     "of the allocation": "dari alokasi",
+    "Peak of the month": "Puncak bulan ini",
+    "Floor": "Batas bawah",
+    "Saturated under the proposal": "Jenuh dengan usulan",
+    "now": "saat ini",
+    "Never below the site's floor in any time window (office hours, after hours, weekends). "
+    "Saturated: hours whose 5-minute rate exceeded the allocation in force.":
+        "Tidak pernah di bawah batas bawah lokasi pada jendela waktu mana pun (jam kerja, luar "
+        "jam kerja, akhir pekan). Jenuh: jam dengan laju 5 menit melebihi alokasi yang berlaku.",
     "Accept": "Terima",
     "No office needs a change this month.": "Tidak ada kantor yang perlu diubah bulan ini.",
     "Freed by reductions": "Dibebaskan oleh pengurangan",

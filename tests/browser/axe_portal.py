@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.conftest import ROOT
 
-AXE = ROOT / "controller/web/static/vendor/axe.min.js"
+AXE = ROOT / "controller/web/static/vendor/axe/axe.min.js"
 WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 

@@ -4,54 +4,39 @@ language. Screenshots go to the test's tmp dir."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.browser import wait_until_serving
-from tests.conftest import ROOT, free_port
+from tests.browser.conftest import (
+    ADMIN_PASSWORD,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Serve,
+    cli,
+    need_browser,
+)
 from tests.integration.config_lab import Lab, config_commands, start_lab
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "kata-sandi-ujicoba-1"
+PASSWORD = ADMIN_PASSWORD
 
 
 @pytest.fixture
-def server(tmp_path: Path, demo_secrets: Path) -> Iterator[tuple[str, Lab]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (./test installs it as root)")
-    if not (ROOT / "controller/web/static/vendor/htmx.min.js").exists():
-        pytest.skip("front-end libraries not vendored (./test runs vendor.sh)")
+def server(tmp_path: Path, demo_secrets: Path, serve: Serve) -> Iterator[tuple[str, Lab]]:
+    need_browser()
     lab = start_lab(tmp_path, demo_secrets)
-    port = free_port()
-    env = {**lab.env, "SIMPUL_ADMIN_LISTEN": f"127.0.0.1:{port}",
-           "SIMPUL_PORTAL_LISTEN": f"127.0.0.1:{free_port()}", "SIMPUL_DRIFT_INTERVAL_S": "0"}
-    add = subprocess.run([sys.executable, "-m", "controller.cli", "users", "add", "admin",
-                          "--role", "admin", "--password-stdin"], cwd=ROOT, env=env,
-                         input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
-    assert add.returncode == 0, add.stderr
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve"], cwd=ROOT,
-                            env=env, stdout=log, stderr=log, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(proc, base, tmp_path / "serve.log")
-        yield base, lab
+        env = {**lab.env, "SIMPUL_DRIFT_INTERVAL_S": "0"}
+        cli(env, "users", "add", "admin", "--role", "admin", "--password-stdin",
+            stdin=PASSWORD + "\n")
+        yield serve(env), lab
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        serve.stop()   # the server before the lab it polls
         lab.stop()
 
 
@@ -82,9 +67,7 @@ def test_engineer_tasks_in_the_browser(server: tuple[str, Lab], tmp_path: Path) 
     shots.mkdir()
     session_id = open_session_in_store(lab)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         try:
             # Log in; the dashboard shows the demo regency on the map.

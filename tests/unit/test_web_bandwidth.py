@@ -114,17 +114,21 @@ def test_ranking_figures_and_flags_match_the_month(client: TestClient, ctx: Cont
 def test_recommendations_and_summary(client: TestClient) -> None:
     log_in(client, "siti")
     text = client.get(f"/bandwidth?month={OCTOBER}").text
-    # setwan: p95 1M x 1.25 rounds to the 2M/1M floor; bpbd: 19M x 1.25 = 23.75M -> 25M.
+    # setwan: p95 1M x 1.25 -> 2M, but the sopd floor 2M/1M must hold in every window, and
+    # its weekends get 20%: 2M / 0.2 = 10M, 1M / 0.2 = 5M. bpbd: 19M x 1.25 = 23.75M -> 25M.
     setwan = cells(row_of(text, "rec-setwan"))
-    assert setwan[1:4] == ["Kurangi", "30M/15M", "2M/1M"]
+    assert setwan[1:4] == ["Kurangi", "30M/15M", "10M/5M"]
+    # Peak 1.0 / 0.4 Mbit/s; floor 2M/1M; never above 10M/5M's windows (2M/1M at least).
+    assert setwan[5:8] == ["1,0 / 0,4 Mbit/s", "2M/1M", "0,0 h (saat ini 0,0 h)"]
     bpbd = cells(row_of(text, "rec-bpbd"))
     assert bpbd[1:4] == ["Tambah", "20M/10M", "25M/10M"]
+    assert bpbd[5] == "19,0 / 6,0 Mbit/s"
     assert re.findall(r'<tr id="rec-([^"]+)"', text) == ["bpbd", "setwan"]  # ranked
     summary = re.sub(r"<[^>]+>", " ", text[text.index('id="plan-summary"'):])
     summary = re.sub(r"\s+", " ", summary)
-    assert "Dibebaskan oleh pengurangan 28M/14M" in summary
+    assert "Dibebaskan oleh pengurangan 20M/10M" in summary
     assert "Dibutuhkan kantor yang jenuh 5M/0" in summary
-    assert "Sisa untuk WiFi publik 23M/14M" in summary
+    assert "Sisa untuk WiFi publik 15M/10M" in summary
 
 
 def test_viewer_sees_no_accept_button_and_cannot_post(client: TestClient, ctx: Context
@@ -165,18 +169,18 @@ def test_operator_accepts_a_recommendation(client: TestClient, ctx: Context) -> 
     # Post/Redirect/Get: the browser ends on a GET, so a refresh cannot accept a second time.
     assert [r.status_code for r in done.history] == [303] and done.request.method == "GET"
     refreshed = client.get(str(done.url))
-    assert "Alokasi diubah di inventaris" in refreshed.text and "2M/1M" in refreshed.text
-    assert "Alokasi diubah di inventaris" in done.text and "2M/1M" in done.text
-    assert "+  allocation: 2M/1M" in done.text          # the diff, shown
+    assert "Alokasi diubah di inventaris" in refreshed.text and "10M/5M" in refreshed.text
+    assert "Alokasi diubah di inventaris" in done.text and "10M/5M" in done.text
+    assert "+  allocation: 10M/5M" in done.text          # the diff, shown
     assert 'href="/config"' in done.text
     changed = [(a, b) for a, b in zip(before.splitlines(), sites.read_text().splitlines(),
                                       strict=True) if a != b]
-    assert changed == [("  allocation: 30M/15M", "  allocation: 2M/1M")]
+    assert changed == [("  allocation: 30M/15M", "  allocation: 10M/5M")]
     with ctx.store.session() as session:
         row = session.scalars(select(AuditLog).where(
             AuditLog.action == "bandwidth.accept")).one()
     assert (row.actor, row.target, row.result) == ("budi", "site:setwan", "ok")
-    assert row.detail is not None and row.detail["to"] == "2M/1M"
+    assert row.detail is not None and row.detail["to"] == "10M/5M"
     # October is closed: its figures and plan keep the allocation in force then (30M/15M),
     # and the recommendation now shows as in force, with nothing more to accept.
     assert 'id="in-force-setwan"' in done.text

@@ -63,6 +63,11 @@ class RecommendationOut(BaseModel):
     current: str
     proposed: str
     reason: str
+    peak_down_bps: float = 0.0
+    peak_up_bps: float = 0.0
+    floor: str | None = None
+    saturated_hours: float | None = None      # under the proposal, over the month
+    saturated_hours_now: float | None = None  # under the allocation in force then
 
 
 class DestinationOut(BaseModel):
@@ -144,7 +149,12 @@ def recommendations(request: Request, _who: Viewer, month: MonthQuery) -> PlanOu
     return PlanOut(
         month=f"{first:%Y-%m}", freed=str(p.freed), needed=str(p.needed), spare=str(p.spare),
         recommendations=[RecommendationOut(site=r.site, action=r.action, current=str(r.current),
-                                           proposed=str(r.proposed), reason=r.reason)
+                                           proposed=str(r.proposed), reason=r.reason,
+                                           peak_down_bps=r.peak_down_bps,
+                                           peak_up_bps=r.peak_up_bps,
+                                           floor=str(r.floor) if r.floor else None,
+                                           saturated_hours=r.saturated_hours,
+                                           saturated_hours_now=r.saturated_hours_now)
                          for r in p.recommendations if r.action != "keep"],
         destinations=[DestinationOut(site=d.site, kind=d.kind, extra=str(d.extra),
                                      reason=d.reason) for d in p.destinations])

@@ -13,7 +13,7 @@ mkdir -p "$out/swagger"
 cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
    node_modules/swagger-ui-dist/LICENSE "$out/swagger/"
 cp node_modules/leaflet/LICENSE "$out/leaflet/LICENSE"
-# axe-core: the accessibility engine the browser tests inject (tests only; no page loads it).
-cp node_modules/axe-core/axe.min.js "$out/"
-cp node_modules/axe-core/LICENSE "$out/axe.LICENSE"
-echo "vendored: htmx $(node -p 'require("./node_modules/htmx.org/package.json").version'), leaflet $(node -p 'require("./node_modules/leaflet/package.json").version')"
+# axe-core: the accessibility checker the browser tests run on every page (not used by pages).
+mkdir -p "$out/axe"
+cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE "$out/axe/"
+echo "vendored: htmx $(node -p 'require("./node_modules/htmx.org/package.json").version'), leaflet $(node -p 'require("./node_modules/leaflet/package.json").version'), axe-core $(node -p 'require("./node_modules/axe-core/package.json").version')"
