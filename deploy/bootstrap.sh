@@ -31,7 +31,8 @@ simpul_bootstrap() {
 # Front-end libraries (htmx, Leaflet) come from npm at the versions pinned in
 # controller/web/vendor/package-lock.json; they are installed, not committed.
 simpul_vendor_web() {
-  [ -f controller/web/static/vendor/htmx.min.js ] && return 0
+  cmp -s controller/web/vendor/package-lock.json controller/web/static/vendor/.package-lock.json \
+    && return 0
   if ! command -v npm >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
