@@ -37,7 +37,8 @@ class SeriesOut(BaseModel):
     step_s: int = Field(description="Bucket length: 300 (5-minute rollups) or 3600 (hourly)")
     start: int
     end: int
-    timezone: str = Field(description="The site's zone, for the time axis", examples=["Asia/Jakarta"])
+    timezone: str = Field(description="The site's zone, for the time axis",
+                          examples=["Asia/Jakarta"])
     zone: str = Field(examples=["WIB"])
     t: list[int]
     in_bps: list[float | None] = Field(description="Download: into the site")
