@@ -241,6 +241,11 @@ ID: dict[str, str] = {
     "Before centralising": "Sebelum terpusat",
     "Savings": "Penghematan",
     "Extra from the schedule": "Tambahan dari jadwal",
+    # graphs (templates/_graph.html) and the map (map.js)
+    "Time range": "Rentang waktu", "1 hour": "1 jam", "24 hours": "24 jam", "7 days": "7 hari",
+    "30 days": "30 hari", "Numbers as a table": "Angka dalam tabel", "Time": "Waktu",
+    "Average use per row against the allocation in force at its start":
+        "Rata-rata pemakaian per baris terhadap alokasi yang berlaku di awal baris",
 }
 
 
