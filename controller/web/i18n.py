@@ -246,6 +246,12 @@ ID: dict[str, str] = {
     "30 days": "30 hari", "Numbers as a table": "Angka dalam tabel", "Time": "Waktu",
     "Average use per row against the allocation in force at its start":
         "Rata-rata pemakaian per baris terhadap alokasi yang berlaku di awal baris",
+    "Legend": "Keterangan", "of capacity": "dari kapasitas",
+    "Link use below 50%": "Pemakaian tautan di bawah 50%",
+    "Link use 50-80%": "Pemakaian tautan 50-80%",
+    "Link use 80% or more": "Pemakaian tautan 80% atau lebih",
+    "Link without a reading": "Tautan tanpa pembacaan",
+    "Link with an end down": "Tautan dengan ujung mati",
 }
 
 

@@ -20,6 +20,7 @@ from controller.web.deps import KnownDevice, KnownSite, Viewer, get_ctx, languag
 from controller.web.i18n import translate
 from controller.web.pages.bandwidth import last_full_month
 from controller.web.pages.graphs import site_graph
+from controller.web.pages.netmap import map_data
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,21 +54,13 @@ def _last_month_money(ctx: Context) -> MonthTotals | None:
 def dashboard(request: Request, _who: Viewer) -> Response:
     ctx = get_ctx(request)
     statuses = device_status(ctx)
-    site_status: dict[str, str] = {}
-    for device, status in statuses.items():
-        site = ctx.inventory.devices[device].site
-        previous = site_status.get(site)
-        if previous != "down":
-            site_status[site] = "down" if status == "down" else (previous or status)
-    markers = [
-        {"code": s.code, "name": s.name, "kind": s.kind, "lat": s.lat, "lon": s.lon,
-         "status": site_status.get(s.code, "unknown")}
-        for s in ctx.inventory.sites.values()
-    ]
+    net = map_data(ctx, language(request))
+    markers = net["markers"]
     uses = [u for u in latest_use(ctx, kinds=("sopd",)) if u.at is not None][:10]
     sessions = _hotspot_sessions_now(request)
     return render(request, "dashboard.html", counts=status_counts(statuses),
-                  markers_json=json.dumps(markers), markers=markers, top=uses,
+                  map_json=json.dumps(net), markers=markers, top=uses,
+                  map_refresh_s=ctx.settings.map_refresh_s,
                   sessions=sessions, hotspots=ctx.inventory.hotspots,
                   summary=ctx.inventory.summary(), money=_last_month_money(ctx), idr=idr)
 
