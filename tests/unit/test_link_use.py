@@ -3,7 +3,6 @@ the link's capacity; the colour class by the busier direction (values written by
 
 from __future__ import annotations
 
-
 import pytest
 
 from controller.bandwidth.link_use import link_uses
