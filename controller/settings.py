@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     public_cache_s: float = Field(60.0, ge=1, description="/publik is rendered at most once "
                                   "in this many seconds")
     wall_refresh_s: int = Field(30, ge=5, le=3600, description="How often /wall refreshes")
+    map_refresh_s: int = Field(30, ge=2, le=3600,
+                               description="How often the dashboard map redraws its statuses")
     alertmanager_url: str = Field(
         "", description="Alertmanager's base URL (e.g. http://127.0.0.1:9093): /wall shows its "
         "firing alerts; empty: the conditions Simpul keeps (devices down, drift, saturated)")

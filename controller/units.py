@@ -41,6 +41,16 @@ def format_rate(bps: int) -> str:
     return str(bps)
 
 
+def format_bps(bps: float) -> str:
+    """A measured rate with an SI prefix, three significant digits: 1234567 -> '1.23 Mbit/s'
+    (the graphs' axis and table; charts.js writes the same form)."""
+    rounded = float(f"{bps:.3g}")
+    for unit, factor in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(rounded) >= factor:
+            return f"{rounded / factor:.3g} {unit}bit/s"
+    return f"{rounded:.3g} bit/s"
+
+
 @dataclass(frozen=True)
 class Allocation:
     """A download/upload pair, written '20M/10M' (or '20M' for symmetric)."""

@@ -31,7 +31,7 @@ simpul_bootstrap() {
 # Front-end libraries (htmx, Leaflet) come from npm at the versions pinned in
 # controller/web/vendor/package-lock.json; they are installed, not committed.
 simpul_vendor_web() {
-  [ -f controller/web/static/vendor/htmx.min.js ] && [ -f controller/web/static/vendor/axe/axe.min.js ] \
+  cmp -s controller/web/vendor/package-lock.json controller/web/static/vendor/.package-lock.json \
     && return 0
   if ! command -v npm >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ]; then

@@ -358,6 +358,17 @@ ID: dict[str, str] = {
     "interface names (+ new since the reading before).":
         "Pemakaian selama interval pemantauan terakhir; galat adalah penghitung perangkat, "
         "dibaca bersama nama antarmuka (+ baru sejak pembacaan sebelumnya).",
+    # graphs (templates/_graph.html) and the map (map.js)
+    "Time range": "Rentang waktu", "1 hour": "1 jam", "24 hours": "24 jam", "7 days": "7 hari",
+    "30 days": "30 hari", "Numbers as a table": "Angka dalam tabel", "Time": "Waktu",
+    "Average use per row against the allocation in force at its start":
+        "Rata-rata pemakaian per baris terhadap alokasi yang berlaku di awal baris",
+    "Legend": "Keterangan", "of capacity": "dari kapasitas",
+    "Link use below 50%": "Pemakaian tautan di bawah 50%",
+    "Link use 50-80%": "Pemakaian tautan 50-80%",
+    "Link use 80% or more": "Pemakaian tautan 80% atau lebih",
+    "Link without a reading": "Tautan tanpa pembacaan",
+    "Link with an end down": "Tautan dengan ujung mati",
 }
 
 

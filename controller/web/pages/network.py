@@ -17,7 +17,7 @@ from controller.accountability.sla import SlaReport, month_so_far
 from controller.backups import BackupError, Version
 from controller.context import Context
 from controller.device_health import badges, health_view
-from controller.overview import device_status, latest_use, site_history, status_counts
+from controller.overview import device_status, latest_use, status_counts
 from controller.pushes import config_jobs
 from controller.store.models import ConfigDrift
 from controller.units import format_idr as idr
@@ -30,7 +30,10 @@ from controller.web.deps import (
     local_time,
     render,
 )
+from controller.web.i18n import translate
 from controller.web.pages.bandwidth import _number, last_full_month
+from controller.web.pages.graphs import site_graph
+from controller.web.pages.netmap import map_data
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,21 +74,13 @@ def _availability_so_far(ctx: Context) -> SlaReport:
 def dashboard(request: Request, _who: Viewer) -> Response:
     ctx = get_ctx(request)
     statuses = device_status(ctx)
-    site_status: dict[str, str] = {}
-    for device, status in statuses.items():
-        site = ctx.inventory.devices[device].site
-        previous = site_status.get(site)
-        if previous != "down":
-            site_status[site] = "down" if status == "down" else (previous or status)
-    markers = [
-        {"code": s.code, "name": s.name, "kind": s.kind, "lat": s.lat, "lon": s.lon,
-         "status": site_status.get(s.code, "unknown")}
-        for s in ctx.inventory.sites.values()
-    ]
+    net = map_data(ctx, language(request))
+    markers = net["markers"]
     uses = [u for u in latest_use(ctx, kinds=("sopd",)) if u.at is not None][:10]
     sessions = _hotspot_sessions_now(request)
     return render(request, "dashboard.html", counts=status_counts(statuses),
-                  markers_json=json.dumps(markers), markers=markers, top=uses,
+                  map_json=json.dumps(net), markers=markers, top=uses,
+                  map_refresh_s=ctx.settings.map_refresh_s,
                   sessions=sessions, hotspots=ctx.inventory.hotspots,
                   summary=ctx.inventory.summary(), money=_last_month_money(ctx), idr=idr,
                   availability=_availability_so_far(ctx), num=_number(language(request)))
@@ -103,36 +98,16 @@ def sites(request: Request, _who: Viewer,
 
 
 @router.get("/sites/{code}")
-def site_detail(request: Request, code: str, site: KnownSite, _who: Viewer) -> Response:
+def site_detail(request: Request, code: str, site: KnownSite, _who: Viewer,
+                range: str = "24h") -> Response:
     ctx = get_ctx(request)
     devices = ctx.inventory.devices_at(code)
     names = {d.name for d in devices}
     links = [link for link in ctx.inventory.links if {link.a.device, link.b.device} & names]
-    history = site_history(ctx, code)
     return render(request, "site.html", site=site, devices=devices, links=links,
-                  statuses=device_status(ctx), history=history,
-                  chart=_chart(history, site.allocation.down_bps, site.allocation.up_bps))
-
-
-def _chart(points: list, down_bps: int, up_bps: int) -> dict | None:  # type: ignore[type-arg]
-    """An inline-SVG line chart of use against allocation (no JavaScript needed)."""
-    if not points:
-        return None
-    width, height = 720, 220
-    top = max([down_bps, up_bps] + [max(p.in_bps, p.out_bps) for p in points]) * 1.1
-    t0, t1 = points[0].ts, max(points[-1].ts, points[0].ts + 1)
-
-    def xy(ts: int, value: float) -> str:
-        return f"{(ts - t0) / (t1 - t0) * width:.1f},{height - value / top * height:.1f}"
-
-    return {
-        "width": width, "height": height,
-        "in": " ".join(xy(p.ts, p.in_bps) for p in points),
-        "out": " ".join(xy(p.ts, p.out_bps) for p in points),
-        "alloc_down_y": f"{height - down_bps / top * height:.1f}",
-        "alloc_up_y": f"{height - up_bps / top * height:.1f}",
-        "top_mbps": f"{top / 1e6:.0f}",
-    }
+                  statuses=device_status(ctx),
+                  graph=site_graph(ctx, site, range, translate("Bandwidth against allocation",
+                                                               language(request))))
 
 
 @router.get("/devices")
