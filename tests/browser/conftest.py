@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -90,15 +91,19 @@ def add_sessions(url: str, hotspot: str, count: int, *, open_: bool = False) -> 
 
     store = Store(url)
     now = datetime.now(UTC)
+    # "Today" is the demo's local day (WIB): sessions start after its midnight, or a run just
+    # after 17:00 UTC would count them in yesterday.
+    midnight = datetime.now(ZoneInfo("Asia/Jakarta")).replace(
+        hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
     with store.session() as session:
         for i in range(count):
-            start = now - timedelta(minutes=40 + i)
+            start = max(now - timedelta(minutes=40 + i), midnight + timedelta(seconds=i))
             session.add(PortalSession(
                 hotspot=hotspot, method="phone_otp", client_ip=f"10.200.0.{20 + i}",
                 client_mac=f"da:00:00:00:01:{i:02x}", client_hash=f"{hotspot}-d{i}",
                 month_hash=f"{hotspot}-m{i}", phone_hash="f" * 64, started_at=start,
                 last_activity_at=now, expires_at=now + timedelta(hours=1),
-                ended_at=None if open_ else start + timedelta(minutes=20),
+                ended_at=None if open_ else min(start + timedelta(minutes=20), now),
                 bytes_up=50_000_000, bytes_down=200_000_000))
     store.dispose()
 

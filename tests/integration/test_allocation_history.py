@@ -1,4 +1,4 @@
-"""Closed months never change: after accepting setwan's 30M/15M -> 9M/3M, October's monthly
+"""Closed months never change: after accepting setwan's 30M/15M -> 10M/5M, October's monthly
 report is byte-identical (the PDF's creation date aside), with setwan still at 30/15 and
 "Kurang terpakai"; the change is stored with its time and who made it. SQLite and PostgreSQL."""
 
@@ -39,9 +39,9 @@ def test_closed_month_unchanged_after_an_accept(store_url: str, tmp_path: Path,
     env["SIMPUL_INVENTORY_DIR"] = str(demo_inventory)
 
     before = report_files(env, tmp_path / "before")
-    simpul(env, "bandwidth", "accept", "setwan", "--month", "2026-10", "--allocation", "9M/3M",
+    simpul(env, "bandwidth", "accept", "setwan", "--month", "2026-10", "--allocation", "10M/5M",
            "--actor", "budi")
-    assert "  allocation: 9M/3M\n" in (demo_inventory / "sites.yaml").read_text()
+    assert "  allocation: 10M/5M\n" in (demo_inventory / "sites.yaml").read_text()
     after = report_files(env, tmp_path / "after")
 
     assert after["html"] == before["html"]
@@ -60,5 +60,5 @@ def test_closed_month_unchanged_after_an_accept(store_url: str, tmp_path: Path,
             .where(AllocationChange.site == "setwan")
             .order_by(AllocationChange.at, AllocationChange.id)).all()
     assert [tuple(c) for c in changes] == [("30M/15M", "inventory", "inventory edit"),
-                                           ("9M/3M", "accept", "budi")]
+                                           ("10M/5M", "accept", "budi")]
     store.dispose()

@@ -44,19 +44,19 @@ def test_accept_edits_one_line_and_audits(demo_inventory: Path, tmp_path: Path) 
     store = Store(url)
     sites = demo_inventory / "sites.yaml"
     before = sites.read_text()
-    done = accept_allocation(demo_inventory, "setwan", Allocation(5 * M, 2 * M), store=store,
+    done = accept_allocation(demo_inventory, "setwan", Allocation(10 * M, 5 * M), store=store,
                              actor="engineer1", reason="2026-10: p95 13% of allocation")
     after = sites.read_text()
     changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True)
                if a != b]
-    assert changed == [("  allocation: 30M/15M", "  allocation: 5M/2M")]
-    assert load_inventory(demo_inventory).sites["setwan"].allocation == Allocation(5 * M, 2 * M)
-    assert "-  allocation: 30M/15M\n+  allocation: 5M/2M\n" in done.diff
+    assert changed == [("  allocation: 30M/15M", "  allocation: 10M/5M")]
+    assert load_inventory(demo_inventory).sites["setwan"].allocation == Allocation(10 * M, 5 * M)
+    assert "-  allocation: 30M/15M\n+  allocation: 10M/5M\n" in done.diff
     with store.session() as session:
         row = session.scalars(select(AuditLog)).one()
     assert (row.actor, row.action, row.target, row.result) == (
         "engineer1", "bandwidth.accept", "site:setwan", "ok")
-    assert row.detail == {"from": "30M/15M", "to": "5M/2M", "file": str(sites),
+    assert row.detail == {"from": "30M/15M", "to": "10M/5M", "file": str(sites),
                           "reason": "2026-10: p95 13% of allocation"}
     assert row.diff == done.diff
 
@@ -100,10 +100,10 @@ def test_accepted_recommendation_is_a_queue_change_in_config_diff(
     assert "setwan-r1: unchanged" in before.stdout, before.stdout
 
     rec = simpul(env, "bandwidth", "recommend", "--month", "2026-10")
-    assert "setwan" in rec.stdout and "reduce" in rec.stdout and "5M/2M" in rec.stdout
+    assert "setwan" in rec.stdout and "reduce" in rec.stdout and "10M/5M" in rec.stdout
     accepted = simpul(env, "bandwidth", "accept", "setwan", "--month", "2026-10",
                       "--actor", "engineer1")
-    assert "+  allocation: 5M/2M" in accepted.stdout
+    assert "+  allocation: 10M/5M" in accepted.stdout
 
     after = simpul(env, "config", "diff", "setwan-r1")
     changed = [line for line in after.stdout.splitlines()
@@ -113,9 +113,9 @@ def test_accepted_recommendation_is_a_queue_change_in_config_diff(
     assert len(changed) == 10, after.stdout
     assert ('-add comment="simpul: allocation 30M/15M" max-limit=15M/30M '
             "name=simpul-allocation target=bridge") in changed
-    assert ('+add comment="simpul: allocation 5M/2M" max-limit=2M/5M '
+    assert ('+add comment="simpul: allocation 10M/5M" max-limit=5M/10M '
             "name=simpul-allocation target=bridge") in changed
-    assert ('+add comment="simpul schedule jam-kerja (WIB, 100%)" max-limit=2M/5M '
+    assert ('+add comment="simpul schedule jam-kerja (WIB, 100%)" max-limit=5M/10M '
             "name=simpul-setwan-jam-kerja target=bridge time=7h30m-16h,mon,tue,wed,thu,fri"
             ) in changed
     with store.session() as session:

@@ -90,9 +90,10 @@ def test_report_figures_match_hand_computed(store_url: str, tmp_path: Path) -> N
     # p95 of rate/allocation in force: 4M of 30M in office hours.
     assert row["p95_utilisasi"] == f"{4 / 30:.4f}"
     assert row["status"] == "Kurang terpakai"
-    # Proposal: p95 in office hours x 1.25 -> 5M down, 2M up.
+    # Proposal: p95 in office hours x 1.25 -> 5M down, 2M up; raised to setwan's floor base:
+    # the sopd floor 2M/1M must hold in its 20 % weekend window -> 10M down, 5M up.
     assert (row["usulan_unduh_bps"], row["usulan_unggah_bps"], row["tindakan"]) == (
-        "5000000", "2000000", "Kurangi")
+        "10000000", "5000000", "Kurangi")
     assert row["cakupan_data"] == "1.0000" and row["resolusi_detik"] == "300"
     assert by_site["setda"]["status"] == "Tidak ada data"
     assert "noc" not in by_site and len(by_site) == 46
@@ -102,12 +103,12 @@ def test_report_figures_match_hand_computed(store_url: str, tmp_path: Path) -> N
     assert "Laporan Bulanan Pemakaian Bandwidth: Oktober 2026" in page
     section = page[page.index('id="site-setwan"'):]
     section = section[: section.index("</section>")]
-    for figure in ("1,4 Mbit/s", "4,0 Mbit/s", "461,9 GB", "Kurang terpakai", "5/2 Mbit/s"):
+    for figure in ("1,4 Mbit/s", "4,0 Mbit/s", "461,9 GB", "Kurang terpakai", "10/5 Mbit/s"):
         assert figure in section, figure
     assert "<svg" in section and "http" not in section.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
     assert "<script" not in page and "<link" not in page
-    assert 'id="freed">25/13 Mbit/s' in page
+    assert 'id="freed">20/10 Mbit/s' in page  # 30/15 -> 10/5
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
     # A summary page (or more) and one page per SOPD.
