@@ -20,19 +20,13 @@ import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.registry import CollectorRegistry
 
-
-class CycleCollector(Protocol):
-    """A collector whose families change once per poll cycle (PollCollector, HealthCollector)."""
-
-    def cycle_families_described(self) -> Iterator[Metric]: ...
-
-    def cycle_families(self) -> tuple[tuple[Any, Any], list[Metric]]: ...
+from exporters.collectors.cycle import PerCycleCollector
 
 # RFC 1952 member header: magic, CM=8 (deflate), no flags, MTIME 0, XFL 0, OS 255 (unknown).
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -61,7 +55,7 @@ class _CyclePart:
 class Exposition:
     """The registry's exposition, with the cycle collectors' part cached."""
 
-    def __init__(self, registry: CollectorRegistry, cycle: Sequence[CycleCollector]):
+    def __init__(self, registry: CollectorRegistry, cycle: Sequence[PerCycleCollector]):
         self.registry = registry
         self.cycle = list(cycle)
         self._part: _CyclePart | None = None

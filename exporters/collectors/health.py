@@ -3,15 +3,15 @@ the latest poll cycle at scrape time; a scrape never polls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from controller.bandwidth.topology import link_roles
 from controller.inventory import Inventory
+from exporters.collectors.cycle import PerCycleCollector
 from exporters.collectors.poll import IFACE_LABELS
-from exporters.state import CycleReadings, LatestReadings
+from exporters.state import CycleReadings
 
 DEVICE_LABELS = ["site", "device"]
 
@@ -43,15 +43,9 @@ def _empty_families() -> tuple[Metric, ...]:
     )
 
 
-class HealthCollector(Collector):
+class HealthCollector(PerCycleCollector):
     """Health of every device that answered the last cycle; a device whose MIBs lack a value
     has no sample for it (never a made-up zero)."""
-
-    def __init__(self, latest: LatestReadings, inventory: Callable[[], Inventory]):
-        self._latest = latest
-        self._inventory = inventory
-        self._cached: tuple[CycleReadings | None, Inventory | None, list[Metric]] = (
-            None, None, [])
 
     @staticmethod
     def describe() -> Iterator[Metric]:
@@ -62,20 +56,10 @@ class HealthCollector(Collector):
         """All of them change once per poll cycle (exporters.exposition caches them)."""
         yield from _empty_families()
 
-    def cycle_families(self) -> tuple[tuple[CycleReadings | None, Inventory], list[Metric]]:
-        """The cycle's families and the cycle and inventory objects they were built from."""
-        cycle, inventory = self._latest.cycle, self._inventory()
-        cached_cycle, cached_inventory, families = self._cached
-        if cycle is not cached_cycle or inventory is not cached_inventory or not families:
-            families = self._families(cycle, inventory)
-            self._cached = (cycle, inventory, families)
-        return (cycle, inventory), families
-
     def collect(self) -> Iterator[Metric]:
         yield from self.cycle_families()[1]
 
-    @staticmethod
-    def _families(cycle: CycleReadings | None, inventory: Inventory) -> list[Metric]:
+    def _build(self, cycle: CycleReadings | None, inventory: Inventory) -> list[Metric]:
         uptime, cpu, used, total, temperature, rx_errors, tx_errors = _empty_families()
         assert isinstance(temperature, GaugeMetricFamily)
         if cycle is not None:

@@ -3,14 +3,14 @@ scrape never triggers polling."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from controller.bandwidth.topology import link_roles
 from controller.inventory import Inventory
-from exporters.state import CycleReadings, LatestReadings
+from exporters.collectors.cycle import PerCycleCollector
+from exporters.state import CycleReadings
 
 IFACE_LABELS = ["site", "device", "interface", "alias", "link"]
 
@@ -47,18 +47,12 @@ def _empty_probe_families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
     )
 
 
-class PollCollector(Collector):
+class PollCollector(PerCycleCollector):
     """Interface, device and probe metrics from the latest readings; a scrape never polls.
 
     An interface's `link` label is `uplink` or `downlink` from the inventory's links (see
     `controller.bandwidth.topology.link_roles`), '' when it is on no link of another site.
     """
-
-    def __init__(self, latest: LatestReadings, inventory: Callable[[], Inventory]):
-        self._latest = latest
-        self._inventory = inventory
-        self._cached: tuple[CycleReadings | None, Inventory | None, list[Metric]] = (
-            None, None, [])
 
     @staticmethod
     def describe() -> Iterator[Metric]:
@@ -70,21 +64,12 @@ class PollCollector(Collector):
         """The families that change once per poll cycle (exporters.exposition caches them)."""
         yield from _empty_poll_families()
 
-    def cycle_families(self) -> tuple[tuple[CycleReadings | None, Inventory], list[Metric]]:
-        """The poll cycle's families and what they were built from (the cycle and inventory
-        objects: both are replaced, never changed, so identity says when to build anew)."""
-        cycle = self._latest.cycle
-        inventory = self._inventory()
-        cached_cycle, cached_inventory, families = self._cached
-        if cycle is None or cycle is not cached_cycle or inventory is not cached_inventory:
-            # Readings change once per cycle; scrapes come more often. Build once per cycle.
-            families = list(self._poll_families(cycle, inventory))
-            self._cached = (cycle, inventory, families)
-        return (cycle, inventory), families
-
     def collect(self) -> Iterator[Metric]:
         yield from self.cycle_families()[1]
         yield from self._probe_families()
+
+    def _build(self, cycle: CycleReadings | None, inventory: Inventory) -> list[Metric]:
+        return list(self._poll_families(cycle, inventory))
 
     def _poll_families(self, cycle: CycleReadings | None,
                        inventory: Inventory) -> Iterator[Metric]:
