@@ -39,6 +39,7 @@ from controller.inventory.models import (
     Medium,
     Name,
     Platform,
+    RadiusNas,
     RateBps,
     Rupiah,
     ScheduleWindow,
@@ -60,6 +61,6 @@ __all__ = [
     "Contract", "CreditBand", "CredentialProfile", "DailyQuota", "Device", "DurationS", "Holiday",
     "Hotspot", "Inventory", "InventoryError", "Link", "LinkEnd", "Location", "LoginMode",
     "Maintenance", "Medium", "Name", "Platform", "Problem", "RateBps", "Rupiah", "ScheduleWindow",
-    "SecretName", "SecretsError", "Site", "SiteKind", "SnmpProfile", "Timezone",
+    "RadiusNas", "SecretName", "SecretsError", "Site", "SiteKind", "SnmpProfile", "Timezone",
     "WindowAllocation", "check_inventory", "load_inventory", "minute_label", "parse_rate_bps",
 ]

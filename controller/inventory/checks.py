@@ -87,13 +87,19 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
         if gateway is None:
             report("hotspots", hs.name, f"unknown gateway device {hs.gateway!r}", ("gateway",))
         else:
-            wanted = ADAPTER_PLATFORM[hs.adapter]
+            wanted = ADAPTER_PLATFORM.get(hs.adapter, gateway.platform)
             if gateway.platform != wanted:
                 report("hotspots", hs.name, f"adapter {hs.adapter} needs a {wanted} gateway, "
                        f"but {gateway.name!r} is {gateway.platform}", ("adapter",))
             if hs.adapter == "mikrotik" and hs.dns_name is None:
                 report("hotspots", hs.name, "adapter mikrotik needs dns_name, the hotspot's "
                        "own DNS name (e.g. wifi-" + hs.name + ".example.go.id)", ("adapter",))
+            if hs.adapter == "radius" and hs.radius is None:
+                report("hotspots", hs.name, "adapter radius needs a radius block: secret (its "
+                       "name in the secrets file) and server (FreeRADIUS's address)", ("adapter",))
+            if hs.adapter != "radius" and hs.radius is not None:
+                report("hotspots", hs.name, f"a radius block is only for adapter radius, not "
+                       f"{hs.adapter}", ("radius",))
             if gateway.site != hs.site:
                 report("hotspots", hs.name, f"gateway {gateway.name!r} is at site "
                        f"{gateway.site!r}, not {hs.site!r}")
@@ -116,6 +122,10 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
 
     if loader.secrets is not None:
         for hs in inv.hotspots.values():
+            if hs.radius is not None and hs.radius.secret not in loader.secrets:
+                report("hotspots", hs.name, f"secret {hs.radius.secret!r} is not set "
+                       f"(set {env_var_for(hs.radius.secret)} or add it to the secrets "
+                       "file)", ("radius", "secret"))
             if hs.adapter == "mikrotik" and hs.gateway_login_secret not in loader.secrets:
                 report("hotspots", hs.name, f"secret {hs.gateway_login_secret!r} is not set "
                        f"(set {env_var_for(hs.gateway_login_secret)} or add it to the secrets "

@@ -30,9 +30,11 @@ SiteKind = Literal["noc", "sopd", "kecamatan", "kelurahan", "desa", "hotspot"]
 Timezone = Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"]
 Platform = Literal["mikrotik_routeros", "cisco_ios", "linux"]
 Medium = Literal["fiber", "wireless", "vpn", "isp"]
-Adapter = Literal["nftables", "mikrotik"]
+Adapter = Literal["nftables", "mikrotik", "radius"]
 LoginMode = Literal["click_through", "voucher", "phone_otp"]
 
+# The gateway platform each SSH adapter drives; `radius` works with any NAS (the gateway asks
+# FreeRADIUS, which asks Simpul), so it has no entry here.
 ADAPTER_PLATFORM: dict[str, str] = {"nftables": "linux", "mikrotik": "mikrotik_routeros"}
 
 AllocationField = Annotated[Allocation, BeforeValidator(Allocation.parse)]
@@ -475,6 +477,26 @@ class Branding(_Model):
     terms_en: str = Field(description="Terms of use, English")
 
 
+class RadiusNas(_Model):
+    """adapter radius: how the hotspot's NAS and FreeRADIUS reach each other (issue #19).
+
+    The NAS sends Access-Request and Accounting-Request to `server`; FreeRADIUS knows it as a
+    client by `nas_address` (the source address of its packets) and `secret`; Simpul sends it
+    RFC 5176 Disconnect-Request on `coa_port`."""
+
+    secret: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+                        description="Name of the shared secret in the secrets file (never "
+                                    "the secret itself)")
+    server: ipaddress.IPv4Address | ipaddress.IPv6Address = Field(
+        description="FreeRADIUS's address as the NAS reaches it")
+    auth_port: int = Field(1812, ge=1, le=65535)
+    acct_port: int = Field(1813, ge=1, le=65535)
+    nas_address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = Field(
+        None, description="Source address of the NAS's RADIUS packets, and where Disconnect-"
+                          "Request goes; default: the gateway device's mgmt_address")
+    coa_port: int = Field(3799, ge=1, le=65535, description="RFC 5176 port on the NAS")
+
+
 class Hotspot(_Model):
     name: Name
     site: str
@@ -491,6 +513,8 @@ class Hotspot(_Model):
     gateway_login_secret: str = Field(
         "hotspot_login_password", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
         description="mikrotik adapter: secret of the hotspot user the portal logs clients in as")
+    radius: RadiusNas | None = Field(
+        None, description="radius adapter: the NAS's RADIUS client settings")
     dns_name: DnsName | None = Field(
         None, description="mikrotik adapter: the hotspot's own DNS name (its dns-name, where "
                           "clients reach its login and logout pages); not the portal's name")
