@@ -35,6 +35,7 @@ log = logging.getLogger("simpul.worker")
 
 PUSH_DEVICE = "simpul.push_device"
 BACKUP_DEVICE = "simpul.backup_device"
+JOB_RETENTION_H = 72  # finished jobs (and their events) are kept this long, then purged
 
 
 class QueueRefused(Exception):
@@ -222,6 +223,12 @@ def worker_app(ctx: Context, pool: ThreadPoolExecutor) -> procrastinate.App:
     for name, interval_s, run in _periodic(ctx):
         add_round(name, interval_s, run)
 
+    @app.periodic(cron="17 * * * *", periodic_id="purge_jobs")
+    @app.task(name="simpul.purge_jobs", queueing_lock="simpul.purge_jobs")
+    async def purge_jobs(timestamp: int) -> None:
+        await app.job_manager.delete_old_jobs(nb_hours=JOB_RETENTION_H, include_failed=True,
+                                              include_cancelled=True, include_aborted=True)
+
     @app.periodic(cron=cron_every(max(1.0, stalled_after_s / 2)), periodic_id="sweep")
     @app.task(name="simpul.sweep_stalled", queueing_lock="simpul.sweep_stalled")
     async def sweep_task(timestamp: int) -> int:
@@ -251,7 +258,7 @@ async def _run_worker_once(ctx: Context) -> None:
     app = worker_app(ctx, pool)
     options: dict[str, Any] = {
         "concurrency": settings.push_concurrency + len(_periodic(ctx)) + 1,
-        "install_signal_handlers": False, "delete_jobs": "successful",
+        "install_signal_handlers": False,
         "update_heartbeat_interval": min(10.0, stalled_after_s / 4),
         "stalled_worker_timeout": stalled_after_s}
     try:
