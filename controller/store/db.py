@@ -6,7 +6,7 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
@@ -156,7 +156,7 @@ MIGRATION_LOCK_ID = 0x53494D50  # "SIMP": the PostgreSQL advisory lock of migrat
 JOB_SCHEMA_TABLE = "procrastinate_jobs"  # the job library's tables are procrastinate_*
 
 
-def not_job_library(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+def not_job_library(name: str | None, type_: str, parent_names: Mapping[Any, Any]) -> bool:
     """Alembic's include_name: the job library's procrastinate_* tables are not our models."""
     table = name if type_ == "table" else parent_names.get("table_name")
     return not (table or "").startswith("procrastinate_")
