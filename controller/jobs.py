@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,16 @@ def device_lock(lock_dir: Path, device: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` readable by the owner only (a running config holds secrets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _error_text(exc: BaseException) -> str:
@@ -188,14 +199,26 @@ class ConfigJobs:
         except Exception as exc:  # noqa: BLE001
             return self._failed(device, exc)
         plan = Plan("", [])
+        journal = self._journal(device)
         try:
             backup = platform.fetch(conn, intent)
+            # A push cut off mid-apply (its process died) left its backup here: resume from
+            # the device as it is, and roll back to the config it had before that push.
+            resumed = journal.read_text(encoding="utf-8") if journal.exists() else None
             self.backups.save(device.name, backup, "before push", self.actor,
                               self._secret_values(device))
             plan = self._plan(platform, device, intent, backup)
             if plan.empty:
+                if resumed is not None:  # applied and verified, perhaps not saved
+                    platform.save(conn)
+                    journal.unlink()
                 self._record_pushed(device, platform, intent)
                 return DeviceResult(device.name, UNCHANGED)
+            if resumed is not None:
+                log.warning("config push %s: resuming a push cut off mid-apply", device.name)
+                backup = resumed
+            else:
+                _write_private(journal, backup)
             try:
                 platform.apply(conn, plan)
                 after = platform.fetch(conn, intent)
@@ -205,7 +228,11 @@ class ConfigJobs:
                                       "push:\n" + leftover.diff)
                 platform.save(conn)
             except Exception as exc:  # noqa: BLE001 - refused, unverified, or the session died
-                return self._roll_back(device, platform, conn, backup, plan, exc)
+                rolled = self._roll_back(device, platform, conn, backup, plan, exc)
+                if rolled.status == ROLLED_BACK:
+                    journal.unlink(missing_ok=True)
+                return rolled
+            journal.unlink(missing_ok=True)
             commit = self.backups.save(device.name, after, "push", self.actor,
                                        self._secret_values(device))
             self._record_pushed(device, platform, intent)
@@ -220,6 +247,10 @@ class ConfigJobs:
                 conn.disconnect()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _journal(self, device: Device) -> Path:
+        """Where a push keeps the device's config before it while applying (owner only)."""
+        return self.lock_dir / f"{device.name}.before"
 
     def _roll_back(self, device: Device, platform: Any, conn: Any, backup: str, plan: Plan,
                    cause: BaseException) -> DeviceResult:

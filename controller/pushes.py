@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import delete, func, select, update
@@ -34,6 +35,7 @@ from controller.store.db import Store
 from controller.store.models import ConfigPush, ConfigPushDevice
 
 log = logging.getLogger("simpul.pushes")
+QueuePush = Callable[[int, list[str]], Awaitable[None]]  # (push id, device names) to workers
 # Device status words besides those of `config push --json` (the words of issue #17).
 PENDING, RUNNING, ABORTED, INTERRUPTED = "pending", "running", "aborted", "interrupted"
 AWAITING_APPROVAL = "awaiting_approval"
@@ -150,10 +152,13 @@ def post_approval_alert(ctx: Context, push: Push, firing: bool) -> None:
 class Pushes:
     """The config pushes of the store; this process runs the batches it starts."""
 
-    def __init__(self, store: Store, stale_after_s: float = STALE_AFTER_S):
+    def __init__(self, store: Store, stale_after_s: float = STALE_AFTER_S,
+                 queue: QueuePush | None = None):
         self.store = store
         self.stale_after_s = stale_after_s
-        self._tasks: dict[int, asyncio.Task[list[DeviceResult]]] = {}  # running here
+        # On PostgreSQL (controller.worker.enqueue_push): batches go to the workers' queue.
+        self.queue = queue
+        self._tasks: dict[int, asyncio.Task[Any]] = {}  # running (or being queued) here
 
     # ------------------------------------------------------------------ steps
 
@@ -256,10 +261,23 @@ class Pushes:
         return push
 
     def spawn(self, ctx: Context, push_id: int) -> None:
-        """Run the push's next batch in the background of this process."""
-        task = asyncio.get_running_loop().create_task(self.execute(ctx, push_id))
+        """Run the push's next batch in the background of this process, or queue it for the
+        workers when this process has a queue."""
+        work = self.execute(ctx, push_id) if self.queue is None else self._queue(ctx, push_id)
+        task: asyncio.Task[Any] = asyncio.get_running_loop().create_task(work)
         self._tasks[push_id] = task
         task.add_done_callback(lambda _t: self._tasks.pop(push_id, None))
+
+    async def _queue(self, ctx: Context, push_id: int) -> None:
+        assert self.queue is not None
+        _, batch = await asyncio.to_thread(self._next_batch, ctx, push_id)
+        try:
+            await self.queue(push_id, [d.name for d in batch])
+        except Exception:  # noqa: BLE001 - the push must not wait for jobs never queued
+            log.exception("push %d: not queued", push_id)
+            await asyncio.to_thread(self._fail_batch, push_id, [d.name for d in batch],
+                                    "not queued: the job queue did not answer")
+            await asyncio.to_thread(self._after_batch, push_id)
 
     async def execute(self, ctx: Context, push_id: int,
                       on_result: Callable[[DeviceResult], None] | None = None

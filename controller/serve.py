@@ -23,6 +23,7 @@ from controller.inventory.watch import HUP_LISTENERS, inventory_watch
 from controller.settings import Settings, split_listen
 from controller.web.app import create_admin_app
 from controller.web.metrics_app import create_metrics_app
+from controller.worker import run_worker, uses_job_queue
 from exporters.availability import availability_loop
 from exporters.collectors import register_collectors
 from exporters.loop import poll_loop, probe_loop
@@ -38,6 +39,18 @@ BACKGROUND_TASKS += [drift_loop]  # config engine: periodic drift check
 BACKGROUND_TASKS += [rollup_loop]  # office bandwidth: rollups fed by the poller
 BACKGROUND_TASKS += [holiday_push_loop]  # office bandwidth: holiday pushes at midnight
 BACKGROUND_TASKS += [availability_loop]  # accountability: availability runs from probes, polls
+# On PostgreSQL a poller keeps only these (its shard's readings); the other loops' rounds are
+# periodic jobs that run once across the workers (controller.worker).
+POLLER_TASKS: list[BackgroundTask] = [poll_loop, probe_loop, rollup_loop, availability_loop]
+
+
+def loops_for(ctx: Context, only: str | None) -> list[BackgroundTask]:
+    """The background tasks this process runs, besides the inventory watch."""
+    if not uses_job_queue(ctx.settings.resolved_database_url()):
+        return BACKGROUND_TASKS if only in (None, "poller") else []
+    loops = [t for t in BACKGROUND_TASKS if t in POLLER_TASKS] if only in (None, "poller") \
+        else []
+    return [*loops, run_worker] if only in (None, "worker") else loops
 
 
 class _Server(uvicorn.Server):
@@ -96,8 +109,9 @@ async def serve(ctx: Context, only: str | None = None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    # Every process follows inventory edits; the loops run in the poller (or the one process).
-    tasks = [inventory_watch, *(BACKGROUND_TASKS if only in (None, "poller") else [])]
+    # Every process follows inventory edits; the loops run in the poller (or the one process),
+    # and on PostgreSQL the worker (or the one process) runs the queued jobs.
+    tasks = [inventory_watch, *loops_for(ctx, only)]
     background = [asyncio.create_task(task(ctx), name=getattr(task, "__name__", "task"))
                   for task in tasks]
     background += [asyncio.create_task(watch, name="certificate_watch") for watch in tls_tasks]

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     push_stale_after_s: float = Field(
         60.0, ge=4, description="A running push whose process has not touched it for this long "
         "shows as interrupted")
+    job_stalled_after_s: float = Field(
+        60.0, ge=1, description="On PostgreSQL: a job whose worker has not sent a heartbeat "
+        "for this long is stalled; the sweep resumes it (a push resumes or rolls back)")
     inventory_watch_interval_s: float = Field(
         5.0, ge=0, description="How often serve looks for inventory or secrets file changes "
         "(0: only on SIGHUP)")

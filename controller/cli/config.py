@@ -164,13 +164,20 @@ def _say_where(push: Push) -> None:
 def push(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
          all_devices: AllOpt = False,
          yes: Annotated[bool, typer.Option("--yes", help="Push without asking")] = False,
-         as_json: JsonOpt = False, stage: StageOpt = None) -> None:
+         as_json: JsonOpt = False, stage: StageOpt = None,
+         enqueue: Annotated[bool, typer.Option(
+             "--enqueue", help="Queue the push for the workers (PostgreSQL) and return at "
+             "once with its number; follow it with `config push-status ID --wait`")] = False,
+         ) -> None:
     """Push the intended config: backup, apply, verify, save; roll back on any error.
 
     Recorded as a push (config pushes); a push to a protected site waits for a second
     operator's approval (exit 3), a staged one pauses after --stage N devices."""
     if not yes and not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise fail("refusing to push without --yes: there is no terminal to ask on", 2)
+    if enqueue:
+        _enqueue(names, site, role, all_devices, yes, as_json, stage)
+        return
     with _engine() as (jobs, ctx):
         devices = _targets(jobs, names, site, role, all_devices)
         if not yes:
@@ -197,6 +204,34 @@ def push(names: Names = None, site: SiteOpt = None, role: RoleOpt = None,
     if after is not None:
         _say_where(after)
     raise typer.Exit(_exit_code(results))
+
+
+def _enqueue(names: list[str] | None, site: str | None, role: str | None, all_devices: bool,
+             yes: bool, as_json: bool, stage: int | None) -> None:
+    """Record the push and queue its devices for the workers; print its number at once."""
+    from controller.worker import enqueue_push, uses_job_queue
+
+    if not uses_job_queue(get_settings().resolved_database_url()):
+        raise fail("--enqueue needs PostgreSQL (SIMPUL_DATABASE_URL=postgresql+psycopg://...) "
+                   "and a worker (`simpul serve`); on SQLite push without --enqueue. Nothing "
+                   "was pushed", 2)
+    if not yes:
+        raise fail("--enqueue needs --yes: a queued push asks nobody", 2)
+    with _engine() as (jobs, ctx):
+        devices = _targets(jobs, names, site, role, all_devices)
+        pushes = _pushes(ctx)
+        started = pushes.create(ctx, devices, jobs.actor, stage)
+        if started.state != AWAITING_APPROVAL:
+            _, batch = pushes._next_batch(ctx, started.id)
+            asyncio.run(enqueue_push(ctx.settings.resolved_database_url(), started.id,
+                                     [d.name for d in batch]))
+    if as_json:
+        typer.echo(json.dumps({"id": started.id}))
+    else:
+        typer.echo(f"push {started.id} queued: `simpul config push-status {started.id} --wait`")
+    if started.state == AWAITING_APPROVAL:
+        _say_where(started)
+        raise typer.Exit(3)
 
 
 def _step(push_id: int, step: str) -> tuple[Push, list[DeviceResult]]:
@@ -245,11 +280,21 @@ def _status_json(found: Push) -> dict[str, object]:
 
 
 @config_app.command("push-status")
-def push_status(push_id: PushId, as_json: JsonOpt = False) -> None:
+def push_status(push_id: PushId, as_json: JsonOpt = False,
+                wait: Annotated[bool, typer.Option(
+                    "--wait", help="Return once no device is pending or running")] = False,
+                ) -> None:
     """A push's state and each device's status; exit 0 only if every device ended changed or
     unchanged."""
+    import time
+
     with open_context() as ctx:
-        found = _pushes(ctx).get(push_id)
+        pushes = _pushes(ctx)
+        found = pushes.get(push_id)
+        while wait and found is not None and not found.settled and any(
+                found.status_of(d) in ("pending", "running") for d in found.devices):
+            time.sleep(0.5)
+            found = pushes.get(push_id)
     if found is None:
         raise fail(f"no push {push_id}", 2)
     if as_json:

@@ -13,7 +13,8 @@ from controller.settings import get_settings
 
 
 def serve(
-    only: Annotated[str | None, typer.Option(help="Run one part: admin, portal or poller")] = None,
+    only: Annotated[str | None, typer.Option(
+        help="Run one part: admin, portal, poller or worker (PostgreSQL)")] = None,
     shard: Annotated[str | None, typer.Option(
         help="With --only poller: look after shard i of n (like 2/3), by site")] = None,
 ) -> None:
@@ -22,8 +23,8 @@ def serve(
     from controller.serve import serve as run_serve
     from controller.shard import ALL, Shard
 
-    if only not in (None, "admin", "portal", "poller"):
-        raise fail(f"--only must be admin, portal or poller, not {only!r}", 2)
+    if only not in (None, "admin", "portal", "poller", "worker"):
+        raise fail(f"--only must be admin, portal, poller or worker, not {only!r}", 2)
     part = ALL
     if shard is not None:
         if only != "poller":
@@ -34,6 +35,12 @@ def serve(
         except ValueError as exc:
             raise fail(str(exc), 2) from None
     settings = get_settings()
+    if only == "worker":
+        from controller.worker import uses_job_queue
+
+        if not uses_job_queue(settings.resolved_database_url()):
+            raise fail("--only worker needs PostgreSQL (SIMPUL_DATABASE_URL=postgresql+psycopg"
+                       "://...): on SQLite a plain `simpul serve` runs every job itself", 2)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with open_context("the inventory has problems; fix them and start again") as ctx:

@@ -6,14 +6,14 @@ import fcntl
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Self
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -153,6 +153,26 @@ def alembic_config(url: str) -> Config:
 MIGRATION_LOCK_ID = 0x53494D50  # "SIMP": the PostgreSQL advisory lock of migrations
 
 
+JOB_SCHEMA_TABLE = "procrastinate_jobs"  # the job library's tables are procrastinate_*
+
+
+def not_job_library(name: str | None, type_: str, parent_names: Mapping[Any, Any]) -> bool:
+    """Alembic's include_name: the job library's procrastinate_* tables are not our models."""
+    table = name if type_ == "table" else parent_names.get("table_name")
+    return not (table or "").startswith("procrastinate_")
+
+
+def apply_job_schema(connection: Connection) -> None:
+    """The job library's (procrastinate's) schema on PostgreSQL, once: its tables are not
+    our models, so Alembic leaves them alone and this creates them when they are missing."""
+    from procrastinate.schema import SchemaManager
+
+    if connection.execute(text("SELECT to_regclass(:name)"),
+                          {"name": JOB_SCHEMA_TABLE}).scalar() is None:
+        # The driver formats parameters even when none are given: escape the schema's '%'.
+        connection.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+
+
 def migrate(url: str, revision: str = "head") -> None:
     """Bring the schema to `revision` (idempotent).
 
@@ -179,6 +199,8 @@ def migrate(url: str, revision: str = "head") -> None:
                                    {"id": MIGRATION_LOCK_ID})
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            if connection.dialect.name == "postgresql":
+                apply_job_schema(connection)
     finally:
         engine.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +27,7 @@ from controller.web.api import users as api_users
 from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, Viewer, render
 from controller.web.guards import AllowedHosts, metrics_response
 from controller.web.pages import admin, auth, bandwidth, config, hotspots, netmap, network, wall
+from controller.worker import enqueue_push, uses_job_queue
 
 PAGE_ROUTERS = [auth.router, network.router, config.router, hotspots.router, bandwidth.router,
                 admin.router, wall.router, netmap.router]
@@ -75,7 +77,9 @@ def create_admin_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     app.state.login_limiter = RateLimiter(limit=10, window_s=60)  # per client address
-    app.state.pushes = Pushes(ctx.store, ctx.settings.push_stale_after_s)
+    url = ctx.settings.resolved_database_url()
+    app.state.pushes = Pushes(ctx.store, ctx.settings.push_stale_after_s,  # PostgreSQL: queued
+                              queue=partial(enqueue_push, url) if uses_job_queue(url) else None)
     app.middleware("http")(_security_headers(ctx))
     # Outermost: a request under a Host engineers do not use is refused before anything runs.
     app.add_middleware(AllowedHosts, allowed=ctx.settings.allowed_host_list())

@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from controller.store.db import make_engine
+from controller.store.db import make_engine, not_job_library
 from controller.store.models import Base
 
 config = context.config
@@ -14,6 +14,7 @@ def run(connection: Connection) -> None:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=not_job_library,
     )
     with context.begin_transaction():
         context.run_migrations()
