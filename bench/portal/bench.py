@@ -16,7 +16,8 @@ Rows:
   at most 100 concurrent connections, whatever the answers do; latency counts from each
   arrival's scheduled time (no coordinated omission) and the achieved rate includes the drain.
   This is the target's load: a portal that keeps up shows ~300/s and its service p99.
-Run: `uv run python bench/portal/bench.py [--seconds 10] [--concurrency 100] [--login-rate 300]`.
+Run: `uv run python bench/portal/bench.py [--seconds 10] [--concurrency 100] [--login-rate 300]
+[--processes 2 --database postgresql]`.
 Targets on the 2-core machine: redirect >= 2,000 req/s; login >= 300/s with p99 <= 100 ms
 (measured open loop at 300/s offered).
 Measured 2026-11-24 (2 CPU, quiet), five runs (one with --seconds 30, ~14,000 sessions in the
@@ -28,6 +29,17 @@ capacity fell to ~330/s and the open-loop p99 at 300/s rose to 310-330 ms (near 
 read the rows against the nginx line of the same run. Before migration 0007 the open-loop p99
 grew with the sessions already stored (1.6-4.5 s after the earlier rows): SQLite searched the
 hotspot index and walked every session of the hotspot on each login.
+
+Scale-out (`--processes N --database postgresql`): the same closed-loop capacity and open-loop
+rows for 1..N `serve --only portal` processes on PostgreSQL (a fresh cluster for each N)
+behind HAProxy running deploy/haproxy/haproxy.cfg; every login comes through HAProxy's
+X-Forwarded-For, each from its own address. The last line is the scaling ratio N / 1.
+Goal: p99 <= 100 ms at 300/s offered with 2 processes. On 2 cores shared by the portals,
+PostgreSQL, HAProxy and the load generator, more processes cannot add CPU.
+Measured 2026-11-27 (2 CPU, busy: nginx 23,900 req/s), 10 s each:
+  N=1: capacity 203/s (p99 693 ms), at 300/s offered 203/s achieved, p99 2,880 ms;
+  N=2: capacity 203/s (p99 852 ms), at 300/s offered 258/s achieved, p99 1,329 ms;
+  scaling N=2/N=1: capacity x1.00, open-loop rate x1.27. Goal not met on this host.
 """
 
 from __future__ import annotations
