@@ -10,12 +10,14 @@ gateway reports for it; never a URL parameter.
 from __future__ import annotations
 
 import gc
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import exc as sa_exc
 
 from captive_portal import form_tokens
 from captive_portal.errors import PortalError, Refusal
@@ -27,7 +29,9 @@ from captive_portal.service import Portal, portal_for
 from captive_portal.sessions import SessionView, hotspot_timezone
 from controller.context import Context
 from controller.inventory import Hotspot
+from controller.store.db import store_unavailable
 
+log = logging.getLogger("simpul.portal")
 NO_STORE = {"Cache-Control": "no-store"}
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
                 "/login/otp/verify", "/success", "/venue", "/api/captive"}
@@ -94,6 +98,24 @@ def create_portal_app(ctx: Context) -> FastAPI:
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok", "listener": "portal"}
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def database_down(request: Request, exc: Exception) -> Response:
+        """The database is restarting or unreachable: 503 with Retry-After (the phone may
+        try again; nothing was recorded), never a 500 with a trace."""
+        if not store_unavailable(exc):
+            raise exc
+        log.warning("database unavailable (%s): 503 for %s %s", type(exc).__name__,
+                    request.method, request.url.path)
+        retry = {"Retry-After": str(ctx.settings.store_retry_after_s)}
+        if request.url.path == "/api/captive":
+            return JSONResponse({"detail": "service unavailable, retry shortly"}, 503,
+                                headers={**NO_STORE, **retry})
+        response = page(request, "error.html", status=503, error=t("store_unavailable",
+                                                                     _lang(request)))
+        response.headers.update(retry)
+        return response
 
     @app.get("/login")
     def login_page(request: Request) -> Response:

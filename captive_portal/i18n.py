@@ -23,6 +23,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "click_hint": ("Tanpa kode: cukup centang persetujuan lalu tekan Sambungkan.",
                    "No code needed: tick the box above and press Connect."),
     "connect": ("Sambungkan", "Connect"),
+    "store_unavailable": ("Layanan sedang sibuk sebentar. Silakan coba lagi beberapa detik lagi.",
+                          "The service is briefly unavailable. Please try again in a few "
+                          "seconds."),
     "voucher": ("Kode voucher", "Voucher code"),
     "voucher_hint": ("Contoh: ABCD-EFGH", "Example: ABCD-EFGH"),
     "use_voucher": ("Masuk dengan voucher", "Log in with a voucher"),

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default is SQLite at <data_dir>/simpul.db"
     )
+    store_retry_after_s: int = Field(
+        5, ge=1, le=3600, description="Retry-After of the 503 a request gets while the "
+        "database is unreachable (a restart, a failover)")
     secrets_file: Path | None = Field(
         None, description="YAML mapping of secret name to value; must not be readable by others"
     )

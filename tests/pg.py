@@ -32,6 +32,27 @@ def _run_as(user: str | None) -> dict[str, object]:
     return {"preexec_fn": demote}
 
 
+# port -> (pg_ctl, data dir, pg_ctl start options, run-as options) of the servers running now
+_RUNNING: dict[int, tuple[str, str, list[str], dict[str, object]]] = {}
+
+
+def _pg_ctl(port: int, *action: str) -> None:
+    pg_ctl, datadir, start_opts, opts = _RUNNING[port]
+    args = [*start_opts, "start"] if action == ("start",) else list(action)
+    subprocess.run([pg_ctl, "-D", datadir, *args],  # type: ignore[call-overload]
+                   check=True, capture_output=True, **opts)
+
+
+def stop_postgres(port: int) -> None:
+    """Stop the test server on `port` as an administrator's restart would (fast shutdown:
+    sessions are cut, transactions in flight roll back); start it with start_postgres."""
+    _pg_ctl(port, "-w", "-t", "60", "-m", "fast", "stop")
+
+
+def start_postgres(port: int) -> None:
+    _pg_ctl(port, "start")
+
+
 @contextmanager
 def postgres_server(port: int) -> Iterator[str]:
     """Yield a SQLAlchemy URL of a fresh database on 127.0.0.1:port."""
@@ -49,10 +70,10 @@ def postgres_server(port: int) -> Iterator[str]:
     try:
         subprocess.run([initdb, "-D", datadir, "-U", "simpul", "--auth=trust", "-E", "UTF8"],
                        check=True, capture_output=True, **opts)  # type: ignore[arg-type]
-        subprocess.run(
-            [pg_ctl, "-D", datadir, "-l", os.path.join(base, "log"), "-w", "-t", "60", "-o",
-             f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-            check=True, capture_output=True, **opts)  # type: ignore[arg-type]
+        start = ["-l", os.path.join(base, "log"), "-w", "-t", "60", "-o",
+                 f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off"]
+        _RUNNING[port] = (pg_ctl, datadir, start, opts)
+        start_postgres(port)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -66,6 +87,7 @@ def postgres_server(port: int) -> Iterator[str]:
                 time.sleep(0.2)
         yield f"postgresql+psycopg://simpul@127.0.0.1:{port}/simpul_test"
     finally:
+        _RUNNING.pop(port, None)
         subprocess.run([pg_ctl, "-D", datadir, "-m", "immediate", "stop"],
                        capture_output=True, **opts)  # type: ignore[arg-type]
         shutil.rmtree(base, ignore_errors=True)

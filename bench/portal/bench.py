@@ -16,7 +16,8 @@ Rows:
   at most 100 concurrent connections, whatever the answers do; latency counts from each
   arrival's scheduled time (no coordinated omission) and the achieved rate includes the drain.
   This is the target's load: a portal that keeps up shows ~300/s and its service p99.
-Run: `uv run python bench/portal/bench.py [--seconds 10] [--concurrency 100] [--login-rate 300]`.
+Run: `uv run python bench/portal/bench.py [--seconds 10] [--concurrency 100] [--login-rate 300]
+[--processes 2 --database postgresql]`.
 Targets on the 2-core machine: redirect >= 2,000 req/s; login >= 300/s with p99 <= 100 ms
 (measured open loop at 300/s offered).
 Measured 2026-11-24 (2 CPU, quiet), five runs (one with --seconds 30, ~14,000 sessions in the
@@ -28,6 +29,17 @@ capacity fell to ~330/s and the open-loop p99 at 300/s rose to 310-330 ms (near 
 read the rows against the nginx line of the same run. Before migration 0007 the open-loop p99
 grew with the sessions already stored (1.6-4.5 s after the earlier rows): SQLite searched the
 hotspot index and walked every session of the hotspot on each login.
+
+Scale-out (`--processes N --database postgresql`): the same closed-loop capacity and open-loop
+rows for 1..N `serve --only portal` processes on PostgreSQL (a fresh cluster for each N)
+behind HAProxy running deploy/haproxy/haproxy.cfg; every login comes through HAProxy's
+X-Forwarded-For, each from its own address. The last line is the scaling ratio N / 1.
+Goal: p99 <= 100 ms at 300/s offered with 2 processes. On 2 cores shared by the portals,
+PostgreSQL, HAProxy and the load generator, more processes cannot add CPU.
+Measured 2026-11-27 (2 CPU, busy: nginx 23,900 req/s), 10 s each:
+  N=1: capacity 203/s (p99 693 ms), at 300/s offered 203/s achieved, p99 2,880 ms;
+  N=2: capacity 203/s (p99 852 ms), at 300/s offered 258/s achieved, p99 1,329 ms;
+  scaling N=2/N=1: capacity x1.00, open-loop rate x1.27. Goal not met on this host.
 """
 
 from __future__ import annotations
@@ -213,21 +225,29 @@ def p99_ms(latencies: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
 
 
-def start_portal(tmp: Path) -> tuple[subprocess.Popen[bytes], int]:
-    port = free_port()
+def portal_env(tmp: Path, **extra: str) -> dict[str, str]:
     secrets_file = tmp / "secrets.yaml"
-    inventory, _ = check_inventory(ROOT / "inventory")
-    generate_missing(secrets_file, inventory.secret_names())
-    env = {**os.environ, "SIMPUL_DATA_DIR": str(tmp / "data"),
-           "SIMPUL_INVENTORY_DIR": str(ROOT / "inventory"),
-           "SIMPUL_SECRETS_FILE": str(secrets_file),
-           "SIMPUL_PORTAL_LISTEN": f"127.0.0.1:{port}",
-           "SIMPUL_PORTAL_URL": f"http://127.0.0.1:{port}",
-           "SIMPUL_PORTAL_GATEWAY": "memory", "SIMPUL_PORTAL_DEMO_HOTSPOT": "taman-kota",
-           "SIMPUL_PORTAL_LOGIN_RATE_PER_MIN": "1000000", "SIMPUL_LOG_LEVEL": "warning"}
+    if not secrets_file.exists():
+        inventory, _ = check_inventory(ROOT / "inventory")
+        generate_missing(secrets_file, inventory.secret_names())
+    return {**os.environ, "SIMPUL_DATA_DIR": str(tmp / "data"),
+            "SIMPUL_INVENTORY_DIR": str(ROOT / "inventory"),
+            "SIMPUL_SECRETS_FILE": str(secrets_file),
+            "SIMPUL_PORTAL_GATEWAY": "memory", "SIMPUL_PORTAL_DEMO_HOTSPOT": "taman-kota",
+            "SIMPUL_PORTAL_LOGIN_RATE_PER_MIN": "1000000", "SIMPUL_LOG_LEVEL": "warning",
+            **extra}
+
+
+def start_portal(tmp: Path, port: int | None = None, **extra: str
+                 ) -> tuple[subprocess.Popen[bytes], int]:
+    """`simpul serve --only portal` on 127.0.0.1:port; `extra` settings as SIMPUL_* values."""
+    port = port or free_port()
+    url = extra.pop("SIMPUL_PORTAL_URL", f"http://127.0.0.1:{port}")
+    env = portal_env(tmp, SIMPUL_PORTAL_LISTEN=f"127.0.0.1:{port}", SIMPUL_PORTAL_URL=url,
+                     **extra)
     proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve", "--only", "portal"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=open(tmp / "portal.log", "wb"),  # noqa: SIM115
+                            stderr=open(tmp / f"portal-{port}.log", "wb"),  # noqa: SIM115
                             start_new_session=True)
     wait_port(port)
     return proc, port
@@ -272,13 +292,98 @@ def row(name: str, ok: int, latencies: list[float], errors: int, seconds: float,
     return f"{name:<30} {rate:>10.0f} {p99_ms(latencies):>9.1f} {errors:>7} {ratio}"
 
 
+HAPROXY_CFG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
+PROXY_SOURCE = "127.0.0.2"  # HAProxy connects to the portals from here: the trusted proxy
+
+
+def start_haproxy(tmp: Path, front: int, portals: list[int]) -> subprocess.Popen[bytes]:
+    """deploy/haproxy/haproxy.cfg with the portal frontend on 127.0.0.1:front and one server
+    line per portal process (the admin backend points nowhere: unused here)."""
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    text = HAPROXY_CFG.read_text()
+    lines = "".join(f"    server portal{n} 127.0.0.1:{port} check\n"
+                    for n, port in enumerate(portals, start=1))
+    for example, real in (("    server portal1 10.10.0.11:8080 check\n", lines),
+                          ("    server portal2 10.10.0.12:8080 check\n", ""),
+                          ("10.10.0.5:80\n", f"127.0.0.1:{front}\n"),
+                          ("10.10.0.5:8000\n", f"127.0.0.1:{free_port()}\n"),
+                          ("source 10.10.0.5", f"source {PROXY_SOURCE}"),
+                          ("10.10.0.11:8000", f"127.0.0.1:{free_port()}"),
+                          ("10.10.0.12:8000", f"127.0.0.1:{free_port()}")):
+        if example not in text:
+            raise SystemExit(f"{HAPROXY_CFG}: expected {example!r} (the bench renders it)")
+        text = text.replace(example, real)
+    config = tmp / f"haproxy-{front}.cfg"
+    config.write_text(text)
+    proc = subprocess.Popen([haproxy, "-db", "-f", str(config)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_port(front)
+    time.sleep(3)  # the first health checks pass
+    return proc
+
+
+def scale_out(args: argparse.Namespace, tmp: Path) -> list[str]:
+    """Login capacity and the open-loop p99 at --login-rate through HAProxy, for 1..N portal
+    processes on PostgreSQL (a fresh cluster for each N, so each starts with no sessions)."""
+    from tests.pg import postgres_server
+
+    results: list[str] = []
+    rates: dict[int, tuple[float, float, float]] = {}
+    blocks = iter(range(100, 251, 15))
+    for n in range(1, args.processes + 1):
+        procs: list[subprocess.Popen[bytes] | None] = []
+        with postgres_server(free_port()) as url:
+            try:
+                front = free_port()
+                env = portal_env(tmp, SIMPUL_DATABASE_URL=url)
+                subprocess.run([sys.executable, "-m", "controller.cli", "db", "upgrade"],
+                               cwd=ROOT, env=env, check=True, capture_output=True)
+                ports = []
+                for _ in range(n):
+                    proc, port = start_portal(
+                        tmp, SIMPUL_DATABASE_URL=url, SIMPUL_TRUSTED_PROXIES=PROXY_SOURCE,
+                        SIMPUL_PORTAL_URL=f"http://127.0.0.1:{front}")
+                    procs.append(proc)
+                    ports.append(port)
+                procs.append(start_haproxy(tmp, front, ports))
+                first = next(blocks)
+                ok, lat, err = asyncio.run(login_load(front, args.seconds, args.concurrency,
+                                                      citizens(first, first + 7)))
+                capacity = ok / args.seconds
+                results.append(row(f"N={n} login capacity (closed)", ok, lat, err,
+                                   args.seconds, args.baseline))
+                ok, lat, err, elapsed = asyncio.run(login_open_loop(
+                    front, args.seconds, args.login_rate, args.concurrency,
+                    citizens(first + 8, first + 14)))
+                results.append(row(f"N={n} login at {args.login_rate:.0f}/s (open)", ok, lat,
+                                   err, elapsed, args.baseline))
+                rates[n] = (capacity, ok / elapsed, p99_ms(lat))
+            finally:
+                for running in procs:
+                    stop(running)
+    if 1 in rates and args.processes in rates and args.processes > 1:
+        (cap1, open1, p1), (capn, openn, pn) = rates[1], rates[args.processes]
+        results.append(f"scaling N={args.processes}/N=1: capacity x{capn / cap1:.2f}, "
+                       f"open-loop rate x{openn / open1:.2f}, open-loop p99 {p1:.0f} -> "
+                       f"{pn:.0f} ms")
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--login-rate", type=float, default=300.0,
                         help="offered new citizens per second in the open-loop login run")
+    parser.add_argument("--processes", type=int, default=0,
+                        help="scale-out rows: 1..N portal processes behind HAProxy "
+                        "(with --database postgresql)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
+    if args.processes and args.database != "postgresql":
+        parser.error("--processes needs --database postgresql: processes share the store")
+    if args.processes:
+        return scale_out_main(args)
     gc.freeze()  # the load generator's own GC pauses are not the portal's latency
     with tempfile.TemporaryDirectory(prefix="simpul-bench-portal-") as tmpdir:
         tmp = Path(tmpdir)
@@ -313,6 +418,31 @@ def main() -> None:
             stop(portal)
     print(f"concurrency {args.concurrency}, {args.seconds:.0f} s each, loopback, "
           f"{os.cpu_count()} CPU")
+    print(f"{'what':<30} {'req/s':>10} {'p99 ms':>9} {'errors':>7} {'x nginx':>6}")
+    for line in results:
+        print(line)
+
+
+def scale_out_main(args: argparse.Namespace) -> None:
+    gc.freeze()
+    with tempfile.TemporaryDirectory(prefix="simpul-bench-portal-") as tmpdir:
+        tmp = Path(tmpdir)
+        nginx, nginx_port = start_nginx(tmp)
+        args.baseline = None
+        results = []
+        try:
+            if nginx is not None:
+                get = b"GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                ok, lat, err = asyncio.run(keepalive_load(nginx_port, get, 200, args.seconds,
+                                                          args.concurrency))
+                args.baseline = ok / args.seconds
+                results.append(row("nginx static page (baseline)", ok, lat, err, args.seconds,
+                                   args.baseline))
+        finally:
+            stop(nginx)
+        results += scale_out(args, tmp)
+    print(f"portal processes behind HAProxy on PostgreSQL; concurrency {args.concurrency}, "
+          f"{args.seconds:.0f} s each, loopback, {os.cpu_count()} CPU")
     print(f"{'what':<30} {'req/s':>10} {'p99 ms':>9} {'errors':>7} {'x nginx':>6}")
     for line in results:
         print(line)

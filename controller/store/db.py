@@ -14,6 +14,7 @@ from typing import Any, Self
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -141,6 +142,17 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True)
+
+
+def store_unavailable(exc: BaseException) -> bool:
+    """True if `exc` means the database could not be reached or dropped the connection (a
+    restart, a failover, a full pool): the request may be retried, it is not a bug."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    return exc.connection_invalidated or isinstance(
+        exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
 
 
 def alembic_config(url: str) -> Config:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import partial
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -9,13 +10,15 @@ from urllib.parse import quote, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.context import Context
 from controller.pushes import Pushes
 from controller.ratelimit import RateLimiter
+from controller.store.db import store_unavailable
 from controller.web.api import accountability as api_accountability
 from controller.web.api import audit as api_audit
 from controller.web.api import bandwidth as api_bandwidth
@@ -37,6 +40,9 @@ API_ROUTERS = [api_network.router, api_config.router, api_hotspots.router, api_u
 
 STATIC = Path(__file__).parent / "static"
 DOCS_PAGE = "/api/docs"  # a page for browsers: without a login it sends to the login form
+
+
+log = logging.getLogger("simpul.web")
 
 
 def _is_api(request: Request) -> bool:
@@ -143,6 +149,24 @@ def create_admin_app(ctx: Context) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                                 headers=getattr(exc, "headers", None))
         return render(request, "error.html", exc.status_code, message="Page not found.")
+
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def database_down(request: Request, exc: Exception) -> Response:
+        """The database is restarting or unreachable: a clean 503 the client may retry (the
+        pool reconnects by itself), never a 500 with a trace. Other database errors are bugs."""
+        if not store_unavailable(exc):
+            raise exc
+        log.warning("database unavailable (%s): 503 for %s %s", type(exc).__name__,
+                    request.method, request.url.path)
+        headers = {"Retry-After": str(ctx.settings.store_retry_after_s),
+                   "Cache-Control": "no-store"}
+        if _is_api(request):
+            return JSONResponse({"detail": "the database is unavailable; retry shortly"},
+                                status_code=503, headers=headers)
+        return HTMLResponse("<!doctype html><title>Simpul: try again</title><p>The database "
+                            "is unavailable for a moment. Reload shortly.</p>", 503,
+                            headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
