@@ -26,8 +26,8 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "services": ("controller.configs", "controller.hotspot_gateway", "controller.jobs",
                  "controller.pushes", "controller.backups", "controller.drift",
                  "controller.bandwidth", "controller.accountability", "controller.auth",
-                 "controller.overview", "controller.device_health", "captive_portal",
-                 "exporters", "controller.worker"),
+                 "controller.overview", "controller.device_health", "controller.archive",
+                 "captive_portal", "exporters", "controller.worker"),
     "web": ("controller.web",),
     "entry": ("controller.cli", "controller.serve"),
 }
