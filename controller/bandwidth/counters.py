@@ -19,6 +19,7 @@ class Reading:
     out_octets: int
     uptime_s: float | None = None
     counter_bits: int = 64
+    speed_bps: int | None = None  # ifHighSpeed, for the interface graphs
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,12 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.counters import CounterTracker, Delta, Reading
+from controller.bandwidth.interface_rollups import (
+    InterfaceRollups,
+    prune_interfaces,
+    rollup_interface_hours,
+    spread,
+)
 from controller.bandwidth.topology import Tap, site_taps
 from controller.inventory import Inventory
 from controller.store.bandwidth import (
@@ -29,6 +35,7 @@ from controller.store.bandwidth import (
     Bandwidth5m,
     CounterState,
     forget_month_figures,
+    upsert,
 )
 from controller.store.db import Store
 
@@ -69,25 +76,18 @@ class RollupAccumulator:
 
     def add_delta(self, delta: Delta, taps: list[Tap]) -> set[tuple[str, int]]:
         touched: set[tuple[str, int]] = set()
-        span = delta.end - delta.start
-        first = int(delta.start // FIVE_MINUTES_S) * FIVE_MINUTES_S
         key = f"{delta.device}|{delta.interface}"
-        ts = first
-        while ts < delta.end:
-            overlap = min(delta.end, ts + FIVE_MINUTES_S) - max(delta.start, ts)
-            if overlap > 0:
-                share = overlap / span
-                for tap in taps:
-                    bucket = self.buckets.setdefault((tap.site, ts), Bucket())
-                    if tap.sign > 0:
-                        bucket.in_bytes += delta.in_bytes * share
-                        bucket.out_bytes += delta.out_bytes * share
-                        bucket.covered[key] = bucket.covered.get(key, 0.0) + overlap
-                    else:  # a downlink: what goes out to the child site came in for it
-                        bucket.in_bytes -= delta.out_bytes * share
-                        bucket.out_bytes -= delta.in_bytes * share
-                    touched.add((tap.site, ts))
-            ts += FIVE_MINUTES_S
+        for ts, share, overlap in spread(delta):
+            for tap in taps:
+                bucket = self.buckets.setdefault((tap.site, ts), Bucket())
+                if tap.sign > 0:
+                    bucket.in_bytes += delta.in_bytes * share
+                    bucket.out_bytes += delta.out_bytes * share
+                    bucket.covered[key] = bucket.covered.get(key, 0.0) + overlap
+                else:  # a downlink: what goes out to the child site came in for it
+                    bucket.in_bytes -= delta.out_bytes * share
+                    bucket.out_bytes -= delta.in_bytes * share
+                touched.add((tap.site, ts))
         return touched
 
     def values(self, site: str, ts: int) -> dict[str, Any]:
@@ -159,6 +159,7 @@ def prune(session: Session, now: float) -> None:
         if oldest is not None:
             session.execute(delete(table).where(table.ts < cutoff))
             forget_month_figures(session, oldest, cutoff, five_minute_only=fine)
+    prune_interfaces(session, now, KEEP_5M_S, KEEP_1H_S)
 
 
 # --------------------------------------------------------------------------- poller hook
@@ -203,10 +204,12 @@ def readings_from_poll(timestamp: float, devices: Any) -> list[Reading]:
             if in_octets is None or out_octets is None:
                 continue
             bits = _get(iface, "counter_bits") or 64
+            speed = _get(iface, "speed_bps")
             out.append(Reading(device=str(device), interface=str(name), at=float(at),
                                in_octets=int(in_octets), out_octets=int(out_octets),
                                uptime_s=float(uptime) if uptime is not None else None,
-                               counter_bits=int(bits)))
+                               counter_bits=int(bits),
+                               speed_bps=int(speed) if speed is not None else None))
     return out
 
 
@@ -217,20 +220,29 @@ class RollupConsumer:
                  owns: Callable[[str], bool] | None = None):
         self.store = store
         self.accumulator = RollupAccumulator(site_taps(inventory))
+        self.interfaces = InterfaceRollups()
         self._owns = owns
         self._sites = self._own_sites(inventory)
+        self._devices = self._own_devices(inventory)
         self._rolled_until: int | None = None
         self._loaded = False
 
     def set_inventory(self, inventory: Inventory) -> None:
         self.accumulator.taps = site_taps(inventory)
         self._sites = self._own_sites(inventory)
+        self._devices = self._own_devices(inventory)
 
     def _own_sites(self, inventory: Inventory) -> set[str] | None:
         """A poller shard's sites (None: all; the hourly rollup then needs no filter)."""
         if self._owns is None:
             return None
         return {code for code in inventory.sites if self._owns(code)}
+
+    def _own_devices(self, inventory: Inventory) -> set[str] | None:
+        """The devices at a poller shard's sites (None: all): it writes only their rows."""
+        if self._sites is None:
+            return None
+        return {d.name for d in inventory.devices.values() if d.site in self._sites}
 
     def _load_state(self, session: Session) -> None:
         for row in session.scalars(select(CounterState)):
@@ -254,23 +266,41 @@ class RollupConsumer:
             if not self._loaded:
                 self._load_state(session)
             touched: set[tuple[str, int]] = set()
+            tracker = self.accumulator.tracker
             for reading in readings:
-                touched |= self.accumulator.add(reading)
+                delta = tracker.update(reading)
+                if delta is None:
+                    continue
+                taps = self.accumulator.taps.get((reading.device, reading.interface))
+                if taps:
+                    touched |= self.accumulator.add_delta(delta, taps)
+                if self._devices is None or reading.device in self._devices:
+                    self.interfaces.add(delta, reading.speed_bps)
             self._merge_stored(session, touched)
             for site, ts in sorted(touched):
                 session.merge(self.accumulator.row(site, ts))
             if touched:  # a late reading may land in a month already closed (and cached)
                 stamps = [ts for _, ts in touched]
                 forget_month_figures(session, min(stamps), max(stamps) + FIVE_MINUTES_S)
-            for reading in readings:
-                last = self.accumulator.tracker.last.get((reading.device, reading.interface))
-                if last is reading:
-                    session.merge(CounterState(
-                        device=reading.device, interface=reading.interface, at=reading.at,
-                        uptime_s=reading.uptime_s, in_octets=str(reading.in_octets),
-                        out_octets=str(reading.out_octets)))
+            self.interfaces.write(session)
+            self._save_counters(session, [r for r in readings
+                                          if tracker.last.get((r.device, r.interface)) is r])
             self._hourly(session, now)
         self.accumulator.forget_before(int(now) - 2 * HOUR_S)
+
+    @staticmethod
+    def _save_counters(session: Session, readings: list[Reading]) -> None:
+        """Every interface's last reading, in one upsert (a restart resumes its deltas)."""
+        if not readings:
+            return
+        statement = upsert(session, CounterState)
+        columns = ("at", "uptime_s", "in_octets", "out_octets")
+        session.execute(statement.on_conflict_do_update(
+            index_elements=["device", "interface"],
+            set_={c: statement.excluded[c] for c in columns}),
+            [{"device": r.device, "interface": r.interface, "at": r.at, "uptime_s": r.uptime_s,
+              "in_octets": str(r.in_octets), "out_octets": str(r.out_octets)}
+             for r in readings])
 
     def _merge_stored(self, session: Session, keys: set[tuple[str, int]]) -> None:
         """A bucket first seen since a restart starts from what the store already holds."""
@@ -291,6 +321,7 @@ class RollupConsumer:
             self._rolled_until = target - 2 * HOUR_S
         if target > self._rolled_until:
             rollup_hours(session, self._rolled_until, target, self._sites)
+            rollup_interface_hours(session, self._rolled_until, target, self._devices)
             prune(session, now)
             self._rolled_until = target
 

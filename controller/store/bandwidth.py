@@ -5,8 +5,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, String, Text, delete
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from controller.store.base import Base
@@ -55,6 +58,38 @@ class Bandwidth1h(_SiteTraffic, Base):
     in_peak_bps: Mapped[float] = mapped_column(Float, default=0.0)
     out_peak_bps: Mapped[float] = mapped_column(Float, default=0.0)
     samples: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class _InterfaceTraffic(TrafficRates):
+    """Columns shared by the per-interface tables: what one interface (by ifName) of one device
+    received (in) and sent (out) in one bucket, and its last reported speed (ifHighSpeed)."""
+
+    device: Mapped[str] = mapped_column(String(63), primary_key=True)
+    interface: Mapped[str] = mapped_column(String(128), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # type: ignore[assignment]
+    out_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # type: ignore[assignment]
+    covered_s: Mapped[float] = mapped_column(Float, default=0.0)  # type: ignore[assignment]
+    speed_bps: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Interface5m(_InterfaceTraffic, Base):
+    """One interface in one 5-minute bucket (kept as long as the site rows)."""
+
+    __tablename__ = "interface_5m"
+
+
+class Interface1h(_InterfaceTraffic, Base):
+    """One interface-hour, rolled up from its 5-minute buckets."""
+
+    __tablename__ = "interface_1h"
+
+
+def upsert(session: Session, model: type[Base]) -> Any:
+    """The dialect's INSERT that can say ON CONFLICT (SQLite and PostgreSQL both can)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)
 
 
 class CounterState(Base):

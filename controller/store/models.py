@@ -96,6 +96,8 @@ from controller.store.bandwidth import (  # noqa: E402
     Bandwidth1h,
     Bandwidth5m,
     CounterState,
+    Interface1h,
+    Interface5m,
     SchedulePushState,
 )
 from controller.store.portal import (  # noqa: E402
@@ -111,6 +113,6 @@ from controller.store.reach import HotspotReach  # noqa: E402
 
 __all__ = ["AllocationChange", "ApiToken", "AuditLog", "AvailabilityRun", "Bandwidth1h",
            "Bandwidth5m", "Base", "ConfigDrift", "ConfigPush", "ConfigPushDevice", "CounterState",
-           "HotspotReach", "HotspotTraffic", "LoginCount", "MonthlyDevices", "OtpCode",
-           "PortalSession", "SchedulePushState", "SmsCount", "User", "Voucher", "WebSession",
-           "utcnow"]
+           "HotspotReach", "HotspotTraffic", "Interface1h", "Interface5m", "LoginCount",
+           "MonthlyDevices", "OtpCode", "PortalSession", "SchedulePushState", "SmsCount", "User",
+           "Voucher", "WebSession", "utcnow"]

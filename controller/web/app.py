@@ -29,11 +29,21 @@ from controller.web.api import series as api_series
 from controller.web.api import users as api_users
 from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, Viewer, render
 from controller.web.guards import AllowedHosts, metrics_response
-from controller.web.pages import admin, auth, bandwidth, config, hotspots, netmap, network, wall
+from controller.web.pages import (
+    admin,
+    auth,
+    bandwidth,
+    config,
+    graphs,
+    hotspots,
+    netmap,
+    network,
+    wall,
+)
 from controller.worker import enqueue_push, uses_job_queue
 
 PAGE_ROUTERS = [auth.router, network.router, config.router, hotspots.router, bandwidth.router,
-                admin.router, wall.router, netmap.router]
+                admin.router, wall.router, netmap.router, graphs.router]
 API_ROUTERS = [api_network.router, api_config.router, api_hotspots.router, api_users.router,
                api_audit.router, api_bandwidth.router, api_accountability.router,
                api_series.router]

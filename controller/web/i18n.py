@@ -363,6 +363,17 @@ ID: dict[str, str] = {
     "30 days": "30 hari", "Numbers as a table": "Angka dalam tabel", "Time": "Waktu",
     "Average use per row against the allocation in force at its start":
         "Rata-rata pemakaian per baris terhadap alokasi yang berlaku di awal baris",
+    "Average use per row against the limit in force at its start":
+        "Rata-rata pemakaian per baris terhadap batas yang berlaku di awal baris",
+    "Committed (contract)": "Komitmen (kontrak)",
+    "ISP link use against the committed capacity":
+        "Pemakaian link ISP terhadap kapasitas komitmen",
+    "Interface use against its speed": "Pemakaian antarmuka terhadap kecepatannya",
+    "Measured at": "Diukur di",
+    "In: received by the interface; Out: sent by it.":
+        "Masuk: diterima antarmuka; Keluar: dikirim olehnya.",
+    "Graph": "Grafik", "Traffic graphs": "Grafik lalu lintas",
+    "Interfaces with a graph": "Antarmuka dengan grafik",
     "Legend": "Keterangan", "of capacity": "dari kapasitas",
     "Link use below 50%": "Pemakaian tautan di bawah 50%",
     "Link use 50-80%": "Pemakaian tautan 50-80%",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from controller.accountability.costs import MonthTotals, month_totals
 from controller.accountability.sla import SlaReport, month_so_far
 from controller.backups import BackupError, Version
+from controller.bandwidth.series import known_interfaces
 from controller.context import Context
 from controller.device_health import badges, health_view
 from controller.overview import device_status, latest_use, status_counts
@@ -105,7 +106,7 @@ def site_detail(request: Request, code: str, site: KnownSite, _who: Viewer,
     names = {d.name for d in devices}
     links = [link for link in ctx.inventory.links if {link.a.device, link.b.device} & names]
     return render(request, "site.html", site=site, devices=devices, links=links,
-                  statuses=device_status(ctx),
+                  statuses=device_status(ctx), device_names=names,
                   graph=site_graph(ctx, site, range, translate("Bandwidth against allocation",
                                                                language(request))))
 
@@ -137,8 +138,9 @@ def device_detail(request: Request, name: str, device: KnownDevice, who: Viewer,
             raise HTTPException(404, str(exc)) from None
     with ctx.store.session() as session:
         drift = session.get(ConfigDrift, name)
+        graphed = known_interfaces(session, ctx.inventory, name)
     return render(request, "device.html", device=device, status=device_status(ctx)[name],
-                  drift=drift, backups=history, backup_diff=backup_diff,
+                  drift=drift, backups=history, backup_diff=backup_diff, graphed=graphed,
                   **_health_context(ctx, device.name, device.site, history))
 
 

@@ -1,4 +1,4 @@
-// Graphs of use (in/out, bit/s) against the allocation in force, drawn with the vendored uPlot
+// Graphs of use (in/out, bit/s) against the limit in force (allocation, contract, speed), drawn with the vendored uPlot
 // from GET /api/v1/series (each .chart-box's data-src). Range links refetch in place; without
 // JavaScript they reload the page and the server-rendered table carries the numbers.
 (function () {
@@ -39,6 +39,22 @@
     return [xs, ins, outs, downs, ups];
   }
 
+  // Time ticks in 24-hour time in the site's zone (the axis label names it): "HH:mm", with
+  // the date (DD/MM) below where the day changes; days alone once ticks are a day apart.
+  var HM = uPlot.fmtDate("{HH}:{mm}"), DM = uPlot.fmtDate("{DD}/{MM}");
+  function timeTicks(zone) {
+    return function (u, ticks, axis, space, incr) {
+      var lastDay = null;
+      return ticks.map(function (ts) {
+        var t = uPlot.tzDate(new Date(ts * 1e3), zone), day = DM(t);
+        if (incr >= 86400) return day;
+        var label = HM(t) + (day !== lastDay ? "\n" + day : "");
+        lastDay = day;
+        return label;
+      });
+    };
+  }
+
   function options(box, d) {
     var stepped = uPlot.paths.stepped({align: 1});
     var ds = box.dataset;
@@ -54,7 +70,7 @@
         {label: ds.labelAllocUp, stroke: "#6a1b9a", width: 1.5, dash: [2, 3], paths: stepped, value: value}
       ],
       axes: [
-        {label: ds.labelTime + " (" + d.zone + ")"},
+        {label: ds.labelTime + " (" + d.zone + ")", values: timeTicks(d.timezone), size: 56},
         {label: "bit/s", size: 84, values: function (u, ticks) { return ticks.map(si); }}
       ]
     };
