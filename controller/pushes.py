@@ -123,30 +123,37 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def post_approval_alert(ctx: Context, push: Push, firing: bool) -> None:
+def post_alert(url: str, labels: dict[str, str], summary: str, started_at: datetime,
+               firing: bool, what: str) -> None:
     """Tell the alert channel (Alertmanager's API v2, which routes every alert to the webhook
-    and Telegram) that a push waits for a second operator; resolve it once decided. A channel
-    that does not answer is logged: the push itself goes on."""
-    url = ctx.settings.alertmanager_url
+    and Telegram) that something waits for a second operator, or (not firing) that it was
+    decided. A channel that does not answer is logged (`what` names the waiting thing): the
+    work itself goes on."""
     if not url:
         return
     now = datetime.now(UTC)
-    sites = ", ".join(push.protected_sites)
     alert = {
-        "labels": {"alertname": APPROVAL_ALERT, "severity": "warning", "push": str(push.id),
-                   "site": sites},
-        "annotations": {
-            "summary": f"Push #{push.id} ({push.actor}) ke situs terlindungi {sites} menunggu "
-                       f"persetujuan operator kedua / waits for a second operator's approval"},
-        "startsAt": push.started_at.isoformat(),
-        # Firing until decided (a week at most); resolved at once when approved or aborted.
+        "labels": {"severity": "warning", **labels},
+        "annotations": {"summary": summary},
+        "startsAt": started_at.isoformat(),
+        # Firing until decided (a week at most); resolved at once when decided.
         "endsAt": (now + timedelta(days=7) if firing else now).isoformat(),
     }
     try:
         httpx.post(url.rstrip("/") + "/api/v2/alerts", json=[alert],
                    timeout=ALERT_TIMEOUT_S).raise_for_status()
     except httpx.HTTPError as exc:
-        log.warning("push %d: alert not sent to %s: %s", push.id, url, exc)
+        log.warning("%s: alert not sent to %s: %s", what, url, exc)
+
+
+def post_approval_alert(ctx: Context, push: Push, firing: bool) -> None:
+    """The alert of a push waiting for a second operator; resolved once approved or aborted."""
+    sites = ", ".join(push.protected_sites)
+    post_alert(ctx.settings.alertmanager_url,
+               {"alertname": APPROVAL_ALERT, "push": str(push.id), "site": sites},
+               f"Push #{push.id} ({push.actor}) ke situs terlindungi {sites} menunggu "
+               f"persetujuan operator kedua / waits for a second operator's approval",
+               push.started_at, firing, f"push {push.id}")
 
 
 class Pushes:

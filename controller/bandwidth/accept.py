@@ -153,10 +153,10 @@ def accept_allocation(inventory_dir: Path, site_code: str, new: Allocation, *, s
     return Accepted(site_code, path, site.allocation, new, diff)
 
 
-def accept_recommendation(inventory_dir: Path, inventory: Inventory, site_code: str,
-                          month: date, *, store: Store, actor: str,
-                          secrets: SecretStore | None = None) -> Accepted:
-    """Write the allocation the month's plan proposes for the site; NothingToAccept if none."""
+def recommended_change(inventory: Inventory, site_code: str, month: date, *,
+                       store: Store) -> tuple[Allocation, str]:
+    """The allocation the month's plan proposes for the site, and why; NothingToAccept if
+    the plan keeps it (or it is in force already)."""
     with store.session() as session:
         _, proposals = monthly_plan(session, inventory, month)
     rec = next((r for r in proposals.recommendations if r.site == site_code), None)
@@ -164,5 +164,13 @@ def accept_recommendation(inventory_dir: Path, inventory: Inventory, site_code: 
     if rec is None or rec.action == "keep" or (site is not None
                                                 and site.allocation == rec.proposed):
         raise NothingToAccept(f"no change recommended for site {site_code!r} in {month:%Y-%m}")
-    return accept_allocation(inventory_dir, site_code, rec.proposed, store=store, actor=actor,
-                             secrets=secrets, reason=f"{month:%Y-%m}: {rec.reason}")
+    return rec.proposed, f"{month:%Y-%m}: {rec.reason}"
+
+
+def accept_recommendation(inventory_dir: Path, inventory: Inventory, site_code: str,
+                          month: date, *, store: Store, actor: str,
+                          secrets: SecretStore | None = None) -> Accepted:
+    """Write the allocation the month's plan proposes for the site; NothingToAccept if none."""
+    new, reason = recommended_change(inventory, site_code, month, store=store)
+    return accept_allocation(inventory_dir, site_code, new, store=store, actor=actor,
+                             secrets=secrets, reason=reason)

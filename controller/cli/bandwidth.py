@@ -176,7 +176,8 @@ def bandwidth_accept(
 
     The change then appears as a queue change in `simpul config diff` and goes out with
     the normal push."""
-    from controller.bandwidth.accept import AcceptError, accept_allocation
+    from controller.bandwidth.accept import AcceptError
+    from controller.bandwidth.approvals import CutRequest, accept_or_request
 
     first = month_or_last(month)
     reason = None
@@ -192,12 +193,20 @@ def bandwidth_accept(
         if rec.action == "keep":
             raise fail(f"site {site!r}: the recommendation is to keep {rec.current}")
         new, reason = rec.proposed, f"{first:%Y-%m}: {rec.reason}"
+    settings = get_settings()
     try:
         with open_store() as store:
-            done = accept_allocation(get_settings().inventory_dir, site, new, store=store,
-                                     actor=actor, reason=reason)
+            done = accept_or_request(settings.inventory_dir, load_inventory_or_exit(), site,
+                                     new, store=store, actor=actor, reason=reason,
+                                     alertmanager_url=settings.alertmanager_url)
     except AcceptError as exc:
         raise fail(str(exc)) from None
+    if isinstance(done, CutRequest):
+        typer.echo(f"{site} is protected: the cut {done.before} -> {done.after} waits for a "
+                   f"second operator's approval as cut #{done.id} (/bandwidth/approvals in the "
+                   f"UI, or POST /api/v1/bandwidth/approvals/{done.id}/approve); nothing was "
+                   "written", err=True)
+        raise typer.Exit(3)
     typer.echo(done.diff, nl=False)
     typer.echo(f"{site}: allocation {done.before} -> {done.after} written to {done.path}; "
                "review with `simpul config diff`, then push")

@@ -142,3 +142,23 @@ def forget_month_figures(session: Session, start_ts: float, end_ts: float,
     if five_minute_only:
         doomed = doomed.where(BandwidthMonthFigures.uses_5m.is_(True))
     session.execute(doomed)
+
+
+class AllocationApproval(Base):
+    """An accepted cut of a protected site's allocation, waiting for a second operator
+    (controller/bandwidth/approvals.py); kept after the decision, as the page's history."""
+
+    __tablename__ = "allocation_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(63))
+    before: Mapped[str] = mapped_column(String(32))  # the allocation asked to change
+    after: Mapped[str] = mapped_column(String(32))   # the cut asked for
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # awaiting_approval | approved | rejected | failed (approved, but the inventory refused it)
+    state: Mapped[str] = mapped_column(String(24), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error: Mapped[str | None] = mapped_column(Text)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from controller.auth import role_at_least, session_user, token_user
+from controller.bandwidth.approvals import count_waiting
 from controller.context import Context
 from controller.inventory import Device, Hotspot, Site
 from controller.pushes import Push
@@ -125,6 +126,13 @@ def awaiting_approvals(request: Request, who: Principal | None) -> int:
     return pushes.awaiting_approval()  # type: ignore[no-any-return]
 
 
+def awaiting_cuts(request: Request, who: Principal | None) -> int:
+    """Cuts of protected sites waiting for a second operator: shown beside the pushes."""
+    if who is None or not role_at_least(who.role, "operator"):
+        return 0
+    return count_waiting(get_ctx(request).store)
+
+
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     lang = language(request)
     who = principal(request)
@@ -138,7 +146,8 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
             "tile_url": get_ctx(request).settings.map_tile_url,
             # Shown to engineers on every page while the files on disk are refused.
             "inventory_problems": get_ctx(request).inventory_problems if who else [],
-            "awaiting_approvals": awaiting_approvals(request, who), **context,
+            "awaiting_approvals": awaiting_approvals(request, who),
+            "awaiting_cuts": awaiting_cuts(request, who), **context,
         }, status_code=status_code,
     )
 

@@ -328,6 +328,25 @@ ID: dict[str, str] = {
     "Disconnect this session?": "Putuskan sesi ini?",
     "Accept this recommendation?": "Terima rekomendasi ini?",
     "Deactivate this user?": "Nonaktifkan pengguna ini?",
+    # Four eyes for cuts of protected sites (#18)
+    "Cuts awaiting approval": "Pemotongan menunggu persetujuan",
+    "A cut of a protected site's allocation is written only when a second operator, not the "
+    "one who asked, approves it.": "Pemotongan alokasi lokasi yang dilindungi baru ditulis "
+    "setelah operator kedua, bukan yang memintanya, menyetujuinya.",
+    "Reason": "Alasan",
+    "Approve cut": "Setujui pemotongan",
+    "Reject cut": "Tolak pemotongan",
+    "Approve this cut?": "Setujui pemotongan ini?",
+    "Reject this cut?": "Tolak pemotongan ini?",
+    "You asked for this cut: another operator must approve it.":
+        "Anda yang meminta pemotongan ini: operator lain harus menyetujuinya.",
+    "No cut waits for approval": "Tidak ada pemotongan yang menunggu persetujuan",
+    "Decided": "Diputuskan",
+    "Decided by": "Diputuskan oleh",
+    "Approved": "Disetujui",
+    "Rejected": "Ditolak",
+    "cuts wait for a second operator's approval":
+        "pemotongan menunggu persetujuan operator kedua",
     # device health (#18)
     "Health": "Kesehatan",
     "Ok": "Baik",

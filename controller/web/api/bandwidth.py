@@ -11,7 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from controller.accountability.costs import with_costs
-from controller.bandwidth.accept import AcceptError, accept_allocation, accept_recommendation
+from controller.bandwidth import approvals
+from controller.bandwidth.accept import AcceptError, recommended_change
+from controller.bandwidth.approvals import ApprovalRefused, CutRequest, OwnApproval
 from controller.bandwidth.recommend import Plan, monthly_plan
 from controller.bandwidth.reports import (
     build_monthly_report,
@@ -21,7 +23,7 @@ from controller.bandwidth.reports import (
 )
 from controller.bandwidth.stats import MONTH_PATTERN, SiteStats, parse_month, regency_stats
 from controller.units import Allocation
-from controller.web.deps import Operator, Viewer, check_csrf, get_ctx
+from controller.web.deps import Operator, Principal, Viewer, check_csrf, get_ctx
 
 router = APIRouter(tags=["bandwidth"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -96,8 +98,30 @@ class AcceptOut(BaseModel):
     site: str
     before: str
     after: str
-    path: str
-    diff: str
+    path: str = Field(description="The inventory file written; empty while awaiting approval")
+    diff: str = ""
+    state: Literal["accepted", "awaiting_approval"] = Field(
+        "accepted", description="awaiting_approval: a cut of a protected site, written only "
+        "once a second operator approves it (status 202)")
+    approval: int | None = Field(None, description="The cut's id, to approve or reject")
+
+
+class CutRequestOut(BaseModel):
+    id: int
+    site: str
+    before: str
+    after: str
+    reason: str | None
+    requested_by: str
+    requested_at: datetime
+    state: Literal["awaiting_approval", "approved", "rejected", "failed"]
+    decided_by: str | None
+    decided_at: datetime | None
+    error: str | None
+
+
+def _cut_out(request: CutRequest) -> CutRequestOut:
+    return CutRequestOut.model_validate(request, from_attributes=True)
 
 
 def _month(text: str) -> date:
@@ -160,30 +184,98 @@ def recommendations(request: Request, _who: Viewer, month: MonthQuery) -> PlanOu
                                      reason=d.reason) for d in p.destinations])
 
 
-@router.post("/bandwidth/accept/{site}", response_model=AcceptOut, responses=ERRORS)
-async def accept(request: Request, site: str, body: AcceptIn, who: Operator) -> AcceptOut:
+@router.post("/bandwidth/accept/{site}", response_model=AcceptOut,
+             responses={**ERRORS, 202: {"description": "A cut of a protected site: it waits "
+                                              "for a second operator", "model": AcceptOut}})
+async def accept(request: Request, site: str, body: AcceptIn, who: Operator,
+                 response: Response) -> AcceptOut:
     """Write the recommended (or given) allocation into the inventory, audited; it then shows
-    as a queue change in the config diff."""
+    as a queue change in the config diff. A cut of a protected site is only recorded (202):
+    a second operator approves it at /bandwidth/approvals/{id}/approve."""
     await check_csrf(request, who)
     ctx = get_ctx(request)
     first = _month(body.month)
-    if body.allocation is None:
-        job = partial(accept_recommendation, ctx.settings.inventory_dir, ctx.inventory, site,
-                      first, store=ctx.store, actor=who.username, secrets=ctx.secrets)
-    else:
-        try:
-            new = Allocation.parse(body.allocation)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        job = partial(accept_allocation, ctx.settings.inventory_dir, site, new, store=ctx.store,
-                      actor=who.username, secrets=ctx.secrets)
+    reason = None
     try:
-        done = await run_in_threadpool(job)
+        if body.allocation is None:
+            new, reason = await run_in_threadpool(partial(
+                recommended_change, ctx.inventory, site, first, store=ctx.store))
+        else:
+            try:
+                new = Allocation.parse(body.allocation)
+            except ValueError as exc:
+                raise HTTPException(422, str(exc)) from None
+        done = await run_in_threadpool(partial(
+            approvals.accept_or_request, ctx.settings.inventory_dir, ctx.inventory, site, new,
+            store=ctx.store, actor=who.username, secrets=ctx.secrets, reason=reason,
+            alertmanager_url=ctx.settings.alertmanager_url))
     except AcceptError as exc:
         raise HTTPException(409, str(exc)) from None
+    if isinstance(done, CutRequest):
+        response.status_code = 202
+        return AcceptOut(site=site, before=done.before, after=done.after, path="",
+                         state="awaiting_approval", approval=done.id)
     await run_in_threadpool(ctx.reload_inventory)  # the app now uses the accepted file
     return AcceptOut(site=site, before=str(done.before), after=str(done.after),
                      path=str(done.path), diff=done.diff)
+
+
+APPROVAL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 403: {"description": "Role too low, or the requester approving their own cut"},
+    404: {"description": "No such cut"},
+    409: {"description": "Decided already, or the inventory refused the edit"}}
+
+
+@router.get("/bandwidth/approvals", response_model=list[CutRequestOut], responses=ERRORS)
+def list_approvals(request: Request, _who: Viewer,
+                   state: Literal["awaiting_approval", "approved", "rejected", "failed"]
+                   | None = None) -> list[CutRequestOut]:
+    """Cuts of protected sites, newest first: those waiting for a second operator, and the
+    decided ones."""
+    return [_cut_out(r) for r in approvals.recent(get_ctx(request).store, state=state)]
+
+
+async def cut_step(request: Request, approval_id: int, who: Principal,
+                   step: str) -> CutRequest:
+    """approve | reject, for the API and the pages alike: the requester approving -> 403,
+    no such cut -> 404, decided already or refused by the inventory -> 409."""
+    ctx = get_ctx(request)
+    try:
+        approvals.get(ctx.store, approval_id)
+    except ApprovalRefused as exc:
+        raise HTTPException(404, str(exc)) from None
+    try:
+        if step == "approve":
+            done, _ = await run_in_threadpool(partial(
+                approvals.approve, approval_id, who.username,
+                inventory_dir=ctx.settings.inventory_dir, inventory=ctx.inventory,
+                store=ctx.store, secrets=ctx.secrets,
+                alertmanager_url=ctx.settings.alertmanager_url))
+            await run_in_threadpool(ctx.reload_inventory)
+            return done
+        return await run_in_threadpool(partial(
+            approvals.reject, approval_id, who.username, store=ctx.store,
+            alertmanager_url=ctx.settings.alertmanager_url))
+    except OwnApproval as exc:
+        raise HTTPException(403, str(exc)) from None
+    except AcceptError as exc:
+        raise HTTPException(409, str(exc)) from None
+
+
+@router.post("/bandwidth/approvals/{approval_id}/approve", response_model=CutRequestOut,
+             responses=APPROVAL_ERRORS)
+async def approve_cut(request: Request, approval_id: int, who: Operator) -> CutRequestOut:
+    """A second operator (not the requester) approves a cut: the inventory is edited."""
+    await check_csrf(request, who)
+    return _cut_out(await cut_step(request, approval_id, who, "approve"))
+
+
+@router.post("/bandwidth/approvals/{approval_id}/reject", response_model=CutRequestOut,
+             responses=APPROVAL_ERRORS)
+async def reject_cut(request: Request, approval_id: int, who: Operator) -> CutRequestOut:
+    """Reject (or, by the requester, withdraw) a waiting cut: nothing changes."""
+    await check_csrf(request, who)
+    return _cut_out(await cut_step(request, approval_id, who, "reject"))
 
 
 MEDIA = {"html": "text/html; charset=utf-8", "csv": "text/csv; charset=utf-8",

@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 import time
 from datetime import date, datetime, timedelta
+from functools import partial
 from types import SimpleNamespace
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
@@ -19,16 +20,15 @@ from controller.accountability.costs import MonthCosts, month_costs
 from controller.accountability.money import idr
 from controller.accountability.sla import SlaReport, build_sla_report
 from controller.auth import role_at_least
-from controller.bandwidth.accept import (
-    AcceptError,
-    NothingToAccept,
-    accept_recommendation,
-)
+from controller.bandwidth import approvals
+from controller.bandwidth.accept import AcceptError, NothingToAccept, recommended_change
+from controller.bandwidth.approvals import CutRequest
 from controller.bandwidth.recommend import Plan, monthly_plan
 from controller.bandwidth.reports import number_id
 from controller.bandwidth.stats import MONTH_PATTERN, SiteStats, parse_month
 from controller.inventory import Inventory
 from controller.store.models import AuditLog
+from controller.web.api.bandwidth import cut_step
 from controller.web.confirm import unless_confirmed
 from controller.web.deps import (
     Operator,
@@ -157,15 +157,62 @@ async def accept(request: Request, site: str, who: Operator) -> Response:
         return ask
     ctx = get_ctx(request)
     try:
+        new, reason = await run_in_threadpool(
+            recommended_change, ctx.inventory, site, first, store=ctx.store)
         done = await run_in_threadpool(
-            accept_recommendation, ctx.settings.inventory_dir, ctx.inventory, site, first,
-            store=ctx.store, actor=who.username, secrets=ctx.secrets)
+            partial(approvals.accept_or_request, ctx.settings.inventory_dir, ctx.inventory,
+                    site, new, store=ctx.store, actor=who.username, secrets=ctx.secrets,
+                    reason=reason, alertmanager_url=ctx.settings.alertmanager_url))
     except NothingToAccept:
         return await run_in_threadpool(_page, request, who, month, first, 409,
                                        nothing_to_accept=True, refused_site=site)
     except AcceptError as exc:
         return await run_in_threadpool(_page, request, who, month, first, 409,
                                        refused=str(exc), refused_site=site)
+    if isinstance(done, CutRequest):  # a protected site's cut: a second operator decides
+        return RedirectResponse(f"/bandwidth/approvals#cut-{done.id}", status_code=303)
     await run_in_threadpool(ctx.reload_inventory)  # the app now uses the accepted file
     return RedirectResponse(f"/bandwidth?month={first:%Y-%m}&accepted={quote(done.site)}",
                             status_code=303)
+
+
+def _approvals_page(request: Request, status: int = 200, error: str | None = None) -> Response:
+    store = get_ctx(request).store
+    return render(request, "bandwidth_approvals.html", status,
+                  waiting=approvals.recent(store, state=approvals.AWAITING_APPROVAL),
+                  decided=[r for r in approvals.recent(store, limit=30)
+                           if r.state != approvals.AWAITING_APPROVAL], error=error)
+
+
+@router.get("/bandwidth/approvals")
+def approvals_page(request: Request, _who: Viewer) -> Response:
+    """Cuts of protected sites waiting for a second operator, and the latest decided."""
+    return _approvals_page(request)
+
+
+@router.get("/bandwidth/approvals/{approval_id}/{step}")
+def approval_step_link(approval_id: int, step: str, _who: Viewer) -> Response:
+    """The language switch after a refused step holds this path: go back to the list."""
+    return RedirectResponse("/bandwidth/approvals", status_code=303)
+
+
+@router.post("/bandwidth/approvals/{approval_id}/{step}")
+async def approval_step(request: Request, approval_id: int, step: str,
+                        who: Operator) -> Response:
+    """approve | reject a waiting cut, after a confirmation (Post/Redirect/Get); a refused
+    step (the requester approving, decided already) is shown on the list."""
+    if step not in ("approve", "reject"):
+        raise HTTPException(404, f"no step {step!r}")
+    await check_csrf(request, who)
+    question = "Approve this cut?" if step == "approve" else "Reject this cut?"
+    back = f"/bandwidth/approvals#cut-{approval_id}"
+    if (ask := await unless_confirmed(request, question, back)):
+        return ask
+    try:
+        done = await cut_step(request, approval_id, who, step)
+    except HTTPException as exc:
+        return await run_in_threadpool(_approvals_page, request, exc.status_code,
+                                       str(exc.detail))
+    if step == "approve":
+        return RedirectResponse(f"/bandwidth?accepted={quote(done.site)}", status_code=303)
+    return RedirectResponse(f"/bandwidth/approvals#cut-{done.id}", status_code=303)
