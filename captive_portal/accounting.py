@@ -50,6 +50,34 @@ class ReapReport:
     purged: int = 0
 
 
+def apply_counters(row: PortalSession, counter_up: int, counter_down: int,
+                   now: datetime) -> tuple[int, int]:
+    """A gateway's or NAS's raw counters of a session into its bytes; returns the increase.
+    A counter below the last one read restarted (the element was re-added): all of it is new."""
+    d_up = counter_up - row.counter_up
+    d_up = counter_up if d_up < 0 else d_up
+    d_down = counter_down - row.counter_down
+    d_down = counter_down if d_down < 0 else d_down
+    row.counter_up, row.counter_down = counter_up, counter_down
+    if d_up or d_down:
+        row.bytes_up += d_up
+        row.bytes_down += d_down
+        row.last_activity_at = now
+    return d_up, d_down
+
+
+def add_hotspot_traffic(session: Session, hotspot: str, up: int, down: int) -> None:
+    """Add bytes to the hotspot's monotonic traffic counter (simpul_hotspot_client_bytes)."""
+    if not (up or down):
+        return
+    traffic = session.get(HotspotTraffic, hotspot)
+    if traffic is None:
+        session.add(HotspotTraffic(hotspot=hotspot, bytes_up=up, bytes_down=down))
+    else:
+        traffic.bytes_up = HotspotTraffic.bytes_up + up
+        traffic.bytes_down = HotspotTraffic.bytes_down + down
+
+
 class Accounting:
     def __init__(self, ctx: Context, gateways: GatewayPool, sms: SmsSender | None = None):
         self.ctx = ctx
@@ -86,17 +114,9 @@ class Accounting:
                     key = Client(row.client_ip or "", row.client_mac or "")
                     seen = counters.get(key) if counters is not None else None
                     if seen is not None:
-                        d_up = seen.bytes_up - row.counter_up
-                        d_up = seen.bytes_up if d_up < 0 else d_up
-                        d_down = seen.bytes_down - row.counter_down
-                        d_down = seen.bytes_down if d_down < 0 else d_down
-                        row.counter_up, row.counter_down = seen.bytes_up, seen.bytes_down
-                        if d_up or d_down:
-                            row.bytes_up += d_up
-                            row.bytes_down += d_down
-                            row.last_activity_at = now
-                            up_total += d_up
-                            down_total += d_down
+                        d_up, d_down = apply_counters(row, seen.bytes_up, seen.bytes_down, now)
+                        up_total += d_up
+                        down_total += d_down
                         report.accounted += 1
                     reason = None
                     if hotspot is None:
@@ -113,14 +133,7 @@ class Accounting:
                         report.ended[reason] += 1
                         if client is not None and counters is not None and client in counters:
                             revoke.append(client)
-                if up_total or down_total:
-                    traffic = session.get(HotspotTraffic, name)
-                    if traffic is None:
-                        session.add(HotspotTraffic(hotspot=name, bytes_up=up_total,
-                                                   bytes_down=down_total))
-                    else:
-                        traffic.bytes_up = HotspotTraffic.bytes_up + up_total
-                        traffic.bytes_down = HotspotTraffic.bytes_down + down_total
+                add_hotspot_traffic(session, name, up_total, down_total)
             if revoke and hotspot is not None:
                 try:
                     self.gateways.get(name).revoke(revoke)

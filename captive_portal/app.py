@@ -9,10 +9,12 @@ gateway reports for it; never a URL parameter.
 
 from __future__ import annotations
 
+import base64
 import gc
 import logging
+import hashlib
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -25,6 +27,7 @@ from captive_portal.i18n import bytes_text, duration_text, lang_of, t
 from captive_portal.intercept import Interceptor
 from captive_portal.otp import mask_phone
 from captive_portal.pages import render_page
+from captive_portal.radius import nas_login_url
 from captive_portal.service import Portal, portal_for
 from captive_portal.sessions import SessionView, hotspot_timezone
 from controller.context import Context
@@ -33,6 +36,11 @@ from controller.store.db import store_unavailable
 
 log = logging.getLogger("simpul.portal")
 NO_STORE = {"Cache-Control": "no-store"}
+# adapter radius: what the NAS passed to /login (its `mac` and `login`, the hotspot's
+# login.html), kept for the login POST; the auto-submit script, allowed by its hash alone.
+NAS_COOKIE = "simpul_nas"
+AUTO_SUBMIT = "document.forms.nas.submit();"
+AUTO_SUBMIT_HASH = base64.b64encode(hashlib.sha256(AUTO_SUBMIT.encode()).digest()).decode()
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
                 "/login/otp/verify", "/success", "/venue", "/api/captive"}
 
@@ -122,9 +130,41 @@ def create_portal_app(ctx: Context) -> FastAPI:
         hotspot, session = portal().login.status_for_ip(_client_ip(request))
         if hotspot is None:
             return error_page(request, PortalError(Refusal.NOT_ON_HOTSPOT, 403), _lang(request))
+        nas = (request.query_params.get("mac", ""), request.query_params.get("login", ""))
+        if hotspot.adapter == "radius" and all(nas):
+            # The NAS sent the browser here: it does not count the client as logged in.
+            response = nas_handoff(request, hotspot, session, nas) if session is not None \
+                else page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
+            response.set_cookie(NAS_COOKIE, quote(nas[0][:32]) + "|" + quote(nas[1][:512]),
+                                max_age=600, httponly=True, samesite="lax")
+            return response
         if session is not None:
             return success(request, hotspot, session)
         return page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
+
+    def nas_cookie(request: Request) -> tuple[str, str] | None:
+        mac, _, login = request.cookies.get(NAS_COOKIE, "").partition("|")
+        return (unquote(mac), unquote(login)) if mac and login else None
+
+    def nas_handoff(request: Request, hotspot: Hotspot, session: SessionView,
+                    nas: tuple[str, str]) -> Response:
+        """adapter radius: a one-time credential for the session, posted by the browser to the
+        NAS's own login URL (never any other: no open redirect)."""
+        lang = _lang(request)
+        target = nas_login_url(hotspot, nas[1])
+        if target is None or session.client_mac is None:
+            return error_page(request, PortalError(Refusal.GATEWAY_ERROR, 400), lang, hotspot)
+        credential = portal().radius.issue(session.id, hotspot.name, session.client_mac)
+        response = page(request, "radius_login.html", lang=lang, hotspot=hotspot,
+                        nas_login_url=target, username=credential.username,
+                        password=credential.password, success_url=f"{portal_url}/success",
+                        auto_submit=AUTO_SUBMIT)
+        parts = urlsplit(target)
+        response.headers["Content-Security-Policy"] = page_headers(portal_url)[
+            "Content-Security-Policy"].replace(
+            "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}").replace(
+            "default-src 'none';", f"default-src 'none'; script-src 'sha256-{AUTO_SUBMIT_HASH}';")
+        return response
 
     def success(request: Request, hotspot: Hotspot, session: SessionView) -> Response:
         """Time and data left, as the store knows them; the end in the site's zone, named."""
@@ -162,10 +202,13 @@ def create_portal_app(ctx: Context) -> FastAPI:
         lang = _lang(request, form)
         ip = _client_ip(request)
         hotspot = portal().login.hotspot_for(ip)
+        nas = nas_cookie(request) if hotspot is not None and hotspot.adapter == "radius" \
+            else None
         try:
-            portal().login.log_in(ip, method, accepted_terms=form.get("accept") == "yes",
-                                 voucher_code=form.get("code", ""),
-                                 phone=form.get("phone", ""), code=form.get("code", ""))
+            started = portal().login.log_in(
+                ip, method, accepted_terms=form.get("accept") == "yes",
+                voucher_code=form.get("code", ""), phone=form.get("phone", ""),
+                code=form.get("code", ""), nas_mac=nas[0] if nas else "")
         except PortalError as exc:
             if method == "phone_otp" and exc.code in (Refusal.OTP_WRONG, Refusal.OTP_FORMAT):
                 return error_page(request, exc, lang, hotspot, "otp.html",
@@ -174,6 +217,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
                 return error_page(request, exc, lang, hotspot, "login.html",
                                   modes=hotspot.login_modes)
             return error_page(request, exc, lang)
+        if hotspot is not None and nas is not None:
+            return nas_handoff(request, hotspot, started, nas)
         return RedirectResponse(f"{portal_url}/success?lang={lang}", status_code=303,
                                 headers=NO_STORE)
 

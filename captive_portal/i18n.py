@@ -52,6 +52,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "back": ("Kembali", "Back"),
     "error_title": ("Maaf", "Sorry"),
     "other_lang": ("English", "Bahasa Indonesia"),
+    "nas_step": ("Satu langkah lagi: menyambungkan perangkat Anda",
+                 "One more step: connecting your device"),
+    "nas_hint": ("Jika halaman tidak berpindah sendiri, tekan Lanjutkan.",
+                 "If the page does not move on by itself, press Continue."),
+    "nas_continue": ("Lanjutkan", "Continue"),
     "privacy": ("Kami hanya menyimpan data sesi seperlunya dan menghapusnya setelah {days} hari.",
                 "We keep only the session data we need and delete it after {days} days."),
 }

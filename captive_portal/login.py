@@ -30,7 +30,13 @@ from captive_portal.clock import (
     utcnow,
 )
 from captive_portal.errors import PortalError, Refusal
-from captive_portal.gateways.base import Client, GatewayError, Grant, normalise_ip
+from captive_portal.gateways.base import (
+    Client,
+    GatewayError,
+    Grant,
+    normalise_ip,
+    normalise_mac,
+)
 from captive_portal.gateways.pool import GatewayPool
 from captive_portal.privacy import PeriodHasher, pseudonym
 from captive_portal.sessions import SessionView, end_session, hotspot_timezone, session_view
@@ -110,12 +116,19 @@ class Login:
             hotspot = self.ctx.inventory.hotspots.get(self.settings.portal_demo_hotspot)
         return hotspot
 
-    def identify(self, ip: str) -> ClientView:
-        """The client's hotspot and MAC as its gateway sees them; PortalError if unknown."""
+    def identify(self, ip: str, nas_mac: str = "") -> ClientView:
+        """The client's hotspot and MAC as its gateway sees them; PortalError if unknown.
+        adapter radius: the MAC the NAS passed along (`nas_mac`); RADIUS binds the one-time
+        credential to it and the NAS reports the real one, so a false MAC is refused there."""
         hotspot = self.hotspot_for(ip)
         if hotspot is None:
             raise PortalError(Refusal.NOT_ON_HOTSPOT, 403)
         address = normalise_ip(ip)
+        if hotspot.adapter == "radius" and nas_mac:
+            try:
+                return ClientView(hotspot, Client(address, normalise_mac(nas_mac)))
+            except ValueError:
+                raise PortalError(Refusal.NO_MAC, 403) from None
         demo_client = self.ctx.inventory.hotspot_for_ip(address) is None  # demo fallback
         if demo_client or self.gateways.simulated:
             # No gateway to ask: a stable, locally administered pseudo-MAC per address.
@@ -164,12 +177,13 @@ class Login:
 
     # -- logins ------------------------------------------------------------------------------
     def log_in(self, ip: str, method: str, *, accepted_terms: bool = False,
-               voucher_code: str = "", phone: str = "", code: str = "") -> SessionView:
+               voucher_code: str = "", phone: str = "", code: str = "",
+               nas_mac: str = "") -> SessionView:
         """Log a client in by `method`; the gateway lets it through. Raises PortalError."""
         hotspot_name = "unknown"
         try:
             self.check_rate(ip, "login")
-            view = self.identify(ip)
+            view = self.identify(ip, nas_mac)
             hotspot = view.hotspot
             hotspot_name = hotspot.name
             if method not in METHODS or method not in hotspot.login_modes:

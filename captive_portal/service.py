@@ -2,7 +2,8 @@
 
 Pages, the admin UI, the CLI and the background loops reach an operation through a room:
 `portal.login` (who is asking, logins, one-time codes), `portal.accounting` (counters, the
-reaper, disconnects, retention), `portal.reconciler`, `portal.stats`, `portal.vouchers`.
+reaper, disconnects, retention), `portal.reconciler`, `portal.radius` (what FreeRADIUS
+asks), `portal.stats`, `portal.vouchers`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from captive_portal.gateways.base import GatewayAdapter
 from captive_portal.gateways.pool import GatewayPool
 from captive_portal.login import Login
 from captive_portal.privacy import load_salt
+from captive_portal.radius import RadiusLogins
 from captive_portal.reconcile import Reconciler
 from captive_portal.sessions import hotspot_timezone
 from captive_portal.sms import SmsSender, configured_sender
@@ -36,6 +38,7 @@ class Portal:
         self.login = Login(ctx, self.gateways, salt, sms)
         self.accounting = Accounting(ctx, self.gateways, sms)
         self.reconciler = Reconciler(ctx, self.gateways)
+        self.radius = RadiusLogins(ctx, salt)
         self.stats = PortalStats(ctx.store, lambda name: hotspot_timezone(ctx, name))
         self.vouchers = VoucherBatches(ctx)
 

@@ -121,6 +121,23 @@ class Settings(BaseSettings):
     portal_salt_file_allowed: bool = Field(
         True, description="Without the secret portal_salt, create and use <data_dir>/portal-salt "
         "(the demo). Set false in production: the salt then lives only in the secret store")
+    # RADIUS (adapter radius, issue #19): FreeRADIUS asks the admin app's /api/radius/*
+    radius_rest_from: str = Field(
+        "127.0.0.1/32,::1/128", description="Addresses (comma-separated networks) that may call "
+        "/api/radius/*: the FreeRADIUS hosts. The TCP peer counts, never X-Forwarded-For")
+    radius_credential_ttl_s: int = Field(
+        120, ge=10, le=3600, description="How long the one-time credential the browser posts "
+        "to the NAS stays usable")
+    radius_interim_interval_s: int = Field(
+        300, ge=60, description="Acct-Interim-Interval sent in Access-Accept: how often the NAS "
+        "reports a session's bytes")
+    radius_stale_intervals: int = Field(
+        3, ge=2, description="A RADIUS session the NAS has not reported for this many interim "
+        "intervals is ended by the reconciler")
+    radius_listen: str = Field(
+        "127.0.0.1", description="Address FreeRADIUS listens on (simpul radius config)")
+    radius_auth_port: int = Field(1812, ge=1, le=65535)
+    radius_acct_port: int = Field(1813, ge=1, le=65535)
     # Accountability: the command-centre wall and the public page (controller/accountability/)
     public_url: str = Field(
         "", description="Absolute URL where a reverse proxy publishes /publik; the portal's "
@@ -179,7 +196,7 @@ class Settings(BaseSettings):
             return None
         return self.portal_tls_cert, self.portal_tls_key
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "radius_rest_from")
     @classmethod
     def _proxies_are_addresses(cls, value: str) -> str:
         for item in _items(value):
@@ -188,6 +205,9 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
+
+    def radius_rest_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(item, strict=False) for item in _items(self.radius_rest_from)]
 
     def trusted_proxy_list(self) -> list[str]:
         return _items(self.trusted_proxies)

@@ -32,6 +32,13 @@ def _mikrotik(hotspot: Hotspot, device: Device, inv: Inventory, secrets: SecretS
     return MikrotikGateway.for_device(device, inv, secrets, hotspot, known_hosts)
 
 
+def _radius(hotspot: Hotspot, device: Device, inv: Inventory, secrets: SecretStore,
+            known_hosts: Path) -> GatewayAdapter:
+    from captive_portal.gateways.radius import RadiusGateway
+
+    return RadiusGateway.for_hotspot(hotspot, device, secrets)
+
+
 def _memory(hotspot: Hotspot, device: Device, inv: Inventory, secrets: SecretStore,
             known_hosts: Path) -> GatewayAdapter:
     from captive_portal.gateways.memory import MemoryGateway
@@ -42,5 +49,6 @@ def _memory(hotspot: Hotspot, device: Device, inv: Inventory, secrets: SecretSto
 ADAPTERS: dict[str, GatewayFactory] = {
     "nftables": _nftables,
     "mikrotik": _mikrotik,
+    "radius": _radius,  # RFC 5176 Disconnect-Request; the NAS admits on Access-Accept
     "memory": _memory,  # no enforcement: the demo without gateways, and unit tests
 }

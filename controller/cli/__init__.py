@@ -16,6 +16,7 @@ from controller.cli.hotspot import hotspot_app
 from controller.cli.inventory import inventory_app
 from controller.cli.lab import lab_app
 from controller.cli.poll import poll_app
+from controller.cli.radius import radius_app
 from controller.cli.report import report_app
 from controller.cli.secrets import secrets_app
 from controller.cli.serve import serve
@@ -36,6 +37,7 @@ app.add_typer(poll_app, name="poll")
 app.add_typer(report_app, name="report")
 app.add_typer(bandwidth_app, name="bandwidth")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(radius_app, name="radius")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from captive_portal.radius import REST_TOKEN_SECRET
 from controller.cli.common import InventoryDir, fail
 from controller.inventory import check_inventory
 from controller.secrets import SecretsError, generate_missing
@@ -19,7 +20,8 @@ def secrets_init(directory: InventoryDir = None) -> None:
     path = settings.secrets_file or settings.data_dir / "secrets.yaml"
     inventory, _ = check_inventory(directory or settings.inventory_dir, None)
     try:
-        added = generate_missing(path, inventory.secret_names())
+        # radius_rest_token: FreeRADIUS's bearer token to the admin app (simpul radius config)
+        added = generate_missing(path, inventory.secret_names() | {REST_TOKEN_SECRET})
     except SecretsError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{path}: {len(added)} secret(s) generated" + (f": {', '.join(added)}" if added

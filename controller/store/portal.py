@@ -128,3 +128,23 @@ class HotspotTraffic(Base):
     hotspot: Mapped[str] = mapped_column(String(63), primary_key=True)
     bytes_up: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RadiusLogin(Base):
+    """adapter radius: the one-time credential the browser posts to the NAS, and then the NAS's
+    accounting of that login (issue #19). The password and the MAC are stored only as hashes;
+    the row goes with its session (retention)."""
+
+    __tablename__ = "portal_radius_logins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(Integer, index=True)
+    hotspot: Mapped[str] = mapped_column(String(63))
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(64))  # sha256 of a 128-bit random value
+    mac_hash: Mapped[str] = mapped_column(String(64))  # the portal's pseudonym of the MAC
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acct_session_id: Mapped[str | None] = mapped_column(String(64))
+    acct_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # last report
+    acct_stopped: Mapped[bool] = mapped_column(default=False)

@@ -25,6 +25,7 @@ from controller.web.api import bandwidth as api_bandwidth
 from controller.web.api import config as api_config
 from controller.web.api import hotspots as api_hotspots
 from controller.web.api import network as api_network
+from controller.web.api import radius as api_radius
 from controller.web.api import series as api_series
 from controller.web.api import users as api_users
 from controller.web.deps import CsrfFailed, Forbidden, NotAuthenticated, Viewer, render
@@ -46,7 +47,7 @@ PAGE_ROUTERS = [auth.router, network.router, config.router, hotspots.router, ban
                 admin.router, wall.router, netmap.router, graphs.router]
 API_ROUTERS = [api_network.router, api_config.router, api_hotspots.router, api_users.router,
                api_audit.router, api_bandwidth.router, api_accountability.router,
-               api_series.router]
+               api_series.router, api_radius.router]
 
 STATIC = Path(__file__).parent / "static"
 DOCS_PAGE = "/api/docs"  # a page for browsers: without a login it sends to the login form

@@ -27,7 +27,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
                  "controller.pushes", "controller.backups", "controller.drift",
                  "controller.bandwidth", "controller.accountability", "controller.auth",
                  "controller.overview", "controller.device_health", "controller.archive",
-                 "captive_portal", "exporters", "controller.worker"),
+                 "controller.radius_config", "captive_portal", "exporters", "controller.worker"),
     "web": ("controller.web",),
     "entry": ("controller.cli", "controller.serve"),
 }
