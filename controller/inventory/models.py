@@ -681,6 +681,7 @@ class Inventory:
             names.update(profile.secret_names())
         names.update(h.gateway_login_secret for h in self.hotspots.values()
                      if h.adapter == "mikrotik")
+        names.update(h.radius.secret for h in self.hotspots.values() if h.radius is not None)
         return names
 
     def location_of(self, kind: str, key: str) -> Location | None:
