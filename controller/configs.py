@@ -22,6 +22,7 @@ import yaml
 
 from controller.devices import escape
 from controller.inventory import Device, Inventory
+from controller.inventory.models import RadiusNas
 from controller.schedules import hotspot_schedule, local_time, queue_windows
 from controller.secrets import SecretsError, SecretStore
 from controller.settings import get_settings
@@ -137,6 +138,8 @@ def device_secret_values(inventory: Inventory, device: Device,
     names += inventory.credential_profiles[device.credentials].secret_names()
     names += [h.gateway_login_secret for h in inventory.hotspots.values()
               if h.gateway == device.name and h.adapter == "mikrotik"]
+    names += [h.radius.secret for h in inventory.hotspots.values()
+              if h.gateway == device.name and h.radius is not None]
     values = [secrets.get(n) for n in names]
     return sorted({v for v in values if v}, key=len, reverse=True)
 
@@ -186,9 +189,19 @@ def render_context(inventory: Inventory, device: Device, secrets: SecretStore,
         # The hotspot user the portal logs every client in as (/ip hotspot active login).
         context["portal_login"] = {"user": str(merged.get("hotspot_user", "simpul-portal")),
                                    "password": secrets.require(hotspot.gateway_login_secret)}
+    if hotspot is not None and hotspot.adapter in ("mikrotik", "radius"):
         context["portal_ports"] = portal_ports(str(merged["portal_url"]),
                                                merged.get("portal_https_port"))
+    if hotspot is not None and hotspot.radius is not None:
+        context["radius"] = radius_context(hotspot.radius, secrets)
     return context
+
+
+def radius_context(nas: RadiusNas, secrets: SecretStore) -> dict[str, Any]:
+    """A RADIUS NAS's client settings for its template, with the secret's value."""
+    return {"server": nas.server, "auth_port": nas.auth_port, "acct_port": nas.acct_port,
+            "coa_port": nas.coa_port, "src_address": nas.nas_address,
+            "secret": secrets.require(nas.secret)}
 
 
 def portal_ports(portal_url: str, https_port: Any = None) -> list[int]:
@@ -286,7 +299,7 @@ def render_intended_config(inventory: Inventory, device: Device, secrets: Secret
         text = template.render(**context)
         hotspot = context["hotspot"]
         if device.platform == "mikrotik_routeros" and hotspot is not None \
-                and hotspot.adapter == "mikrotik":
+                and hotspot.adapter in ("mikrotik", "radius"):
             text = text.strip("\n") + "\n" + render_hotspot_pages(context, templates_dir)
     except SecretsError as exc:
         raise RenderError(f"{_display(str(path), templates_dir)}:1: {where}: {exc}") from None

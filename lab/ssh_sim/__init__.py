@@ -31,13 +31,27 @@ from lab.ssh_sim.state import DeviceState
 log = logging.getLogger("simpul.lab.ssh_sim")
 SIMULATED_PLATFORMS = ("mikrotik_routeros", "cisco_ios", "linux")
 # Optional modules that add RouterOS menus (e.g. the captive portal's /ip hotspot active).
-EXTENSIONS = ("lab.ssh_sim.routeros_hotspot",)
+EXTENSIONS = ("lab.ssh_sim.routeros_hotspot", "lab.ssh_sim.routeros_radius")
 
 
 def load_extensions() -> None:
     for name in EXTENSIONS:
         with contextlib.suppress(ModuleNotFoundError):
             importlib.import_module(name)
+
+
+class _Task:
+    """A background task closed like a listener (the RouterOS RADIUS runtime)."""
+
+    def __init__(self, task: asyncio.Task[None]):
+        self.task = task
+
+    def close(self) -> None:
+        self.task.cancel()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
 
 
 class Listeners:
@@ -71,11 +85,17 @@ async def start_device(device: Device, inventory: Inventory, secrets: SecretStor
         acceptor = await listen(device.name, host, port, key, profile.username, password,
                                 lambda user: RouterOSCli(router, user), strip_suffix=True,
                                 sftp_root=files_root(router))
-        if hotspot_http is None:
-            return acceptor
-        from lab.ssh_sim.routeros_hotspot_http import serve_hotspot
+        servers: list[Any] = [acceptor]
+        with contextlib.suppress(ModuleNotFoundError):
+            from lab.ssh_sim.routeros_radius import RadiusRuntime
 
-        return Listeners([acceptor, await serve_hotspot(router, *hotspot_http)])
+            # RADIUS from the router's own address: accounting, Disconnect-Request.
+            servers.append(_Task(asyncio.create_task(RadiusRuntime(router, host).run())))
+        if hotspot_http is not None:
+            from lab.ssh_sim.routeros_hotspot_http import serve_hotspot
+
+            servers.append(await serve_hotspot(router, *hotspot_http))
+        return Listeners(servers)
     if device.platform == "linux":
         gateway = LinuxGateway(device.name, state)
         return await listen(device.name, host, port, key, profile.username, password,

@@ -13,12 +13,17 @@ import ipaddress
 import re
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from lab.ssh_sim import routeros
 from lab.ssh_sim.routeros import Command, RouterOSDevice, RouterOSError, matches, quote
 
 MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$")
+
+# Called with the active entries a removal ends and the RADIUS cause (lab.ssh_sim.
+# routeros_radius sends their accounting Stop).
+ENDED_HOOKS: list[Callable[[RouterOSDevice, list[dict[str, Any]], str], None]] = []
 
 if "login" not in routeros.VERBS:
     routeros.VERBS = (*routeros.VERBS, "login")
@@ -120,6 +125,7 @@ class HotspotActive:
                 if any(n >= len(rows) for n in numbers):
                     raise RouterOSError("no such item")
                 keep = [r for i, r in enumerate(rows) if i not in numbers]
+            ended(device, [r for r in rows if r not in keep], "Admin-Reset")
             rows[:] = keep
             return ""
         raise routeros.bad_verb(cmd)
@@ -130,6 +136,12 @@ def log_in(device: RouterOSDevice, user: str, ip: str, mac: str, by: str) -> Non
     HotspotActive().rows(device).append({"server": "hotspot1", "user": user, "address": ip,
                                          "mac-address": mac, "login-by": by,
                                          "since": int(time.time())})
+
+
+def ended(device: RouterOSDevice, rows: list[dict[str, Any]], cause: str) -> None:
+    """Tell the hooks that these active entries ended (cause: RFC 2866 Acct-Terminate-Cause)."""
+    for hook in ENDED_HOOKS:
+        hook(device, rows, cause)
 
 
 def items(device: RouterOSDevice, path: str) -> list[dict[str, Any]]:

@@ -27,13 +27,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
+import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from urllib.parse import quote as url_quote
 
 from lab.ssh_sim.routeros import RouterOSDevice
 from lab.ssh_sim.routeros_files import read_file
-from lab.ssh_sim.routeros_hotspot import cookies, items, log_in
+from lab.ssh_sim.routeros_hotspot import cookies, ended, items, log_in
 
 VARIABLE_RE = re.compile(r"\$\(([a-z0-9-]+)\)")
 SERVLET_PORTS = (80,)
@@ -45,8 +46,13 @@ async def serve_hotspot(router: RouterOSDevice, host: str, port: int) -> asyncio
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+            length = re.search(rb"(?im)^content-length:\s*(\d{1,6})\s*$", head)
+            body = await asyncio.wait_for(reader.readexactly(int(length[1])), timeout=10) \
+                if length else b""
             peer = writer.get_extra_info("peername")[0]
-            answer = respond(router, peer, head.decode("latin-1"))
+            # A login may wait for RADIUS: off the event loop.
+            answer = await asyncio.to_thread(respond, router, peer, head.decode("latin-1"),
+                                             body.decode("latin-1"))
             if answer is not None:
                 writer.write(answer)
                 await writer.drain()
@@ -69,7 +75,7 @@ def _response(status: int, body: str, headers: dict[str, str] | None = None) -> 
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data
 
 
-def respond(router: RouterOSDevice, peer: str, head: str) -> bytes | None:
+def respond(router: RouterOSDevice, peer: str, head: str, body: str = "") -> bytes | None:
     """The router's answer to one request (None: dropped, no answer)."""
     request_line, *header_lines = head.split("\r\n")
     parts = request_line.split(" ")
@@ -79,11 +85,70 @@ def respond(router: RouterOSDevice, peer: str, head: str) -> bytes | None:
     headers = {k.strip().lower(): v.strip() for k, _, v in
                (line.partition(":") for line in header_lines if ":" in line)}
     host_header = headers.get("host", "")
+    form = parse_qs(urlsplit(target).query)
+    if parts[0] == "POST":
+        form.update(parse_qs(body))
+    error = ""
+    if urlsplit(target).path == "/login" and "username" in form:
+        error = login(router, peer, host_header, form)
+        if not error and form.get("dst"):
+            return _response(302, "", {"Location": form["dst"][0]})
     with router.lock:
-        return _answer(router, peer, host_header, target)
+        return _answer(router, peer, host_header, target, error)
 
 
-def _answer(router: RouterOSDevice, peer: str, host_header: str, target: str) -> bytes | None:
+def login(router: RouterOSDevice, peer: str, host_header: str,
+          form: dict[str, list[str]]) -> str:
+    """A login posted to the servlet's /login (username, password: login-by http-pap); the
+    error to show on login.html, or "" when the client is now logged in. The local
+    /ip hotspot user list first; RADIUS (use-radius=yes) only for a name not found there
+    (MikroTik manual, "RADIUS": "The RADIUS server database is consulted only if no matching
+    user access record is found in the router's local database")."""
+    from lab.ssh_sim import routeros_radius
+
+    with router.lock:
+        client = next((h for h in items(router, "/ip hotspot host")
+                       if h.get("lab-from") == peer), None)
+        profile = routeros_radius.profile_of(router)
+        host = (urlsplit("//" + host_header).hostname or "").lower()
+        if client is None or host not in {profile.get("dns-name", ""),
+                                          profile.get("hotspot-address", "")} - {""}:
+            return ""  # not the servlet: _answer says what it is
+        if any(a["address"] == client["address"] for a in items(router, "/ip hotspot active")):
+            return ""  # already logged in: alogin.html
+        if "http-pap" not in profile.get("login-by", "").split(","):
+            return "lab: this login needs login-by http-pap (plain-text password)"
+        user, password = form["username"][0], form.get("password", [""])[0]
+        local = next((u for u in items(router, "/ip hotspot user") if u.get("name") == user),
+                     None)
+        if local is not None or profile.get("use-radius") != "yes":
+            if local is None or local.get("password", "") != password:
+                return "invalid username or password"
+            log_in(router, user, client["address"], client["mac-address"], "http-pap")
+            router.persist()
+            return ""
+        ip, mac = client["address"], client["mac-address"]
+    runtime = routeros_radius.runtime_of(router)
+    lab_address = runtime.lab_address if runtime else "127.0.0.1"
+    answer, session = routeros_radius.authenticate(router, user, password, ip, mac, lab_address)
+    if not answer.accepted:
+        return answer.error
+    with router.lock:
+        rows = items(router, "/ip hotspot active")
+        if any(a["address"] == ip for a in rows):
+            return ""
+        row = {"server": "hotspot1", **routeros_radius.accepted_row(session, answer.attributes,
+                                                                    profile),
+               "since": int(time.time())}
+        rows.append(row)
+        router.persist()
+    if runtime is not None:
+        runtime.started(row)
+    return ""
+
+
+def _answer(router: RouterOSDevice, peer: str, host_header: str, target: str,
+            error: str = "") -> bytes | None:
     client = next((h for h in items(router, "/ip hotspot host") if h.get("lab-from") == peer),
                   None)
     if client is None:
@@ -110,8 +175,8 @@ def _answer(router: RouterOSDevice, peer: str, host_header: str, target: str) ->
         "link-logout": f"http://{dns_name or gateway}/logout",
         "link-status": f"http://{dns_name or gateway}/status",
         "hostname": dns_name or gateway, "server-name": server.get("name", ""),
-        "identity": router.identity(), "error": "",
-        "username": active["user"] if active else "",
+        "identity": router.identity(),
+        "username": active["user"] if active else "", "error": error,
     }
     dst = parse_qs(urlsplit(target).query).get("dst")
     if servlet and dst:  # /login?dst=...: the original request, carried on
@@ -144,6 +209,7 @@ def _servlet(router: RouterOSDevice, profile: dict[str, Any], path: str,
         if active is None:
             return _page(router, profile, "flogout.html", variables)
         rows = items(router, "/ip hotspot active")
+        ended(router, [r for r in rows if r["address"] == client["address"]], "User-Request")
         rows[:] = [r for r in rows if r["address"] != client["address"]]
         router.persist()
         return _page(router, profile, "logout.html", variables)

@@ -39,7 +39,8 @@ def test_demo_inventory_is_valid_and_has_the_promised_shape() -> None:
     kinds = inventory.summary()["sites_by_kind"]
     assert kinds["noc"] == 1 and kinds["sopd"] >= 25 and kinds["kecamatan"] == 5
     assert kinds["desa"] == 10 and len(inventory.hotspots) == 4
-    assert {h.adapter for h in inventory.hotspots.values()} == {"nftables", "mikrotik"}
+    assert {h.adapter for h in inventory.hotspots.values()} == {"nftables", "mikrotik",
+                                                                 "radius"}
     uplinks = [link for link in inventory.links if link.medium == "isp"]
     assert len(uplinks) == 2
     # Allocations fit the two uplinks.
@@ -251,8 +252,16 @@ def test_mikrotik_hotspot_needs_its_portal_login_secret(demo_inventory: Path) ->
     assert messages == [
         f"hotspot {name!r}: secret 'hotspot_login_password' is not set (set "
         "SIMPUL_SECRET_HOTSPOT_LOGIN_PASSWORD or add it to the secrets file)"
-        for name in ("alun-alun", "pasar-besar")
+        for name in ("alun-alun",)  # pasar-besar is adapter radius: no portal login user
     ]
+
+
+def test_radius_hotspot_needs_its_nas_secret(demo_inventory: Path) -> None:
+    values = {name: "x" for name in all_secrets_names() if name != "radius_pasar_besar"}
+    _, problems = check_inventory(demo_inventory, SecretStore(values, {}))
+    assert [p.message for p in problems] == [
+        "hotspot 'pasar-besar': secret 'radius_pasar_besar' is not set (set "
+        "SIMPUL_SECRET_RADIUS_PASAR_BESAR or add it to the secrets file)"]
 
 
 def all_secrets_names() -> set[str]:
