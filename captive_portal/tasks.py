@@ -7,6 +7,7 @@ import logging
 
 from captive_portal.service import portal_for
 from controller.context import Context
+from controller.store.db import store_unavailable
 
 log = logging.getLogger("simpul.portal.tasks")
 
@@ -20,8 +21,8 @@ async def session_reaper(ctx: Context) -> None:
             report = await asyncio.to_thread(portal.accounting.account_and_reap)
             if report.ended:
                 log.info("reaper: ended %s", dict(report.ended))
-        except Exception:  # a loop must survive one bad round
-            log.exception("reaper: round failed")
+        except Exception as exc:  # a loop must survive one bad round
+            _round_failed("reaper", exc)
 
 
 async def gateway_reconciler(ctx: Context) -> None:
@@ -32,6 +33,16 @@ async def gateway_reconciler(ctx: Context) -> None:
             report = await asyncio.to_thread(portal.reconciler.reconcile)
             if report.added or report.removed:
                 log.info("reconciler: +%d -%d", report.added, report.removed)
-        except Exception:
-            log.exception("reconciler: round failed")
+        except Exception as exc:
+            _round_failed("reconciler", exc)
         await asyncio.sleep(ctx.settings.portal_reconcile_interval_s)
+
+
+def _round_failed(loop: str, exc: Exception) -> None:
+    """A database that is restarting is one line (the next round retries); anything else is a
+    bug worth its trace."""
+    if store_unavailable(exc):
+        log.warning("%s: database unavailable (%s), next round retries", loop,
+                    type(exc).__name__)
+    else:
+        log.error("%s: round failed", loop, exc_info=exc)
