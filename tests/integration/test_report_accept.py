@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -123,3 +124,23 @@ def test_accepted_recommendation_is_a_queue_change_in_config_diff(
             AuditLog.action == "bandwidth.accept")).one()
     assert row.actor == "engineer1" and row.result == "ok"
     store.dispose()
+
+
+def test_the_cli_leaves_a_protected_sites_cut_to_a_second_operator(
+        demo_inventory: Path, demo_secrets: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'simpul.db'}"
+    migrate(url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIMPUL_")}
+    env.update({"SIMPUL_DATA_DIR": str(tmp_path / "data"), "SIMPUL_DATABASE_URL": url,
+                "SIMPUL_INVENTORY_DIR": str(demo_inventory),
+                "SIMPUL_SECRETS_FILE": str(demo_secrets)})
+    before = (demo_inventory / "sites.yaml").read_text()
+    asked = simpul(env, "bandwidth", "accept", "bpbd", "--month", "2026-10",
+                   "--allocation", "10M/5M", "--actor", "budi", check=False)
+    assert asked.returncode == 3, asked.stdout + asked.stderr
+    assert "waits for a second operator's approval as cut #1" in asked.stderr
+    assert (demo_inventory / "sites.yaml").read_text() == before
+    with sqlite3.connect(tmp_path / "simpul.db") as db:
+        assert db.execute("SELECT site, before, after, requested_by, state FROM "
+                          "allocation_approvals").fetchall() == [
+            ("bpbd", "20M/10M", "10M/5M", "budi", "awaiting_approval")]
