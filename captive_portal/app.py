@@ -10,12 +10,14 @@ gateway reports for it; never a URL parameter.
 from __future__ import annotations
 
 import gc
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import OperationalError
 
 from captive_portal import form_tokens
 from captive_portal.errors import PortalError, Refusal
@@ -27,7 +29,9 @@ from captive_portal.service import Portal, portal_for
 from captive_portal.sessions import SessionView, hotspot_timezone
 from controller.context import Context
 from controller.inventory import Hotspot
+from controller.store.db import STORE_RETRY_AFTER_S, store_problem
 
+log = logging.getLogger(__name__)
 NO_STORE = {"Cache-Control": "no-store"}
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
                 "/login/otp/verify", "/success", "/venue", "/api/captive"}
@@ -90,6 +94,15 @@ def create_portal_app(ctx: Context) -> FastAPI:
 
     app.add_middleware(Interceptor, portal_host=portal_host, login_url=login_url,
                        portal_paths=PORTAL_PATHS)
+
+    @app.exception_handler(OperationalError)
+    async def store_unavailable(request: Request, exc: OperationalError) -> Response:
+        # A full disk or a store that went away: the citizen gets the page, never a trace.
+        log.warning("portal %s %s: %s", request.method, request.url.path, store_problem(exc))
+        response = error_page(request, PortalError(Refusal.STORE_UNAVAILABLE, 503),
+                              _lang(request))
+        response.headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
+        return response
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

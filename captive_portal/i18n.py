@@ -106,6 +106,9 @@ ERRORS: dict[Refusal, tuple[str, str]] = {
     Refusal.SMS_ERROR: ("SMS tidak dapat dikirim saat ini. Coba lagi nanti.",
                         "The SMS cannot be sent right now. Try again later."),
     Refusal.BAD_REQUEST: ("Permintaan tidak valid.", "Invalid request."),
+    Refusal.STORE_UNAVAILABLE: (
+        "Layanan sedang tidak dapat menyimpan data. Coba lagi beberapa saat lagi.",
+        "The service cannot save data right now. Please try again in a few minutes."),
 }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+STORE_RETRY_AFTER_S = 30  # what a 503 for an unwritable store tells the client to wait
 SQLITE_BUSY_TIMEOUT_S = 30.0
 
 # SQLite has one writer at a time. A second writer would sleep-poll (its busy handler waits 1, 2,
@@ -181,6 +182,18 @@ def migrate(url: str, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def store_problem(exc: BaseException) -> str:
+    """What an OperationalError of the store means, in words an operator can act on."""
+    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if "disk is full" in message or "No space left" in message:
+        return f"the store cannot write: its disk is full ({message})"
+    if "database is locked" in message:
+        return f"the store is busy ({message})"
+    if "read-only" in message or "readonly" in message:
+        return f"the store cannot write: it is read-only ({message})"
+    return f"the store is unavailable ({message})"
 
 
 class Store:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.context import Context
 from controller.pushes import Pushes
 from controller.ratelimit import RateLimiter
+from controller.store.db import STORE_RETRY_AFTER_S, store_problem
 from controller.web.api import accountability as api_accountability
 from controller.web.api import audit as api_audit
 from controller.web.api import bandwidth as api_bandwidth
@@ -139,6 +142,22 @@ def create_admin_app(ctx: Context) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
                                 headers=getattr(exc, "headers", None))
         return render(request, "error.html", exc.status_code, message="Page not found.")
+
+    @app.exception_handler(OperationalError)
+    async def store_unavailable(request: Request, exc: OperationalError) -> Response:
+        problem = store_problem(exc)
+        logging.getLogger(__name__).warning("%s %s: %s", request.method, request.url.path,
+                                            problem)
+        headers = {"Retry-After": str(STORE_RETRY_AFTER_S)}
+        if _is_api(request):
+            return JSONResponse({"detail": f"{problem}; try again later"}, status_code=503,
+                                headers=headers)
+        try:
+            response = render(request, "error.html", 503, message=f"{problem}. Try again later.")
+        except OperationalError:  # the page itself needs the store: say it in plain text
+            response = PlainTextResponse(f"{problem}. Try again later.\n", status_code=503)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
