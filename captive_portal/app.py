@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import base64
 import gc
-import logging
 import hashlib
+import logging
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from zoneinfo import ZoneInfo
@@ -32,7 +32,7 @@ from captive_portal.service import Portal, portal_for
 from captive_portal.sessions import SessionView, hotspot_timezone
 from controller.context import Context
 from controller.inventory import Hotspot
-from controller.store.db import store_unavailable
+from controller.store.db import store_problem, store_unavailable
 
 log = logging.getLogger("simpul.portal")
 NO_STORE = {"Cache-Control": "no-store"}
@@ -114,14 +114,15 @@ def create_portal_app(ctx: Context) -> FastAPI:
         try again; nothing was recorded), never a 500 with a trace."""
         if not store_unavailable(exc):
             raise exc
-        log.warning("database unavailable (%s): 503 for %s %s", type(exc).__name__,
-                    request.method, request.url.path)
+        # A database restarting, a full disk: the citizen gets the page, never a trace.
+        log.warning("portal %s %s: 503, %s", request.method, request.url.path,
+                    store_problem(exc))
         retry = {"Retry-After": str(ctx.settings.store_retry_after_s)}
         if request.url.path == "/api/captive":
             return JSONResponse({"detail": "service unavailable, retry shortly"}, 503,
                                 headers={**NO_STORE, **retry})
-        response = page(request, "error.html", status=503, error=t("store_unavailable",
-                                                                     _lang(request)))
+        response = error_page(request, PortalError(Refusal.STORE_UNAVAILABLE, 503),
+                              _lang(request))
         response.headers.update(retry)
         return response
 

@@ -34,6 +34,7 @@ class Refusal(StrEnum):
     SMS_ERROR = "sms_error"
     FORM_EXPIRED = "form_expired"
     BAD_REQUEST = "bad_request"
+    STORE_UNAVAILABLE = "store_unavailable"
 
 
 class PortalError(Exception):

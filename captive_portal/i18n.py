@@ -23,9 +23,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "click_hint": ("Tanpa kode: cukup centang persetujuan lalu tekan Sambungkan.",
                    "No code needed: tick the box above and press Connect."),
     "connect": ("Sambungkan", "Connect"),
-    "store_unavailable": ("Layanan sedang sibuk sebentar. Silakan coba lagi beberapa detik lagi.",
-                          "The service is briefly unavailable. Please try again in a few "
-                          "seconds."),
     "voucher": ("Kode voucher", "Voucher code"),
     "voucher_hint": ("Contoh: ABCD-EFGH", "Example: ABCD-EFGH"),
     "use_voucher": ("Masuk dengan voucher", "Log in with a voucher"),
@@ -114,6 +111,9 @@ ERRORS: dict[Refusal, tuple[str, str]] = {
     Refusal.SMS_ERROR: ("SMS tidak dapat dikirim saat ini. Coba lagi nanti.",
                         "The SMS cannot be sent right now. Try again later."),
     Refusal.BAD_REQUEST: ("Permintaan tidak valid.", "Invalid request."),
+    Refusal.STORE_UNAVAILABLE: (
+        "Layanan sedang tidak dapat menyimpan data. Coba lagi beberapa saat lagi.",
+        "The service cannot save data right now. Please try again in a moment."),
 }
 
 

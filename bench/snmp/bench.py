@@ -14,6 +14,10 @@ Measured 2026-11-24 (quiet): first cycle 16.2 s (was 32.3 s the same morning, 45
 machine: pysnmp rebuilt its transport-to-community map on every answer while targets were still
 being added, O(devices^2); the poller now registers every target first), steady cycle 7.9 s vs
 snmpbulkwalk 10.3 s, client CPU 74 vs 145 ms per 1,000 varbinds, render 0.61 s, RSS 195 MB.
+`--shards 4` also runs 4 poller shard processes at once (sites split as controller/shard.py
+does) and prints each one's steady cycle against the same run's snmpbulkwalk. 2026-11-27 (host
+busy with another bench): 2,000 devices, one process 35.1 s vs snmpbulkwalk 44.2 s; shards of
+500 devices 28.7-33.0 s each (0.65-0.75x): on 2 shared cores, shards do not add capacity.
 """
 
 from __future__ import annotations
@@ -76,7 +80,8 @@ def rss_mb() -> float:
 
 
 async def measure_simpul(devices: int, community: str, concurrency: int,
-                         agents: list[int], timeout_s: float) -> dict[str, float]:
+                         agents: list[int], timeout_s: float,
+                         shard: str | None = None) -> dict[str, float]:
     from prometheus_client import CollectorRegistry, generate_latest
 
     from controller.inventory import Device, Inventory, SnmpProfile
@@ -100,7 +105,12 @@ async def measure_simpul(devices: int, community: str, concurrency: int,
 
     inv = Inventory()
     inv.snmp_profiles["bench"] = SnmpProfile(name="bench", version="v2c", community_secret="c")
+    from controller.shard import ALL, Shard
+
+    owner = Shard.parse(shard) if shard else ALL
     for i in range(devices):
+        if not owner.owns(f"site{i % 300}"):
+            continue  # another poller shard's site (controller/shard.py)
         inv.devices[f"r{i}"] = Device.model_validate(dict(
             name=f"r{i}", site=f"site{i % 300}", platform="linux", role="r",
             mgmt_address=address(i), credentials="x", snmp="bench", snmp_port=161))
@@ -192,11 +202,38 @@ async def measure_snmpbulkwalk(devices: int, community: str, concurrency: int,
 
 def inside(args: argparse.Namespace) -> None:
     agents = [int(p) for p in args.agent_pids.split(",")]
+    if args.shard:  # one poller shard, a process of its own beside the others
+        shard = asyncio.run(measure_simpul(args.devices, args.community, args.concurrency,
+                                           agents, args.timeout, shard=args.shard))
+        print(json.dumps(shard))
+        return
     simpul = asyncio.run(measure_simpul(args.devices, args.community, args.concurrency, agents,
                                         args.timeout))
     base = asyncio.run(measure_snmpbulkwalk(args.devices, args.community, args.concurrency,
                                             Path(args.workdir), agents))
-    print(json.dumps({"simpul": simpul, "baseline": base}))
+    data: dict[str, object] = {"simpul": simpul, "baseline": base}
+    if args.shards > 1:
+        data["shards"] = run_shards(args)
+    print(json.dumps(data))
+
+
+def run_shards(args: argparse.Namespace) -> list[dict[str, float]]:
+    """`--shards N` poller processes at once (as `serve --only poller --shard i/N` would run),
+    each polling its sites' devices; their cycles overlap on the same two cores."""
+    procs = [subprocess.Popen(
+        [sys.executable, __file__, "--inside", "--shard", f"{i}/{args.shards}",
+         "--devices", str(args.devices), "--community", args.community,
+         "--concurrency", str(args.concurrency), "--workdir", args.workdir,
+         "--timeout", str(args.timeout), "--agent-pids", args.agent_pids],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(1, args.shards + 1)]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=1800)
+        if proc.returncode != 0:
+            raise SystemExit(f"shard failed:\n{err[-3000:]}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
 
 
 # ------------------------------------------------------------------ setup and report
@@ -234,6 +271,12 @@ def report(devices: int, agents: int, data: dict[str, dict[str, float]]) -> str:
          f"({s['scrape_gzip_bytes'] / 1e6:.2f} MB)", "", "<= 50 ms"),
         ("controller RSS (peak)", f"{s['rss_mb']:.0f} MB", "", "<= 300 MB"),
     ]
+    base_wall = b["wall_s"]
+    for i, shard in enumerate(data.get("shards", []), start=1):  # type: ignore[attr-defined]
+        devices_in = shard["steady_interfaces"] / (INTERFACES + 1)
+        rows.append((f"shard {i}/{len(data['shards'])} steady cycle ({devices_in:.0f} devices)",
+                     f"{shard['steady_wall_s']:.2f} s "
+                     f"({shard['steady_wall_s'] / base_wall:.2f}x)", f"{base_wall:.2f} s", ""))
     width = [max(len(r[i]) for r in rows) for i in range(4)]
     head = ("measure", "simpul (pysnmp 7)", "snmpbulkwalk", "target")
     width = [max(w, len(h)) for w, h in zip(width, head, strict=True)]
@@ -269,7 +312,7 @@ def outside(args: argparse.Namespace) -> None:
                 ["ip", "netns", "exec", ns, sys.executable, __file__, "--inside",
                  "--devices", str(args.devices), "--community", community,
                  "--concurrency", str(args.concurrency), "--workdir", tmp,
-                 "--timeout", str(args.timeout),
+                 "--timeout", str(args.timeout), "--shards", str(args.shards),
                  "--agent-pids", ",".join(str(p.pid) for p in procs)],
                 capture_output=True, text=True, timeout=1800)
             if child.returncode != 0:
@@ -291,6 +334,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=5.0, help="per request, seconds")
     parser.add_argument("--json", action="store_true", help="also print raw numbers")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="also run N poller shard processes at once (per-shard cycle)")
+    parser.add_argument("--shard", help=argparse.SUPPRESS)
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--community", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)

@@ -217,6 +217,18 @@ def migrate(url: str, revision: str = "head") -> None:
         engine.dispose()
 
 
+def store_problem(exc: BaseException) -> str:
+    """What an OperationalError of the store means, in words an operator can act on."""
+    message = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    if "disk is full" in message or "No space left" in message:
+        return f"the store cannot write: its disk is full ({message})"
+    if "database is locked" in message:
+        return f"the store is busy ({message})"
+    if "read-only" in message or "readonly" in message:
+        return f"the store cannot write: it is read-only ({message})"
+    return f"the store is unavailable ({message})"
+
+
 class Store:
     """One engine and its session factory; `with store.session() as s:` commits or rolls back."""
 

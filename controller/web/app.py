@@ -10,7 +10,12 @@ from urllib.parse import quote, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from controller.context import Context
 from controller.pushes import Pushes
 from controller.ratelimit import RateLimiter
-from controller.store.db import store_unavailable
+from controller.store.db import store_problem, store_unavailable
 from controller.web.api import accountability as api_accountability
 from controller.web.api import audit as api_audit
 from controller.web.api import bandwidth as api_bandwidth
@@ -164,20 +169,24 @@ def create_admin_app(ctx: Context) -> FastAPI:
     @app.exception_handler(sa_exc.DBAPIError)
     @app.exception_handler(sa_exc.TimeoutError)
     async def database_down(request: Request, exc: Exception) -> Response:
-        """The database is restarting or unreachable: a clean 503 the client may retry (the
-        pool reconnects by itself), never a 500 with a trace. Other database errors are bugs."""
+        """The database is restarting or unreachable, or its disk is full: a clean 503 the
+        client may retry (the pool reconnects by itself), never a 500 with a trace. Other
+        database errors are bugs."""
         if not store_unavailable(exc):
             raise exc
-        log.warning("database unavailable (%s): 503 for %s %s", type(exc).__name__,
-                    request.method, request.url.path)
+        problem = store_problem(exc)
+        log.warning("%s %s: 503, %s", request.method, request.url.path, problem)
         headers = {"Retry-After": str(ctx.settings.store_retry_after_s),
                    "Cache-Control": "no-store"}
         if _is_api(request):
-            return JSONResponse({"detail": "the database is unavailable; retry shortly"},
-                                status_code=503, headers=headers)
-        return HTMLResponse("<!doctype html><title>Simpul: try again</title><p>The database "
-                            "is unavailable for a moment. Reload shortly.</p>", 503,
-                            headers=headers)
+            return JSONResponse({"detail": f"{problem}; try again later"}, status_code=503,
+                                headers=headers)
+        try:
+            response = render(request, "error.html", 503, message=f"{problem}. Try again later.")
+        except sa_exc.DBAPIError:  # the page itself needs the store: say it in plain text
+            response = PlainTextResponse(f"{problem}. Try again later.\n", status_code=503)
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
