@@ -4,6 +4,7 @@ netmiko to the RouterOS simulator: push, then push again is `unchanged`, nothing
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,31 @@ def test_hotspot_gateway_schedule_push_then_unchanged(lab: Lab) -> None:
     conn.disconnect()
     code, rows = lab.json_lines("config", "drift", DEVICE, "--json")
     assert rows[0]["status"] == "changed" and "max-limit=1M/2M" in rows[0]["diff"], rows
+
+
+def test_radius_hotspot_gateway_push_then_unchanged_and_no_drift(lab: Lab) -> None:
+    """pasar-besar (adapter radius): /radius for the hotspot with the secret masked in the
+    diff, /radius incoming for Disconnect-Request, use-radius=yes; push again is unchanged."""
+    device = "pasar-besar-gw"
+    secret = Path(lab.env["SIMPUL_SECRETS_FILE"]).read_text()
+    code, rows = lab.json_lines("config", "push", device, "--yes", "--json")
+    assert code == 0 and rows[0]["status"] == "changed", rows
+    diff = rows[0]["diff"]
+    assert "+/radius\n" in diff and "+/radius incoming\n" in diff, diff
+    [radius] = [line for line in diff.splitlines() if "service=hotspot" in line]
+    assert "address=127.0.0.1 " in radius and "authentication-port=1812" in radius
+    assert "secret=********" in radius, radius  # masked, never the value
+    assert "set accept=yes port=3799" in diff
+    [profile] = [line for line in diff.splitlines() if "name=simpul-pasar-besar" in line
+                 and "use-radius" in line]
+    assert "use-radius=yes" in profile and "radius-interim-update=5m" in profile
+    assert "/ip hotspot user\n" not in diff  # no portal login user over RADIUS
+    sent = config_commands(lab, device)
+    assert any(c.startswith("/radius add") and "service=hotspot" in c for c in sent)
+
+    code, rows = lab.json_lines("config", "push", device, "--yes", "--json")
+    assert code == 0 and rows[0]["status"] == "unchanged" and rows[0]["diff"] == "", rows
+    assert config_commands(lab, device) == sent
+    code, rows = lab.json_lines("config", "drift", device, "--json")
+    assert code == 0 and rows[0]["status"] == "unchanged", rows
+    assert "radius_pasar_besar" in secret  # the demo's secrets file holds the NAS secret
