@@ -35,6 +35,7 @@ from controller.store.portal import (
     MonthlyDevices,
     OtpCode,
     PortalSession,
+    RadiusLogin,
     Voucher,
 )
 
@@ -131,7 +132,11 @@ class Accounting:
                     if reason is not None:
                         client = end_session(session, row, reason, now)
                         report.ended[reason] += 1
-                        if client is not None and counters is not None and client in counters:
+                        # adapter radius: the NAS's sessions are not listed (its accounting
+                        # is in the store), so every ended one gets a Disconnect-Request.
+                        if client is not None and counters is not None and (
+                                client in counters or hotspot is not None
+                                and hotspot.adapter == "radius"):
                             revoke.append(client)
                 add_hotspot_traffic(session, name, up_total, down_total)
             if revoke and hotspot is not None:
@@ -156,6 +161,13 @@ class Accounting:
                 "rowcount", 0)
             session.execute(delete(OtpCode).where(OtpCode.expires_at < now - timedelta(days=1)))
             session.execute(delete(Voucher).where(Voucher.valid_until < cutoff))
+            # RADIUS credentials: unused ones a day after they expired, used ones with their
+            # session
+            session.execute(delete(RadiusLogin).where(
+                RadiusLogin.used_at.is_(None), RadiusLogin.expires_at < now - timedelta(days=1)))
+            session.execute(delete(RadiusLogin).where(
+                RadiusLogin.used_at.is_not(None),
+                RadiusLogin.session_id.not_in(select(PortalSession.id))))
             sms_budget.purge_spent(session, now)
         if isinstance(self.sms, OutboxSender):
             self.sms.prune(now)

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 
 from captive_portal.accounting import add_hotspot_traffic, apply_counters
 from captive_portal.clock import aware, seconds_between, utcnow
-from captive_portal.gateways.base import normalise_mac
+from captive_portal.gateways.base import Client, normalise_ip, normalise_mac
 from captive_portal.privacy import pseudonym
 from captive_portal.sessions import end_session
 from controller.context import Context
@@ -160,9 +160,11 @@ class RadiusLogins:
             log.info("hotspot %s: session %s accepted by RADIUS", hotspot, row.id)
             return reply
 
-    def account(self, hotspot: str, body: Mapping[str, Any]) -> bool:
-        """An Accounting-Request (Start, Interim-Update, Stop) into the session it belongs to;
-        False if it names no login of this NAS (answered anyway: the NAS must not resend)."""
+    def account(self, hotspot: str, body: Mapping[str, Any]) -> Client | None:
+        """An Accounting-Request (Start, Interim-Update, Stop) into the session it belongs to.
+        Returns the client (as the NAS reports it) when the NAS still carries a session the
+        store has closed: the caller disconnects it. Unknown logins are answered anyway (the
+        NAS must not resend) and change nothing."""
         username = attribute(body, "User-Name") or ""
         status = attribute(body, "Acct-Status-Type") or ""
         now = utcnow()
@@ -170,12 +172,15 @@ class RadiusLogins:
             login = session.scalar(select(RadiusLogin).where(RadiusLogin.username == username,
                                                              RadiusLogin.hotspot == hotspot))
             if login is None or login.used_at is None:
-                return False
+                return None
             login.acct_session_id = (attribute(body, "Acct-Session-Id") or "")[:64] or None
             login.acct_at = now
             row = session.get(PortalSession, login.session_id)
             if row is None:
-                return False
+                return None
+            if row.ended_at is not None and status != "Stop":
+                session.commit()
+                return _reported_client(body)
             if status in ("Interim-Update", "Stop"):
                 # RFC 2866 5.3/5.4: Input is what the NAS received from the client (its upload)
                 up = _octets(body, "Acct-Input-Octets", "Acct-Input-Gigawords")
@@ -188,7 +193,17 @@ class RadiusLogins:
                     cause = attribute(body, "Acct-Terminate-Cause") or ""
                     end_session(session, row, END_REASONS.get(cause, "nas-stop"), now)
             session.commit()
-            return True
+            return None
+
+
+def _reported_client(body: Mapping[str, Any]) -> Client | None:
+    """The client as the NAS's own Accounting-Request names it (Framed-IP-Address,
+    Calling-Station-Id); None if either is missing or malformed."""
+    try:
+        return Client(normalise_ip(attribute(body, "Framed-IP-Address") or ""),
+                      normalise_mac(attribute(body, "Calling-Station-Id") or ""))
+    except ValueError:
+        return None
 
 
 def _octets(body: Mapping[str, Any], octets: str, gigawords: str) -> int:

@@ -355,5 +355,14 @@ def test_disconnect_request_reaches_the_nas(lab: Lab) -> None:
         assert request["valid"], request
         assert request["Calling-Station-Id"] == "02-00-5E-00-00-06"
         assert request["Framed-IP-Address"] == "127.0.0.1"
+        # The NAS still reports the closed session: it is disconnected again, as the NAS
+        # names it.
+        kind, _ = radclient(lab, "acct", {
+            "User-Name": user, "Acct-Session-Id": "81000002", "Acct-Status-Type":
+            "Interim-Update", "Calling-Station-Id": "02:00:5e:00:00:06",
+            "Framed-IP-Address": "127.0.0.1", "Acct-Input-Octets": "10"})
+        assert kind == "Accounting-Response"
+        assert len(listener.received) == 2 and listener.received[1]["valid"]
+        assert listener.received[1]["Calling-Station-Id"] == "02-00-5E-00-00-06"
     finally:
         listener.close()

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Body, Depends, Header, HTTPException, Request, Re
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from captive_portal.gateways.base import GatewayError
 from captive_portal.radius import REST_TOKEN_SECRET, attribute
 from captive_portal.service import portal_for
 from controller.context import Context
@@ -99,8 +100,12 @@ async def authenticate(request: Request, hotspot: Nas, body: RadiusBody) -> Resp
 async def accounting(request: Request, hotspot: Nas, body: RadiusBody) -> Response:
     """Accounting-Request: Start, Interim-Update and Stop update the session and its bytes."""
     portal = portal_for(get_ctx(request))
-    if not await run_in_threadpool(portal.radius.account, hotspot, body):
-        log.info("hotspot %s: accounting for no known login (answered)", hotspot)
+    stale = await run_in_threadpool(portal.radius.account, hotspot, body)
+    if stale is not None:  # the store closed it, the NAS still carries it
+        try:
+            await run_in_threadpool(portal.gateways.get(hotspot).revoke, [stale])
+        except GatewayError as exc:
+            log.warning("hotspot %s: Disconnect-Request failed: %s", hotspot, exc)
     return Response(status_code=204)
 
 
