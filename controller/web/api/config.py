@@ -153,7 +153,7 @@ async def diff(request: Request, target: Target, who: Operator) -> list[DeviceRe
 
 @router.get("/config/pushes", response_model=PushPage, responses=AUTH_ERRORS)
 def list_pushes(request: Request, _who: Viewer,
-                offset: Annotated[int, Query(ge=0)] = 0,
+                offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
                 limit: Annotated[int, Query(ge=1, le=200)] = 50,
                 state: Annotated[str | None, Query(
                     pattern="^(" + "|".join(PUSH_STATES) + ")$")] = None) -> PushPage:
