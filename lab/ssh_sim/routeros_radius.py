@@ -445,10 +445,9 @@ class RadiusRuntime:
                 rows[:] = [r for r in rows if r not in chosen]
                 self.ended(chosen, "Admin-Reset")
                 self.device.persist()
-        if chosen:
-            reply = request.CreateReply(code=packet.DisconnectACK)
-        else:
-            reply = request.CreateReply(code=packet.DisconnectNAK)
+        reply = request.CreateReply()  # Disconnect-ACK
+        if not chosen:
+            reply.code = packet.DisconnectNAK
             reply["Error-Cause"] = "Session-Context-Not-Found"
         reply.message_authenticator = request.message_authenticator
         return bytes(reply.ReplyPacket())

@@ -74,12 +74,13 @@ class RadiusServer:
                     secret=self.secret.encode(), dict=self.dict, packet=data)
                 self.requests.append(request)
                 reply_code, attributes = self.decide(request)  # type: ignore[arg-type]
-                reply = request.CreateReply(code=reply_code)
+                reply = request.CreateReply()
+                reply.code = reply_code
             else:
                 request = packet.AcctPacket(secret=self.secret.encode(), dict=self.dict,
                                             packet=data)
                 self.requests.append(request)
-                reply, attributes = request.CreateReply(code=packet.AccountingResponse), {}
+                reply, attributes = request.CreateReply(), {}
             for key, value in attributes.items():
                 reply[key] = value
             reply.message_authenticator = self.with_message_authenticator and \
@@ -129,7 +130,7 @@ class Nas:
         client.bind((f"127.0.{self.octet}.2", 0))  # from the /radius server's address
         request = client.CreateCoAPacket(code=packet.DisconnectRequest)
         for key, value in attributes.items():
-            request[key] = value
+            request[key.replace("_", "-")] = value
         try:
             return client.SendPacket(request)
         except Timeout:
@@ -243,7 +244,9 @@ def test_accept_logs_in_with_the_documented_attributes(lab: tuple[Nas, RadiusSer
     assert active["session-timeout"] == 3600 and active["idle-timeout"] == 300
     assert active["rate-limit"] == "2M/5M"
     assert active["limit-bytes-total"] == 2**32 + 5
-    assert "logged in as otp-1" in nas.login("otp-1", "pw-1").body  # type: ignore[attr-defined]
+    assert nas.login("otp-1", "pw-1").status == 302  # logged in already: no new request
+    assert len([r for r in server.requests if r.code == packet.AccessRequest]) == 1
+    assert len(nas.active()) == 1
 
     # Accounting: Start, then Interim-Update every Acct-Interim-Interval (profile: received).
     _wait(lambda: len(server.accounting("Interim-Update")) >= 1, "an Interim-Update")
