@@ -80,6 +80,10 @@ def reply_attributes(hotspot: Hotspot, row: PortalSession, now: datetime,
         "reply:Mikrotik-Rate-Limit": f"{rate.up_bps}/{rate.down_bps}",
         "reply:WISPr-Bandwidth-Max-Up": str(rate.up_bps),
         "reply:WISPr-Bandwidth-Max-Down": str(rate.down_bps),
+        # MikroTik: "Mikrotik-Group - ... HotSpot default profile for HotSpot users" (Manual:
+        # RADIUS Client, vendor attributes): the user profile Simpul's template renders, with
+        # its parent queue (the site's allocation) and shared-users.
+        "reply:Mikrotik-Group": f"simpul-{hotspot.name}",
     }
     if row.quota_bytes is not None:
         left = row.quota_bytes - row.bytes_up - row.bytes_down

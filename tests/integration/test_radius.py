@@ -218,6 +218,8 @@ def test_credential_accepted_once_with_the_hotspot_attributes(lab: Lab) -> None:
     assert reply["Mikrotik-Rate-Limit"] == "2000000/5000000"
     assert reply["WISPr-Bandwidth-Max-Up"] == "2000000"
     assert reply["WISPr-Bandwidth-Max-Down"] == "5000000"
+    # the hotspot's user profile in templates/mikrotik_routeros/hotspot_gateway.j2
+    assert reply["Mikrotik-Group"] == f"simpul-{HOTSPOT}"
     # 5 000 000 000 bytes left = 1 gigaword (4 294 967 296) + 705 032 704
     assert reply["Mikrotik-Total-Limit-Gigawords"] == "1"
     assert reply["Mikrotik-Total-Limit"] == "705032704"
