@@ -1,7 +1,10 @@
 """Graphs and the map in real Chromium against `simpul serve --only admin` (no pollers: the demo
 lab's addresses stay untouched), with rollups written into its store:
-- the site page's chart (vendored uPlot, charts.js) has axes in bit/s and shows a value on
-  hover for each range: the 5-minute rows for 1 h and 24 h, the hourly ones for 7 d and 30 d;
+- the site page's chart (vendored uPlot, charts.js) has axes in bit/s and in 24-hour time in the
+  site's zone, and shows a value on hover for each range: the 5-minute rows for 1 h and 24 h,
+  the hourly ones for 7 d and 30 d;
+- an ISP link's graph (against its contract) and a device interface's (against its speed) draw
+  the same way, reached from the NOC's links and the device page, with a no-JS table;
 - the dashboard map draws backbone links, clusters dense markers, has a legend in the
   viewer's language, and redraws a link's colour when its use changes, without a reload.
 Screenshots go to the test's tmp dir (screenshots/)."""
@@ -27,6 +30,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PASSWORD = "kata-sandi-ujicoba-1"
+# A time tick: 24-hour HH:mm (with the day DD/MM below where it changes), or DD/MM alone.
+TIME_TICK = re.compile(r"([01]\d|2[0-3]):[0-5]\d(\n\d\d/\d\d)?|\d\d/\d\d")
 SITE = "setda"  # fed by noc-dist Gi1/0/1 -- setda-r1 ether1, a 1G link (inventory/links.yaml)
 
 
@@ -176,7 +181,8 @@ def test_graphs_and_the_network_map(server: tuple[str, str], tmp_path: Path) -> 
                     "document.querySelector('.chart-box')._plot.axes[0]._values")
                 assert y_ticks and all(re.fullmatch(r"[\d.]+ [kMG]?bit/s", t) for t in y_ticks), \
                     y_ticks
-                assert len(x_ticks) >= 2, x_ticks
+                assert len(x_ticks) >= 2 and all(TIME_TICK.fullmatch(t) for t in x_ticks), \
+                    x_ticks
                 over = box.locator(".u-over")
                 size = over.bounding_box()
                 assert size is not None
@@ -202,6 +208,109 @@ def test_graphs_and_the_network_map(server: tuple[str, str], tmp_path: Path) -> 
             nojs.screenshot(path=str(shots / "4-site-no-js.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(shots / "failure.png"), full_page=True)
+            print("browser errors:", errors)
+            raise
+        finally:
+            browser.close()
+
+
+def seed_interfaces(url: str) -> None:
+    """noc-border ether1 (the isp-telkom link, contract telkom-astinet: 1G/1G committed) at
+    40 Mbit/s in, 8 Mbit/s out, and setda-r1 ether1 (a 1 Gbit/s port) at 12 Mbit/s in, 3 out,
+    in every 5-minute bucket of the last 25 hours and every hour of the last 31 days."""
+    from controller.store.bandwidth import Interface1h, Interface5m
+    from controller.store.db import Store
+
+    store = Store(url)
+    now = int(time.time())
+    last, hour = now // 300 * 300, now // 3600 * 3600
+    with store.session() as session:
+        for device, down, up in (("noc-border", 40_000_000, 8_000_000),
+                                 ("setda-r1", 12_000_000, 3_000_000)):
+            session.add_all(Interface5m(device=device, interface="ether1", ts=ts,
+                                        in_bytes=down * 300 // 8, out_bytes=up * 300 // 8,
+                                        covered_s=300.0, speed_bps=10**9)
+                            for ts in range(last - 25 * 3600, last - 300, 300))
+            session.add_all(Interface1h(device=device, interface="ether1", ts=ts,
+                                        in_bytes=down * 3600 // 8, out_bytes=up * 3600 // 8,
+                                        covered_s=3600.0, speed_bps=10**9)
+                            for ts in range(hour - 31 * 86400, hour, 3600))
+    store.dispose()
+
+
+
+def test_isp_link_and_interface_graphs(server: tuple[str, str], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = server
+    seed_interfaces(url)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+        def check_graph(name: str, download: str, limit: str) -> None:
+            box = page.locator(".chart-box")
+            for range_name in ("1h", "24h", "7d", "30d"):
+                page.click(f".ranges a[data-range='{range_name}']")
+                expect(page.locator(f".chart-box.ready[data-drawn='{range_name}']")
+                       ).to_be_visible()
+                axes = "document.querySelector('.chart-box')._plot.axes"
+                y_ticks = page.evaluate(axes + "[1]._values")
+                x_ticks = page.evaluate(axes + "[0]._values")
+                assert y_ticks and all(re.fullmatch(r"[\d.]+ [kMG]?bit/s", t) for t in y_ticks), \
+                    y_ticks
+                assert len(x_ticks) >= 2 and all(TIME_TICK.fullmatch(t) for t in x_ticks), \
+                    x_ticks
+                assert page.evaluate(axes + "[0].label") == "Waktu (WIB)"
+                over = box.locator(".u-over")
+                size = over.bounding_box()
+                assert size is not None
+                over.hover(position={"x": size["width"] * 0.6, "y": size["height"] / 2})
+                values = box.locator(".u-legend .u-series .u-value")
+                expect(values.nth(0)).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$"))
+                expect(values.nth(1)).to_have_text(download)
+                expect(values.nth(3)).to_have_text(limit)
+                page.screenshot(path=str(shots / f"{name}-{range_name}.png"), full_page=True)
+
+        try:
+            page.goto(base + "/login")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit].primary")
+            page.wait_for_url(base + "/")
+
+            # -- the ISP link, from the NOC's links table, against its contract (1G/1G)
+            page.goto(base + "/sites/noc")
+            page.click("a[href='/graph?kind=isp_link&link=isp-telkom']")
+            expect(page.locator("h1")).to_contain_text("isp-telkom")
+            expect(page.locator(".u-legend")).to_contain_text("Komitmen (kontrak) (Unduh)")
+            check_graph("5-isp-link", "40 Mbit/s", "1 Gbit/s")
+
+            # -- an interface, from the device page, against its speed
+            page.goto(base + "/devices/setda-r1")
+            page.click("#interface-graphs a:text-is('ether1')")
+            expect(page.locator(".u-legend")).to_contain_text("Kecepatan (Masuk)")
+            check_graph("6-interface", "12 Mbit/s", "1 Gbit/s")
+            assert not errors, errors
+
+            # -- without JavaScript: the numbers as a table
+            plain = browser.new_context(java_script_enabled=False,
+                                        viewport={"width": 1366, "height": 900})
+            plain.add_cookies(page.context.cookies())
+            nojs = plain.new_page()
+            nojs.goto(f"{base}/graph?kind=interface&device=setda-r1&interface=ether1&range=7d")
+            rows = nojs.locator(".series-table tr")
+            expect(rows).to_have_count(8)  # header + 7 days
+            expect(rows.nth(2)).to_contain_text("12 Mbit/s")
+            expect(rows.nth(2)).to_contain_text("1 Gbit/s / 1 Gbit/s")
+            nojs.screenshot(path=str(shots / "7-interface-no-js.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(shots / "failure-links.png"), full_page=True)
             print("browser errors:", errors)
             raise
         finally:
