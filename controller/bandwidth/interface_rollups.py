@@ -93,15 +93,24 @@ def rollup_interface_hours(session: Session, start_ts: int, end_ts: int,
         h["covered_s"] += covered
         if speed is not None:
             h["speed_bps"] = speed
-    stamps = sorted({key[2] for key in hours})
+    replace_hours(session, Interface1h, list(hours.values()), Interface1h.device, devices)
+    return len(hours)
+
+
+def replace_hours(session: Session, table: Any, hours: list[dict[str, Any]], owner: Any,
+                  owners: Collection[str] | None) -> list[int]:
+    """Replace the hourly rows of the hours given (of `owners` only, when given: a shard's
+    sites or devices), return their sorted stamps. Only hours that still have 5-minute rows
+    are recomputed: an hour whose 5-minute rows were pruned keeps its hourly row."""
+    stamps = sorted({h["ts"] for h in hours})
     for i in range(0, len(stamps), 500):
-        doomed = delete(Interface1h).where(Interface1h.ts.in_(stamps[i:i + 500]))
-        if devices is not None:
-            doomed = doomed.where(Interface1h.device.in_(sorted(devices)))
+        doomed = delete(table).where(table.ts.in_(stamps[i:i + 500]))
+        if owners is not None:
+            doomed = doomed.where(owner.in_(sorted(owners)))
         session.execute(doomed)
     if hours:
-        session.execute(insert(Interface1h), list(hours.values()))
-    return len(hours)
+        session.execute(insert(table), hours)
+    return stamps
 
 
 def prune_interfaces(session: Session, now: float, keep_5m_s: int, keep_1h_s: int) -> None:

@@ -16,13 +16,14 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from controller.bandwidth.counters import CounterTracker, Delta, Reading
 from controller.bandwidth.interface_rollups import (
     InterfaceRollups,
     prune_interfaces,
+    replace_hours,
     rollup_interface_hours,
     spread,
 )
@@ -135,16 +136,8 @@ def rollup_hours(session: Session, start_ts: int, end_ts: int,
             h["in_peak_bps"] = max(h["in_peak_bps"], in_bytes * 8 / covered)
             h["out_peak_bps"] = max(h["out_peak_bps"], out_bytes * 8 / covered)
         h["samples"] += 1
-    # Only the hours that still have 5-minute rows are replaced: an hour whose 5-minute
-    # rows were pruned keeps its hourly row.
-    stamps = sorted({ts for _, ts in hours})
-    for i in range(0, len(stamps), 500):
-        doomed = delete(Bandwidth1h).where(Bandwidth1h.ts.in_(stamps[i:i + 500]))
-        if sites is not None:
-            doomed = doomed.where(Bandwidth1h.site.in_(sorted(sites)))
-        session.execute(doomed)
+    stamps = replace_hours(session, Bandwidth1h, list(hours.values()), Bandwidth1h.site, sites)
     if hours:
-        session.execute(insert(Bandwidth1h), list(hours.values()))
         forget_month_figures(session, stamps[0], stamps[-1] + HOUR_S)
     return len(hours)
 

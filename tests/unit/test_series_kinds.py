@@ -110,8 +110,8 @@ def test_an_isp_link_against_its_contract(client: TestClient) -> None:
 
 
 def test_bad_requests_name_what_is_wrong(client: TestClient) -> None:
-    cases = [({"kind": "interface", "device": "kantor-r1"}, 422, "interface"),
-             ({"kind": "isp_link"}, 422, "link"),
+    cases = [({"kind": "interface", "device": "kantor-r1"}, 404, "'interface'"),
+             ({"kind": "isp_link"}, 404, "'link'"),
              ({"kind": "interface", "device": "nope", "interface": "ether1"}, 404, "nope"),
              ({"kind": "interface", "device": "kantor-r1", "interface": "ether77"}, 404,
               "ether77"),

@@ -75,8 +75,9 @@ def series_out(series: Series, what: Subject, range_name: RangeName) -> SeriesOu
 
 
 @router.get("/series", response_model=SeriesOut, responses={
-    **AUTH_ERRORS, 404: {"description": "Unknown site, ISP link, device or interface"},
-    422: {"description": "Bad range or kind, or a parameter the kind needs is missing"}})
+    **AUTH_ERRORS, 404: {"description": "Unknown site, ISP link, device or interface, or "
+                         "the parameter the kind needs is missing"},
+    422: {"description": "Bad range or kind"}})
 def series(request: Request, _who: Viewer,
            kind: Annotated[Kind, Query(description="site (needs site), isp_link (needs "
                                        "link), interface (needs device and interface)")
@@ -99,7 +100,9 @@ def series(request: Request, _who: Viewer,
               "interface": ("device", device)}[kind]
     if not needed[1] or (kind == "interface" and not interface):
         missing = needed[0] if not needed[1] else "interface"
-        raise HTTPException(422, f"kind={kind} needs the {missing!r} parameter")
+        # 404, not 422: the schema cannot say which parameters a kind needs, and a request
+        # without them names nothing to graph.
+        raise HTTPException(404, f"kind={kind} needs the {missing!r} parameter")
     ctx = get_ctx(request)
     with ctx.store.session() as session:
         try:
