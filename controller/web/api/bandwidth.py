@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
@@ -262,9 +262,13 @@ async def cut_step(request: Request, approval_id: int, who: Principal,
         raise HTTPException(409, str(exc)) from None
 
 
+# An id SQLite can hold: a larger one is a 422, not the driver's overflow (a 500).
+ApprovalId = Annotated[int, Path(ge=1, le=2**31)]
+
+
 @router.post("/bandwidth/approvals/{approval_id}/approve", response_model=CutRequestOut,
              responses=APPROVAL_ERRORS)
-async def approve_cut(request: Request, approval_id: int, who: Operator) -> CutRequestOut:
+async def approve_cut(request: Request, approval_id: ApprovalId, who: Operator) -> CutRequestOut:
     """A second operator (not the requester) approves a cut: the inventory is edited."""
     await check_csrf(request, who)
     return _cut_out(await cut_step(request, approval_id, who, "approve"))
@@ -272,7 +276,7 @@ async def approve_cut(request: Request, approval_id: int, who: Operator) -> CutR
 
 @router.post("/bandwidth/approvals/{approval_id}/reject", response_model=CutRequestOut,
              responses=APPROVAL_ERRORS)
-async def reject_cut(request: Request, approval_id: int, who: Operator) -> CutRequestOut:
+async def reject_cut(request: Request, approval_id: ApprovalId, who: Operator) -> CutRequestOut:
     """Reject (or, by the requester, withdraw) a waiting cut: nothing changes."""
     await check_csrf(request, who)
     return _cut_out(await cut_step(request, approval_id, who, "reject"))

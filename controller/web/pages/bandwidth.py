@@ -28,7 +28,7 @@ from controller.bandwidth.reports import number_id
 from controller.bandwidth.stats import MONTH_PATTERN, SiteStats, parse_month
 from controller.inventory import Inventory
 from controller.store.models import AuditLog
-from controller.web.api.bandwidth import cut_step
+from controller.web.api.bandwidth import ApprovalId, cut_step
 from controller.web.confirm import unless_confirmed
 from controller.web.deps import (
     Operator,
@@ -191,13 +191,13 @@ def approvals_page(request: Request, _who: Viewer) -> Response:
 
 
 @router.get("/bandwidth/approvals/{approval_id}/{step}")
-def approval_step_link(approval_id: int, step: str, _who: Viewer) -> Response:
+def approval_step_link(approval_id: ApprovalId, step: str, _who: Viewer) -> Response:
     """The language switch after a refused step holds this path: go back to the list."""
     return RedirectResponse("/bandwidth/approvals", status_code=303)
 
 
 @router.post("/bandwidth/approvals/{approval_id}/{step}")
-async def approval_step(request: Request, approval_id: int, step: str,
+async def approval_step(request: Request, approval_id: ApprovalId, step: str,
                         who: Operator) -> Response:
     """approve | reject a waiting cut, after a confirmation (Post/Redirect/Get); a refused
     step (the requester approving, decided already) is shown on the list."""
