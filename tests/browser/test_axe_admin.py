@@ -23,9 +23,11 @@ FAILING_IMPACTS = ("serious", "critical")
 # Values for path parameters, from the demo inventory (push and batch are made by the test).
 DEMO_IDS = {"code": "setda", "name": "setda-r1", "site": "setwan", "username": "admin"}
 # Not pages: the language switch redirects, /logout is a POST, /wall/panel and the push rows
-# are htmx fragments (also checked inside their pages), JSON and metrics are data.
+# are htmx fragments (also checked inside their pages), JSON and metrics are data; a cut
+# approval's step GET only redirects to /bandwidth/approvals (checked as its own page).
 NOT_PAGES = {"/lang/{code}", "/healthz", "/metrics", "/favicon.ico", "/wall/map.json",
-             "/wall/panel", "/config/pushes/{push_id}/rows", "/api/docs"}
+             "/wall/panel", "/config/pushes/{push_id}/rows", "/api/docs",
+             "/bandwidth/approvals/{approval_id}/{step}"}
 
 
 def admin_get_routes() -> list[str]:
