@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from controller.context import Context
 from controller.inventory import Device
@@ -352,20 +353,49 @@ class Pushes:
 
     def _after_batch(self, push_id: int) -> None:
         """Paused if a stage ran and devices wait; done if none wait; aborted stays so."""
-        now = datetime.now(UTC)
         with self.store.session() as session:
-            row = self._row(session, push_id)
-            waiting = session.scalar(select(func.count()).where(
-                ConfigPushDevice.push_id == push_id, ConfigPushDevice.status == PENDING)) or 0
-            if row.state == RUNNING and waiting and row.stage is not None \
-                    and row.continued_by is None:
-                row.state = PAUSED
-                record(session, row.actor, "config.push.pause", target=f"push:{push_id}",
-                       detail={"waiting": waiting})
-                return
-            if row.state == RUNNING:
-                row.state = DONE
-            row.finished_at = now
+            self._settle(session, self._row(session, push_id))
+
+    def _settle(self, session: Session, row: ConfigPush) -> None:
+        waiting = session.scalar(select(func.count()).where(
+            ConfigPushDevice.push_id == row.id, ConfigPushDevice.status == PENDING)) or 0
+        if row.state == RUNNING and waiting and row.stage is not None \
+                and row.continued_by is None:
+            row.state = PAUSED
+            record(session, row.actor, "config.push.pause", target=f"push:{row.id}",
+                   detail={"waiting": waiting})
+            return
+        if row.state == RUNNING:
+            row.state = DONE
+        row.finished_at = datetime.now(UTC)
+
+    def save_and_settle(self, push_id: int, result: DeviceResult | None = None) -> bool:
+        """A queued device's result and, if it was the push's last, the push's end, in one
+        transaction under the push row's lock: no watcher sees every device settled while the
+        push still runs, and no worker dying between the two leaves the push running forever.
+        Without a result, only settles a push whose devices all ended (a re-run job's check).
+        True if the push ended (or paused) here."""
+        with self.store.session() as session:
+            row = session.scalars(select(ConfigPush).where(ConfigPush.id == push_id)
+                                  .with_for_update()).first()
+            if row is None:
+                raise PushRefused(f"no push {push_id}")
+            if result is not None:
+                session.execute(update(ConfigPushDevice).where(
+                    ConfigPushDevice.push_id == push_id,
+                    ConfigPushDevice.device == result.device)
+                    .values(status=result.status, diff=result.diff or None,
+                            error=result.error))
+                row.heartbeat_at = datetime.now(UTC)
+            unsettled = select(func.count()).where(
+                ConfigPushDevice.push_id == push_id,
+                ConfigPushDevice.status.in_((PENDING, RUNNING)))
+            if row.stage is not None and row.continued_by is None:  # the first stage's batch
+                unsettled = unsettled.where(ConfigPushDevice.position < row.stage)
+            if session.scalar(unsettled) or row.state != RUNNING:
+                return False
+            self._settle(session, row)
+            return True
 
     async def _heartbeat(self, push_id: int) -> None:
         while True:

@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import procrastinate
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
 from controller.bandwidth.holiday_push import run_pass
@@ -89,13 +89,6 @@ def _claim(pushes: Pushes, push_id: int, device: str) -> bool:
         return bool(getattr(done, "rowcount", 0))
 
 
-def _unsettled(pushes: Pushes, push_id: int) -> int:
-    with pushes.store.session() as session:
-        return session.scalar(select(func.count()).where(
-            ConfigPushDevice.push_id == push_id,
-            ConfigPushDevice.status.in_((PENDING, RUNNING)))) or 0
-
-
 async def push_device(ctx: Context, pushes: Pushes, pool: ThreadPoolExecutor, push_id: int,
                       device: str) -> str:
     """Push one device of a push and record its result; the push is done with its last
@@ -103,6 +96,9 @@ async def push_device(ctx: Context, pushes: Pushes, pool: ThreadPoolExecutor, pu
     unchanged, one cut off mid-apply is resumed or rolled back."""
     loop = asyncio.get_running_loop()
     if not await loop.run_in_executor(pool, _claim, pushes, push_id, device):
+        # a re-run of a finished job: its push may still wait for its end (a worker of old
+        # code died between the two); settling is idempotent
+        await loop.run_in_executor(pool, pushes.save_and_settle, push_id, None)
         return "settled"
     push = await loop.run_in_executor(pool, pushes.get, push_id)
     actor = push.actor if push is not None else "system"
@@ -113,11 +109,9 @@ async def push_device(ctx: Context, pushes: Pushes, pool: ThreadPoolExecutor, pu
             result = DeviceResult(device, FAILED, error="no longer in the inventory")
         else:
             result = await loop.run_in_executor(pool, config_jobs(ctx, actor).push_one, found)
-        await loop.run_in_executor(pool, pushes._save, push_id, result)
+        await loop.run_in_executor(pool, pushes.save_and_settle, push_id, result)
     finally:
         beat.cancel()
-    if not await loop.run_in_executor(pool, _unsettled, pushes, push_id):
-        await loop.run_in_executor(pool, pushes._after_batch, push_id)
     return result.status
 
 

@@ -291,8 +291,12 @@ def push_status(push_id: PushId, as_json: JsonOpt = False,
     with open_context() as ctx:
         pushes = _pushes(ctx)
         found = pushes.get(push_id)
-        while wait and found is not None and not found.settled and any(
-                found.status_of(d) in ("pending", "running") for d in found.devices):
+        # A push ends with its last device (one transaction); an in-process push records its
+        # end a moment after its last device: allow that moment before answering.
+        grace = 20
+        while wait and found is not None and not found.settled and grace > 0:
+            if not any(found.status_of(d) in ("pending", "running") for d in found.devices):
+                grace -= 1
             time.sleep(0.5)
             found = pushes.get(push_id)
     if found is None:
