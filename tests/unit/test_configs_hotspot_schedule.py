@@ -112,11 +112,14 @@ def test_linux_hotspot_site_limits_by_day_and_hour_in_wib(
     site_rules = [x for x in text.splitlines() if "ip daddr 10.200.0.0/22" in x]
     assert len(site_rules) == 4  # the week in four non-overlapping spans
     assert "by schedule (WIB, Asia/Jakarta), as UTC days and seconds" in text
-    # The site limits come after the per-client meters and before the accept.
+    # The site limits come after the per-client meters, and every limit is passed before the
+    # allowed sets' counted lookups (a dropped packet must not count against a quota).
     lines = text.splitlines()
     meter = next(i for i, x in enumerate(lines) if "client_down update @meter_down" in x)
-    accept = lines.index(f"{rule} client_down accept")
-    assert all(meter < lines.index(x) < accept for x in site_rules)
+    limits = next(i for i, x in enumerate(lines) if x.endswith("jump client_down"))
+    lookup = next(i for i, x in enumerate(lines) if "@allowed_down accept" in x)
+    assert all(meter < lines.index(x) < limits < lookup for x in site_rules)
+    assert not any("@allowed" in x and "jump client_" in x for x in lines)
     # The allowed-clients sets are still only declared (kept on reload), never flushed.
     assert "flush set inet simpul_portal allowed" not in text
     assert "flush set inet simpul_portal meter" not in text
