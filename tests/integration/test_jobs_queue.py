@@ -211,7 +211,9 @@ def test_a_worker_killed_mid_push_leaves_no_device_half_configured(
     cut = _statuses(postgres_url, push_id)
     assert "running" in cut.values()  # its jobs were left in flight
 
-    rescuer = _worker(lab, {**slow, "SIMPUL_JOB_STALLED_AFTER_S": "3"}, "worker-rescuer")
+    # Not too short: on a starved host the rescuer's own heartbeat may lag a few seconds, and
+    # its own jobs must not look stalled.
+    rescuer = _worker(lab, {**slow, "SIMPUL_JOB_STALLED_AFTER_S": "8"}, "worker-rescuer")
     try:
         code, status = _wait(lab, pg_env, push_id)  # nobody continues it but the workers
         assert status["state"] == "done", status
