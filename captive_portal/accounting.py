@@ -127,7 +127,10 @@ class Accounting:
                     elif row.quota_bytes is not None and \
                             row.bytes_up + row.bytes_down >= row.quota_bytes:
                         reason = "quota"
-                    elif seconds_between(row.last_activity_at, now) >= hotspot.idle_timeout:
+                    elif counters is not None and \
+                            seconds_between(row.last_activity_at, now) >= hotspot.idle_timeout:
+                        # A gateway out of reach tells nothing of activity: its clients go on
+                        # using the internet meanwhile, so none is ended as idle for that.
                         reason = "idle"
                     if reason is not None:
                         client = end_session(session, row, reason, now)

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         None, description="Demo only: treat clients outside every hotspot subnet as this one's")
     portal_reap_interval_s: float = Field(10.0, gt=0, description="Accounting and session ends")
     portal_reconcile_interval_s: float = Field(60.0, gt=0)
+    # A gateway whose SSH hangs (link down, packets dropped) holds a login this long at most.
+    portal_gateway_connect_timeout_s: float = Field(
+        10.0, gt=0, description="SSH to a hotspot gateway: TCP connect, banner and auth each")
+    portal_gateway_read_timeout_s: float = Field(
+        30.0, gt=0, description="SSH to a hotspot gateway: one command's answer")
     portal_retention_days: int = Field(90, ge=1, description="Delete ended sessions after it")
     portal_login_rate_per_min: int = Field(10, ge=1, description="Per client, logins and OTP")
     portal_otp_ttl_s: int = Field(300, ge=30)

@@ -22,6 +22,16 @@ def redact(text: str) -> str:
     return _IDENTITY_RE.sub("<redacted>", text)
 
 
+@dataclass(frozen=True)
+class SshTimeouts:
+    """How long a gateway's SSH may take: to connect (TCP, banner, auth) and to answer one
+    command. A login waits on these when the gateway's SSH hangs, so they are settings
+    (SIMPUL_PORTAL_GATEWAY_CONNECT_TIMEOUT_S, SIMPUL_PORTAL_GATEWAY_READ_TIMEOUT_S)."""
+
+    connect_s: float = 10.0
+    read_s: float = 30.0
+
+
 class GatewayError(Exception):
     """The gateway could not be reached or refused a command; the message names the gateway."""
 

@@ -20,6 +20,7 @@ from captive_portal.gateways.base import (
     Client,
     GatewayError,
     Grant,
+    SshTimeouts,
     normalise_ip,
     normalise_mac,
     redact,
@@ -68,11 +69,12 @@ class MikrotikGateway:
 
     @classmethod
     def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore,
-                   hotspot: Hotspot, known_hosts: Path | None = None) -> MikrotikGateway:
+                   hotspot: Hotspot, known_hosts: Path | None = None,
+                   timeouts: SshTimeouts | None = None) -> MikrotikGateway:
         user = str(device.vars.get("hotspot_user", "simpul-portal"))
         password = secrets.require(hotspot.gateway_login_secret)
         return cls(GatewaySession.for_device(device, inv, secrets, "mikrotik_routeros",
-                                             known_hosts), user, password)
+                                             known_hosts, timeouts), user, password)
 
     def _run_locked(self, command: str) -> str:
         output = self._ssh.send_locked(command)

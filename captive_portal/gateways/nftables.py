@@ -18,6 +18,7 @@ from captive_portal.gateways.base import (
     Client,
     GatewayError,
     Grant,
+    SshTimeouts,
     normalise_ip,
     normalise_mac,
     redact,
@@ -115,8 +116,10 @@ class NftablesGateway:
 
     @classmethod
     def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore,
-                   known_hosts: Path | None = None) -> NftablesGateway:
-        return cls(GatewaySession.for_device(device, inv, secrets, "linux", known_hosts))
+                   known_hosts: Path | None = None,
+                   timeouts: SshTimeouts | None = None) -> NftablesGateway:
+        return cls(GatewaySession.for_device(device, inv, secrets, "linux", known_hosts,
+                                             timeouts))
 
     def _run_locked(self, command: str) -> str:
         """Run one shell command; return its stdout; raise GatewayError on non-zero exit."""

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 
 from captive_portal.gateways import ADAPTERS
-from captive_portal.gateways.base import GatewayAdapter
+from captive_portal.gateways.base import GatewayAdapter, SshTimeouts
 from controller.context import Context
 from controller.devices.host_keys import known_hosts_path
 from controller.inventory import Hotspot
@@ -47,9 +47,12 @@ class GatewayPool:
                     kind = ("memory" if self.ctx.settings.portal_gateway == "memory"
                             else hotspot.adapter)
                     device = self.ctx.inventory.devices[hotspot.gateway]
+                    settings = self.ctx.settings
                     adapter = ADAPTERS[kind](hotspot, device, self.ctx.inventory,
                                              self.ctx.secrets,
-                                             known_hosts_path(self.ctx.settings.data_dir))
+                                             known_hosts_path(settings.data_dir),
+                                             SshTimeouts(settings.portal_gateway_connect_timeout_s,
+                                                         settings.portal_gateway_read_timeout_s))
                 self._gateways[hotspot_name] = adapter
             return adapter
 

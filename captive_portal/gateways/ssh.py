@@ -13,30 +13,31 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from captive_portal.gateways.base import GatewayError
+from captive_portal.gateways.base import GatewayError, SshTimeouts
 from controller.devices import DeviceTarget, build_target
 from controller.devices.base import netmiko_connect
 from controller.devices.host_keys import HostKeyError
 from controller.inventory import Device, Inventory
 from controller.secrets import SecretStore
 
-CONNECT_TIMEOUT_S = 10.0  # a citizen's login waits on this: shorter than a config push's
-READ_TIMEOUT_S = 30.0
-
 
 class GatewaySession:
-    def __init__(self, target: DeviceTarget, device_type: str):
+    def __init__(self, target: DeviceTarget, device_type: str,
+                 read_timeout_s: float = SshTimeouts.read_s):
         self.name = target.name
-        self._target = target
+        self._target = target  # its timeout_s bounds the connect (a login waits on it)
         self._device_type = device_type
+        self._read_timeout_s = read_timeout_s
         self._conn: Any = None
         self.lock = threading.Lock()
 
     @classmethod
     def for_device(cls, device: Device, inv: Inventory, secrets: SecretStore,
-                   device_type: str, known_hosts: Path | None = None) -> GatewaySession:
-        return cls(build_target(inv, device, secrets, timeout_s=CONNECT_TIMEOUT_S,
-                                known_hosts=known_hosts), device_type)
+                   device_type: str, known_hosts: Path | None = None,
+                   timeouts: SshTimeouts | None = None) -> GatewaySession:
+        timeouts = timeouts or SshTimeouts()
+        return cls(build_target(inv, device, secrets, timeout_s=timeouts.connect_s,
+                                known_hosts=known_hosts), device_type, timeouts.read_s)
 
     def _connect_locked(self) -> Any:
         if self._conn is None:
@@ -58,7 +59,8 @@ class GatewaySession:
         for attempt in (1, 2):
             conn = self._connect_locked()
             try:
-                output: str = conn.send_command(command, read_timeout=READ_TIMEOUT_S, **options)
+                output: str = conn.send_command(command, read_timeout=self._read_timeout_s,
+                                                **options)
                 return output
             except Exception as exc:
                 self.close_locked()

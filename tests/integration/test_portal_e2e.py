@@ -20,6 +20,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -226,7 +227,8 @@ class Lab:
                        "allowed").stdout
 
 
-def _write_inventory(tmp: Path, key_file: Path, secrets_file: Path) -> Path:
+def _write_inventory(tmp: Path, key_file: Path, secrets_file: Path,
+                     hotspot_changes: dict[str, object] | None = None) -> Path:
     target = tmp / "inventory"
     shutil.copytree(ROOT / "inventory", target)
     hotspots = yaml.safe_load((target / "hotspots.yaml").read_text())
@@ -238,6 +240,7 @@ def _write_inventory(tmp: Path, key_file: Path, secrets_file: Path) -> Path:
                 "session_timeout": "2h", "idle_timeout": "10m",
                 "daily_quota": {"time": "4h", "bytes": QUOTA_BYTES},
                 "client_rate": "8M/4M",
+                **(hotspot_changes or {}),
             })
     (target / "hotspots.yaml").write_text(yaml.safe_dump(hotspots, sort_keys=False))
     devices = yaml.safe_load((target / "devices.yaml").read_text())
@@ -262,6 +265,15 @@ def _write_inventory(tmp: Path, key_file: Path, secrets_file: Path) -> Path:
 
 @pytest.fixture
 def lab(tmp_path: Path, demo_secrets: Path) -> Iterator[Lab]:
+    with portal_lab(tmp_path, demo_secrets) as built:
+        yield built
+
+
+@contextmanager
+def portal_lab(tmp_path: Path, demo_secrets: Path, env: dict[str, str] | None = None,
+               hotspot_changes: dict[str, object] | None = None) -> Iterator[Lab]:
+    """The four namespaces with the controller running; `env` adds to or overrides its
+    settings, `hotspot_changes` to taman-kota's inventory entry. Everything is removed after."""
     require_root()
     for tool in ("nft", "curl", "ssh-keygen"):
         if shutil.which(tool) is None:
@@ -328,7 +340,8 @@ def lab(tmp_path: Path, demo_secrets: Path) -> Iterator[Lab]:
             ["ip", "netns", "exec", g, "/usr/sbin/sshd", "-D", "-e", "-f",
              str(keys / "sshd_config")], stdout=subprocess.DEVNULL,
             stderr=open(tmp_path / "sshd.log", "w"), start_new_session=True)  # noqa: SIM115
-        inventory_dir = _write_inventory(tmp_path, keys / "client", demo_secrets)
+        inventory_dir = _write_inventory(tmp_path, keys / "client", demo_secrets,
+                                         hotspot_changes)
         inventory = load_inventory(inventory_dir, SecretStore.load(demo_secrets))
         hotspot = inventory.hotspots["taman-kota"]
         files = render_gateway_files(gateway_template_context(
@@ -344,15 +357,15 @@ def lab(tmp_path: Path, demo_secrets: Path) -> Iterator[Lab]:
             start_new_session=True)
 
         data = tmp_path / "data"
-        env = {**os.environ,
-               "SIMPUL_DATA_DIR": str(data), "SIMPUL_INVENTORY_DIR": str(inventory_dir),
-               "SIMPUL_SECRETS_FILE": str(demo_secrets), "SIMPUL_PORTAL_URL": PORTAL,
-               "SIMPUL_PORTAL_LISTEN": "0.0.0.0:8080", "SIMPUL_ADMIN_LISTEN": "127.0.0.1:8000",
-               "SIMPUL_PORTAL_REAP_INTERVAL_S": "1", "SIMPUL_PORTAL_RECONCILE_INTERVAL_S": "2",
-               "SIMPUL_POLL_INTERVAL_S": "3600", "SIMPUL_PROBE_INTERVAL_S": "0",
-               "SIMPUL_PORTAL_SMS_OUTBOX": str(tmp_path / "outbox.jsonl"),
-               "SIMPUL_LOG_LEVEL": "info"}
-        lab = Lab(tmp_path, suffix, c, g, n, i, env, data / "simpul.db",
+        settings = {**os.environ,
+                    "SIMPUL_DATA_DIR": str(data), "SIMPUL_INVENTORY_DIR": str(inventory_dir),
+                    "SIMPUL_SECRETS_FILE": str(demo_secrets), "SIMPUL_PORTAL_URL": PORTAL,
+                    "SIMPUL_PORTAL_LISTEN": "0.0.0.0:8080", "SIMPUL_ADMIN_LISTEN": "127.0.0.1:8000",
+                    "SIMPUL_PORTAL_REAP_INTERVAL_S": "1", "SIMPUL_PORTAL_RECONCILE_INTERVAL_S": "2",
+                    "SIMPUL_POLL_INTERVAL_S": "3600", "SIMPUL_PROBE_INTERVAL_S": "0",
+                    "SIMPUL_PORTAL_SMS_OUTBOX": str(tmp_path / "outbox.jsonl"),
+                    "SIMPUL_LOG_LEVEL": "info", **(env or {})}
+        lab = Lab(tmp_path, suffix, c, g, n, i, settings, data / "simpul.db",
                   tmp_path / "outbox.jsonl", procs)
         # The engineer trusts the gateway's host key (port 22: known_hosts names it plainly).
         trusted = lab.simpul("devices", "trust", "taman-kota-gw", "--wait", "20")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +13,15 @@ from captive_portal.gateways.base import Client, GatewayError, Grant
 from captive_portal.gateways.batching import GroupCommit
 from captive_portal.gateways.mikrotik import parse_duration, parse_terse
 from captive_portal.gateways.nftables import element_commands, pack_scripts, parse_sets
+from captive_portal.gateways.pool import GatewayPool
 from captive_portal.otp import normalise_phone
 from captive_portal.vouchers import normalise_code
+from controller.context import Context
+from controller.devices import DeviceTarget
 from controller.hotspot_gateway import gateway_template_context, render_gateway_files
 from controller.inventory import check_inventory
 from controller.ratelimit import RateLimiter
+from controller.settings import Settings
 from tests.conftest import DEMO_INVENTORY
 
 
@@ -150,3 +155,33 @@ def test_large_batches_are_split_into_shell_sized_transactions() -> None:
     assert len(scripts) > 1 and all(len(s) <= 3500 for s in scripts)
     assert "; ".join(scripts) == "; ".join("; ".join(b) for b in batches)
     assert all(s.startswith("add element") for s in scripts)
+
+
+def test_gateway_ssh_time_bounds_are_the_settings(
+        tmp_path: Path, demo_secrets: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gateway whose SSH hangs holds a login only as long as the two settings say."""
+    seen: dict[str, object] = {}
+
+    class Conn:
+        def send_command(self, command: str, read_timeout: float, **options: object) -> str:
+            seen["read_timeout"] = read_timeout
+            return "[]\n__SIMPUL_RC=0\n"
+
+        def disconnect(self) -> None: ...
+
+    def connect(target: DeviceTarget, device_type: str) -> Conn:
+        seen["connect_timeout"] = target.timeout_s
+        return Conn()
+
+    monkeypatch.setattr("captive_portal.gateways.ssh.netmiko_connect", connect)
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                        secrets_file=demo_secrets, portal_gateway_connect_timeout_s=1.5,
+                        portal_gateway_read_timeout_s=2.5)
+    ctx = Context.open(settings)
+    try:
+        pool = GatewayPool(ctx)
+        assert pool.get("taman-kota").mac_for_ip("10.200.0.9") is None
+        pool.close()
+    finally:
+        ctx.close()
+    assert seen == {"connect_timeout": 1.5, "read_timeout": 2.5}

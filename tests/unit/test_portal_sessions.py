@@ -79,6 +79,10 @@ def test_idle_client_is_ended(setup: Setup) -> None:
     with portal.store.session() as s:
         s.execute(update(PortalSession).values(
             last_activity_at=utcnow() - timedelta(minutes=16)))  # idle_timeout 15m
+    # A gateway out of reach tells nothing of activity (its clients browse on): not idle yet.
+    gateways["taman-kota"].broken = True
+    assert dict(portal.accounting.account_and_reap().ended) == {}
+    gateways["taman-kota"].broken = False
     assert dict(portal.accounting.account_and_reap().ended) == {"idle": 1}
 
 
