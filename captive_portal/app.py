@@ -97,8 +97,11 @@ def create_portal_app(ctx: Context) -> FastAPI:
 
     def error_page(request: Request, exc: PortalError, lang: str, hotspot: Any = None,
                    template: str = "error.html", **values: Any) -> HTMLResponse:
-        return page(request, template, status=exc.status, lang=lang, hotspot=hotspot,
-                    error=t(exc.code, lang), **values)
+        response = page(request, template, status=exc.status, lang=lang, hotspot=hotspot,
+                        error=t(exc.code, lang), **values)
+        if exc.status == 503:  # the store or a gateway out of reach: the phone may try again
+            response.headers["Retry-After"] = str(ctx.settings.store_retry_after_s)
+        return response
 
     app.add_middleware(Interceptor, portal_host=portal_host, login_url=login_url,
                        portal_paths=PORTAL_PATHS)
@@ -121,10 +124,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
         if request.url.path == "/api/captive":
             return JSONResponse({"detail": "service unavailable, retry shortly"}, 503,
                                 headers={**NO_STORE, **retry})
-        response = error_page(request, PortalError(Refusal.STORE_UNAVAILABLE, 503),
-                              _lang(request))
-        response.headers.update(retry)
-        return response
+        return error_page(request, PortalError(Refusal.STORE_UNAVAILABLE, 503), _lang(request))
 
     @app.get("/login")
     def login_page(request: Request) -> Response:

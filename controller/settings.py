@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     )
     store_retry_after_s: int = Field(
         5, ge=1, le=3600, description="Retry-After of the 503 a request gets while the "
-        "database is unreachable (a restart, a failover)")
+        "database is unreachable (a restart, a failover) or a portal login while its gateway is")
     secrets_file: Path | None = Field(
         None, description="YAML mapping of secret name to value; must not be readable by others"
     )

@@ -127,6 +127,7 @@ def test_unknown_mac_is_refused_and_gateway_failure_stores_nothing(portal: Porta
     gateway.broken = True  # type: ignore[attr-defined]
     response = client_for(portal, TAMAN).post("/login/click", data={"accept": "yes"})
     assert response.status_code == 503 and "tidak dapat dihubungi" in response.text
+    assert response.headers["retry-after"] == "5"  # SIMPUL_STORE_RETRY_AFTER_S's default
     assert sessions(portal) == []
 
 
