@@ -52,10 +52,10 @@ once; "x SSH" is the RADIUS rate over the SSH path's at the same concurrency.
   `simpul radius config` on 127.0.0.1, which asks `simpul serve --only admin` (authorize,
   authenticate, post-auth over rlm_rest; SQLite). An answer other than Access-Accept is an
   error. Each NAS is one UDP socket with one request in flight.
-Measured 2026-11-27 (2 CPU, busy), 10 s each:
-  SSH path 1 at once 4/s (p99 255 ms), 20 at once 4/s (p99 13.8 s: queueing on one SSH
-  session, and threads are not served in order); RADIUS 1 at once 98/s (p99 30 ms, x24.6),
-  20 at once 94/s (p99 651 ms, x23.4). No errors.
+Measured 2026-11-27 (2 CPU, busy), two runs, 10 s each:
+  SSH path 1 at once 4/s (p99 252-255 ms), 20 at once 4/s (p99 12.8-13.8 s: queueing on one
+  SSH session, and threads are not served in order); RADIUS 1 at once 87-98/s (p99 18-30 ms,
+  x21.7-24.6), 20 at once 86-94/s (p99 386-651 ms, x21.6-23.4). No errors.
 """
 
 from __future__ import annotations
