@@ -164,6 +164,25 @@ class RadiusLogins:
             log.info("hotspot %s: session %s accepted by RADIUS", hotspot, row.id)
             return reply
 
+    def identify(self, hotspot: str, client: Client) -> tuple[str | None, str | None]:
+        """The NAS's names for the client's current RADIUS session, for a Disconnect-Request:
+        (User-Name, Acct-Session-Id) of its latest spent, not yet stopped credential at this
+        hotspot; either is None when unknown (no login yet; no accounting Start yet)."""
+        try:
+            mac_hash = self._mac_hash(client.mac)
+        except ValueError:
+            return None, None
+        with self.store.session() as session:
+            login = session.scalar(
+                select(RadiusLogin).where(RadiusLogin.hotspot == hotspot,
+                                          RadiusLogin.mac_hash == mac_hash,
+                                          RadiusLogin.used_at.is_not(None),
+                                          RadiusLogin.acct_stopped.is_(False))
+                .order_by(RadiusLogin.used_at.desc(), RadiusLogin.id.desc()).limit(1))
+            if login is None:
+                return None, None
+            return login.username, login.acct_session_id
+
     def account(self, hotspot: str, body: Mapping[str, Any]) -> Client | None:
         """An Accounting-Request (Start, Interim-Update, Stop) into the session it belongs to.
         Returns the client (as the NAS reports it) when the NAS still carries a session the

@@ -39,6 +39,7 @@ class Portal:
         self.accounting = Accounting(ctx, self.gateways, sms)
         self.reconciler = Reconciler(ctx, self.gateways)
         self.radius = RadiusLogins(ctx, salt)
+        self.gateways.identify = self.radius.identify  # Disconnect-Request's session names
         self.stats = PortalStats(ctx.store, lambda name: hotspot_timezone(ctx, name))
         self.vouchers = VoucherBatches(ctx)
 

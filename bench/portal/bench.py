@@ -40,6 +40,22 @@ Measured 2026-11-27 (2 CPU, busy: nginx 23,900 req/s), 10 s each:
   N=1: capacity 203/s (p99 693 ms), at 300/s offered 203/s achieved, p99 2,880 ms;
   N=2: capacity 203/s (p99 852 ms), at 300/s offered 258/s achieved, p99 1,329 ms;
   scaling N=2/N=1: capacity x1.00, open-loop rate x1.27. Goal not met on this host.
+
+RADIUS login line (`--radius [--radius-logins 2000] [--radius-concurrency 20]`, issue #19):
+the NAS side of a login, both paths in the same run, closed loop at 1 and at 20 logins at
+once; "x SSH" is the RADIUS rate over the SSH path's at the same concurrency.
+- SSH path (baseline): adapter mikrotik as a login runs it against the lab RouterOS (its own
+  process, 127.0.X.56): `/ip hotspot host print` for the MAC, then `/ip hotspot active
+  remove` + `login`, over the adapter's one SSH session (netmiko), so logins queue on it.
+- RADIUS path: pyrad Access-Requests (PAP, Message-Authenticator, one per one-time
+  credential issued beforehand by the portal, untimed) from 127.0.0.1 to FreeRADIUS built by
+  `simpul radius config` on 127.0.0.1, which asks `simpul serve --only admin` (authorize,
+  authenticate, post-auth over rlm_rest; SQLite). An answer other than Access-Accept is an
+  error. Each NAS is one UDP socket with one request in flight.
+Measured 2026-11-27 (2 CPU, busy), two runs, 10 s each:
+  SSH path 1 at once 4/s (p99 252-255 ms), 20 at once 4/s (p99 12.8-13.8 s: queueing on one
+  SSH session, and threads are not served in order); RADIUS 1 at once 87-98/s (p99 18-30 ms,
+  x21.7-24.6), 20 at once 86-94/s (p99 386-651 ms, x21.6-23.4). No errors.
 """
 
 from __future__ import annotations
@@ -48,12 +64,14 @@ import argparse
 import asyncio
 import gc
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -379,7 +397,19 @@ def main() -> None:
                         help="scale-out rows: 1..N portal processes behind HAProxy "
                         "(with --database postgresql)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--radius", action="store_true",
+                        help="the login line through FreeRADIUS -> Simpul beside the SSH "
+                        "path's (adapter mikrotik against the lab RouterOS) of the same run")
+    parser.add_argument("--radius-logins", type=int, default=2000,
+                        help="with --radius: at most this many logins per path")
+    parser.add_argument("--radius-concurrency", type=int, default=20,
+                        help="with --radius: logins at once in the second pair of rows")
+    parser.add_argument("--lab-device", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.lab_device:
+        return serve_lab_device(*args.lab_device)
+    if args.radius:
+        return radius_main(args)
     if args.processes and args.database != "postgresql":
         parser.error("--processes needs --database postgresql: processes share the store")
     if args.processes:
@@ -444,6 +474,319 @@ def scale_out_main(args: argparse.Namespace) -> None:
     print(f"portal processes behind HAProxy on PostgreSQL; concurrency {args.concurrency}, "
           f"{args.seconds:.0f} s each, loopback, {os.cpu_count()} CPU")
     print(f"{'what':<30} {'req/s':>10} {'p99 ms':>9} {'errors':>7} {'x nginx':>6}")
+    for line in results:
+        print(line)
+
+
+# ------------------------------------------------------------------ RADIUS path (issue #19)
+
+RADIUS_HOTSPOT = "pasar-besar"  # adapter radius in the demo inventory
+SSH_HOTSPOT, SSH_GATEWAY = "alun-alun", "alun-alun-gw"  # adapter mikrotik (SSH)
+
+
+def lab_inventory(tmp: Path, sim_address: str, sim_port: int, coa_port: int
+                  ) -> tuple[Path, Path]:
+    """A copy of the demo inventory: the SSH hotspot's RouterOS gateway at the simulator's
+    address, the RADIUS hotspot's NAS at 127.0.0.1 (the load generator); its secrets file."""
+    import yaml
+
+    inventory_dir = tmp / "inventory"
+    shutil.copytree(ROOT / "inventory", inventory_dir)
+    devices = inventory_dir / "devices.yaml"
+    data = yaml.safe_load(devices.read_text())
+    [device] = [d for d in data["devices"] if d["name"] == SSH_GATEWAY]
+    device.update({"mgmt_address": sim_address, "mgmt_port": sim_port})
+    devices.write_text(yaml.safe_dump(data, sort_keys=False))
+    hotspots = inventory_dir / "hotspots.yaml"
+    data = yaml.safe_load(hotspots.read_text())
+    [hotspot] = [h for h in data["hotspots"] if h["name"] == RADIUS_HOTSPOT]
+    hotspot["radius"] = {**hotspot.get("radius", {}), "server": "127.0.0.1",
+                         "nas_address": "127.0.0.1", "coa_port": coa_port}
+    hotspots.write_text(yaml.safe_dump(data, sort_keys=False))
+    secrets_file = tmp / "lab-secrets.yaml"
+    inventory, _ = check_inventory(inventory_dir)
+    generate_missing(secrets_file, inventory.secret_names() | {"radius_rest_token"})
+    return inventory_dir, secrets_file
+
+
+def serve_lab_device(inventory_dir: str, secrets_file: str, state_dir: str) -> None:
+    """(`--lab-device`, its own process) the lab RouterOS simulator of the SSH hotspot's
+    gateway, so its CPU is not the load generator's."""
+    from controller.secrets import SecretStore
+    from lab.ssh_sim import load_extensions, start_device
+    from lab.ssh_sim.server import host_key
+
+    inventory, _ = check_inventory(Path(inventory_dir))
+    secrets = SecretStore.load(Path(secrets_file), {})
+
+    async def run() -> None:
+        load_extensions()
+        key = host_key(Path(state_dir) / "host_key")
+        await start_device(inventory.devices[SSH_GATEWAY], inventory, secrets,
+                           Path(state_dir), key)
+        await asyncio.Event().wait()
+
+    asyncio.run(run())
+
+
+def udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def issue_credentials(settings: object, count: int) -> list[tuple[str, str, str]]:
+    """`count` citizens logged in at the RADIUS hotspot (click-through, each its own address
+    and MAC), each with the one-time credential the portal hands the browser:
+    (user, password, Calling-Station-Id). Not timed: this is the portal's part."""
+    from captive_portal.service import Portal
+    from controller.context import Context
+
+    ctx = Context.open(settings)  # type: ignore[arg-type]
+    portal = Portal(ctx)
+    issued = []
+    try:
+        for n, source in enumerate(citizens(100, 250)):
+            if n == count:
+                break
+            mac = f"02:00:5e:{n >> 16 & 255:02x}:{n >> 8 & 255:02x}:{n & 255:02x}"
+            view = portal.login.log_in(source, "click_through", accepted_terms=True,
+                                       nas_mac=mac)
+            credential = portal.radius.issue(view.id, RADIUS_HOTSPOT, mac)
+            issued.append((credential.username, credential.password,
+                           mac.upper().replace(":", "-")))  # RFC 3580 3.21's form
+    finally:
+        portal.close()
+        ctx.close()
+    return issued
+
+
+def access_requests(credentials: list[tuple[str, str, str]], secret: bytes) -> list[bytes]:
+    """The NAS's Access-Requests (PAP, with Message-Authenticator), built before the clock
+    starts: building them is the NAS's work, not Simpul's."""
+    from pyrad import packet
+    from pyrad.dictionary import Dictionary
+
+    # the lab NAS's dictionary (RFC 2865 and MikroTik's attributes)
+    dictionary = Dictionary(str(ROOT / "lab" / "ssh_sim" / "radius_dictionary"))
+    out = []
+    for n, (user, password, calling) in enumerate(credentials):
+        request = packet.AuthPacket(code=packet.AccessRequest, id=n % 256, secret=secret,
+                                    dict=dictionary)
+        request["User-Name"] = user
+        request["User-Password"] = request.PwCrypt(password)
+        request["Calling-Station-Id"] = calling
+        request["NAS-IP-Address"] = "127.0.0.1"
+        request["NAS-Identifier"] = RADIUS_HOTSPOT
+        request["NAS-Port-Type"] = "Wireless-802.11"
+        request.add_message_authenticator()
+        out.append(request.RequestPacket())
+    return out
+
+
+async def radius_load(port: int, requests: list[bytes], seconds: float, concurrency: int
+                      ) -> tuple[int, list[float], int, float]:
+    """Closed loop: `concurrency` NASes (one UDP socket each) send the next Access-Request as
+    soon as the last is answered; an answer other than Access-Accept, or none in 5 s, is an
+    error. Returns (accepted, latencies, errors, elapsed)."""
+    loop = asyncio.get_running_loop()
+    queue = iter(requests)
+    latencies: list[float] = []
+    errors = 0
+    stop = time.monotonic() + seconds
+
+    class Nas(asyncio.DatagramProtocol):
+        def __init__(self) -> None:
+            self.answer: asyncio.Future[bytes] | None = None
+
+        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+            if self.answer is not None and not self.answer.done():
+                self.answer.set_result(data)
+
+    async def worker() -> None:
+        nonlocal errors
+        transport, nas = await loop.create_datagram_endpoint(
+            Nas, local_addr=("127.0.0.1", 0), remote_addr=("127.0.0.1", port))
+        try:
+            while time.monotonic() < stop:
+                data = next(queue, None)
+                if data is None:
+                    return
+                nas.answer = loop.create_future()
+                start = time.perf_counter()
+                transport.sendto(data)
+                try:
+                    reply = await asyncio.wait_for(nas.answer, 5)
+                except TimeoutError:
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - start)
+                if reply[0] != 2 or reply[1] != data[1]:  # Access-Accept to this id
+                    errors += 1
+        finally:
+            transport.close()
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies) - errors, latencies, errors, time.perf_counter() - begin
+
+
+def ssh_clients(count: int) -> Iterator[object]:
+    """Clients of the SSH hotspot's subnet (10.200.4.0/22), one per login."""
+    from captive_portal.gateways.base import Client
+
+    return iter([Client(f"10.200.{4 + n // 254}.{1 + n % 254}",
+                        f"02:00:5e:10:{n >> 8 & 255:02x}:{n & 255:02x}")
+                 for n in range(min(count, 4 * 254))])
+
+
+def ssh_load(gateway: object, clients: Iterator[object], seconds: float, concurrency: int
+             ) -> tuple[int, list[float], int, float]:
+    """The SSH path's gateway work for one login, as `adapter: mikrotik` does it: look the
+    client's MAC up (/ip hotspot host print), then /ip hotspot active remove + login; one
+    SSH session per gateway, so logins queue on it. Closed loop, `concurrency` threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from captive_portal.gateways.base import GatewayError, Grant
+
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal errors
+        while time.monotonic() < stop:
+            with lock:
+                client = next(clients, None)
+            if client is None:
+                return
+            start = time.perf_counter()
+            try:
+                gateway.mac_for_ip(client.ip)  # type: ignore[attr-defined]
+                gateway.allow([Grant(client, 600)])  # type: ignore[attr-defined,arg-type]
+            except GatewayError:
+                with lock:
+                    errors += 1
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - start)
+
+    begin = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for future in [pool.submit(worker) for _ in range(concurrency)]:
+            future.result()
+    return len(latencies), latencies, errors, time.perf_counter() - begin
+
+
+def radius_main(args: argparse.Namespace) -> None:
+    """The SSH path (baseline) and the RADIUS path of the same run, side by side."""
+    from captive_portal.service import Portal
+    from controller.context import Context
+    from controller.devices.host_keys import known_hosts_path, trust_device
+    from controller.radius_config import build_config
+    from controller.secrets import SecretStore
+    from controller.settings import Settings
+
+    freeradius = shutil.which("freeradius") or shutil.which("radiusd")
+    if freeradius is None:
+        raise SystemExit("--radius needs FreeRADIUS (Debian: freeradius)")
+    gc.freeze()
+    with tempfile.TemporaryDirectory(prefix="simpul-bench-radius-") as tmpdir:
+        tmp = Path(tmpdir)
+        # 127.0.X.56: off the demo's 127.0.0.10-58, like the tests' gateways
+        sim_address = f"127.0.{random.randint(100, 250)}.56"
+        with socket.socket() as sock:
+            sock.bind((sim_address, 0))
+            sim_port = int(sock.getsockname()[1])
+        inventory_dir, secrets_file = lab_inventory(tmp, sim_address, sim_port, udp_port())
+        secrets = SecretStore.load(secrets_file, {})
+        admin_port, auth_port, acct_port = free_port(), udp_port(), udp_port()
+        env = {"SIMPUL_DATA_DIR": str(tmp / "data"), "SIMPUL_INVENTORY_DIR": str(inventory_dir),
+               "SIMPUL_SECRETS_FILE": str(secrets_file),
+               "SIMPUL_ADMIN_LISTEN": f"127.0.0.1:{admin_port}",
+               "SIMPUL_PORTAL_DEMO_HOTSPOT": RADIUS_HOTSPOT,
+               "SIMPUL_PORTAL_LOGIN_RATE_PER_MIN": "1000000",
+               "SIMPUL_RADIUS_REST_FROM": "127.0.0.1/32", "SIMPUL_LOG_LEVEL": "warning"}
+        settings = Settings(data_dir=tmp / "data", inventory_dir=inventory_dir,
+                            secrets_file=secrets_file, portal_demo_hotspot=RADIUS_HOTSPOT,
+                            portal_login_rate_per_min=1_000_000, portal_name=None,
+                            portal_url="http://127.0.0.1")
+        procs: list[subprocess.Popen[bytes] | None] = []
+        results = []
+        try:
+            print("issuing one-time credentials (not timed)", file=sys.stderr)
+            credentials = issue_credentials(settings, args.radius_logins)
+            procs.append(subprocess.Popen(
+                [sys.executable, str(Path(__file__).resolve()), "--lab-device",
+                 str(inventory_dir), str(secrets_file), str(tmp / "sim")],
+                cwd=ROOT, stdout=subprocess.DEVNULL,
+                stderr=open(tmp / "sim.log", "wb"), start_new_session=True))  # noqa: SIM115
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "controller.cli", "serve", "--only", "admin"],
+                cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+                stderr=open(tmp / "admin.log", "wb"), start_new_session=True))  # noqa: SIM115
+            conf = tmp / "freeradius"
+            inventory, _ = check_inventory(inventory_dir)
+            build_config(conf, inventory, secrets, listen="127.0.0.1", auth_port=auth_port,
+                         acct_port=acct_port, rest_url=f"http://127.0.0.1:{admin_port}")
+            radius_log = tmp / "freeradius.log"
+            procs.append(subprocess.Popen([freeradius, "-f", "-d", str(conf)],
+                                          stdout=open(radius_log, "wb"),  # noqa: SIM115
+                                          stderr=subprocess.STDOUT, start_new_session=True))
+            wait_port(admin_port)
+            deadline = time.monotonic() + 60
+            while "Ready to process requests" not in radius_log.read_text():
+                if time.monotonic() > deadline or procs[-1].poll() is not None:  # type: ignore[union-attr]
+                    raise SystemExit(f"FreeRADIUS did not start:\n{radius_log.read_text()}")
+                time.sleep(0.1)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection((sim_address, sim_port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise SystemExit((tmp / "sim.log").read_text()) from None
+                    time.sleep(0.2)
+
+            # SSH path (the baseline): adapter mikrotik against the lab RouterOS
+            trust_device(known_hosts_path(settings.data_dir), SSH_GATEWAY, sim_address,
+                         sim_port)
+            ctx = Context.open(settings)
+            portal = Portal(ctx)
+            levels = sorted({1, args.radius_concurrency})
+            ssh_rates: dict[int, float | None] = {}
+            clients = ssh_clients(args.radius_logins)
+            print("SSH path", file=sys.stderr)
+            try:
+                gateway = portal.gateways.get(SSH_HOTSPOT)
+                gateway.mac_for_ip("10.200.4.1")  # the SSH session is open before the clock
+                for level in levels:
+                    ok, lat, err, elapsed = ssh_load(gateway, clients, args.seconds, level)
+                    ssh_rates[level] = ok / elapsed if ok else None
+                    results.append(row(f"SSH path login, {level} at once", ok, lat, err,
+                                       elapsed, ssh_rates[level]))
+            finally:
+                portal.close()
+                ctx.close()
+
+            # RADIUS path: NAS -> FreeRADIUS -> Simpul's rlm_rest endpoints
+            requests = access_requests(credentials,
+                                       secrets.require("radius_pasar_besar").encode())
+            share = len(requests) // len(levels)
+            for n, level in enumerate(levels):
+                ok, lat, err, elapsed = asyncio.run(radius_load(
+                    auth_port, requests[n * share:(n + 1) * share], args.seconds, level))
+                results.append(row(f"RADIUS path login, {level} at once", ok, lat, err,
+                                   elapsed, ssh_rates[level]))
+        finally:
+            for proc in reversed(procs):
+                stop(proc)
+    print(f"the NAS side of a login, closed loop, at most {args.seconds:.0f} s each (plus the "
+          f"drain), {args.radius_logins} logins per path, loopback, {os.cpu_count()} CPU; "
+          f"x SSH: the SSH path's rate at the same concurrency")
+    print(f"{'what':<30} {'logins/s':>10} {'p99 ms':>9} {'errors':>7} {'x SSH':>6}")
     for line in results:
         print(line)
 

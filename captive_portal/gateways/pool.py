@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from captive_portal.gateways import ADAPTERS
-from captive_portal.gateways.base import GatewayAdapter, SshTimeouts
+from captive_portal.gateways.base import Client, GatewayAdapter, SshTimeouts
 from controller.context import Context
 from controller.devices.host_keys import known_hosts_path
 from controller.inventory import Hotspot
@@ -23,6 +24,9 @@ class GatewayPool:
         self._gateways: dict[str, GatewayAdapter] = {}
         self._lock = threading.Lock()
         self._inventory_seen = ctx.inventory
+        # adapter radius: (hotspot, client) -> the NAS's (User-Name, Acct-Session-Id) of the
+        # client's session, for its Disconnect-Request (the Portal sets it: portal.radius)
+        self.identify: Callable[[str, Client], tuple[str | None, str | None]] | None = None
 
     @property
     def simulated(self) -> bool:
@@ -53,6 +57,9 @@ class GatewayPool:
                                              known_hosts_path(settings.data_dir),
                                              SshTimeouts(settings.portal_gateway_connect_timeout_s,
                                                          settings.portal_gateway_read_timeout_s))
+                identify_with = getattr(adapter, "identify_with", None)
+                if identify_with is not None and self.identify is not None:
+                    identify_with(partial(self.identify, hotspot_name))
                 self._gateways[hotspot_name] = adapter
             return adapter
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pyrad import packet
@@ -33,6 +33,8 @@ from controller.secrets import SecretStore
 
 log = logging.getLogger("simpul.portal.radius")
 DICTIONARY = Path(__file__).with_name("radius_dictionary")
+# A client -> the NAS's (User-Name, Acct-Session-Id) of its session, each None if unknown
+Identify = Callable[[Client], tuple[str | None, str | None]]
 
 
 def calling_station_id(mac: str) -> str:
@@ -50,6 +52,12 @@ class RadiusGateway:
         self._timeout_s = timeout_s
         self._retries = retries
         self._dictionary = Dictionary(str(DICTIONARY))
+        self._identify: Identify | None = None
+
+    def identify_with(self, identify: Identify) -> None:
+        """Where revoke() learns the session's User-Name and Acct-Session-Id (the portal's
+        RADIUS logins: the one-time credential and the NAS's accounting Start)."""
+        self._identify = identify
 
     @classmethod
     def for_hotspot(cls, hotspot: Hotspot, device: Device,
@@ -75,7 +83,17 @@ class RadiusGateway:
     def disconnect(self, client: Client, user_name: str | None = None,
                    acct_session_id: str | None = None) -> bool:
         """One Disconnect-Request; True on Disconnect-ACK, False on NAK (the NAS has no such
-        session: RFC 5176 Error-Cause 503). GatewayError if the NAS does not answer."""
+        session: RFC 5176 Error-Cause 503). GatewayError if the NAS does not answer.
+
+        Session identification (RFC 5176 3: the NAS acts on the session that matches every
+        identification attribute sent, else NAKs with 503): everything known of the session,
+        as the NAS itself named it in its requests. MikroTik's manual ("RADIUS", Connection
+        Terminating from RADIUS, /radius incoming: https://help.mikrotik.com/docs/spaces/ROS/
+        pages/328097/RADIUS) documents Disconnect-Messages but not which attributes it
+        matches; its hotspot Access- and Accounting-Requests name a session by User-Name (the
+        login name), Acct-Session-Id ("unique session ID"), Calling-Station-Id (the client's
+        MAC) and Framed-IP-Address (the client's address), so those four are sent. RFC 3580
+        3.21's MAC form here; the lab RouterOS accepts either spelling like FreeRADIUS."""
         attributes: dict[str, str] = {
             "Calling-Station-Id": calling_station_id(client.mac),
             "Framed-IP-Address": normalise_ip(client.ip),
@@ -101,5 +119,7 @@ class RadiusGateway:
 
     def revoke(self, clients: Sequence[Client]) -> None:
         for client in clients:
-            if not self.disconnect(client):
+            user_name, acct_session_id = (self._identify(client) if self._identify
+                                          else (None, None))
+            if not self.disconnect(client, user_name, acct_session_id):
                 log.info("hotspot %s: the NAS had no such session (Disconnect-NAK)", self.name)

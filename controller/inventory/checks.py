@@ -3,6 +3,7 @@ schedule windows and whether the allocations in force fit the uplinks at every m
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,8 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
             if hs.adapter == "radius" and hs.radius is None:
                 report("hotspots", hs.name, "adapter radius needs a radius block: secret (its "
                        "name in the secrets file) and server (FreeRADIUS's address)", ("adapter",))
+            if hs.adapter == "radius" and gateway.platform == "mikrotik_routeros":
+                _check_routeros_message_auth(hs.name, gateway.name, gateway.vars, report)
             if hs.adapter != "radius" and hs.radius is not None:
                 report("hotspots", hs.name, f"a radius block is only for adapter radius, not "
                        f"{hs.adapter}", ("radius",))
@@ -140,6 +143,34 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
                     report(section, name, f"secret {secret!r} is not set "
                            f"(set {env_var_for(secret)} or add it to the secrets file)",
                            (key,))
+
+
+# RouterOS's /radius gained require-message-auth in 7.15 (ansible-collections/community.routeros
+# CHANGELOG v3.3.0: "require-message-auth for the radius path which exists since RouterOS
+# version 7.15", issue #338); MikroTik's manual ("RADIUS") gives yes-for-request-resp as its
+# default. An older router cannot be made to sign its Access-Requests, and FreeRADIUS with
+# require_message_authenticator = yes (deploy/freeradius, BlastRADIUS) drops them unanswered.
+ROUTEROS_MESSAGE_AUTH = (7, 15)
+
+
+def _check_routeros_message_auth(hotspot: str, device: str, variables: dict[str, Any],
+                                 report: Any) -> None:
+    """adapter radius on a MikroTik whose recorded RouterOS (vars.routeros_version) is older
+    than 7.15: every login would be dropped by FreeRADIUS. No version recorded: no check."""
+    text = variables.get("routeros_version")
+    if text is None:
+        return
+    match = re.match(r"^(\d+)\.(\d+)", str(text).strip())
+    if match is None:
+        report("devices", device, f"vars.routeros_version {text!r} is not a RouterOS version "
+               "(like 7.15.3)", ("vars", "routeros_version"))
+        return
+    if (int(match[1]), int(match[2])) < ROUTEROS_MESSAGE_AUTH:
+        report("hotspots", hotspot, f"adapter radius needs RouterOS 7.15 or later on "
+               f"{device!r} (vars.routeros_version is {text}): older RouterOS cannot send "
+               "Message-Authenticator, and FreeRADIUS (require_message_authenticator = yes, "
+               "BlastRADIUS) drops its Access-Requests; upgrade it or use adapter mikrotik",
+               ("adapter",))
 
 
 def _check_money(inv: Inventory, report: Any) -> None:

@@ -425,6 +425,11 @@ class RadiusRuntime:
         return None
 
     def _disconnect(self, request: packet.CoAPacket) -> bytes:
+        # RFC 5176 3: a Disconnect-Request names the session by identification attributes and
+        # every one sent must match, else Disconnect-NAK with Error-Cause 503; none sent: NAK.
+        # MikroTik's manual ("RADIUS", Connection Terminating from RADIUS) does not narrow
+        # that down, so the lab holds the NAS to all four a hotspot session has: User-Name,
+        # Acct-Session-Id, Framed-IP-Address and Calling-Station-Id (either MAC spelling).
         wanted = {"Acct-Session-Id": "session-id", "User-Name": "user",
                   "Framed-IP-Address": "address"}
         keys = [k for k in request.keys() if isinstance(k, str)]

@@ -264,7 +264,17 @@ def test_accept_logs_in_with_the_documented_attributes(lab: tuple[Nas, RadiusSer
     session = request["Acct-Session-Id"][0]
     assert nas.disconnect("not-the-secret", Acct_Session_Id=session) is None
     assert len(nas.active()) == 1
-    ack = nas.disconnect(SECRET, Acct_Session_Id=session, User_Name="otp-1")
+    # RFC 5176 3: every identification attribute sent must match the session, else NAK 503
+    for wrong in ({"User_Name": "otp-2"}, {"Calling_Station_Id": "0A-BC-DE-01-02-04"},
+                  {"Framed_IP_Address": "10.200.12.99"}):
+        nak = nas.disconnect(SECRET, Acct_Session_Id=session, **wrong)
+        assert nak is not None and nak.code == packet.DisconnectNAK, wrong
+        assert nak["Error-Cause"] == ["Session-Context-Not-Found"]
+        assert len(nas.active()) == 1
+    # what Simpul's adapter sends (captive_portal/gateways/radius.py): the MAC in RFC 3580's
+    # form, the names the router gave in its own requests
+    ack = nas.disconnect(SECRET, Acct_Session_Id=session, User_Name="otp-1",
+                         Calling_Station_Id="0A-BC-DE-01-02-03", Framed_IP_Address=CLIENT_IP)
     assert ack is not None and ack.code == packet.DisconnectACK
     assert nas.active() == []
     _wait(lambda: len(server.accounting("Stop")) == 1, "accounting Stop")

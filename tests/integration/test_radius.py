@@ -368,3 +368,33 @@ def test_disconnect_request_reaches_the_nas(lab: Lab) -> None:
         assert listener.received[1]["Calling-Station-Id"] == "02-00-5E-00-00-06"
     finally:
         listener.close()
+
+
+def test_disconnect_names_the_session_as_the_nas_did(lab: Lab) -> None:
+    """RFC 5176 3: the Disconnect-Request carries the session's User-Name (the one-time
+    credential the NAS logged in with) and, once accounting started, its Acct-Session-Id."""
+    listener = DisconnectListener(lab.coa_port, lab.secret)
+    try:
+        _, user, password = portal_login(lab, "02:00:5E:00:00:07")
+        assert access_request(lab, user, password, "02:00:5E:00:00:07")[0] == "Access-Accept"
+        row = open_session(lab)
+        portal = portal_for(lab.ctx)
+        gateway = portal.gateways.get(HOTSPOT)
+        # before any accounting: the credential's name only
+        from captive_portal.gateways.base import Client
+
+        gateway.revoke([Client("127.0.0.1", "02:00:5e:00:00:07")])
+        assert listener.received[-1]["User-Name"] == user
+        assert "Acct-Session-Id" not in listener.received[-1]
+        kind, _ = radclient(lab, "acct", {
+            "User-Name": user, "Acct-Session-Id": "81000007", "Acct-Status-Type": "Start",
+            "Calling-Station-Id": "02:00:5E:00:00:07", "Framed-IP-Address": "127.0.0.1"})
+        assert kind == "Accounting-Response"
+        assert portal.accounting.disconnect(row.id, "tester")
+        request = listener.received[-1]
+        assert request["valid"], request
+        assert (request["User-Name"], request["Acct-Session-Id"]) == (user, "81000007")
+        assert (request["Calling-Station-Id"], request["Framed-IP-Address"]) == \
+            ("02-00-5E-00-00-07", "127.0.0.1")
+    finally:
+        listener.close()

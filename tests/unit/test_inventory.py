@@ -266,3 +266,35 @@ def test_radius_hotspot_needs_its_nas_secret(demo_inventory: Path) -> None:
 
 def all_secrets_names() -> set[str]:
     return check_inventory(DEMO_INVENTORY)[0].secret_names()
+
+
+@pytest.mark.parametrize(("version", "refused"), [("7.14.3", True), ("7.9", True),
+                                                  ("6.49.10", True), ("7.15", False),
+                                                  ("7.15rc2", False), ("7.20", False)])
+def test_radius_hotspot_on_routeros_before_7_15_is_refused(
+        demo_inventory: Path, version: str, refused: bool) -> None:
+    """RouterOS has require-message-auth from 7.15 (community.routeros CHANGELOG v3.3.0): an
+    older router's Access-Requests lack Message-Authenticator and FreeRADIUS drops them."""
+    path = demo_inventory / "devices.yaml"
+    replace(path, 'mgmt_address: 127.0.0.58\n  vars: {routeros_version: "7.20"}',
+            f'mgmt_address: 127.0.0.58\n  vars: {{routeros_version: "{version}"}}')
+    _, problems = check_inventory(demo_inventory, all_secrets())
+    hotspots = demo_inventory / "hotspots.yaml"
+    line = line_of(hotspots, "adapter: radius ")
+    expected = (f"{hotspots}:{line}: hotspot 'pasar-besar': adapter radius needs RouterOS 7.15 "
+                f"or later on 'pasar-besar-gw' (vars.routeros_version is {version})")
+    assert [str(p) for p in problems] == ([expected + (
+        ": older RouterOS cannot send Message-Authenticator, and FreeRADIUS "
+        "(require_message_authenticator = yes, BlastRADIUS) drops its Access-Requests; "
+        "upgrade it or use adapter mikrotik")] if refused else [])
+
+
+def test_a_malformed_routeros_version_is_named(demo_inventory: Path) -> None:
+    path = demo_inventory / "devices.yaml"
+    replace(path, '127.0.0.58\n  vars: {routeros_version: "7.20"}',
+            '127.0.0.58\n  vars: {routeros_version: "latest"}')
+    _, problems = check_inventory(demo_inventory, all_secrets())
+    line = line_of(path, 'routeros_version: "latest"')
+    assert [str(p) for p in problems] == [
+        f"{path}:{line}: device 'pasar-besar-gw': "
+        "vars.routeros_version 'latest' is not a RouterOS version (like 7.15.3)"]
