@@ -135,6 +135,7 @@ def main() -> None:
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
             with ctx.store.session() as session:  # cold: nothing cached
                 session.execute(text("DELETE FROM bandwidth_month_figures"))
+                session.execute(text("DELETE FROM bandwidth_day_parts"))
             cold = _timed(fn)
             warm = statistics.median(_timed(fn) for _ in range(args.repeat))
             if baseline is None:
