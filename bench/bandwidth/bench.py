@@ -2,7 +2,8 @@
 
 The store (SQLite in a temporary directory, or PostgreSQL with --pg URL) gets the demo
 inventory's last month and this month from `synthesize_month` (5-minute and hourly rollups as
-the poller writes them), then the 5-minute rows older than 35 days are pruned as `simpul
+the poller writes them) up to now (the synth writes the whole month: the rows after now go),
+then the 5-minute rows older than 35 days are pruned as `simpul
 serve` does: the closed month is read partly from hourly rows, as in production.
 Rows (FastAPI TestClient, a logged-in viewer, the admin app of `simpul serve`):
 - GET /login: the floor every page pays (middleware, session, template): the baseline.
@@ -36,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from fastapi.testclient import TestClient  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import delete, text  # noqa: E402
 
 from controller.accountability.costs import with_costs  # noqa: E402
 from controller.bandwidth.reports import build_monthly_report, write_monthly_report  # noqa: E402
@@ -46,6 +47,7 @@ from controller.context import Context  # noqa: E402
 from controller.inventory import check_inventory  # noqa: E402
 from controller.secrets import generate_missing  # noqa: E402
 from controller.settings import Settings  # noqa: E402
+from controller.store.bandwidth import Bandwidth1h, Bandwidth5m  # noqa: E402
 from controller.store.users import add_user  # noqa: E402
 from controller.web.app import create_admin_app  # noqa: E402
 
@@ -106,6 +108,8 @@ def main() -> None:
             rows = sum(synthesize_month(ctx.store, ctx.inventory, m)
                        for m in (closed, this_month))
             with ctx.store.session() as session:
+                for table in (Bandwidth5m, Bandwidth1h):  # what a real store holds by now
+                    session.execute(delete(table).where(table.ts >= now.timestamp()))
                 prune(session, now.timestamp())
                 add_user(session, "bench", PASSWORD, "viewer", actor="bench")
         fill_s = time.perf_counter() - start

@@ -85,7 +85,7 @@ class Part:
     b_out: list[float] = field(default_factory=list)
     a_in: list[float] = field(default_factory=list)   # covered s of samples above 80%
     a_out: list[float] = field(default_factory=list)
-    windows: list[int] = field(default_factory=list)  # schedule window index (-1: none)
+    windows: list[int] = field(default_factory=list)  # window_keys
 
 
 @dataclass
@@ -105,25 +105,24 @@ def saturated_seconds(r_in: Sequence[Sequence[float]], r_out: Sequence[Sequence[
                       covered: Sequence[Sequence[float]], windows: Sequence[Sequence[int]],
                       site: Site, allocation: Allocation) -> float:
     """Seconds whose rate exceeded, in either direction, what `site` would have had with its
-    own allocation `allocation` (its schedule windows applied); the samples in spans."""
+    own allocation `allocation` (its schedule windows applied); the samples in spans, each
+    sample's window as window_keys gives it."""
     as_if = site.model_copy(update={"allocation": allocation})
-    limits = {-1: as_if.allocation_during(None)} | {
-        i: as_if.allocation_during(w) for i, w in enumerate(site.schedule)}
-    seconds = 0.0
-    for i, o, c, k in zip(chain.from_iterable(r_in), chain.from_iterable(r_out),
-                          chain.from_iterable(covered), chain.from_iterable(windows),
-                          strict=True):
-        limit = limits[k]
-        if i > limit.down_bps or o > limit.up_bps:
-            seconds += c
-    return seconds
+    limits = [as_if.allocation_during(None)] + [as_if.allocation_during(w)
+                                                  for w in site.schedule]
+    down = [a.down_bps for a in limits]
+    up = [a.up_bps for a in limits]
+    return sum(c for i, o, c, k in zip(chain.from_iterable(r_in), chain.from_iterable(r_out),
+                                       chain.from_iterable(covered),
+                                       chain.from_iterable(windows), strict=True)
+               if i > down[k] or o > up[k])
 
 
 def window_keys(samples: Sequence[Sample], site: Site, holidays: set[date]) -> list[int]:
-    """Each sample's schedule window of `site` at its middle, as an index (-1: none)."""
-    index = {id(w): i for i, w in enumerate(site.schedule)}
+    """Each sample's schedule window of `site` at its middle: 0 for none, else its index + 1."""
+    index = {id(w): i + 1 for i, w in enumerate(site.schedule)}
     _, windows = windows_in_force(samples, SiteHistory([float("-inf")], [site]), holidays)
-    return [-1 if w is None else index[id(w)] for w in windows]
+    return [0 if w is None else index[id(w)] for w in windows]
 
 
 def build_part(samples: Sequence[Sample], rows: int, history: SiteHistory, current: Site,
