@@ -22,7 +22,7 @@ import json
 import logging
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain
@@ -72,20 +72,20 @@ class Part:
     vol_in: int = 0
     vol_out: int = 0
     daily: list[tuple[date, float, float, float]] = field(default_factory=list)
-    covered: list[float] = field(default_factory=list)
-    r_in: list[float] = field(default_factory=list)   # rates
-    r_out: list[float] = field(default_factory=list)
+    covered: MutableSequence[float] = field(default_factory=list)
+    r_in: MutableSequence[float] = field(default_factory=list)   # rates
+    r_out: MutableSequence[float] = field(default_factory=list)
     # Read only by percentiles and maxima, so sorted (a sort of the month's joined parts
     # then merges runs): rates, rate / allocation in force, rates under the own allocation.
-    s_in: list[float] = field(default_factory=list)
-    s_out: list[float] = field(default_factory=list)
-    u_in: list[float] = field(default_factory=list)
-    u_out: list[float] = field(default_factory=list)
-    b_in: list[float] = field(default_factory=list)
-    b_out: list[float] = field(default_factory=list)
-    a_in: list[float] = field(default_factory=list)   # covered s of samples above 80%
-    a_out: list[float] = field(default_factory=list)
-    windows: list[int] = field(default_factory=list)  # window_keys
+    s_in: MutableSequence[float] = field(default_factory=list)
+    s_out: MutableSequence[float] = field(default_factory=list)
+    u_in: MutableSequence[float] = field(default_factory=list)
+    u_out: MutableSequence[float] = field(default_factory=list)
+    b_in: MutableSequence[float] = field(default_factory=list)
+    b_out: MutableSequence[float] = field(default_factory=list)
+    a_in: MutableSequence[float] = field(default_factory=list)   # covered s of samples above 80%
+    a_out: MutableSequence[float] = field(default_factory=list)
+    windows: MutableSequence[int] = field(default_factory=list)  # window_keys
 
 
 @dataclass
@@ -194,6 +194,7 @@ def open_month_stats(session: Session, inventory: Inventory, sites: Sequence[Sit
                                                 BandwidthDayPart.start_ts >= first)):
         cached.setdefault(code, {})[day] = (key, blob)
     fresh: list[dict[str, Any]] = []
+    memo: dict[int, Any] = {}
     out: list[SiteStats] = []
     uses: dict[str, SiteUse] = {}
     for site in sites:
@@ -204,7 +205,7 @@ def open_month_stats(session: Session, inventory: Inventory, sites: Sequence[Sit
         parts: list[Part] = []
         missing = []
         for day, span in days:
-            key = _fingerprint(site, span, history, holidays)
+            key = _fingerprint(site, span, history, holidays, memo)
             hit = cached.get(site.code, {}).get(day)
             if hit is not None and hit[0] == key:
                 parts.append(decode(hit[1]))
@@ -264,18 +265,24 @@ def _fine(session: Session, site: str, start_ts: int, end_ts: int) -> list[Sampl
     return [Sample(ts, FIVE_MINUTES_S, i, o, c) for ts, i, o, c in rows]
 
 
-def _fingerprint(site: Site, span: Period, history: SiteHistory, holidays: set[date]) -> str:
-    """A hash of what a day's part is computed from besides its rollup rows."""
+def _fingerprint(site: Site, span: Period, history: SiteHistory, holidays: set[date],
+                 memo: dict[int, Any]) -> str:
+    """A hash of what a day's part is computed from besides its rollup rows (`memo`: the
+    site's version snapshots and schedule, the same for each of its days)."""
     from controller.bandwidth.month_cache import FIGURES_VERSION
 
+    if id(history) not in memo:
+        memo[id(history)] = ([snapshot(v) for v in history.versions],
+                             [w.model_dump(mode="json") for w in site.schedule])
+    snapshots, schedule = memo[id(history)]
     day = datetime.fromtimestamp(span.start_ts, ZoneInfo(site.timezone)).date()
     first = max(0, bisect_right(history.starts, span.start_ts) - 1)
     last = max(0, bisect_right(history.starts, span.end_ts - 1) - 1)
-    versions = [[span.start_ts if i == first else history.starts[i],
-                 snapshot(history.versions[i])] for i in range(first, last + 1)]
+    versions = [[span.start_ts if i == first else history.starts[i], snapshots[i]]
+                for i in range(first, last + 1)]
     parts = [PART_VERSION, FIGURES_VERSION, site.timezone, span.start_ts, span.end_ts,
              sorted(d.isoformat() for d in holidays if abs(d.toordinal() - day.toordinal()) <= 1),
-             versions, [w.model_dump(mode="json") for w in site.schedule]]
+             versions, schedule]
     encoded = json.dumps(parts, separators=(",", ":"), sort_keys=True, default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -323,10 +330,10 @@ def decode(blob: bytes) -> Part:
     for name, length in zip(_FLOATS, head["lens"], strict=True):
         values = array("d")
         values.frombytes(blob[offset:offset + 8 * length])
-        setattr(part, name, values.tolist())
+        setattr(part, name, values)  # a sequence of the same Python floats
         offset += 8 * length
     windows = array("h")
     windows.frombytes(blob[offset:])
-    part.windows = windows.tolist()
+    part.windows = windows
     return part
 
