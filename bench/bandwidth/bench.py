@@ -20,9 +20,8 @@ Measured 2026-11-27 (2 shared cores, SQLite, back to back; ms cold / warm, x /lo
 The open month cached per closed day (controller/bandwidth/open_month.py), the store filled
 up to now only, measured 2026-11-27 back to back against the code before it on the same fill
 (ms cold / warm, x /login warm):
-  before: open 11,937 / 11,847 (116.3x), closed 2,073 / 918 (9.0x);
-  after:  open  7,729 /    841 (7.4x),   closed 2,797 / 1,194 (10.5x, unchanged code: noise
-  of the shared cores). Open month warm: 14.1x faster.
+  open month: before 11,097 / 12,389 (99.8x), after 5,945 / 671 (8.5x): warm 18.5x faster;
+  closed month (its code unchanged but the plan's saturated hours): 1,918 / 819 -> 1,498 / 664.
 """
 
 from __future__ import annotations
