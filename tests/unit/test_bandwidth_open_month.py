@@ -1,8 +1,7 @@
 """The open month from its cached closed days (open_month.py) gives the figures worked out here
 by hand from hand-made samples (the month's p95 is over every sample: no per-day p95 gives
 it); today's samples count at once; an allocation, holiday or schedule change covering a cached
-day, and every rollup writer, leave no stale day behind. SQLite (the cache's SQL is the month
-cache's, which test_bandwidth_month_cache runs on PostgreSQL too)."""
+day, and every rollup writer, leave no stale day behind. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -50,13 +49,9 @@ def rows(day: int, ks: range) -> list[dict[str, object]]:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def store(store_url: str) -> Iterator[Store]:
     """Sunday 1: k = 1..20, Monday 2: 21..40, Tuesday 3 (today): 41..60."""
-    from controller.store.db import migrate
-
-    url = f"sqlite:///{tmp_path / 'simpul.db'}"
-    migrate(url)
-    store = Store(url)
+    store = Store(store_url)
     with store.session() as session:
         for day, ks in ((1, range(1, 21)), (2, range(21, 41)), (3, range(41, 61))):
             session.execute(insert(Bandwidth5m), rows(day, ks))
