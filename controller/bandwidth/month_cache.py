@@ -15,8 +15,8 @@ What invalidates a cached month (chosen so that a cached month always equals a c
   changes): hashed into the row's fingerprint, checked on each read (no query needed);
 - contract prices are not in it: the figures hold no money; costs are computed from the
   figures and the contracts on each read (cheap).
-An open month (its end not yet reached in some site's zone) is never cached: it is computed
-each time (stats.py memoises its allocation lookups, the bulk of that work).
+An open month (its end not yet reached in some site's zone) is never cached whole: its closed
+days are (open_month.py), today is read live.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from controller.allocation_history import SiteHistory, snapshot
+from controller.bandwidth.open_month import SiteUse, open_month_stats
 from controller.bandwidth.stats import (
     DirectionStats,
     Period,
@@ -53,22 +54,32 @@ def month_stats(session: Session, inventory: Inventory, month: date,
                 histories: dict[str, SiteHistory], now: float | None = None
                 ) -> list[SiteStats]:
     """Every site's figures (but the NOC's) for the month holding `month`, unranked."""
+    return month_figures(session, inventory, month, histories, now)[0]
+
+
+def month_figures(session: Session, inventory: Inventory, month: date,
+                  histories: dict[str, SiteHistory], now: float | None = None
+                  ) -> tuple[list[SiteStats], dict[str, SiteUse]]:
+    """month_stats, with each site's 5-minute use when the month is open (its cached days
+    and today: open_month.py), for the saturated hours of a plan."""
     sites = [s for s in inventory.sites.values() if s.kind != "noc"]
     periods = {s.code: period_for("month", month, s.timezone) for s in sites}
     now = time.time() if now is None else now
-    if not sites or max(p.end_ts for p in periods.values()) > now:
-        return compute_regency(session, inventory, "month", month, histories)
+    if not sites:
+        return [], {}
+    if max(p.end_ts for p in periods.values()) > now:
+        return open_month_stats(session, inventory, sites, periods, histories, now)
     label = f"{month:%Y-%m}"
     key = fingerprint(inventory, sites, periods, histories)
     row = session.get(BandwidthMonthFigures, label)
     if row is not None and row.fingerprint == key:
-        return [_stats_from(item) for item in json.loads(row.figures)]
+        return [_stats_from(item) for item in json.loads(row.figures)], {}
     stats = compute_regency(session, inventory, "month", month, histories)
     figures = json.dumps([_stats_to(s) for s in stats], separators=(",", ":"))
     _store(session, label, key, figures, min(p.start_ts for p in periods.values()),
            max(p.end_ts for p in periods.values()),
            any(st.resolution_s < HOUR_S and st.observed_s > 0 for st in stats))
-    return stats
+    return stats, {}
 
 
 def _store(session: Session, month: str, key: str, figures: str, start_ts: int, end_ts: int,

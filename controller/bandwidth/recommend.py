@@ -13,15 +13,17 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from controller.allocation_history import load_histories
+from controller.bandwidth.open_month import SiteUse, saturated_seconds, window_keys
 from controller.bandwidth.stats import (
     Sample,
     SiteStats,
     allocations_of,
     load_samples,
-    regency_stats,
+    rank,
 )
 from controller.inventory import Inventory, Site
-from controller.schedules import allocation_in_force, holiday_dates
+from controller.schedules import holiday_dates
 from controller.units import Allocation
 
 HEADROOM = 0.25                 # proposed = p95 (in office hours) * 1.25, rounded up
@@ -174,39 +176,44 @@ def monthly_plan(session: Session, inventory: Inventory, month: date
                  ) -> tuple[list[SiteStats], Plan]:
     """The ranked figures of the month holding `month`, and the plan made from them (from the
     allocations in force as the month closed, so a closed month's plan never changes)."""
-    stats = regency_stats(session, inventory, "month", month)
+    from controller.bandwidth.month_cache import month_figures
+
+    figures, uses = month_figures(session, inventory, month,
+                                  load_histories(session, inventory))
+    stats = rank(figures)
     proposals = plan(stats, allocations_of(stats), inventory.sites)
-    return stats, with_saturation(session, inventory, stats, proposals)
+    return stats, with_saturation(session, inventory, stats, proposals, uses)
 
 
 def saturated_hours(samples: Sequence[Sample], site: Site, allocation: Allocation,
                     holidays: set[date] | None = None) -> float:
     """Hours of the samples whose rate exceeded, in either direction, the allocation in force
     had the site's own allocation been `allocation` (its schedule windows applied)."""
-    as_if = site.model_copy(update={"allocation": allocation})
-    seconds = 0.0
-    for s in samples:
-        limit = allocation_in_force(as_if, s.ts + s.step_s // 2, holidays)
-        if s.in_bps > limit.down_bps or s.out_bps > limit.up_bps:
-            seconds += s.covered_s
-    return seconds / 3600.0
+    return saturated_seconds([[s.in_bps for s in samples]], [[s.out_bps for s in samples]],
+                             [[s.covered_s for s in samples]],
+                             [window_keys(samples, site, holidays or set())],
+                             site, allocation) / 3600.0
 
 
 def with_saturation(session: Session, inventory: Inventory, stats: Sequence[SiteStats],
-                    proposals: Plan) -> Plan:
+                    proposals: Plan, uses: Mapping[str, SiteUse] | None = None) -> Plan:
     """The plan with, for each proposed change, the hours the site would have been saturated
     under the proposal and under its allocation then, from the stored 5-minute rollups
-    (hourly ones where the 5-minute ones are gone)."""
+    (hourly ones where the 5-minute ones are gone; `uses`: an open month's, already read)."""
     periods = {s.site: s.period for s in stats}
     holidays = holiday_dates(inventory)
     recs = []
     for rec in proposals.recommendations:
         site, period = inventory.sites.get(rec.site), periods.get(rec.site)
         if rec.action != "keep" and site is not None and period is not None:
-            samples = load_samples(session, rec.site, period.start_ts, period.end_ts)
-            rec = replace(rec,
-                          saturated_hours=saturated_hours(samples, site, rec.proposed, holidays),
-                          saturated_hours_now=saturated_hours(samples, site, rec.current,
-                                                              holidays))
+            use = (uses or {}).get(rec.site)
+            if use is not None:
+                rec = replace(rec, saturated_hours=use.saturated_hours(site, rec.proposed),
+                              saturated_hours_now=use.saturated_hours(site, rec.current))
+            else:
+                samples = load_samples(session, rec.site, period.start_ts, period.end_ts)
+                rec = replace(
+                    rec, saturated_hours=saturated_hours(samples, site, rec.proposed, holidays),
+                    saturated_hours_now=saturated_hours(samples, site, rec.current, holidays))
         recs.append(rec)
     return replace(proposals, recommendations=recs)

@@ -4,6 +4,7 @@ the allocation in force, flags and a ranking. Read from the store alone (no Prom
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.allocation_history import SiteHistory, load_histories
-from controller.inventory import TZ_OFFSET_MIN, Inventory, Site
+from controller.inventory import DAYS, TZ_OFFSET_MIN, Inventory, ScheduleWindow, Site
 from controller.schedules import allocation_in_force, holiday_dates
 from controller.store.bandwidth import (
     FIVE_MINUTES_S,
@@ -169,14 +170,30 @@ def _direction(samples: Sequence[Sample], site: Site, allocs: Sequence[Allocatio
 
 def _in_force(samples: Sequence[Sample], history: SiteHistory, holidays: set[date]
               ) -> tuple[list[Site], list[Allocation]]:
-    """Each sample's site version and allocation in force at its middle. The allocation
-    depends only on the version, the local weekday and minute and whether the local day is a
-    holiday (`schedules.window_at`'s integer arithmetic, repeated here to key a memo): a
-    month of 5-minute samples needs ~2,000 lookups instead of ~9,000 per site."""
-    memo: dict[tuple[int, int, int, bool], Allocation] = {}
+    """Each sample's site version and allocation in force at its middle
+    (`schedules.allocation_in_force`, from the window `windows_in_force` finds)."""
+    versions, windows = windows_in_force(samples, history, holidays)
+    memo: dict[tuple[int, int], Allocation] = {}
+    allocs = []
+    for version, window in zip(versions, windows, strict=True):
+        key = (id(version), id(window))
+        alloc = memo.get(key)
+        if alloc is None:
+            alloc = memo[key] = version.allocation_during(window)
+        allocs.append(alloc)
+    return versions, allocs
+
+
+def windows_in_force(samples: Sequence[Sample], history: SiteHistory, holidays: set[date]
+                     ) -> tuple[list[Site], list[ScheduleWindow | None]]:
+    """Each sample's site version and schedule window at its middle (`schedules.window_at`'s
+    integer arithmetic, repeated here): Site.window_at is constant between the minutes where
+    some window starts or ends, so each version and local day needs a few lookups, then a
+    bisection per sample."""
+    tables: dict[tuple[int, int, bool], tuple[list[int], list[ScheduleWindow | None]]] = {}
     holiday_of: dict[int, bool] = {}
     versions: list[Site] = []
-    allocs: list[Allocation] = []
+    windows: list[ScheduleWindow | None] = []
     only = history.versions[0] if len(history.versions) == 1 else None
     for s in samples:
         middle = s.ts + s.step_s // 2
@@ -187,13 +204,16 @@ def _in_force(samples: Sequence[Sample], history: SiteHistory, holidays: set[dat
         if holiday is None:
             holiday = holiday_of[days] = bool(holidays) and \
                 date.fromordinal(_EPOCH_ORDINAL + days) in holidays
-        key = (id(version), days % 7, seconds % 86400 // 60, holiday)
-        alloc = memo.get(key)
-        if alloc is None:
-            alloc = memo[key] = allocation_in_force(version, middle, holidays)
+        key = (id(version), (days + 3) % 7, holiday)
+        table = tables.get(key)
+        if table is None:
+            edges = sorted({0} | {m for w in version.schedule for a, b in w.times
+                                  for m in (a, b) if m < 1440})
+            table = tables[key] = (edges, [version.window_at(DAYS[key[1]], m, holiday)
+                                           for m in edges])
         versions.append(version)
-        allocs.append(alloc)
-    return versions, allocs
+        windows.append(table[1][bisect_right(table[0], seconds % 86400 // 60) - 1])
+    return versions, windows
 
 
 def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
@@ -209,7 +229,16 @@ def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
     site = history.at(period.end_ts - 1)  # the site's own allocation as the period closed
     down = _direction(samples, site, allocs, base, True)
     up = _direction(samples, site, allocs, base, False)
-    zone = ZoneInfo(site.timezone)
+    return assemble(site, period, samples[0].step_s if samples else FIVE_MINUTES_S,
+                    sum(s.covered_s for s in samples), down, up,
+                    daily_figures(samples, history, holidays, ZoneInfo(site.timezone)),
+                    bool(samples))
+
+
+def daily_figures(samples: Sequence[Sample], history: SiteHistory, holidays: set[date],
+                  zone: ZoneInfo) -> list[tuple[date, float, float, float]]:
+    """Per local day with samples: (date, average down bps, p95 down bps, allocation down bps
+    in force at noon)."""
     by_day: dict[date, list[Sample]] = {}
     for s in samples:
         by_day.setdefault(datetime.fromtimestamp(s.ts, zone).date(), []).append(s)
@@ -220,11 +249,16 @@ def compute_site_stats(site: Site, period: Period, samples: Sequence[Sample],
         daily.append((day, sum(s.in_bytes for s in day_samples) * 8 / observed,
                       percentile_95([s.in_bps for s in day_samples]),
                       float(allocation_in_force(history.at(noon), noon, holidays).down_bps)))
-    has_data = bool(samples)
+    return daily
+
+
+def assemble(site: Site, period: Period, resolution_s: int, observed_s: float,
+             down: DirectionStats, up: DirectionStats,
+             daily: list[tuple[date, float, float, float]], has_data: bool) -> SiteStats:
+    """A site's figures with its flags (`site`: as the period closed)."""
     return SiteStats(
         site=site.code, name=site.name, kind=site.kind, period=period,
-        resolution_s=samples[0].step_s if samples else FIVE_MINUTES_S,
-        observed_s=sum(s.covered_s for s in samples), down=down, up=up,
+        resolution_s=resolution_s, observed_s=observed_s, down=down, up=up,
         under_used=(has_data and period.kind == "month" and site.kind != "noc"
                     and down.p95_utilisation < UNDER_USED_RATIO
                     and up.p95_utilisation < UNDER_USED_RATIO),

@@ -7,7 +7,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Float, Integer, String, Text, delete
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    delete,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -133,15 +144,33 @@ class BandwidthMonthFigures(Base):
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class BandwidthDayPart(Base):
+    """One site's closed day of the open month, as the month's figures read it
+    (controller/bandwidth/open_month.py), valid while `fingerprint` (allocations in force that
+    day, holidays, schedule) matches; rollup writers delete the days their rows fall in."""
+
+    __tablename__ = "bandwidth_day_parts"
+
+    site: Mapped[str] = mapped_column(String(63), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # local, in the site's zone
+    start_ts: Mapped[int] = mapped_column(BigInteger)
+    end_ts: Mapped[int] = mapped_column(BigInteger)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 hex
+    part: Mapped[bytes] = mapped_column(LargeBinary)  # open_month.encode: exact doubles
+
+
 def forget_month_figures(session: Session, start_ts: float, end_ts: float,
                          five_minute_only: bool = False) -> None:
-    """Drop the cached figures of the months rollup rows in [start_ts, end_ts) fall in (of
-    those read from 5-minute rows only, when only 5-minute rows changed: a prune)."""
+    """Drop the cached figures of the months (and the open month's cached days) rollup rows
+    in [start_ts, end_ts) fall in (of months read from 5-minute rows only, when only 5-minute
+    rows changed: a prune; every cached day is read from 5-minute rows)."""
     doomed = delete(BandwidthMonthFigures).where(BandwidthMonthFigures.start_ts < end_ts,
                                                  BandwidthMonthFigures.end_ts > start_ts)
     if five_minute_only:
         doomed = doomed.where(BandwidthMonthFigures.uses_5m.is_(True))
     session.execute(doomed)
+    session.execute(delete(BandwidthDayPart).where(BandwidthDayPart.start_ts < end_ts,
+                                                   BandwidthDayPart.end_ts > start_ts))
 
 
 class AllocationApproval(Base):
