@@ -24,6 +24,11 @@ PROMPT_RE = r"\[[^\[\]\r\n]*\] > ?$"
 ERROR_RE = re.compile(
     r"(bad command name|expected |syntax error|failure:|no such item|input does not match|"
     r"invalid value|out of range|ambiguous value|not specified)", re.I)
+# A console line stays within the terminal width netmiko asks for at login (`+ct511w`: 511
+# columns; MikroTik's console manual, "Login Options": https://help.mikrotik.com/docs/x/MAIF)
+# less the prompt, so RouterOS never wraps or repaints it while echoing.
+LINE_LIMIT = 400
+IDENTITY_MENU = "/system identity"
 # Values of settings properties when /export does not print them (RouterOS defaults).
 DEFAULTS: dict[tuple[str, str], str] = {
     ("/system identity", "name"): "MikroTik",
@@ -464,20 +469,40 @@ class MikrotikRouterOS:
         return _plan(old, now, _context(now.version or old.version, settings_keys, paths))
 
     def apply(self, conn: Any, plan: Plan) -> None:
-        """Commands in order, then the files (their pages name nothing the commands make)."""
+        """Commands in order, several to a console line, then the files (their pages name
+        nothing the commands make). RouterOS parses a whole line before it runs any of it and
+        stops the line at the first runtime error, so a refused command still ends the push
+        there; one round trip carries up to LINE_LIMIT characters of commands (issue #17)."""
         files = [a for a in plan.actions if isinstance(a, tuple)]
+        commands = [a for a in plan.actions if isinstance(a, str)]
         try:
-            for command in [a for a in plan.actions if isinstance(a, str)]:
+            for line in batch_lines(commands):
                 output = _strip_prompt(conn.send_command(
-                    command, expect_string=PROMPT_RE, read_timeout=30)).strip()
+                    line, expect_string=PROMPT_RE, read_timeout=30)).strip()
                 if output and ERROR_RE.search(output):
-                    raise DeviceError(f"{command}\n{output}")
+                    raise DeviceError(f"{line}\n{output}")
             routeros_files.apply(conn, files)
         finally:
-            conn.set_base_prompt()  # /system identity may have renamed the prompt
+            if any(c.startswith(IDENTITY_MENU) for c in commands):
+                conn.set_base_prompt()  # the new identity renamed the prompt
 
     def save(self, conn: Any) -> None:
         """RouterOS keeps every change: nothing to save."""
+
+
+def batch_lines(commands: list[str], limit: int | None = None) -> list[str]:
+    """Commands joined by `; ` into console lines of at most `limit` characters (a longer
+    command stays alone). MikroTik's scripting manual, "Line structure": `;` ends a command
+    as a newline does (https://help.mikrotik.com/docs/display/ROS/Scripting). Every plan
+    line starts with its menu's absolute path, so no command depends on the one before."""
+    limit = LINE_LIMIT if limit is None else limit
+    lines: list[str] = []
+    for command in commands:
+        if lines and len(lines[-1]) + 2 + len(command) <= limit:
+            lines[-1] += "; " + command
+        else:
+            lines.append(command)
+    return lines
 
 
 def _with_files(plan: Plan, want: dict[str, str | None], have: dict[str, str | None]) -> Plan:
