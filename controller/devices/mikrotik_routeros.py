@@ -29,6 +29,8 @@ ERROR_RE = re.compile(
 # less the prompt, so RouterOS never wraps or repaints it while echoing.
 LINE_LIMIT = 400
 IDENTITY_MENU = "/system identity"
+EXPORT = "/export show-sensitive"
+_PROMPT_AT_END = re.compile(r"(\[[^\[\]\r\n]*\]) > ?\s*$")
 # Values of settings properties when /export does not print them (RouterOS defaults).
 DEFAULTS: dict[tuple[str, str], str] = {
     ("/system identity", "name"): "MikroTik",
@@ -435,7 +437,7 @@ class MikrotikRouterOS:
     def fetch(self, conn: Any, intent: str) -> str:
         """The export, normalised, then the files the intent names (`### file:` sections,
         read over SFTP: routeros_files)."""
-        raw = _strip_prompt(conn.send_command("/export show-sensitive",
+        raw = _strip_prompt(conn.send_command(EXPORT,
                                               expect_string=PROMPT_RE, read_timeout=60))
         if ERROR_RE.match(raw.strip()):  # RouterOS 6 has no show-sensitive: it shows all
             raw = _strip_prompt(conn.send_command("/export", expect_string=PROMPT_RE,
@@ -474,17 +476,50 @@ class MikrotikRouterOS:
         stops the line at the first runtime error, so a refused command still ends the push
         there; one round trip carries up to LINE_LIMIT characters of commands (issue #17)."""
         files = [a for a in plan.actions if isinstance(a, tuple)]
-        commands = [a for a in plan.actions if isinstance(a, str)]
+        self._send_lines(conn, [a for a in plan.actions if isinstance(a, str)], None, files)
+
+    def apply_and_fetch(self, conn: Any, plan: Plan, intent: str) -> str:
+        """apply, then fetch. Without files, the export rides on the last console line: it
+        runs only if every command before it on the line ran (a refused one ends the line),
+        and saves the verify step its own round trip (issue #17)."""
+        files = [a for a in plan.actions if isinstance(a, tuple)]
+        if files or routeros_files.split(intent)[1]:
+            self.apply(conn, plan)
+            return self.fetch(conn, intent)
+        raw = self._send_lines(conn, [a for a in plan.actions if isinstance(a, str)],
+                               EXPORT, [])
+        return self.normalise(raw or "")
+
+    def _send_lines(self, conn: Any, commands: list[str], tail: str | None,
+                    files: list[Any]) -> str | None:
+        """Send `commands` (and `tail`, e.g. an /export, after the last) in console lines,
+        then apply `files`; return the output of `tail`. DeviceError names the refused line."""
+        prompt, answer = None, None
+        lines = batch_lines([*commands, tail] if tail else commands)
         try:
-            for line in batch_lines(commands):
-                output = _strip_prompt(conn.send_command(
-                    line, expect_string=PROMPT_RE, read_timeout=30)).strip()
+            for number, line in enumerate(lines, 1):
+                raw = conn.send_command(line, expect_string=PROMPT_RE,
+                                        read_timeout=60 if tail else 30, strip_prompt=False)
+                found = _PROMPT_AT_END.search(raw.replace("\r", ""))
+                prompt = found[1] if found else None
+                output = _strip_prompt(raw).strip()
+                if tail and number == len(lines):
+                    header = _VERSION_RE.search(output)
+                    if header is None:  # the line stopped before the export
+                        raise DeviceError(f"{line}\n{output}")
+                    output, answer = output[:header.start()].strip(), output[header.start():]
                 if output and ERROR_RE.search(output):
                     raise DeviceError(f"{line}\n{output}")
             routeros_files.apply(conn, files)
         finally:
             if any(c.startswith(IDENTITY_MENU) for c in commands):
-                conn.set_base_prompt()  # the new identity renamed the prompt
+                # The new identity renamed the prompt: netmiko's base prompt is the last one
+                # seen (as its set_base_prompt would find, without another round trip).
+                if prompt is not None and not files:
+                    conn.base_prompt = prompt
+                else:
+                    conn.set_base_prompt()
+        return answer
 
     def save(self, conn: Any) -> None:
         """RouterOS keeps every change: nothing to save."""
