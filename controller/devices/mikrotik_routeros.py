@@ -246,9 +246,19 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
 
 # --------------------------------------------------------------------------- normalisation
 
+_FIELDS: dict[tuple[int, str, routeros_model.Version], dict[str, routeros_model.FieldInfo]] = {}
+
+
 def _fields(path: str, version: routeros_model.Version) -> dict[str, routeros_model.FieldInfo]:
-    menu = routeros_model.load().menu(path)
-    return (menu.fields(version) if menu else None) or {}
+    """A menu's fields on `version` (read-only; kept per model, menu and version: a push
+    plans each device twice, and resolving fields anew was a third of planning, issue #17)."""
+    model = routeros_model.load()
+    key = (id(model), path, version)
+    found = _FIELDS.get(key)
+    if found is None:
+        menu = model.menu(path)
+        found = _FIELDS[key] = (menu.fields(version) if menu else None) or {}
+    return found
 
 
 def normal_value(info: routeros_model.FieldInfo | None, value: str) -> str:
