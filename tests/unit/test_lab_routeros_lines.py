@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from controller.devices.mikrotik_routeros import LINE_LIMIT, batch_lines
 from lab.ssh_sim.routeros import RouterOSCli, RouterOSDevice
 from lab.ssh_sim.state import DeviceState
@@ -78,3 +80,37 @@ def test_batch_lines_join_commands_in_order_within_the_limit() -> None:
     long = "/system identity set name=" + "x" * LINE_LIMIT
     assert batch_lines(["/snmp set enabled=yes", long, "/snmp set enabled=no"]) == [
         "/snmp set enabled=yes", long, "/snmp set enabled=no"]
+
+
+class _Console:
+    """A netmiko-like session on the simulator: each sent line is answered, prompt last."""
+
+    def __init__(self, cli: RouterOSCli):
+        self.cli, self.sent, self.base_prompt = cli, [], "[admin@MikroTik]"
+
+    def send_command(self, line: str, **_: object) -> str:
+        self.sent.append(line)
+        return f"{self.cli.handle_line(line)}\n{self.cli.prompt()}"
+
+    def set_base_prompt(self) -> str:
+        raise AssertionError("the prompt is read from the last answer")
+
+
+def test_the_verify_export_rides_on_the_last_line_and_only_runs_after_every_command(
+        tmp_path: Path) -> None:
+    from controller.devices.base import DeviceError, Plan
+    from controller.devices.mikrotik_routeros import MikrotikRouterOS
+
+    platform, cli = MikrotikRouterOS(), _router(tmp_path)
+    console = _Console(cli)
+    good = Plan("", ["/system identity set name=r9", "/snmp set enabled=yes"])
+    after = platform.apply_and_fetch(console, good, "")
+    assert len(console.sent) == 1 and console.sent[0].endswith("; /export show-sensitive")
+    assert "set name=r9" in after and after == platform.normalise(
+        cli.handle_line("/export show-sensitive"))
+    assert console.base_prompt == "[admin@r9]"
+    bad = Plan("", ["/system identity set name=r8", "/ip dns set servers=bogus",
+                    "/snmp set enabled=no"])
+    with pytest.raises(DeviceError, match="invalid value for argument servers"):
+        platform.apply_and_fetch(console, bad, "")
+    assert _identity(cli) == "name: r8" and _snmp_enabled(cli)
