@@ -3,7 +3,8 @@
 1. Render the intended config of 10,000 office routers (copies of a demo device), target <= 2 s.
 2. Push to 200 simulated RouterOS devices (ssh_sim on 127.2.x.y) at concurrency 50, then push
    again (unchanged: fetch + diff only). Baseline: bare netmiko connect + disconnect to the same
-   devices at the same concurrency, which is the floor any netmiko-based push pays.
+   devices at the same concurrency, which is the floor any netmiko-based push pays. Goals
+   (issue #17): changed <= 1.5x the baseline of the same run, unchanged <= 1.2x.
 Run: `uv run python bench/config/bench.py [--render 10000] [--devices 200] [--concurrency 50]`.
 """
 
@@ -167,9 +168,9 @@ def main() -> None:
         (f"bare netmiko connect+disconnect x{n} @{c}", f"{push['baseline']:.2f} s", "1.00x",
          "baseline"),
         (f"push x{n} @{c} (changed)", f"{push['push']:.2f} s",
-         f"{push['push'] / push['baseline']:.2f}x", ""),
+         f"{push['push'] / push['baseline']:.2f}x", "<= 1.50x"),
         (f"push x{n} @{c} again (unchanged)", f"{push['again']:.2f} s",
-         f"{push['again'] / push['baseline']:.2f}x", ""),
+         f"{push['again'] / push['baseline']:.2f}x", "<= 1.20x"),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ("measurement", "time", "ratio / rate", "target")

@@ -24,6 +24,13 @@ PROMPT_RE = r"\[[^\[\]\r\n]*\] > ?$"
 ERROR_RE = re.compile(
     r"(bad command name|expected |syntax error|failure:|no such item|input does not match|"
     r"invalid value|out of range|ambiguous value|not specified)", re.I)
+# A console line stays within the terminal width netmiko asks for at login (`+ct511w`: 511
+# columns; MikroTik's console manual, "Login Options": https://help.mikrotik.com/docs/x/MAIF)
+# less the prompt, so RouterOS never wraps or repaints it while echoing.
+LINE_LIMIT = 400
+IDENTITY_MENU = "/system identity"
+EXPORT = "/export show-sensitive"
+_PROMPT_AT_END = re.compile(r"(\[[^\[\]\r\n]*\]) > ?\s*$")
 # Values of settings properties when /export does not print them (RouterOS defaults).
 DEFAULTS: dict[tuple[str, str], str] = {
     ("/system identity", "name"): "MikroTik",
@@ -239,9 +246,19 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
 
 # --------------------------------------------------------------------------- normalisation
 
+_FIELDS: dict[tuple[int, str, routeros_model.Version], dict[str, routeros_model.FieldInfo]] = {}
+
+
 def _fields(path: str, version: routeros_model.Version) -> dict[str, routeros_model.FieldInfo]:
-    menu = routeros_model.load().menu(path)
-    return (menu.fields(version) if menu else None) or {}
+    """A menu's fields on `version` (read-only; kept per model, menu and version: a push
+    plans each device twice, and resolving fields anew was a third of planning, issue #17)."""
+    model = routeros_model.load()
+    key = (id(model), path, version)
+    found = _FIELDS.get(key)
+    if found is None:
+        menu = model.menu(path)
+        found = _FIELDS[key] = (menu.fields(version) if menu else None) or {}
+    return found
 
 
 def normal_value(info: routeros_model.FieldInfo | None, value: str) -> str:
@@ -430,7 +447,7 @@ class MikrotikRouterOS:
     def fetch(self, conn: Any, intent: str) -> str:
         """The export, normalised, then the files the intent names (`### file:` sections,
         read over SFTP: routeros_files)."""
-        raw = _strip_prompt(conn.send_command("/export show-sensitive",
+        raw = _strip_prompt(conn.send_command(EXPORT,
                                               expect_string=PROMPT_RE, read_timeout=60))
         if ERROR_RE.match(raw.strip()):  # RouterOS 6 has no show-sensitive: it shows all
             raw = _strip_prompt(conn.send_command("/export", expect_string=PROMPT_RE,
@@ -464,20 +481,73 @@ class MikrotikRouterOS:
         return _plan(old, now, _context(now.version or old.version, settings_keys, paths))
 
     def apply(self, conn: Any, plan: Plan) -> None:
-        """Commands in order, then the files (their pages name nothing the commands make)."""
+        """Commands in order, several to a console line, then the files (their pages name
+        nothing the commands make). RouterOS parses a whole line before it runs any of it and
+        stops the line at the first runtime error, so a refused command still ends the push
+        there; one round trip carries up to LINE_LIMIT characters of commands (issue #17)."""
         files = [a for a in plan.actions if isinstance(a, tuple)]
+        self._send_lines(conn, [a for a in plan.actions if isinstance(a, str)], None, files)
+
+    def apply_and_fetch(self, conn: Any, plan: Plan, intent: str) -> str:
+        """apply, then fetch. Without files, the export rides on the last console line: it
+        runs only if every command before it on the line ran (a refused one ends the line),
+        and saves the verify step its own round trip (issue #17)."""
+        files = [a for a in plan.actions if isinstance(a, tuple)]
+        if files or routeros_files.split(intent)[1]:
+            self.apply(conn, plan)
+            return self.fetch(conn, intent)
+        raw = self._send_lines(conn, [a for a in plan.actions if isinstance(a, str)],
+                               EXPORT, [])
+        return self.normalise(raw or "")
+
+    def _send_lines(self, conn: Any, commands: list[str], tail: str | None,
+                    files: list[Any]) -> str | None:
+        """Send `commands` (and `tail`, e.g. an /export, after the last) in console lines,
+        then apply `files`; return the output of `tail`. DeviceError names the refused line."""
+        prompt, answer = None, None
+        lines = batch_lines([*commands, tail] if tail else commands)
         try:
-            for command in [a for a in plan.actions if isinstance(a, str)]:
-                output = _strip_prompt(conn.send_command(
-                    command, expect_string=PROMPT_RE, read_timeout=30)).strip()
+            for number, line in enumerate(lines, 1):
+                raw = conn.send_command(line, expect_string=PROMPT_RE,
+                                        read_timeout=60 if tail else 30, strip_prompt=False)
+                found = _PROMPT_AT_END.search(raw.replace("\r", ""))
+                prompt = found[1] if found else None
+                output = _strip_prompt(raw).strip()
+                if tail and number == len(lines):
+                    header = _VERSION_RE.search(output)
+                    if header is None:  # the line stopped before the export
+                        raise DeviceError(f"{line}\n{output}")
+                    output, answer = output[:header.start()].strip(), output[header.start():]
                 if output and ERROR_RE.search(output):
-                    raise DeviceError(f"{command}\n{output}")
+                    raise DeviceError(f"{line}\n{output}")
             routeros_files.apply(conn, files)
         finally:
-            conn.set_base_prompt()  # /system identity may have renamed the prompt
+            if any(c.startswith(IDENTITY_MENU) for c in commands):
+                # The new identity renamed the prompt: netmiko's base prompt is the last one
+                # seen (as its set_base_prompt would find, without another round trip).
+                if prompt is not None and not files:
+                    conn.base_prompt = prompt
+                else:
+                    conn.set_base_prompt()
+        return answer
 
     def save(self, conn: Any) -> None:
         """RouterOS keeps every change: nothing to save."""
+
+
+def batch_lines(commands: list[str], limit: int | None = None) -> list[str]:
+    """Commands joined by `; ` into console lines of at most `limit` characters (a longer
+    command stays alone). MikroTik's scripting manual, "Line structure": `;` ends a command
+    as a newline does (https://help.mikrotik.com/docs/display/ROS/Scripting). Every plan
+    line starts with its menu's absolute path, so no command depends on the one before."""
+    limit = LINE_LIMIT if limit is None else limit
+    lines: list[str] = []
+    for command in commands:
+        if lines and len(lines[-1]) + 2 + len(command) <= limit:
+            lines[-1] += "; " + command
+        else:
+            lines.append(command)
+    return lines
 
 
 def _with_files(plan: Plan, want: dict[str, str | None], have: dict[str, str | None]) -> Plan:

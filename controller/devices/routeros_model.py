@@ -16,7 +16,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class ModelError(RuntimeError):
     """The model file is missing or not in the shape this reader understands."""
 
 
+@lru_cache(maxsize=256)
 def parse_version(text: str) -> Version:
     """'7.14.3' -> (7, 14, 3); beta/rc suffixes are ignored ('7.15rc2' -> (7, 15))."""
     match = re.match(r"^(\d+(?:\.\d+)*)", text.strip())

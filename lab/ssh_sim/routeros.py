@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -98,6 +100,7 @@ class RouterOSDevice:
         self.state = state
         self.inventory_version = version
         self.lock = threading.RLock()
+        self._deferred, self._dirty = 0, False
         loaded = state.load()
         self.data: dict[str, Any] = loaded if loaded is not None else default_config(name)
         if loaded is None:
@@ -112,6 +115,7 @@ class RouterOSDevice:
         device.name, device.inventory_version = name, version
         device.state = state  # type: ignore[assignment]
         device.lock = threading.RLock()
+        device._deferred, device._dirty = 0, False
         device.data = data
         device._apply_meta()
         return device
@@ -134,7 +138,24 @@ class RouterOSDevice:
                     self._apply_meta()
 
     def persist(self) -> None:
+        if self._deferred:
+            self._dirty = True
+            return
         self.state.save(self.data)
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Within: a change is saved once, on the way out (a session's chunk of input)."""
+        with self.lock:
+            self._deferred += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._deferred -= 1
+                if not self._deferred and self._dirty:
+                    self._dirty = False
+                    self.state.save(self.data)
 
     def interfaces(self) -> set[str]:
         """Every interface name: the built-in ports (under their new names where renamed)
@@ -620,13 +641,23 @@ def handler_for(path: str) -> MenuHandler | None:
     return _GENERIC[path]
 
 
+_PREFIXES: dict[tuple[int, frozenset[str]], set[str]] = {}
+
+
 def menu_prefixes() -> set[str]:
-    prefixes = {""}
-    for path in [*HANDLERS, *routeros_model.load().menus]:
-        words = path.strip("/").split()
-        for i in range(1, len(words) + 1):
-            prefixes.add("/" + " ".join(words[:i]))
-    return prefixes
+    """Every menu path and its leading parts; kept until a module adds a menu (issue #17:
+    rebuilding it for each command line was a sixth of the simulator's time in a push)."""
+    model = routeros_model.load()
+    key = (id(model), frozenset(HANDLERS))
+    if key not in _PREFIXES:
+        prefixes = {""}
+        for path in [*HANDLERS, *model.menus]:
+            words = path.strip("/").split()
+            for i in range(1, len(words) + 1):
+                prefixes.add("/" + " ".join(words[:i]))
+        _PREFIXES.clear()
+        _PREFIXES[key] = prefixes
+    return _PREFIXES[key]
 
 
 def parse(line: str) -> Command:
@@ -742,26 +773,95 @@ class RouterOSCli:
         return f"[{self.username}@{self.device.identity()}] > "
 
     def handle_line(self, line: str) -> str:
+        """One console line: its commands (`;` ends one, as a newline does) are all parsed
+        first, so a syntax error anywhere runs none of them; then they run one by one until
+        the end or the first runtime error, which ends the line (MikroTik's scripting manual,
+        "Line structure": https://help.mikrotik.com/docs/display/ROS/Scripting)."""
         if not line.strip():
             return ""
         self.device.state.log_command(line.strip())
         self.device.refresh()
         try:
-            cmd = parse(line.strip())
-            if cmd.path == "" and cmd.verb == "quit":
-                self.closed = True
-                return "interrupted"
-            if cmd.verb == "export":
-                flags = {flag for flag, _ in cmd.flags}
-                unknown = [(f, c) for f, c in cmd.flags if f not in ("show-sensitive", "terse")]
-                if unknown:
-                    raise RouterOSError(f"expected end of command (line 1 column "
-                                        f"{unknown[0][1]})")
-                with self.device.lock:
-                    return export(self.device, "show-sensitive" in flags, "terse" in flags)
-            return execute(self.device, cmd)
+            commands = [(_parse_at(text, offset), offset)
+                        for text, offset in split_commands(line.strip())]
         except RouterOSError as exc:
             return str(exc)
+        out: list[str] = []
+        for cmd, offset in commands:
+            try:
+                answer = self._run(cmd)
+            except RouterOSError as exc:
+                out.append(_shift_columns(str(exc), offset))
+                break
+            if answer:
+                out.append(answer)
+            if self.closed:
+                break
+        return "\n".join(out)
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """The server wraps each chunk of input in this: the state file is written once at
+        its end, not after each command of a pasted batch (issue #17)."""
+        with self.device.deferred():
+            yield
+
+    def _run(self, cmd: Command) -> str:
+        if cmd.path == "" and cmd.verb == "quit":
+            self.closed = True
+            return "interrupted"
+        if cmd.verb == "export":
+            flags = {flag for flag, _ in cmd.flags}
+            unknown = [(f, c) for f, c in cmd.flags if f not in ("show-sensitive", "terse")]
+            if unknown:
+                raise RouterOSError(f"expected end of command (line 1 column "
+                                    f"{unknown[0][1]})")
+            with self.device.lock:
+                return export(self.device, "show-sensitive" in flags, "terse" in flags)
+        return execute(self.device, cmd)
+
+
+def split_commands(line: str) -> list[tuple[str, int]]:
+    """A console line's commands and their offsets in it: `;` outside quotes and [ ] ends a
+    command. An unterminated quote or bracket is left to the tokenizer to report."""
+    parts: list[tuple[str, int]] = []
+    start, depth, quoted, i = 0, 0, False, 0
+    while i < len(line):
+        ch = line[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        elif ch == ";" and depth <= 0:
+            parts.append((line[start:i], start))
+            start = i + 1
+        i += 1
+    parts.append((line[start:], start))
+    return [(text, offset) for text, offset in parts if text.strip()]
+
+
+_COLUMN_RE = re.compile(r"\(line 1 column (\d+)\)")
+
+
+def _shift_columns(message: str, offset: int) -> str:
+    """RouterOS counts columns in the whole line, not in the command within it."""
+    if not offset:
+        return message
+    return _COLUMN_RE.sub(lambda m: f"(line 1 column {int(m[1]) + offset})", message)
+
+
+def _parse_at(text: str, offset: int) -> Command:
+    try:
+        return parse(text)
+    except RouterOSError as exc:
+        raise RouterOSError(_shift_columns(str(exc), offset)) from None
 
 
 def execute(device: RouterOSDevice, cmd: Command) -> str:

@@ -7,6 +7,7 @@ does what a real device's terminal does around it: password login, echo, line en
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -93,35 +94,37 @@ async def _run_shell(process: asyncssh.SSHServerProcess, make_cli: CliFactory,
             if not data:
                 break
             reply: list[str] = []  # one write per chunk received: echo and answers together
-            for ch in data:
-                if ch == "\n" and last_cr:
-                    last_cr = False
-                    continue
-                last_cr = ch == "\r"
-                if ch in "\r\n":
-                    text = "".join(line)
-                    line.clear()
-                    reply.append("\r\n")
-                    answer = cli.handle_line(text)
-                    if answer:
-                        reply.append(answer.replace("\r\n", "\n").replace("\n", "\r\n"))
-                        if not answer.endswith("\n"):
-                            reply.append("\r\n")
-                    if cli.closed:
-                        break
-                    reply.append(cli.prompt())
-                elif ch in "\x08\x7f":
-                    if line:
-                        line.pop()
+            batch = getattr(cli, "batch", None)  # RouterOS: its state saved once per chunk
+            with batch() if batch is not None else contextlib.nullcontext():
+                for ch in data:
+                    if ch == "\n" and last_cr:
+                        last_cr = False
+                        continue
+                    last_cr = ch == "\r"
+                    if ch in "\r\n":
+                        text = "".join(line)
+                        line.clear()
+                        reply.append("\r\n")
+                        answer = cli.handle_line(text)
+                        if answer:
+                            reply.append(answer.replace("\r\n", "\n").replace("\n", "\r\n"))
+                            if not answer.endswith("\n"):
+                                reply.append("\r\n")
+                        if cli.closed:
+                            break
+                        reply.append(cli.prompt())
+                    elif ch in "\x08\x7f":
+                        if line:
+                            line.pop()
+                            if cli.echo:
+                                reply.append("\x08 \x08")
+                    elif ch == "\x03":
+                        line.clear()
+                        reply.append("\r\n" + cli.prompt())
+                    elif ch >= " " or ch == "\t":
+                        line.append(ch)
                         if cli.echo:
-                            reply.append("\x08 \x08")
-                elif ch == "\x03":
-                    line.clear()
-                    reply.append("\r\n" + cli.prompt())
-                elif ch >= " " or ch == "\t":
-                    line.append(ch)
-                    if cli.echo:
-                        reply.append(ch)
+                            reply.append(ch)
             if reply:
                 out.write("".join(reply))
             if cli.closed:

@@ -139,11 +139,15 @@ def start_lab(tmp: Path, secrets_file: Path, templates_dir: Path | None = None,
 
 
 def config_commands(lab: Lab, device: str) -> list[str]:
-    """Config-changing command lines a simulated device received."""
+    """Config-changing commands a simulated device received (a RouterOS line holding several,
+    `;`-separated, counts as each of them)."""
     sys.path.insert(0, str(ROOT))
+    from lab.ssh_sim.routeros import split_commands
     from lab.ssh_sim.state import read_command_log
 
-    lines = read_command_log(lab.state_dir, device)
+    lines = [part.strip() for line in read_command_log(lab.state_dir, device)
+             for part in ([text for text, _ in split_commands(line)]
+                          if line.startswith("/") else [line])]
     return [line for line in lines
             if re.search(r"\s(add|set|remove|enable|disable)\b", line)
             or line.startswith(("configure", "conf t", "hostname", "interface", "vlan", "no "))]
