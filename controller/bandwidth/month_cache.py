@@ -82,6 +82,13 @@ def month_figures(session: Session, inventory: Inventory, month: date,
     return stats, {}
 
 
+def closed_month_version(session: Session, month: date) -> str | None:
+    """The version of a closed month's cached figures (None: not cached): it changes whenever
+    they are computed again, so whatever was derived from the same samples may be reused."""
+    row = session.get(BandwidthMonthFigures, f"{month:%Y-%m}")
+    return None if row is None else f"{row.month}:{row.fingerprint}:{row.computed_at.isoformat()}"
+
+
 def _store(session: Session, month: str, key: str, figures: str, start_ts: int, end_ts: int,
            uses_5m: bool) -> None:
     """Insert or replace the month's row (an upsert: two processes caching the same month at
