@@ -129,7 +129,8 @@ class Settings(BaseSettings):
     # RADIUS (adapter radius, issue #19): FreeRADIUS asks the admin app's /api/radius/*
     radius_rest_from: str = Field(
         "127.0.0.1/32,::1/128", description="Addresses (comma-separated networks) that may call "
-        "/api/radius/*: the FreeRADIUS hosts. The TCP peer counts, never X-Forwarded-For")
+        "/api/radius/*: the FreeRADIUS hosts. The TCP peer counts (behind a proxy in "
+        "SIMPUL_TRUSTED_PROXIES, that proxy's X-Forwarded-For), never a client's own header")
     radius_credential_ttl_s: int = Field(
         120, ge=10, le=3600, description="How long the one-time credential the browser posts "
         "to the NAS stays usable")

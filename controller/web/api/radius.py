@@ -1,8 +1,9 @@
 """What FreeRADIUS's rlm_rest asks (adapter radius, issue #19): authorize, authenticate,
 accounting and post-auth. Only the FreeRADIUS host may call: its bearer token (secret
-radius_rest_token) AND its TCP peer address in SIMPUL_RADIUS_REST_FROM; X-Forwarded-For never
-counts here. The NAS is named by FreeRADIUS (the client's shortname, a hotspot name), never by
-the NAS itself.
+radius_rest_token) AND its address in SIMPUL_RADIUS_REST_FROM: the TCP peer, or behind a proxy
+in SIMPUL_TRUSTED_PROXIES the address that proxy puts in X-Forwarded-For (uvicorn's rewrite;
+HAProxy drops the client's own header), never what a client writes. The NAS is named by
+FreeRADIUS (the client's shortname, a hotspot name), never by the NAS itself.
 
 Status codes are what rlm_rest turns into module results (FreeRADIUS 3.2 mods-available/rest):
 authorize/authenticate 2xx -> ok/updated (2xx bodies are attributes), 401 -> reject,
