@@ -31,8 +31,9 @@ async def gateway_reconciler(ctx: Context) -> None:
     while True:
         try:
             report = await asyncio.to_thread(portal.reconciler.reconcile)
-            if report.added or report.removed:
-                log.info("reconciler: +%d -%d", report.added, report.removed)
+            if report.added or report.removed or report.ended:
+                log.info("reconciler: +%d -%d, %d silent RADIUS session(s) ended",
+                         report.added, report.removed, report.ended)
         except Exception as exc:
             _round_failed("reconciler", exc)
         await asyncio.sleep(ctx.settings.portal_reconcile_interval_s)

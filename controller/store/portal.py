@@ -46,7 +46,8 @@ class PortalSession(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_activity_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    end_reason: Mapped[str | None] = mapped_column(String(16))  # timeout|idle|quota|engineer|...
+    # timeout|idle|quota|engineer|removed; RADIUS: logout|nas-reset|nas-lost|nas-stop|nas-silent
+    end_reason: Mapped[str | None] = mapped_column(String(16))
     bytes_up: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)
     # Last raw counter values read from the gateway (they restart when an element is re-added).

@@ -10,12 +10,10 @@ The citizen's browser is an HTTP client on its own loopback address (the host ta
 
 from __future__ import annotations
 
-import asyncio
 import html.parser
 import http.client
 import random
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +27,10 @@ from captive_portal.gateways.base import Client, Grant
 from captive_portal.gateways.mikrotik import MikrotikGateway
 from captive_portal.service import Portal, install_portal
 from controller.context import Context
-from controller.devices.host_keys import known_hosts_path, trust_device
 from controller.jobs import ConfigJobs
 from controller.settings import Settings
-from lab.ssh_sim import load_extensions, start_device
-from lab.ssh_sim.server import host_key
 from tests.conftest import free_port, move_device
+from tests.integration.radius_lab import simulated_router
 
 pytestmark = pytest.mark.integration
 
@@ -124,38 +120,17 @@ def hotspot(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterato
     settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
                         portal_url=PORTAL, portal_sms_outbox=tmp_path / "outbox.jsonl")
     ctx = Context.open(settings)
-    loop = asyncio.new_event_loop()
-    listeners = []
-
-    async def run() -> None:
-        load_extensions()
-        key = host_key(tmp_path / "sim" / "host_key")
-        listeners.append(await start_device(ctx.inventory.devices[DEVICE], ctx.inventory,
-                                            ctx.secrets, tmp_path / "sim", key,
-                                            hotspot_http=(address, http_port)))
-
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=30)
-    trust_device(known_hosts_path(settings.data_dir), DEVICE, address, port)
-    portal = Portal(ctx)
-    install_portal(portal)
-    gateway = portal.gateways.get(HOTSPOT)
-    assert isinstance(gateway, MikrotikGateway)
     try:
-        yield Hotspot(ctx, portal, gateway, address, http_port, octet)
+        with simulated_router(ctx, DEVICE, tmp_path / "sim", (address, http_port)):
+            portal = Portal(ctx)
+            install_portal(portal)
+            gateway = portal.gateways.get(HOTSPOT)
+            assert isinstance(gateway, MikrotikGateway)
+            try:
+                yield Hotspot(ctx, portal, gateway, address, http_port, octet)
+            finally:
+                portal.close()
     finally:
-        portal.close()
-
-        async def shutdown() -> None:
-            for listener in listeners:
-                listener.close()
-                await listener.wait_closed()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
         ctx.close()
 
 

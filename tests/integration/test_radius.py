@@ -11,7 +11,6 @@ sets a 5G daily quota so the Gigawords attribute is exercised).
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 import random
@@ -20,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from pyrad import packet
 from pyrad.dictionary import Dictionary
 from sqlalchemy import select
@@ -39,12 +36,19 @@ from controller.context import Context
 from controller.inventory import check_inventory
 from controller.radius_config import build_config
 from controller.secrets import SecretStore, generate_missing
-from controller.serve import _server
 from controller.settings import Settings
 from controller.store.portal import PortalSession
 from controller.web.app import create_admin_app
 from exporters.collectors import register_collectors
 from tests.conftest import DEMO_INVENTORY, free_port
+from tests.integration.radius_lab import (
+    free_udp_port,
+    freeradius,
+    hotspot_bytes_metric,
+    radius_hotspot,
+    require_freeradius,
+    serving,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -52,12 +56,6 @@ HOTSPOT = "pasar-besar"
 NAS_LOGIN = "http://wifi-pasar-besar.kualakahayan.go.id/login"
 GIGAWORD = 2**32
 QUOTA = 5_000_000_000  # 5G: units.py counts powers of 1000
-
-
-def free_udp_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -75,20 +73,15 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    if shutil.which("freeradius") is None or shutil.which("radclient") is None:
-        pytest.skip("needs freeradius and radclient (freeradius, freeradius-utils)")
+    require_freeradius()
     tmp = tmp_path_factory.mktemp("radius")
     inventory_dir = tmp / "inventory"
     shutil.copytree(DEMO_INVENTORY, inventory_dir)
     coa_port = free_udp_port("127.0.0.1")
-    path = inventory_dir / "hotspots.yaml"
-    data = yaml.safe_load(path.read_text())
-    [hotspot] = [h for h in data["hotspots"] if h["name"] == HOTSPOT]
     # radclient's packets come from 127.0.0.1 (the loopback route's source address)
-    hotspot.update({"adapter": "radius", "daily_quota": {"time": "4h", "bytes": "5G"},
-                    "radius": {"secret": "radius_pasar_besar", "server": "127.0.0.1",
-                               "nas_address": "127.0.0.1", "coa_port": coa_port}})
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    radius_hotspot(inventory_dir, HOTSPOT, daily_quota={"time": "4h", "bytes": "5G"},
+                   radius={"secret": "radius_pasar_besar", "server": "127.0.0.1",
+                           "nas_address": "127.0.0.1", "coa_port": coa_port})
     secrets_file = tmp / "secrets.yaml"
     inventory, _ = check_inventory(inventory_dir)
     generate_missing(secrets_file, inventory.secret_names() | {"radius_rest_token"})
@@ -106,38 +99,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     register_collectors(ctx, portal=lambda: portal_for(ctx))
     from captive_portal.app import create_portal_app
 
-    servers = [_server(create_admin_app(ctx), admin_listen, settings),
-               _server(create_portal_app(ctx), portal_listen, settings)]
-    threads = [threading.Thread(target=asyncio.run, args=(s.serve(),), daemon=True)
-               for s in servers]
-    for thread in threads:
-        thread.start()
     auth_port, acct_port = free_udp_port(radius), free_udp_port(radius)
     conf = tmp / "freeradius"
     build_config(conf, ctx.inventory, secrets, listen=radius, auth_port=auth_port,
                  acct_port=acct_port, rest_url=f"http://{admin_listen}")
-    log = (tmp / "freeradius.log").open("w")
-    # -X (debug) only on demand: its log shows the REST bearer token.
-    debug = ["-X"] if os.environ.get("SIMPUL_TEST_RADIUS_DEBUG") else ["-f"]
-    daemon = subprocess.Popen(["freeradius", *debug, "-d", str(conf)], stdout=log,
-                              stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
-        while not all(s.started for s in servers) or \
-                "Ready to process requests" not in (tmp / "freeradius.log").read_text():
-            assert daemon.poll() is None, (tmp / "freeradius.log").read_text()
-            assert time.monotonic() < deadline, "listeners or FreeRADIUS did not start"
-            time.sleep(0.05)
-        yield Lab(ctx, f"http://{portal_listen}", f"http://{admin_listen}", radius, auth_port,
-                  acct_port, secrets.require("radius_pasar_besar"), conf, coa_port)
+        with serving([(create_admin_app(ctx), admin_listen),
+                      (create_portal_app(ctx), portal_listen)], settings), \
+                freeradius(conf, tmp / "freeradius.log",
+                           debug=bool(os.environ.get("SIMPUL_TEST_RADIUS_DEBUG"))):
+            yield Lab(ctx, f"http://{portal_listen}", f"http://{admin_listen}", radius,
+                      auth_port, acct_port, secrets.require("radius_pasar_besar"), conf,
+                      coa_port)
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
-        log.close()
-        for server in servers:
-            server.should_exit = True
-        for thread in threads:
-            thread.join(timeout=30)
         ctx.close()
 
 
@@ -248,13 +222,7 @@ def test_wrong_secret_gets_no_answer(lab: Lab) -> None:
 
 
 def metric(lab: Lab, direction: str) -> float:
-    text = httpx.get(f"{lab.admin_url}/metrics", timeout=30).text
-    found = re.search(rf'^simpul_hotspot_client_bytes_total\{{direction="{direction}",'
-                      rf'hotspot="{HOTSPOT}"\}} (\S+)$', text, re.M)
-    if found is None:
-        found = re.search(rf'^simpul_hotspot_client_bytes_total\{{hotspot="{HOTSPOT}",'
-                          rf'direction="{direction}"\}} (\S+)$', text, re.M)
-    return float(found.group(1)) if found else 0.0
+    return hotspot_bytes_metric(lab.admin_url, HOTSPOT, direction)
 
 
 def test_accounting_bytes_reach_the_session_and_metrics_and_quota_rejects(lab: Lab) -> None:

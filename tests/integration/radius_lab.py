@@ -1,0 +1,139 @@
+"""Set-up the RADIUS integration tests share: Simpul's apps on loopback listeners, FreeRADIUS
+started from a config directory built from deploy/freeradius/, a hotspot switched to adapter
+radius in an inventory copy, and the lab's simulated RouterOS on a test address."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from controller.context import Context
+from controller.devices.host_keys import known_hosts_path, trust_device
+from controller.serve import _server
+from controller.settings import Settings
+
+
+def free_udp_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def require_freeradius() -> None:
+    if shutil.which("freeradius") is None or shutil.which("radclient") is None:
+        pytest.skip("needs freeradius and radclient (freeradius, freeradius-utils)")
+
+
+def radius_hotspot(inventory_dir: Path, name: str, **fields: Any) -> None:
+    """Switch a hotspot of an inventory copy to adapter radius, with `fields` (its radius
+    block, a daily quota ...) set."""
+    path = inventory_dir / "hotspots.yaml"
+    data = yaml.safe_load(path.read_text())
+    [hotspot] = [h for h in data["hotspots"] if h["name"] == name]
+    hotspot.update({"adapter": "radius", **fields})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def hotspot_bytes_metric(admin_url: str, hotspot: str, direction: str) -> float:
+    """simpul_hotspot_client_bytes_total of a hotspot and direction on /metrics (0 if absent)."""
+    text = httpx.get(f"{admin_url}/metrics", timeout=30).text
+    for labels in (f'direction="{direction}",hotspot="{hotspot}"',
+                   f'hotspot="{hotspot}",direction="{direction}"'):
+        found = re.search(rf"^simpul_hotspot_client_bytes_total\{{{labels}\}} (\S+)$", text,
+                          re.M)
+        if found:
+            return float(found.group(1))
+    return 0.0
+
+
+@contextmanager
+def serving(apps: list[tuple[Any, str]], settings: Settings) -> Iterator[None]:
+    """ASGI apps on their listen addresses (host:port), each in a thread, until the block
+    ends."""
+    servers = [_server(app, listen, settings) for app, listen in apps]
+    threads = [threading.Thread(target=asyncio.run, args=(s.serve(),), daemon=True)
+               for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not all(s.started for s in servers):
+            assert time.monotonic() < deadline, "listeners did not start"
+            time.sleep(0.05)
+        yield
+    finally:
+        for server in servers:
+            server.should_exit = True
+        for thread in threads:
+            thread.join(timeout=30)
+
+
+@contextmanager
+def freeradius(conf: Path, log_path: Path, debug: bool = False) -> Iterator[None]:
+    """FreeRADIUS in the foreground with `-d conf`, until the block ends. `debug` (-X) only on
+    demand: its log shows the REST bearer token."""
+    log = log_path.open("w")
+    daemon = subprocess.Popen(["freeradius", "-X" if debug else "-f", "-d", str(conf)],
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while "Ready to process requests" not in log_path.read_text():
+            assert daemon.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "FreeRADIUS did not start"
+            time.sleep(0.05)
+        yield
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+        log.close()
+
+
+@contextmanager
+def simulated_router(ctx: Context, name: str, state_dir: Path,
+                     hotspot_http: tuple[str, int] | None = None) -> Iterator[Any]:
+    """The lab's RouterOS for an inventory device (its SSH, RADIUS runtime and, with
+    `hotspot_http`, its hotspot's HTTP), its host key trusted; yields the simulated device."""
+    from lab.ssh_sim import load_extensions, start_device
+    from lab.ssh_sim.routeros_radius import RUNTIMES
+    from lab.ssh_sim.server import host_key
+
+    device = ctx.inventory.devices[name]
+    loop = asyncio.new_event_loop()
+    listeners = []
+
+    async def run() -> None:
+        load_extensions()
+        key = host_key(state_dir / "host_key")
+        listeners.append(await start_device(device, ctx.inventory, ctx.secrets, state_dir,
+                                            key, hotspot_http=hotspot_http))
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=30)
+        trust_device(known_hosts_path(ctx.settings.data_dir), name, str(device.mgmt_address),
+                     device.mgmt_port)
+        yield next((r.device for r in list(RUNTIMES.values()) if r.device.name == name), None)
+    finally:
+        async def shutdown() -> None:
+            for listener in listeners:
+                listener.close()
+                await listener.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
