@@ -6,6 +6,7 @@ tests/integration is marked `integration`, under tests/browser `browser`: the fa
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -119,6 +120,17 @@ def demo_inventory(tmp_path: Path) -> Path:
     target = tmp_path / "inventory"
     shutil.copytree(DEMO_INVENTORY, target)
     return target
+
+
+def pasar_besar_over_ssh(inventory: Path) -> None:
+    """The demo's Pasar Besar (adapter radius) on the SSH adapter instead, in a copy of the
+    inventory: for tests of the portal's own SSH path and of the reconciler's allowed sets
+    (a radius hotspot's sessions follow the NAS's accounting)."""
+    hotspots = inventory / "hotspots.yaml"
+    text = re.sub(r"adapter: radius[^\n]*\n  radius: \{[^}]*\}\n", "adapter: mikrotik\n",
+                  hotspots.read_text(), count=1)
+    assert "adapter: radius" not in text
+    hotspots.write_text(text)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, pasar_besar_over_ssh
 from tests.integration.config_lab import Lab, start_lab
 
 pytestmark = pytest.mark.integration
@@ -27,11 +27,7 @@ def demo(tmp_path: Path, demo_secrets: Path) -> Iterator[tuple[Lab, str, str]]:
     lab = start_lab(tmp_path, demo_secrets)
     # The portal's own SSH login path (adapter mikrotik) at Pasar Besar, which the demo runs
     # over RADIUS (issue #19); the RADIUS path has its own tests.
-    hotspots = Path(lab.env["SIMPUL_INVENTORY_DIR"]) / "hotspots.yaml"
-    text = re.sub(r"adapter: radius[^\n]*\n  radius: \{[^}]*\}\n", "adapter: mikrotik\n",
-                  hotspots.read_text(), count=1)
-    assert "adapter: radius" not in text
-    hotspots.write_text(text)
+    pasar_besar_over_ssh(Path(lab.env["SIMPUL_INVENTORY_DIR"]))
     portal, admin = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
     lab.env.update({"SIMPUL_PORTAL_DEMO_HOTSPOT": "pasar-besar",
                     "SIMPUL_PORTAL_LISTEN": portal, "SIMPUL_PORTAL_URL": f"http://{portal}",

@@ -17,12 +17,16 @@ from captive_portal.sms import OutboxSender
 from controller.context import Context
 from controller.settings import Settings
 from exporters.collectors import PortalCollector
+from tests.conftest import pasar_besar_over_ssh
 
 pytestmark = pytest.mark.integration
 
 
 def test_portal_flows_on_each_database(store_url: str, tmp_path: Path, demo_inventory: Path,
                                        demo_secrets: Path) -> None:
+    # Pasar Besar's three login modes over the SSH adapter: the demo runs it over RADIUS,
+    # whose sessions the reconciler leaves to the NAS's accounting (test_radius_reconcile).
+    pasar_besar_over_ssh(demo_inventory)
     ctx = Context.open(Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
                                 database_url=store_url, portal_url="http://portal.test"))
     gateway = MemoryGateway()
