@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,21 +198,31 @@ def test_graphs_and_the_network_map(server: tuple[str, str], tmp_path: Path) -> 
             assert not [e for e in errors if "Content Security Policy" in e], errors
 
             # -- without JavaScript: the numbers as a table, ranges as links
-            plain = browser.new_context(java_script_enabled=False,
-                                        viewport={"width": 1366, "height": 900})
-            plain.add_cookies(page.context.cookies())
-            nojs = plain.new_page()
-            nojs.goto(f"{base}/sites/{SITE}?range=7d")
-            rows = nojs.locator(".series-table tr")
-            expect(rows).to_have_count(8)  # header + 7 days
+            rows = week_without_js(browser, page, f"{base}/sites/{SITE}?range=7d",
+                                   shots / "4-site-no-js.png")
             expect(rows.nth(2)).to_contain_text("10 Mbit/s")
-            nojs.screenshot(path=str(shots / "4-site-no-js.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(shots / "failure.png"), full_page=True)
             print("browser errors:", errors)
             raise
         finally:
             browser.close()
+
+
+def week_without_js(browser: Any, page: Any, url: str, shot: Path) -> Any:
+    """A 7-day graph page with JavaScript off, as the logged-in `page`: its table's rows
+    (a header and one row per day), after a screenshot."""
+    from playwright.sync_api import expect
+
+    plain = browser.new_context(java_script_enabled=False,
+                                viewport={"width": 1366, "height": 900})
+    plain.add_cookies(page.context.cookies())
+    nojs = plain.new_page()
+    nojs.goto(url)
+    rows = nojs.locator(".series-table tr")
+    expect(rows).to_have_count(8)  # header + 7 days
+    nojs.screenshot(path=str(shot), full_page=True)
+    return rows
 
 
 def seed_interfaces(url: str) -> None:
@@ -299,16 +310,12 @@ def test_isp_link_and_interface_graphs(server: tuple[str, str], tmp_path: Path) 
             assert not errors, errors
 
             # -- without JavaScript: the numbers as a table
-            plain = browser.new_context(java_script_enabled=False,
-                                        viewport={"width": 1366, "height": 900})
-            plain.add_cookies(page.context.cookies())
-            nojs = plain.new_page()
-            nojs.goto(f"{base}/graph?kind=interface&device=setda-r1&interface=ether1&range=7d")
-            rows = nojs.locator(".series-table tr")
-            expect(rows).to_have_count(8)  # header + 7 days
+            rows = week_without_js(
+                browser, page,
+                f"{base}/graph?kind=interface&device=setda-r1&interface=ether1&range=7d",
+                shots / "7-interface-no-js.png")
             expect(rows.nth(2)).to_contain_text("12 Mbit/s")
             expect(rows.nth(2)).to_contain_text("1 Gbit/s / 1 Gbit/s")
-            nojs.screenshot(path=str(shots / "7-interface-no-js.png"), full_page=True)
         except Exception:
             page.screenshot(path=str(shots / "failure-links.png"), full_page=True)
             print("browser errors:", errors)

@@ -14,10 +14,11 @@ from controller.context import Context
 from controller.settings import Settings
 from controller.store.bandwidth import Interface1h, Interface5m
 from controller.store.users import add_user
-from controller.web.app import create_admin_app
+from tests.unit import test_series_api
 from tests.unit.bandwidth_helpers import write_mini
-from tests.unit.test_web import PASSWORD, log_in
+from tests.unit.test_web import PASSWORD
 
+client = test_series_api.client  # a fixture: siti logged in, on this module's ctx
 MONDAY = 1793577600  # 2026-11-02 00:00 UTC = Monday 07:00 WIB
 CONTRACT = """contracts:
 - name: kontrak-uji
@@ -60,13 +61,6 @@ def ctx(tmp_path: Path, demo_secrets: Path, store_url: str, monkeypatch: pytest.
         ])
     yield context
     context.close()
-
-
-@pytest.fixture
-def client(ctx: Context) -> TestClient:
-    test_client = TestClient(create_admin_app(ctx))
-    log_in(test_client, "siti")
-    return test_client
 
 
 def get(client: TestClient, **params: object) -> dict:  # type: ignore[type-arg]

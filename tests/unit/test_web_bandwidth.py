@@ -47,18 +47,25 @@ def ctx(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[Co
     """The demo inventory (a private copy: accepting edits it) and a month of traffic:
     setwan (30M/15M) idles at 1M/0.4M all month; bpbd (20M/10M) runs 19M/6M in office
     hours and 1M/0.4M otherwise. No other office has data."""
-    settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets, allowed_hosts="testserver")
-    context = Context.open(settings)
-    with context.store.session() as session:
-        for name, role in (("budi", "operator"), ("siti", "viewer")):
-            add_user(session, name, PASSWORD, role, actor="test")
-        session.execute(insert(Bandwidth5m), month_rows("setwan", (1 * M, 0.4 * M),
-                                                        (1 * M, 0.4 * M)))
-        session.execute(insert(Bandwidth5m), month_rows("bpbd", (19 * M, 6 * M),
-                                                        (1 * M, 0.4 * M)))
+    context = month_context(tmp_path, demo_inventory, demo_secrets,
+                            {"budi": "operator", "siti": "viewer"},
+                            [*month_rows("setwan", (1 * M, 0.4 * M), (1 * M, 0.4 * M)),
+                             *month_rows("bpbd", (19 * M, 6 * M), (1 * M, 0.4 * M))])
     yield context
     context.close()
+
+
+def month_context(tmp_path: Path, inventory: Path, secrets: Path, users: dict[str, str],
+                  rows: list[dict[str, object]]) -> Context:
+    """The demo inventory (a private copy) with these users (name: role) and 5-minute rows."""
+    settings = Settings(data_dir=tmp_path / "data", inventory_dir=inventory,
+                        secrets_file=secrets, allowed_hosts="testserver")
+    context = Context.open(settings)
+    with context.store.session() as session:
+        for name, role in users.items():
+            add_user(session, name, PASSWORD, role, actor="test")
+        session.execute(insert(Bandwidth5m), rows)
+    return context
 
 
 @pytest.fixture

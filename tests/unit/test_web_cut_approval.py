@@ -14,16 +14,22 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from controller.context import Context
-from controller.settings import Settings
-from controller.store.bandwidth import Bandwidth5m
 from controller.store.models import AuditLog
-from controller.store.users import add_user
-from controller.web.app import create_admin_app
-from tests.unit.test_web import PASSWORD, log_in
-from tests.unit.test_web_bandwidth import OCTOBER, M, cells, month_rows, row_of
+from tests.unit import test_web_bandwidth
+from tests.unit.test_web import log_in
+from tests.unit.test_web_bandwidth import (
+    OCTOBER,
+    M,
+    cells,
+    month_context,
+    month_rows,
+    row_of,
+)
+
+client = test_web_bandwidth.client  # the bandwidth pages' client fixture, on this module's ctx
 
 
 @pytest.fixture
@@ -31,21 +37,11 @@ def ctx(tmp_path: Path, demo_inventory: Path, demo_secrets: Path) -> Iterator[Co
     """The demo inventory (a private copy) and October 2026 with bpbd (protected, 20M/10M)
     idling at 1M/0.4M all month, so the plan proposes cutting it; operators budi and ani,
     viewer siti."""
-    settings = Settings(data_dir=tmp_path / "data", inventory_dir=demo_inventory,
-                        secrets_file=demo_secrets, allowed_hosts="testserver")
-    context = Context.open(settings)
-    with context.store.session() as session:
-        for name, role in (("budi", "operator"), ("ani", "operator"), ("siti", "viewer")):
-            add_user(session, name, PASSWORD, role, actor="test")
-        session.execute(insert(Bandwidth5m), month_rows("bpbd", (1 * M, 0.4 * M),
-                                                        (1 * M, 0.4 * M)))
+    context = month_context(tmp_path, demo_inventory, demo_secrets,
+                            {"budi": "operator", "ani": "operator", "siti": "viewer"},
+                            month_rows("bpbd", (1 * M, 0.4 * M), (1 * M, 0.4 * M)))
     yield context
     context.close()
-
-
-@pytest.fixture
-def client(ctx: Context) -> TestClient:
-    return TestClient(create_admin_app(ctx))
 
 
 def allocation_of(ctx: Context, site: str) -> str:
