@@ -145,9 +145,14 @@ def radclient(lab: Lab, kind: str, attributes: dict[str, str], secret: str | Non
     if message_authenticator:
         lines.append("Message-Authenticator = 0x00")
     port = lab.auth_port if kind == "auth" else lab.acct_port
+    # The secret from a file (-S), never an argument: a generated secret may start with '-',
+    # which radclient took for an option (6 failures in one ./test run), and argv is public.
+    secret_file = lab.conf.parent / "radclient-secret"
+    secret_file.touch(mode=0o600)
+    secret_file.write_text(secret or lab.secret)
     result = subprocess.run(
-        ["radclient", "-d", str(lab.conf), "-t", "2", "-r", "1", "-x",
-         f"{lab.radius}:{port}", kind, secret or lab.secret],
+        ["radclient", "-d", str(lab.conf), "-t", "2", "-r", "1", "-x", "-S", str(secret_file),
+         f"{lab.radius}:{port}", kind],
         input="\n".join(lines), capture_output=True, text=True, timeout=60)
     received = re.search(r"Received (\S+) Id", result.stdout)
     if received is None:
