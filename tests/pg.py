@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -20,27 +20,28 @@ def _pg_bin(name: str) -> str | None:
     return found[-1] if found else shutil.which(name)
 
 
-def _run_as(user: str | None) -> dict[str, object]:
+def _run_as(user: str | None) -> Callable[[], None] | None:
+    """The preexec_fn that makes a child run as `user` (None: as this process)."""
     if user is None:
-        return {}
+        return None
     entry = pwd.getpwnam(user)
 
     def demote() -> None:
         os.setgid(entry.pw_gid)
         os.setuid(entry.pw_uid)
 
-    return {"preexec_fn": demote}
+    return demote
 
 
-# port -> (pg_ctl, data dir, pg_ctl start options, run-as options) of the servers running now
-_RUNNING: dict[int, tuple[str, str, list[str], dict[str, object]]] = {}
+# port -> (pg_ctl, data dir, pg_ctl start options, run-as preexec_fn) of the servers running now
+_RUNNING: dict[int, tuple[str, str, list[str], Callable[[], None] | None]] = {}
 
 
 def _pg_ctl(port: int, *action: str) -> None:
     pg_ctl, datadir, start_opts, opts = _RUNNING[port]
     args = [*start_opts, "start"] if action == ("start",) else list(action)
     subprocess.run([pg_ctl, "-D", datadir, *args],  # type: ignore[call-overload]
-                   check=True, capture_output=True, **opts)
+                   check=True, capture_output=True, preexec_fn=opts)
 
 
 def stop_postgres(port: int) -> None:
@@ -69,7 +70,7 @@ def postgres_server(port: int) -> Iterator[str]:
     opts = _run_as(user)
     try:
         subprocess.run([initdb, "-D", datadir, "-U", "simpul", "--auth=trust", "-E", "UTF8"],
-                       check=True, capture_output=True, **opts)  # type: ignore[arg-type]
+                       check=True, capture_output=True, preexec_fn=opts)
         start = ["-l", os.path.join(base, "log"), "-w", "-t", "60", "-o",
                  f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off"]
         _RUNNING[port] = (pg_ctl, datadir, start, opts)
@@ -89,5 +90,5 @@ def postgres_server(port: int) -> Iterator[str]:
     finally:
         _RUNNING.pop(port, None)
         subprocess.run([pg_ctl, "-D", datadir, "-m", "immediate", "stop"],
-                       capture_output=True, **opts)  # type: ignore[arg-type]
+                       capture_output=True, preexec_fn=opts)
         shutil.rmtree(base, ignore_errors=True)
