@@ -152,10 +152,14 @@ async def reconciler_round(ctx: Context) -> None:
         log.info("reconciler: +%d -%d", report.added, report.removed)
 
 
-async def sweep_stalled(app: procrastinate.App, stalled_after_s: float) -> int:
-    """Queue again every job whose worker's heartbeat is older than `stalled_after_s`."""
-    stalled = list(await app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=stalled_after_s))
+async def sweep_stalled(app: procrastinate.App, stalled_after_s: float,
+                        own_worker_id: int | None = None) -> int:
+    """Queue again every job whose worker's heartbeat is older than `stalled_after_s`, except
+    those of `own_worker_id`: the worker running the sweep is alive, even if a starved host
+    delayed its own heartbeat (its jobs are still running here)."""
+    stalled = [job for job in await app.job_manager.get_stalled_jobs(
+        seconds_since_heartbeat=stalled_after_s)
+        if own_worker_id is None or job.worker_id != own_worker_id]
     for job in stalled:
         log.warning("job %s (%s %s) stalled: its worker stopped; queued again", job.id,
                     job.task_name, job.task_kwargs)
@@ -224,9 +228,10 @@ def worker_app(ctx: Context, pool: ThreadPoolExecutor) -> procrastinate.App:
                                               include_cancelled=True, include_aborted=True)
 
     @app.periodic(cron=cron_every(max(1.0, stalled_after_s / 2)), periodic_id="sweep")
-    @app.task(name="simpul.sweep_stalled", queueing_lock="simpul.sweep_stalled")
-    async def sweep_task(timestamp: int) -> int:
-        return await sweep_stalled(app, stalled_after_s)
+    @app.task(name="simpul.sweep_stalled", queueing_lock="simpul.sweep_stalled",
+              pass_context=True)
+    async def sweep_task(context: procrastinate.JobContext, timestamp: int) -> int:
+        return await sweep_stalled(app, stalled_after_s, context.job.worker_id)
 
     return app
 
