@@ -101,6 +101,10 @@ class Settings(BaseSettings):
         10.0, gt=0, description="SSH to a hotspot gateway: TCP connect, banner and auth each")
     portal_gateway_read_timeout_s: float = Field(
         30.0, gt=0, description="SSH to a hotspot gateway: one command's answer")
+    portal_gateway_retry_s: float = Field(
+        10.0, ge=0, description="A hotspot gateway that could not be reached over SSH counts "
+        "as down this long: logins are refused at once (503) instead of each waiting for a "
+        "connect timeout; then one caller tries again")
     portal_retention_days: int = Field(90, ge=1, description="Delete ended sessions after it")
     portal_login_rate_per_min: int = Field(10, ge=1, description="Per client, logins and OTP")
     portal_otp_ttl_s: int = Field(300, ge=30)

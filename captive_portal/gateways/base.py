@@ -25,11 +25,14 @@ def redact(text: str) -> str:
 @dataclass(frozen=True)
 class SshTimeouts:
     """How long a gateway's SSH may take: to connect (TCP, banner, auth) and to answer one
-    command. A login waits on these when the gateway's SSH hangs, so they are settings
-    (SIMPUL_PORTAL_GATEWAY_CONNECT_TIMEOUT_S, SIMPUL_PORTAL_GATEWAY_READ_TIMEOUT_S)."""
+    command; and how long a gateway that could not be reached counts as down (every caller
+    is refused at once, then one tries again). A login waits on the first two when the
+    gateway's SSH hangs, so they are settings (SIMPUL_PORTAL_GATEWAY_CONNECT_TIMEOUT_S,
+    SIMPUL_PORTAL_GATEWAY_READ_TIMEOUT_S, SIMPUL_PORTAL_GATEWAY_RETRY_S)."""
 
     connect_s: float = 10.0
     read_s: float = 30.0
+    retry_s: float = 10.0
 
 
 class GatewayError(Exception):

@@ -56,7 +56,8 @@ class GatewayPool:
                                              self.ctx.secrets,
                                              known_hosts_path(settings.data_dir),
                                              SshTimeouts(settings.portal_gateway_connect_timeout_s,
-                                                         settings.portal_gateway_read_timeout_s))
+                                                         settings.portal_gateway_read_timeout_s,
+                                                         settings.portal_gateway_retry_s))
                 identify_with = getattr(adapter, "identify_with", None)
                 if identify_with is not None and self.identify is not None:
                     identify_with(partial(self.identify, hotspot_name))
