@@ -59,7 +59,10 @@ async def serve_hotspot(router: RouterOSDevice, host: str, port: int) -> asyncio
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+            first = await asyncio.wait_for(reader.readexactly(1), timeout=10)
+            if first == b"\x16":  # a TLS handshake (a browser trying https:// first): no HTTP
+                return
+            head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
             length = re.search(rb"(?im)^content-length:\s*(\d{1,6})\s*$", head)
             body = await asyncio.wait_for(reader.readexactly(int(length[1])), timeout=10) \
                 if length else b""
