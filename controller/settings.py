@@ -148,6 +148,10 @@ class Settings(BaseSettings):
         "127.0.0.1", description="Address FreeRADIUS listens on (simpul radius config)")
     radius_auth_port: int = Field(1812, ge=1, le=65535)
     radius_acct_port: int = Field(1813, ge=1, le=65535)
+    radius_disconnect_source: str | None = Field(
+        None, description="Local address Simpul sends RFC 5176 Disconnect-Requests from. It "
+        "must be the address the NAS knows as its RADIUS server (the FreeRADIUS host): "
+        "MikroTik takes them only from a /radius server's address. Empty: the OS chooses")
     # Accountability: the command-centre wall and the public page (controller/accountability/)
     public_url: str = Field(
         "", description="Absolute URL where a reverse proxy publishes /publik; the portal's "
@@ -205,6 +209,17 @@ class Settings(BaseSettings):
         if self.portal_tls_cert is None or self.portal_tls_key is None:
             return None
         return self.portal_tls_cert, self.portal_tls_key
+
+    @field_validator("radius_disconnect_source")
+    @classmethod
+    def _source_is_an_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError(f"SIMPUL_RADIUS_DISCONNECT_SOURCE {value!r} is not an IP address "
+                             "(the local address Disconnect-Requests leave from)") from None
 
     @field_validator("trusted_proxies", "radius_rest_from")
     @classmethod

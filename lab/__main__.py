@@ -27,6 +27,10 @@ def up(
     directory: Annotated[Path | None, typer.Argument(
         help="Inventory directory [default: ./inventory]")] = None,
     only: Annotated[list[str] | None, typer.Option(help="Run only these components")] = None,
+    hotspot_http_port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="Serve each RouterOS hotspot gateway's hotspot HTTP (login "
+        "pages, /login) on its mgmt address and this port, with this machine's browser "
+        "(127.0.0.1) in its host table: the demo's citizen")] = None,
 ) -> None:
     """Start a simulator for every inventory device (loopback only) until Ctrl-C."""
     from lab.runner import LabContext, run_lab
@@ -46,7 +50,8 @@ def up(
         raise typer.Exit(1) from None
     state_dir = settings.data_dir / "lab"
     state_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(run_lab(LabContext(inventory, secrets, state_dir), only))
+    asyncio.run(run_lab(LabContext(inventory, secrets, state_dir,
+                                   hotspot_http_port=hotspot_http_port), only))
 
 
 @app.command("seed")

@@ -27,6 +27,7 @@ class LabContext:
     state_dir: Path  # per-device state the simulators keep between restarts
     ready: asyncio.Event | None = None
     real_linux: bool = False  # `linux` devices are real namespaces (lab.linux_gateways)
+    hotspot_http_port: int | None = None  # RouterOS hotspots' HTTP on their address (demo)
 
 
 LabComponent = Callable[[LabContext], Coroutine[Any, Any, None]]

@@ -58,6 +58,9 @@ class GatewayPool:
                                              SshTimeouts(settings.portal_gateway_connect_timeout_s,
                                                          settings.portal_gateway_read_timeout_s,
                                                          settings.portal_gateway_retry_s))
+                send_from = getattr(adapter, "send_from", None)
+                if send_from is not None:  # adapter radius: its Disconnect-Requests' source
+                    send_from(self.ctx.settings.radius_disconnect_source)
                 identify_with = getattr(adapter, "identify_with", None)
                 if identify_with is not None and self.identify is not None:
                     identify_with(partial(self.identify, hotspot_name))

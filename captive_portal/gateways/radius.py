@@ -53,6 +53,13 @@ class RadiusGateway:
         self._retries = retries
         self._dictionary = Dictionary(str(DICTIONARY))
         self._identify: Identify | None = None
+        self._source: str | None = None
+
+    def send_from(self, source: str | None) -> None:
+        """The local address Disconnect-Requests leave from (SIMPUL_RADIUS_DISCONNECT_SOURCE):
+        a NAS takes them only from its RADIUS server's address (MikroTik: a /radius entry's).
+        None: the OS chooses by its routes."""
+        self._source = source
 
     def identify_with(self, identify: Identify) -> None:
         """Where revoke() learns the session's User-Name and Acct-Session-Id (the portal's
@@ -106,6 +113,14 @@ class RadiusGateway:
         radius = PyradClient(server=self._nas, coaport=self._port, secret=self._secret,
                              dict=self._dictionary, retries=self._retries,
                              timeout=self._timeout_s, enforce_ma=True)
+        if self._source is not None:
+            try:
+                radius.bind((self._source, 0))
+            except OSError as exc:
+                radius._CloseSocket()
+                raise GatewayError(f"gateway {self.name}: cannot send from "
+                                   f"SIMPUL_RADIUS_DISCONNECT_SOURCE {self._source}: "
+                                   f"{exc.strerror or exc}") from None
         request = radius.CreateCoAPacket(code=packet.DisconnectRequest)
         request.add_message_authenticator()
         for key, value in attributes.items():
@@ -115,6 +130,8 @@ class RadiusGateway:
         except (Timeout, OSError) as exc:
             raise GatewayError(f"gateway {self.name}: no answer to Disconnect-Request "
                                f"({type(exc).__name__})") from None
+        finally:
+            radius._CloseSocket()
         return bool(reply.code == packet.DisconnectACK)
 
     def revoke(self, clients: Sequence[Client]) -> None:

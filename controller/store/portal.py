@@ -143,7 +143,8 @@ class RadiusLogin(Base):
     hotspot: Mapped[str] = mapped_column(String(63))
     username: Mapped[str] = mapped_column(String(32), unique=True)
     password_hash: Mapped[str] = mapped_column(String(64))  # sha256 of a 128-bit random value
-    mac_hash: Mapped[str] = mapped_column(String(64))  # the portal's pseudonym of the MAC
+    # the portal's pseudonym of the MAC; indexed: RadiusLogins.identify looks a client up by it
+    mac_hash: Mapped[str] = mapped_column(String(64), index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acct_session_id: Mapped[str | None] = mapped_column(String(64))

@@ -71,10 +71,12 @@ class Listeners:
 
 async def start_device(device: Device, inventory: Inventory, secrets: SecretStore,  # type: ignore[no-untyped-def]
                        state_dir, key: asyncssh.SSHKey,
-                       hotspot_http: tuple[str, int] | None = None) -> Any:
+                       hotspot_http: tuple[str, int] | None = None,
+                       demo_citizen: bool = False) -> Any:
     """One device's simulator. A RouterOS device serves its files over SFTP; with
     `hotspot_http` (host, port) also its hotspot's HTTP servlet there (lab: the citizen's
-    unauthenticated HTTP, which a real router intercepts on the hotspot interface)."""
+    unauthenticated HTTP, which a real router intercepts on the hotspot interface), and with
+    `demo_citizen` its host table has the demo's browser (routeros_hotspot_http.DEMO_CITIZEN)."""
     profile = inventory.credential_profiles[device.credentials]
     password = secrets.require(profile.password_secret)
     state = DeviceState(state_dir, device.name)
@@ -92,9 +94,11 @@ async def start_device(device: Device, inventory: Inventory, secrets: SecretStor
             # RADIUS from the router's own address: accounting, Disconnect-Request.
             servers.append(_Task(asyncio.create_task(RadiusRuntime(router, host).run())))
         if hotspot_http is not None:
-            from lab.ssh_sim.routeros_hotspot_http import serve_hotspot
+            from lab.ssh_sim.routeros_hotspot_http import add_demo_citizen, serve_hotspot
 
             servers.append(await serve_hotspot(router, *hotspot_http))
+            if demo_citizen:
+                add_demo_citizen(router)
         return Listeners(servers)
     if device.platform == "linux":
         gateway = LinuxGateway(device.name, state)
@@ -108,9 +112,12 @@ async def start_device(device: Device, inventory: Inventory, secrets: SecretStor
 
 async def run_simulators(inventory: Inventory, secrets: SecretStore, state_dir,  # type: ignore[no-untyped-def]
                          names: Iterable[str] | None = None,
-                         skip_platforms: Iterable[str] = ()) -> None:
+                         skip_platforms: Iterable[str] = (),
+                         hotspot_http_port: int | None = None) -> None:
     """Start every simulated device, then wait until cancelled and close the listeners.
-    Devices of `skip_platforms` are left to another component (real Linux gateways)."""
+    Devices of `skip_platforms` are left to another component (real Linux gateways). With
+    `hotspot_http_port` (the demo), each RouterOS hotspot gateway also serves its hotspot's
+    HTTP on its mgmt_address:hotspot_http_port, with the demo's browser as a client there."""
     load_extensions()
     key = host_key(state_dir / "ssh_sim" / "host_key")
     wanted = set(names) if names is not None else None
@@ -121,8 +128,16 @@ async def run_simulators(inventory: Inventory, secrets: SecretStore, state_dir, 
                 continue
             if wanted is not None and device.name not in wanted:
                 continue
+            hotspot_http = None
+            if hotspot_http_port is not None and device.platform == "mikrotik_routeros" and any(
+                    h.gateway == device.name for h in inventory.hotspots.values()):
+                hotspot_http = (str(device.mgmt_address), hotspot_http_port)
             try:
-                acceptors.append(await start_device(device, inventory, secrets, state_dir, key))
+                acceptors.append(await start_device(device, inventory, secrets, state_dir, key,
+                                                    hotspot_http=hotspot_http,
+                                                    demo_citizen=hotspot_http is not None))
+                if hotspot_http is not None:
+                    log.info("ssh_sim: %s: hotspot HTTP on %s:%d", device.name, *hotspot_http)
             except OSError as exc:
                 log.error("ssh_sim: %s: cannot listen on %s:%d: %s", device.name,
                           device.mgmt_address, device.mgmt_port, exc.strerror)
@@ -137,4 +152,5 @@ async def ssh_sim_component(lab) -> None:  # type: ignore[no-untyped-def]
     """The lab component: every RouterOS, IOS and Linux gateway device of the inventory (Linux
     gateways only when they cannot be real: lab.linux_gateways)."""
     await run_simulators(lab.inventory, lab.secrets, lab.state_dir,
-                         skip_platforms=("linux",) if lab.real_linux else ())
+                         skip_platforms=("linux",) if lab.real_linux else (),
+                         hotspot_http_port=lab.hotspot_http_port)

@@ -38,6 +38,20 @@ from lab.ssh_sim.routeros_hotspot import cookies, ended, items, log_in
 
 VARIABLE_RE = re.compile(r"\$\(([a-z0-9-]+)\)")
 SERVLET_PORTS = (80,)
+# The demo's citizen (`simpul lab up --hotspot-http-port`): a browser on this machine, whose
+# connections come from 127.0.0.1 (the loopback route's source) and whom the portal sees at
+# that address, joined the hotspot with this locally administered MAC. A real router's host
+# table fills itself as clients join; the lab has no radio, so it is seeded.
+DEMO_CITIZEN = {"address": "127.0.0.1", "mac-address": "02:DE:40:00:00:01",
+                "lab-from": "127.0.0.1"}
+
+
+def add_demo_citizen(router: RouterOSDevice) -> None:
+    """Put the demo's citizen into the router's /ip hotspot host table (again: idempotent)."""
+    from lab.ssh_sim import routeros
+
+    line = "/ip hotspot host add " + " ".join(f"{k}={v}" for k, v in DEMO_CITIZEN.items())
+    routeros.execute(router, routeros.parse(line))
 
 
 async def serve_hotspot(router: RouterOSDevice, host: str, port: int) -> asyncio.Server:
@@ -45,7 +59,10 @@ async def serve_hotspot(router: RouterOSDevice, host: str, port: int) -> asyncio
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+            first = await asyncio.wait_for(reader.readexactly(1), timeout=10)
+            if first == b"\x16":  # a TLS handshake (a browser trying https:// first): no HTTP
+                return
+            head = first + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
             length = re.search(rb"(?im)^content-length:\s*(\d{1,6})\s*$", head)
             body = await asyncio.wait_for(reader.readexactly(int(length[1])), timeout=10) \
                 if length else b""

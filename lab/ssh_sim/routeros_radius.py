@@ -407,7 +407,14 @@ class RadiusRuntime:
 
     def disconnect(self, data: bytes, peer: str) -> bytes | None:
         """The reply to one Disconnect-Request from `peer`, or None (dropped: not from a
-        /radius server, a bad authenticator, or not a Disconnect-Request)."""
+        /radius server, a bad authenticator, or not a Disconnect-Request).
+
+        Only from a /radius entry's address: the manual's /radius incoming ("Connection
+        Terminating from RADIUS", MikroTik wiki Manual:RADIUS_Client and help.mikrotik.com
+        pages/328097/RADIUS) takes "unsolicited messages sent from RADIUS server", and the only
+        shared secrets RouterOS holds are its /radius entries', found by the sender's address
+        (the manual names no other source); a packet from any other address is dropped
+        unanswered, whatever its secret."""
         with self.device.lock:
             secrets = [s.get("secret", "") for s in hotspot_servers(self.device)
                        if s["address"].split("@", 1)[0] == peer]

@@ -5,6 +5,8 @@ radius in an inventory copy, and the lab's simulated RouterOS on a test address.
 from __future__ import annotations
 
 import asyncio
+import html
+import http.client
 import re
 import shutil
 import socket
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -57,6 +60,31 @@ def hotspot_bytes_metric(admin_url: str, hotspot: str, direction: str) -> float:
         if found:
             return float(found.group(1))
     return 0.0
+
+
+def hotspot_request(router: str, port: int, source: str, host: str, path: str,
+                    form: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """One request of a citizen's browser (from `source`) to a lab hotspot's HTTP for `host`:
+    (status, Location, body); a form is POSTed."""
+    conn = http.client.HTTPConnection(router, port, timeout=10, source_address=(source, 0))
+    try:
+        body = urlencode(form) if form is not None else None
+        conn.putrequest("POST" if form is not None else "GET", path, skip_host=True)
+        conn.putheader("Host", host)
+        if body is not None:
+            conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body.encode() if body is not None else None)
+        answer = conn.getresponse()
+        return answer.status, answer.getheader("Location") or "", answer.read().decode()
+    finally:
+        conn.close()
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """A page's hidden form fields (the hotspot's login.html, the portal's hand-off form)."""
+    return {name: html.unescape(value) for name, value in
+            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)}
 
 
 @contextmanager

@@ -318,3 +318,31 @@ def test_a_reply_without_message_authenticator_is_refused(tmp_path: Path) -> Non
         answer = nas.login("otp-1", "pw-1")
         assert "RADIUS server is not responding" in answer.body  # type: ignore[attr-defined]
         assert nas.active() == []
+
+
+def test_simpuls_disconnect_counts_only_from_the_radius_servers_address(
+        lab: tuple[Nas, RadiusServer]) -> None:
+    """/radius incoming takes Disconnect-Requests from a /radius server's address only (here
+    127.0.N.2): Simpul's adapter sending from the OS's choice (127.0.0.1 for a loopback
+    destination) is ignored, sending from SIMPUL_RADIUS_DISCONNECT_SOURCE = that address
+    ends the session."""
+    from captive_portal.gateways.base import Client as PortalClient
+    from captive_portal.gateways.base import GatewayError
+    from captive_portal.gateways.radius import RadiusGateway
+
+    nas, server = lab
+    assert nas.login("otp-1", "pw-1").status == 302
+    [request] = [r for r in server.requests if r.code == packet.AccessRequest]
+    session = request["Acct-Session-Id"][0]
+    gateway = RadiusGateway("pasar-besar", nas.address, nas.coa_port, SECRET, timeout_s=0.5,
+                            retries=1)
+    client = PortalClient(CLIENT_IP, CLIENT_MAC)
+    with pytest.raises(GatewayError, match="no answer to Disconnect-Request"):
+        gateway.disconnect(client, "otp-1", session)
+    assert len(nas.active()) == 1  # the right secret and names, from the wrong address
+    gateway.send_from("192.0.2.1")  # TEST-NET-1: no address of this machine, nothing sent
+    with pytest.raises(GatewayError, match="SIMPUL_RADIUS_DISCONNECT_SOURCE 192.0.2.1"):
+        gateway.disconnect(client, "otp-1", session)
+    gateway.send_from(f"127.0.{nas.octet}.2")
+    assert gateway.disconnect(client, "otp-1", session) is True
+    assert nas.active() == []

@@ -11,14 +11,12 @@ RouterOS keeps them: the /ip hotspot active entry.
 
 from __future__ import annotations
 
-import html
-import http.client
 import random
 import re
 import time
 import zlib
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -41,7 +39,9 @@ from tests.conftest import free_port, move_device
 from tests.integration.radius_lab import (
     free_udp_port,
     freeradius,
+    hidden_fields,
     hotspot_bytes_metric,
+    hotspot_request,
     radius_hotspot,
     require_freeradius,
     serving,
@@ -61,29 +61,6 @@ def _wait(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
     while not predicate():
         assert time.monotonic() < deadline, f"never happened: {what}"
         time.sleep(0.1)
-
-
-def _hotspot_http(router: str, port: int, source: str, host: str, path: str,
-                  form: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """One request of the citizen's browser to the hotspot: (status, Location, body)."""
-    conn = http.client.HTTPConnection(router, port, timeout=10, source_address=(source, 0))
-    try:
-        body = urlencode(form) if form is not None else None
-        conn.putrequest("POST" if form is not None else "GET", path, skip_host=True)
-        conn.putheader("Host", host)
-        if body is not None:
-            conn.putheader("Content-Type", "application/x-www-form-urlencoded")
-            conn.putheader("Content-Length", str(len(body)))
-        conn.endheaders(body.encode() if body is not None else None)
-        answer = conn.getresponse()
-        return answer.status, answer.getheader("Location") or "", answer.read().decode()
-    finally:
-        conn.close()
-
-
-def _fields(page: str) -> dict[str, str]:
-    return {name: html.unescape(value) for name, value in
-            re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page)}
 
 
 def test_citizen_logs_in_through_the_nas_freeradius_and_simpul_then_is_disconnected(
@@ -133,12 +110,12 @@ def test_citizen_logs_in_through_the_nas_freeradius_and_simpul_then_is_disconnec
 
             # An OS probe meets rlogin.html, then the hotspot's login.html, which sends the
             # browser to the portal with $(mac) and $(link-login-only).
-            _, _, rlogin = _hotspot_http(router, http_port, citizen,
+            _, _, rlogin = hotspot_request(router, http_port, citizen,
                                          "connectivitycheck.gstatic.com", "/generate_204")
             target = urlsplit(re.search(r"url=([^\"]+)\"", rlogin).group(1))  # type: ignore[union-attr]
-            _, _, login_page = _hotspot_http(router, http_port, citizen, target.netloc,
+            _, _, login_page = hotspot_request(router, http_port, citizen, target.netloc,
                                              f"{target.path}?{target.query}")
-            sent = _fields(login_page)
+            sent = hidden_fields(login_page)
             assert (sent["mac"], sent["login"]) == (MAC, f"http://{DNS_NAME}/login")
 
             # The portal admits the citizen and hands the browser a one-time credential.
@@ -149,11 +126,11 @@ def test_citizen_logs_in_through_the_nas_freeradius_and_simpul_then_is_disconnec
             assert handoff.status_code == 200, handoff.text
             action = re.search(r'<form name="nas" action="([^"]+)"', handoff.text)
             assert action and action.group(1) == f"http://{DNS_NAME}/login"
-            credential = _fields(handoff.text)
+            credential = hidden_fields(handoff.text)
 
             # The browser posts it to the hotspot; the hotspot asks FreeRADIUS, which asks
             # Simpul; the Accept's attributes become the active entry's.
-            status, location, page = _hotspot_http(router, http_port, citizen, DNS_NAME,
+            status, location, page = hotspot_request(router, http_port, citizen, DNS_NAME,
                                                    "/login", credential)
             assert (status, location) == (302, f"{PORTAL}/success"), page
             with nas.lock:
@@ -193,9 +170,9 @@ def test_citizen_logs_in_through_the_nas_freeradius_and_simpul_then_is_disconnec
 
             # The same credential replayed by another address with the same MAC: Reject, the
             # hotspot's login page with the error, nobody else logged in.
-            status, _, page = _hotspot_http(router, http_port, f"127.0.{octet}.32", DNS_NAME,
+            status, _, page = hotspot_request(router, http_port, f"127.0.{octet}.32", DNS_NAME,
                                             "/login", credential)
-            assert status == 200 and _fields(page)["error"], page
+            assert status == 200 and hidden_fields(page)["error"], page
             with nas.lock:
                 assert [r["address"] for r in nas.data["list"]["/ip hotspot active"]] == [
                     CITIZEN_IP]

@@ -19,14 +19,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from controller.inventory import check_inventory
 from controller.store.db import Store
 from controller.store.models import User
+from controller.store.portal import RadiusLogin
 from controller.store.users import verify_password
 from lab.linux_gateways import namespace_name
 from lab.relocate import parse_block, relocate
 from tests.conftest import ROOT, free_port
+from tests.integration.radius_lab import free_udp_port, hidden_fields, hotspot_request
 
 pytestmark = pytest.mark.integration
 
@@ -140,13 +143,23 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
             shutil.copy2(ROOT / name, checkout / name)
     admin_port, portal_port, tls_port = free_port(), free_port(), free_port()
     block = f"127.0.{random.randint(100, 250)}"
-    ssh_port = free_port(f"{block}.13")
+    ssh_port, hotspot_port = free_port(f"{block}.13"), free_port(f"{block}.58")
+    # FreeRADIUS on ports of the test's own (a demo may hold 1812/1813), the NAS told them.
+    auth_port, acct_port = free_udp_port("127.0.0.1"), free_udp_port("127.0.0.1")
+    hotspots = checkout / "inventory" / "hotspots.yaml"
+    hotspots.write_text(hotspots.read_text().replace(
+        "radius: {secret: radius_pasar_besar, server: 127.0.0.1}",
+        "radius: {secret: radius_pasar_besar, server: 127.0.0.1, "
+        f"auth_port: {auth_port}, acct_port: {acct_port}}}"))
     env = {key: value for key, value in os.environ.items() if not key.startswith("SIMPUL_")}
     env.update(SIMPUL_ADMIN_LISTEN=f"127.0.0.1:{admin_port}",
                SIMPUL_PORTAL_LISTEN=f"127.0.0.1:{portal_port}",
                SIMPUL_PORTAL_TLS_LISTEN=f"127.0.0.1:{tls_port}",
                SIMPUL_LAB_ADDRESS_BLOCK=f"{block}.0/24", SIMPUL_LAB_SSH_PORT=str(ssh_port),
-               SIMPUL_LAB_SNMP_PORT=str(free_port()), VIRTUAL_ENV="", UV_NO_PROGRESS="1")
+               SIMPUL_LAB_SNMP_PORT=str(free_port()),
+               SIMPUL_LAB_HOTSPOT_HTTP_PORT=str(hotspot_port),
+               SIMPUL_RADIUS_AUTH_PORT=str(auth_port), SIMPUL_RADIUS_ACCT_PORT=str(acct_port),
+               VIRTUAL_ENV="", UV_NO_PROGRESS="1")
     log = (tmp_path / "run.log").open("w+")
     proc = subprocess.Popen(["./run"], cwd=checkout, env=env, stdout=log, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
@@ -176,6 +189,9 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
             gateways = [namespace_name(checkout / "data" / "lab", gw)
                         for gw in ("taman-kota-gw", "tepian-kahayan-gw")]
             assert all(name in _namespaces() for name in gateways)
+        if shutil.which("freeradius") is not None:
+            _citizen_logs_in_at_the_demos_nas(checkout, env, block, hotspot_port,
+                                              portal_port, tls_port)
     finally:
         code = interrupt(proc)
     log.seek(0)
@@ -200,3 +216,67 @@ def test_run_script_bootstraps_prints_admin_password_and_serves(tmp_path: Path) 
     pinned = (checkout / "data" / "known_hosts").read_text().splitlines()
     assert len(pinned) == len(check_inventory(ROOT / "inventory")[0].devices), pinned
     assert "Traceback" not in output
+
+
+def _citizen_logs_in_at_the_demos_nas(checkout: Path, env: dict[str, str], block: str,
+                                      hotspot_port: int, portal_port: int,
+                                      tls_port: int) -> None:
+    """README "demo's NAS": this machine's browser at Pasar Besar (adapter radius) opens the
+    lab router's login page, is sent to the portal, clicks through, posts the one-time
+    credential to the router's /login; the router asks ./run's FreeRADIUS (so Simpul), logs
+    the browser in and reports it in accounting; an engineer's disconnect reaches it."""
+    cli = {**env, "SIMPUL_DATA_DIR": str(checkout / "data"),
+           "SIMPUL_INVENTORY_DIR": str(checkout / "data" / "lab-inventory"),
+           "SIMPUL_PORTAL_NAME": DEMO_PORTAL_NAME,
+           "SIMPUL_PORTAL_TLS_CERT": str(checkout / "data" / "tls" / "cert.pem"),
+           "SIMPUL_PORTAL_TLS_KEY": str(checkout / "data" / "tls" / "key.pem")}
+
+    def simpul(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "controller.cli", *args], cwd=ROOT,
+                              env=cli, capture_output=True, text=True, timeout=240)
+
+    pushed = simpul("config", "push", "pasar-besar-gw", "--yes")
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    nas, dns_name = f"{block}.58", "wifi-pasar-besar.kualakahayan.go.id"
+    # The router's login.html sends the browser on to the portal (inventory/sites.yaml's
+    # portal_url for Pasar Besar) with the router's MAC for it and its own login URL.
+    status, _, page = hotspot_request(nas, hotspot_port, "127.0.0.1", dns_name, "/login")
+    assert status == 200 and 'action="https://portal.simpul.localhost:8443/login"' in page, page
+    sent = hidden_fields(page)
+    assert (sent["mac"], sent["ip"], sent["login"]) == (
+        "02:DE:40:00:00:01", "127.0.0.1", f"http://{dns_name}/login")
+    # The portal of this ./run (its HTTPS name on another port here): click-through, then
+    # the hand-off form to the router's /login.
+    portal = httpx.Client(base_url=f"http://127.0.0.1:{portal_port}", timeout=30,
+                          headers={"Host": f"{DEMO_PORTAL_NAME}:{tls_port}"})
+    assert portal.get("/login", params=sent).status_code == 200
+    handoff = portal.post("/login/click", data={"accept": "yes"})
+    assert handoff.status_code == 200, handoff.text
+    assert f'<form name="nas" action="http://{dns_name}/login"' in handoff.text
+    credential = hidden_fields(handoff.text)
+    status, location, page = hotspot_request(nas, hotspot_port, "127.0.0.1", dns_name,
+                                             "/login", credential)
+    assert (status, location) == (
+        302, f"https://{DEMO_PORTAL_NAME}:{tls_port}/success"), page
+    # The router's accounting Start reached Simpul (through FreeRADIUS) ...
+    store = Store(f"sqlite:///{checkout / 'data' / 'simpul.db'}")
+    try:
+        def login() -> RadiusLogin:
+            with store.session() as session:
+                found = session.scalar(select(RadiusLogin).where(
+                    RadiusLogin.username == credential["username"]))
+                assert found is not None and found.used_at is not None
+                return found
+
+        deadline = time.monotonic() + 30
+        while login().acct_session_id is None:
+            assert time.monotonic() < deadline, "no accounting Start from the router"
+            time.sleep(0.3)
+        # ... and an engineer's disconnect reaches the router, which reports the Stop.
+        ended = simpul("hotspot", "disconnect", str(login().session_id))
+        assert ended.returncode == 0, ended.stdout + ended.stderr
+        while not login().acct_stopped:
+            assert time.monotonic() < deadline, "the router did not end the session"
+            time.sleep(0.3)
+    finally:
+        store.dispose()

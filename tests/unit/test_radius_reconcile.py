@@ -11,12 +11,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from sqlalchemy import update
 
 from captive_portal.clock import utcnow
 from captive_portal.gateways.base import AllowedClient, Client
 from captive_portal.gateways.memory import MemoryGateway
+from captive_portal.gateways.pool import GatewayPool
+from captive_portal.gateways.radius import RadiusGateway
 from captive_portal.service import Portal, install_portal
 from controller.context import Context
 from controller.inventory import check_inventory
@@ -141,3 +145,24 @@ def test_a_session_the_store_closed_but_the_nas_reports_is_disconnected(
     finally:
         portal.close()
         portal.ctx.close()
+
+
+def test_disconnect_source_setting_is_checked_and_reaches_the_radius_adapter(
+        tmp_path: Path) -> None:
+    """SIMPUL_RADIUS_DISCONNECT_SOURCE: an IP address or empty (the OS chooses); the pool
+    gives it to each radius adapter, whose Disconnect-Requests then leave from it."""
+    with pytest.raises(ValidationError, match="SIMPUL_RADIUS_DISCONNECT_SOURCE 'radius-host'"):
+        Settings(radius_disconnect_source="radius-host")
+    assert Settings(radius_disconnect_source=" ").radius_disconnect_source is None
+    assert Settings(radius_disconnect_source="::1").radius_disconnect_source == "::1"
+
+    secrets = tmp_path / "secrets.yaml"
+    generate_missing(secrets, check_inventory(DEMO_INVENTORY)[0].secret_names())
+    for source in ("127.0.0.9", None):
+        ctx = Context.open(Settings(data_dir=tmp_path / "data", inventory_dir=DEMO_INVENTORY,
+                                    secrets_file=secrets, radius_disconnect_source=source))
+        try:
+            adapter = GatewayPool(ctx).get(HOTSPOT)
+            assert isinstance(adapter, RadiusGateway) and adapter._source == source
+        finally:
+            ctx.close()
