@@ -22,14 +22,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from captive_portal.app import create_portal_app
-from controller.cli import app as simpul
 from controller.context import Context
-from controller.inventory import check_inventory
-from controller.secrets import generate_missing
-from controller.settings import Settings, get_settings
+from controller.settings import get_settings
 from controller.web.app import create_admin_app
 from lab.chilli_uam import ChilliConfig, ChilliUAM, serve
 from tests.conftest import free_port
@@ -37,6 +33,7 @@ from tests.integration.radius_lab import (
     free_udp_port,
     freeradius,
     radius_hotspot,
+    radius_settings,
     require_freeradius,
     serving,
 )
@@ -121,21 +118,9 @@ def test_citizen_logs_in_through_coovachilli_freeradius_and_simpul(
         "secret": "radius_taman_kota", "server": "127.0.0.1", "auth_port": auth_port,
         "acct_port": acct_port, "nas_address": nas, "nas": "chilli",
         "uam_secret": "chilli_taman_kota"})
-    secrets_file = tmp_path / "secrets.yaml"
-    generate_missing(secrets_file, check_inventory(demo_inventory)[0].secret_names()
-                     | {"radius_rest_token"})
     admin_listen = f"{admin}:{free_port(admin)}"
-    for key, value in {"DATA_DIR": tmp_path / "data", "INVENTORY_DIR": demo_inventory,
-                       "SECRETS_FILE": secrets_file, "ADMIN_LISTEN": admin_listen,
-                       "PORTAL_URL": PORTAL, "PORTAL_NAME": "", "RADIUS_LISTEN": "127.0.0.1",
-                       "RADIUS_AUTH_PORT": auth_port, "RADIUS_ACCT_PORT": acct_port,
-                       "RADIUS_REST_FROM": "127.0.0.0/8"}.items():
-        monkeypatch.setenv(f"SIMPUL_{key}", str(value))
-    conf = tmp_path / "freeradius"
-    get_settings.cache_clear()
-    built = CliRunner().invoke(simpul, ["radius", "config", str(conf)])
-    assert built.exit_code == 0 and HOTSPOT in built.output, built.output
-    settings = Settings()
+    settings = radius_settings(monkeypatch, tmp_path, demo_inventory, admin_listen, PORTAL,
+                               auth_port, acct_port, HOTSPOT)
     ctx = Context.open(settings)
     uamsecret = ctx.secrets.get("chilli_taman_kota") or ""
     nas_secret = ctx.secrets.get("radius_taman_kota") or ""
@@ -146,7 +131,7 @@ def test_citizen_logs_in_through_coovachilli_freeradius_and_simpul(
         nas_ip=nas, nasid=HOTSPOT))
     try:
         with serving([(create_admin_app(ctx), admin_listen)], settings), \
-                freeradius(conf, tmp_path / "freeradius.log"), \
+                freeradius(tmp_path / "freeradius", tmp_path / "freeradius.log"), \
                 serve(uam, (nas, http_port)):
             sim = (nas, http_port)
             uam.add_client(f"127.0.{octet}.31", "10.200.0.31", MAC)
