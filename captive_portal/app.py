@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy import exc as sa_exc
 
-from captive_portal import form_tokens
+from captive_portal import chilli, form_tokens
 from captive_portal.errors import PortalError, Refusal
 from captive_portal.i18n import bytes_text, duration_text, lang_of, t
 from captive_portal.intercept import Interceptor
@@ -41,6 +41,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 NAS_COOKIE = "simpul_nas"
 AUTO_SUBMIT = "document.forms.nas.submit();"
 AUTO_SUBMIT_HASH = base64.b64encode(hashlib.sha256(AUTO_SUBMIT.encode()).digest()).decode()
+# radius.nas chilli: Chilli's redirect (uamip, uamport, challenge, mac), kept for the login POST
+CHILLI_COOKIE = "simpul_chilli"
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
                 "/login/otp/verify", "/success", "/venue", "/api/captive"}
 
@@ -59,6 +61,11 @@ def page_headers(portal_url: str) -> dict[str, str]:
 
 def _client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
+
+
+def _is_chilli(hotspot: Hotspot | None) -> bool:
+    return hotspot is not None and hotspot.adapter == "radius" and hotspot.radius is not None \
+        and hotspot.radius.nas == "chilli"
 
 
 def _lang(request: Request, form: dict[str, Any] | None = None) -> str:
@@ -131,6 +138,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
         hotspot, session = portal().login.status_for_ip(_client_ip(request))
         if hotspot is None:
             return error_page(request, PortalError(Refusal.NOT_ON_HOTSPOT, 403), _lang(request))
+        if _is_chilli(hotspot) and "res" in request.query_params:
+            return chilli_page(request, hotspot, session)
         nas = (request.query_params.get("mac", ""), request.query_params.get("login", ""))
         if hotspot.adapter == "radius" and all(nas):
             # The NAS sent the browser here: it does not count the client as logged in.
@@ -160,11 +169,67 @@ def create_portal_app(ctx: Context) -> FastAPI:
                         nas_login_url=target, username=credential.username,
                         password=credential.password, success_url=f"{portal_url}/success",
                         auto_submit=AUTO_SUBMIT)
+        response.headers["Content-Security-Policy"] = handoff_policy(target)
+        return response
+
+    def handoff_policy(target: str) -> str:
+        """The hand-off page's policy: its form may go to the NAS's login URL, and only the
+        auto-submit script runs."""
         parts = urlsplit(target)
-        response.headers["Content-Security-Policy"] = page_headers(portal_url)[
-            "Content-Security-Policy"].replace(
+        return page_headers(portal_url)["Content-Security-Policy"].replace(
             "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}").replace(
             "default-src 'none';", f"default-src 'none'; script-src 'sha256-{AUTO_SUBMIT_HASH}';")
+
+    def uam_secret(hotspot: Hotspot) -> str | None:
+        name = hotspot.radius.uam_secret if hotspot.radius is not None else None
+        return ctx.secrets.get(name) if name else None
+
+    def chilli_page(request: Request, hotspot: Hotspot, session: SessionView | None) -> Response:
+        """radius.nas chilli: Chilli sent the browser here (res=notyet), or back after a logon
+        (res=success, already, failed; redir.c redir_reply)."""
+        res = request.query_params.get("res", "")
+        if res in ("success", "already"):  # what the store knows; the query changes nothing
+            if session is not None:
+                return success(request, hotspot, session)
+            return page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
+        secret = uam_secret(hotspot)
+        redirect = None if secret is None else chilli.parse_redirect(
+            hotspot, dict(request.query_params), request.url.query, _client_ip(request), secret,
+            (login_url, str(request.url.replace(query=""))))
+        if redirect is None:
+            log.info("hotspot %s: a Chilli redirect refused (checksum, address or fields)",
+                     hotspot.name)
+            return error_page(request, PortalError(Refusal.NAS_LINK, 400), _lang(request),
+                              hotspot)
+        response: Response
+        if res == "failed":
+            response = error_page(request, PortalError(Refusal.NAS_REFUSED, 403),
+                                  _lang(request), hotspot, "login.html",
+                                  modes=hotspot.login_modes)
+        elif res == "notyet" and session is not None:
+            response = chilli_handoff(request, hotspot, session, redirect)
+        else:
+            response = page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
+        response.set_cookie(CHILLI_COOKIE, redirect.cookie(), max_age=600, httponly=True,
+                            samesite="lax")
+        return response
+
+    def chilli_handoff(request: Request, hotspot: Hotspot, session: SessionView,
+                       redirect: chilli.ChilliRedirect, lang: str | None = None) -> Response:
+        """A one-time credential for the session, its password encoded with the client's
+        challenge and the uamsecret; the browser GETs Chilli's logon with it (a form: a
+        redirect after the login POST would meet the login page's form-action policy)."""
+        lang = lang or _lang(request)
+        secret = uam_secret(hotspot)
+        if secret is None or session.client_mac is None:
+            return error_page(request, PortalError(Refusal.GATEWAY_ERROR, 503), lang, hotspot)
+        credential = portal().radius.issue(session.id, hotspot.name, session.client_mac)
+        response = page(request, "chilli_login.html", lang=lang, hotspot=hotspot,
+                        logon_url=redirect.logon_url, username=credential.username,
+                        password=chilli.encode_password(credential.password,
+                                                        redirect.challenge, secret),
+                        auto_submit=AUTO_SUBMIT)
+        response.headers["Content-Security-Policy"] = handoff_policy(redirect.logon_url)
         return response
 
     def success(request: Request, hotspot: Hotspot, session: SessionView) -> Response:
@@ -203,13 +268,16 @@ def create_portal_app(ctx: Context) -> FastAPI:
         lang = _lang(request, form)
         ip = _client_ip(request)
         hotspot = portal().login.hotspot_for(ip)
+        uam = chilli.from_cookie(hotspot, request.cookies.get(CHILLI_COOKIE, "")) \
+            if hotspot is not None and _is_chilli(hotspot) else None
         nas = nas_cookie(request) if hotspot is not None and hotspot.adapter == "radius" \
-            else None
+            and not _is_chilli(hotspot) else None
         try:
             started = portal().login.log_in(
                 ip, method, accepted_terms=form.get("accept") == "yes",
                 voucher_code=form.get("code", ""), phone=form.get("phone", ""),
-                code=form.get("code", ""), nas_mac=nas[0] if nas else "")
+                code=form.get("code", ""),
+                nas_mac=nas[0] if nas else (uam.mac if uam is not None else ""))
         except PortalError as exc:
             if method == "phone_otp" and exc.code in (Refusal.OTP_WRONG, Refusal.OTP_FORMAT):
                 return error_page(request, exc, lang, hotspot, "otp.html",
@@ -220,6 +288,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
             return error_page(request, exc, lang)
         if hotspot is not None and nas is not None:
             return nas_handoff(request, hotspot, started, nas)
+        if hotspot is not None and uam is not None:
+            return chilli_handoff(request, hotspot, started, uam, lang)
         return RedirectResponse(f"{portal_url}/success?lang={lang}", status_code=303,
                                 headers=NO_STORE)
 

@@ -34,6 +34,8 @@ class Refusal(StrEnum):
     SMS_ERROR = "sms_error"
     FORM_EXPIRED = "form_expired"
     BAD_REQUEST = "bad_request"
+    NAS_LINK = "nas_link"
+    NAS_REFUSED = "nas_refused"
     STORE_UNAVAILABLE = "store_unavailable"
 
 

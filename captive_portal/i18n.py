@@ -106,6 +106,11 @@ ERRORS: dict[Refusal, tuple[str, str]] = {
     Refusal.SMS_BUDGET: (
         "Kode SMS sedang tidak tersedia. Gunakan cara masuk lain atau coba lagi nanti.",
         "SMS codes are not available right now. Use another way to log in or try again later."),
+    Refusal.NAS_LINK: (
+        "Tautan login dari hotspot tidak sah. Sambungkan ulang WiFi lalu coba lagi.",
+        "The hotspot's login link is not valid. Reconnect to the WiFi and try again."),
+    Refusal.NAS_REFUSED: ("Hotspot belum menerima login Anda. Tekan Sambungkan untuk mencoba lagi.",
+                          "The hotspot did not accept the login. Press Connect to try again."),
     Refusal.FORM_EXPIRED: ("Formulir sudah kedaluwarsa. Silakan coba lagi.",
                            "The form has expired. Please try again."),
     Refusal.SMS_ERROR: ("SMS tidak dapat dikirim saat ini. Coba lagi nanti.",

@@ -100,6 +100,14 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
                        "name in the secrets file) and server (FreeRADIUS's address)", ("adapter",))
             if hs.adapter == "radius" and gateway.platform == "mikrotik_routeros":
                 _check_routeros_message_auth(hs.name, gateway.name, gateway.vars, report)
+            if hs.radius is not None and hs.radius.nas == "chilli" \
+                    and hs.radius.uam_secret is None:
+                report("hotspots", hs.name, "radius.nas chilli needs uam_secret: the name of "
+                       "Chilli's uamsecret (HS_UAMSECRET) in the secrets file", ("radius", "nas"))
+            if hs.radius is not None and hs.radius.nas != "chilli" \
+                    and hs.radius.uam_secret is not None:
+                report("hotspots", hs.name, f"radius.uam_secret is only for nas chilli, not "
+                       f"{hs.radius.nas}", ("radius", "uam_secret"))
             if hs.adapter != "radius" and hs.radius is not None:
                 report("hotspots", hs.name, f"a radius block is only for adapter radius, not "
                        f"{hs.adapter}", ("radius",))
@@ -129,6 +137,11 @@ def _cross_check(inv: Inventory, loader: Loader) -> None:
                 report("hotspots", hs.name, f"secret {hs.radius.secret!r} is not set "
                        f"(set {env_var_for(hs.radius.secret)} or add it to the secrets "
                        "file)", ("radius", "secret"))
+            uam_secret = hs.radius.uam_secret if hs.radius is not None else None
+            if uam_secret is not None and uam_secret not in loader.secrets:
+                report("hotspots", hs.name, f"secret {uam_secret!r} is not set (set "
+                       f"{env_var_for(uam_secret)} or add it to the secrets file)",
+                       ("radius", "uam_secret"))
             if hs.adapter == "mikrotik" and hs.gateway_login_secret not in loader.secrets:
                 report("hotspots", hs.name, f"secret {hs.gateway_login_secret!r} is not set "
                        f"(set {env_var_for(hs.gateway_login_secret)} or add it to the secrets "

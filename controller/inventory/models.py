@@ -495,6 +495,14 @@ class RadiusNas(_Model):
         None, description="Source address of the NAS's RADIUS packets, and where Disconnect-"
                           "Request goes; default: the gateway device's mgmt_address")
     coa_port: int = Field(3799, ge=1, le=65535, description="RFC 5176 port on the NAS")
+    nas: Literal["mikrotik", "chilli"] = Field(
+        "mikrotik", description="How the portal hands the browser to the NAS's login: "
+                                "mikrotik (its $(link-login-only), a form post) or chilli "
+                                "(CoovaChilli's UAM logon with the challenge and uam_secret)")
+    uam_secret: str | None = Field(
+        None, pattern=r"^[A-Za-z][A-Za-z0-9_-]*$",
+        description="nas chilli: name of Chilli's uamsecret (HS_UAMSECRET) in the secrets file "
+                    "(never the secret itself)")
 
 
 class Hotspot(_Model):
@@ -682,6 +690,8 @@ class Inventory:
         names.update(h.gateway_login_secret for h in self.hotspots.values()
                      if h.adapter == "mikrotik")
         names.update(h.radius.secret for h in self.hotspots.values() if h.radius is not None)
+        names.update(h.radius.uam_secret for h in self.hotspots.values()
+                     if h.radius is not None and h.radius.uam_secret)
         return names
 
     def location_of(self, kind: str, key: str) -> Location | None:

@@ -165,3 +165,32 @@ def simulated_router(ctx: Context, name: str, state_dir: Path,
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
         loop.close()
+
+
+def radius_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, inventory_dir: Path,
+                    admin_listen: str, portal_url: str, auth_port: int, acct_port: int,
+                    hotspot: str) -> Settings:
+    """Secrets for every name the inventory copy uses, Simpul's settings for FreeRADIUS on
+    127.0.0.1 (auth_port, acct_port) asking the admin app on `admin_listen`, and FreeRADIUS's
+    config built by `simpul radius config` into tmp_path/freeradius (it names `hotspot`)."""
+    from typer.testing import CliRunner
+
+    from controller.cli import app as simpul
+    from controller.inventory import check_inventory
+    from controller.secrets import generate_missing
+    from controller.settings import get_settings
+
+    secrets_file = tmp_path / "secrets.yaml"
+    generate_missing(secrets_file, check_inventory(inventory_dir)[0].secret_names()
+                     | {"radius_rest_token"})
+    for key, value in {"DATA_DIR": tmp_path / "data", "INVENTORY_DIR": inventory_dir,
+                       "SECRETS_FILE": secrets_file, "ADMIN_LISTEN": admin_listen,
+                       "PORTAL_URL": portal_url, "PORTAL_NAME": "",
+                       "RADIUS_LISTEN": "127.0.0.1", "RADIUS_AUTH_PORT": auth_port,
+                       "RADIUS_ACCT_PORT": acct_port,
+                       "RADIUS_REST_FROM": "127.0.0.0/8"}.items():
+        monkeypatch.setenv(f"SIMPUL_{key}", str(value))
+    get_settings.cache_clear()  # the in-process CLI reads the settings above, not a cached one
+    built = CliRunner().invoke(simpul, ["radius", "config", str(tmp_path / "freeradius")])
+    assert built.exit_code == 0 and hotspot in built.output, built.output
+    return Settings()

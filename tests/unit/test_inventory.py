@@ -133,6 +133,20 @@ BROKEN = [
                  "  client_subnet: 10.200.0.0/22",
                  "radius: {secret: radius_x", "a radius block is only for adapter radius",
                  id="hotspot-radius-block-wrong-adapter"),
+    pytest.param("hotspots.yaml", "radius: {secret: radius_pasar_besar, server: 127.0.0.1}",
+                 "radius: {secret: radius_pasar_besar, server: 127.0.0.1, nas: chilli}",
+                 "radius: {secret: radius_pasar_besar", "hotspot 'pasar-besar': radius.nas "
+                 "chilli needs uam_secret", id="hotspot-chilli-no-uam-secret"),
+    pytest.param("hotspots.yaml", "radius: {secret: radius_pasar_besar, server: 127.0.0.1}",
+                 "radius: {secret: radius_pasar_besar, server: 127.0.0.1, nas: unifi}",
+                 "radius: {secret: radius_pasar_besar", "hotspot 'pasar-besar': unknown radius.nas "
+                 "'unifi' (expected 'mikrotik' or 'chilli')",
+                 id="hotspot-radius-nas-unknown"),
+    pytest.param("hotspots.yaml", "radius: {secret: radius_pasar_besar, server: 127.0.0.1}",
+                 "radius: {secret: radius_pasar_besar, server: 127.0.0.1, uam_secret: uam_x}",
+                 "radius: {secret: radius_pasar_besar", "hotspot 'pasar-besar': "
+                 "radius.uam_secret is only for nas chilli, not mikrotik",
+                 id="hotspot-uam-secret-not-chilli"),
     pytest.param("sites.yaml", "  allocation: 50M/25M\n- code: disdik",
                  "  protected: ya\n  allocation: 50M/25M\n- code: disdik", "protected: ya",
                  "site 'dinkes': protected:", id="protected-not-a-boolean"),
@@ -262,6 +276,18 @@ def test_radius_hotspot_needs_its_nas_secret(demo_inventory: Path) -> None:
     assert [p.message for p in problems] == [
         "hotspot 'pasar-besar': secret 'radius_pasar_besar' is not set (set "
         "SIMPUL_SECRET_RADIUS_PASAR_BESAR or add it to the secrets file)"]
+
+
+def test_chilli_hotspot_needs_its_uam_secret(demo_inventory: Path) -> None:
+    replace(demo_inventory / "hotspots.yaml",
+            "radius: {secret: radius_pasar_besar, server: 127.0.0.1}",
+            "radius: {secret: radius_pasar_besar, server: 127.0.0.1, nas: chilli, "
+            "uam_secret: chilli_pasar_besar}")
+    _, problems = check_inventory(demo_inventory, all_secrets())
+    assert [p.message for p in problems] == [
+        "hotspot 'pasar-besar': secret 'chilli_pasar_besar' is not set (set "
+        "SIMPUL_SECRET_CHILLI_PASAR_BESAR or add it to the secrets file)"]
+    assert "chilli_pasar_besar" in check_inventory(demo_inventory)[0].secret_names()
 
 
 def all_secrets_names() -> set[str]:
