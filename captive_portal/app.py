@@ -165,9 +165,11 @@ def create_portal_app(ctx: Context) -> FastAPI:
         if target is None or session.client_mac is None:
             return error_page(request, PortalError(Refusal.GATEWAY_ERROR, 400), lang, hotspot)
         credential = portal().radius.issue(session.id, hotspot.name, session.client_mac)
-        response = page(request, "radius_login.html", lang=lang, hotspot=hotspot,
-                        nas_login_url=target, username=credential.username,
-                        password=credential.password, success_url=f"{portal_url}/success",
+        response = page(request, "nas_login.html", lang=lang, hotspot=hotspot,
+                        action=target, method="post",
+                        fields=[("username", credential.username),
+                                ("password", credential.password),
+                                ("dst", f"{portal_url}/success"), ("popup", "false")],
                         auto_submit=AUTO_SUBMIT)
         response.headers["Content-Security-Policy"] = handoff_policy(target)
         return response
@@ -224,10 +226,12 @@ def create_portal_app(ctx: Context) -> FastAPI:
         if secret is None or session.client_mac is None:
             return error_page(request, PortalError(Refusal.GATEWAY_ERROR, 503), lang, hotspot)
         credential = portal().radius.issue(session.id, hotspot.name, session.client_mac)
-        response = page(request, "chilli_login.html", lang=lang, hotspot=hotspot,
-                        logon_url=redirect.logon_url, username=credential.username,
-                        password=chilli.encode_password(credential.password,
-                                                        redirect.challenge, secret),
+        response = page(request, "nas_login.html", lang=lang, hotspot=hotspot,
+                        action=redirect.logon_url, method="get",
+                        fields=[("username", credential.username),
+                                ("password", chilli.encode_password(
+                                    credential.password, redirect.challenge, secret)),
+                                ("lang", lang)],
                         auto_submit=AUTO_SUBMIT)
         response.headers["Content-Security-Policy"] = handoff_policy(redirect.logon_url)
         return response
