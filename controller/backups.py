@@ -173,6 +173,7 @@ PENDING_DIR = "simpul-pending"  # in .git: saves written and fsynced, not yet co
 TRAILER = "Simpul-Record"  # names the record a commit was made from (in the message body)
 _recovered: set[Path] = set()  # repositories this process has already recovered
 _ids_lock = threading.Lock()
+MAX_PACKS = 50  # git's own gc.autoPackLimit
 COMMIT_EVERY_S = 0.5  # a batch's committer thread commits what came in, this often
 
 
@@ -200,6 +201,7 @@ class BackupRepo:
         self._batches = 0
         self._batches_lock = threading.Lock()
         self._committer: threading.Thread | None = None
+        self.committed: dict[str, str] = {}  # record id -> commit, for flushes made here
         self._wake = threading.Event()
         self._stop = threading.Event()
 
@@ -293,7 +295,21 @@ class BackupRepo:
         if not self._has_pending():
             return 0
         with self._locked():
-            return len(self._flush())
+            count = len(self._flush())
+            self._repack_if_many()
+            return count
+
+    def _repack_if_many(self) -> None:
+        """Each flush adds a pack: past MAX_PACKS, git packs them into one (under the lock,
+        in the foreground, as `git gc --auto` would have for as many packs)."""
+        packs = self.path / ".git" / "objects" / "pack"
+        try:
+            count = sum(n.endswith(".pack") for n in os.listdir(packs))
+        except FileNotFoundError:
+            return
+        if count > MAX_PACKS:
+            self._git("-c", "gc.autoDetach=false", "-c", f"gc.autoPackLimit={MAX_PACKS}",
+                      "gc", "--auto", "--quiet")
 
     def _has_pending(self) -> bool:
         try:
@@ -345,7 +361,9 @@ class BackupRepo:
         if self._batches:
             return record_id
         with self._locked():
-            return self._flush().get(record_id, record_id)
+            commit = self._flush().get(record_id, record_id)
+            self._repack_if_many()
+        return commit
 
     def _flush(self) -> dict[str, str]:
         """Commit the records in the order written, each alone (its parent's tree with one
@@ -401,6 +419,7 @@ class BackupRepo:
         for record in records:
             (self._pending_dir / f"{record.id}.rec").unlink(missing_ok=True)
         _fsync_dir(self._pending_dir)
+        self.committed.update(commits)
         return commits
 
     def _recover(self) -> None:

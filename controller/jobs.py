@@ -325,9 +325,13 @@ class ConfigJobs:
         loop = asyncio.get_running_loop()
         try:
             with self.backups.batch(commit=False):
-                return await self._run(loop, operation, devices, on_result)
+                results = await self._run(loop, operation, devices, on_result)
         finally:  # the batch's backups, committed together and off the event loop
             await asyncio.to_thread(self.backups.commit_logged)
+        for result in results:  # a save's record id becomes its commit once committed
+            if result.commit is not None:
+                result.commit = self.backups.committed.get(result.commit, result.commit)
+        return results
 
     async def _run(self, loop: asyncio.AbstractEventLoop,
                    operation: Callable[[Device], DeviceResult], devices: list[Device],

@@ -184,5 +184,21 @@ def test_a_push_writes_its_backup_before_it_touches_the_device(
     assert len(platform.records_seen) == 1
     assert platform.records_seen[0].endswith("\nrunning before\n")
     assert '"message": "setda-r1: before push"' in platform.records_seen[0]
-    assert [v.message for v in jobs.backups.history("setda-r1")] == [
-        "setda-r1: push", "setda-r1: before push"]
+    history = jobs.backups.history("setda-r1")
+    assert [v.message for v in history] == ["setda-r1: push", "setda-r1: before push"]
+    assert result.commit == history[0].commit  # the record id, once committed: its commit
+
+
+def test_packs_are_packed_together_past_max_packs(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every flush writes a pack; past MAX_PACKS git packs them into one."""
+    monkeypatch.setattr(backups, "MAX_PACKS", 5)
+    path = tmp_path / "backups"
+    repo = BackupRepo(path)
+    for n in range(12):
+        repo.save("r1", f"version {n}\n", "backup")
+    packs = list((path / ".git" / "objects" / "pack").glob("*.pack"))
+    assert 1 <= len(packs) <= 6
+    assert len(repo.history("r1")) == 12
+    assert subprocess.run(["git", "-C", str(path), "fsck", "--strict"],
+                          capture_output=True).returncode == 0
