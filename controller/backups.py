@@ -7,12 +7,16 @@ masked again (`RAW_BACKUPS_ROLE`).
 
 from __future__ import annotations
 
+import ctypes
 import difflib
 import fcntl
+import json
+import logging
 import os
 import re
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ from pathlib import Path
 import pygit2
 
 from controller.devices.pushed import digest_matches, parse_record, render_record
+from controller.gitpack import BLOB, COMMIT, TREE, PackWriter, tree_data
 
 MASK = "********"
 EMAIL = "simpul@localhost"
@@ -72,8 +77,61 @@ _SNMP_COMMUNITY_MENU = re.compile(r"^[-+ ]?[ \t]*/snmp community\b.*?(?=^[-+ ]?[
 _COMMUNITY_NAME = re.compile(rf"(?<![\w-])name={_ROUTEROS_VALUE}")
 
 
+log = logging.getLogger("simpul.backups")
+_last_ns = 0  # the newest record's time: records of one process sort in the order written
+
+
 class BackupError(Exception):
     pass
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)
+
+
+_syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
+
+
+def _sync_filesystem(path: Path) -> None:
+    """Flush the filesystem holding `path` (syncfs: one call for a flush's many objects,
+    rather than an fsync per object file); os.sync where syncfs is missing."""
+    if _syncfs is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if _syncfs(fd) != 0:
+            raise OSError(ctypes.get_errno(), f"syncfs {path}")
+    finally:
+        os.close(fd)
+
+
+def _identity(name: str, at_ns: int) -> bytes:
+    """An author or committer line's value: `Name <email> <unix time> +0000`."""
+    return f"{name} <{EMAIL}> {at_ns // 1_000_000_000} +0000".encode()
+
+
+def _committed_records(head: pygit2.Commit | None, depth: int) -> set[str]:
+    """The record ids named by the newest `depth` commits (a flush cut off after moving the
+    branch left its records behind: those are committed already)."""
+    found: set[str] = set()
+    commit = head
+    for _ in range(depth):
+        if commit is None:
+            break
+        for line in commit.message.splitlines():
+            if line.startswith(f"{TRAILER}: "):
+                found.add(line.split(": ", 1)[1].strip())
+        commit = commit.parents[0] if commit.parents else None
+    return found
 
 
 def _replace_secrets(match: re.Match[str]) -> str:
@@ -111,11 +169,41 @@ class Version:
 
 
 _thread_lock = threading.Lock()
+PENDING_DIR = "simpul-pending"  # in .git: saves written and fsynced, not yet committed
+TRAILER = "Simpul-Record"  # names the record a commit was made from (in the message body)
+_recovered: set[Path] = set()  # repositories this process has already recovered
+_ids_lock = threading.Lock()
+MAX_PACKS = 50  # git's own gc.autoPackLimit
+COMMIT_EVERY_S = 0.5  # a batch's committer thread commits what came in, this often
+
+
+@dataclass(frozen=True)
+class Record:
+    """One save not yet committed: `<ns>-<pid>-<n>.rec` under .git/simpul-pending, a JSON
+    header line then the masked text. Its id (the file's stem) goes into its commit."""
+
+    id: str
+    name: str
+    message: str
+    actor: str
+    at_ns: int
+    text: str
 
 
 class BackupRepo:
+    """The backups' repository. Inside `batch()` a save only writes its record (fsynced: it
+    survives a crash) and the file; the batch's end commits every record at once, each as its
+    own commit, so git stays off each device's path. Records a dead process left are
+    committed by the next commit of any process, first and in the order they were written."""
+
     def __init__(self, path: Path):
         self.path = path
+        self._batches = 0
+        self._batches_lock = threading.Lock()
+        self._committer: threading.Thread | None = None
+        self.committed: dict[str, str] = {}  # record id -> commit, for flushes made here
+        self._wake = threading.Event()
+        self._stop = threading.Event()
 
     def _git(self, *args: str, check: bool = True) -> str:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
@@ -125,9 +213,13 @@ class BackupRepo:
             raise BackupError(f"git {args[0]}: {result.stderr.strip() or result.stdout.strip()}")
         return result.stdout
 
+    @property
+    def _pending_dir(self) -> Path:
+        return self.path / ".git" / PENDING_DIR
+
     @contextmanager
-    def _locked(self) -> Iterator[pygit2.Repository]:
-        """The repository, held by this thread and (flock) this process alone."""
+    def _locked(self) -> Iterator[None]:
+        """The repository, for this thread and (flock) this process alone: commits."""
         self.path.mkdir(parents=True, exist_ok=True)
         with _thread_lock, open(self.path.parent / ".backups.lock", "w") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
@@ -137,36 +229,221 @@ class BackupRepo:
                     repo.config["user.name"] = "Simpul"
                     repo.config["user.email"] = EMAIL
                     repo.config["commit.gpgsign"] = False
-                yield pygit2.Repository(str(self.path))
+                yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    @staticmethod
-    def _commit(repo: pygit2.Repository, name: str, text: str, message: str,
-                actor: str) -> str | None:
-        """Write `name` and commit it alone, in-process (libgit2): None if git already holds
-        this text. A push saves each device two or three times; four git child processes per
-        save, one after another under the lock, were 90% of a 200-device push (issue #17).
-        The tree is the parent's with one entry replaced (a TreeBuilder), not rebuilt from
-        the index; the index then gets that one entry, so `git status` stays clean."""
-        (Path(repo.workdir) / name).write_text(text, encoding="utf-8")
-        data = text.encode("utf-8")
-        blob = pygit2.hash(data)
-        parent = None if repo.head_is_unborn else repo[repo.head.target].peel(pygit2.Commit)
-        if parent is not None and name in parent.tree and parent.tree[name].id == blob:
-            return None
-        repo.create_blob(data)
-        builder = repo.TreeBuilder(parent.tree) if parent is not None else repo.TreeBuilder()
-        builder.insert(name, blob, pygit2.enums.FileMode.BLOB)
-        author = pygit2.Signature(re.sub(r"[<>\r\n]", "", actor) or "system", EMAIL)
-        committer = pygit2.Signature("Simpul", EMAIL)
-        commit = repo.create_commit("HEAD", author, committer, message + "\n", builder.write(),
-                                    [parent.id] if parent is not None else [])
-        index = repo.index
-        index.read()
-        index.add(pygit2.IndexEntry(name, blob, pygit2.enums.FileMode.BLOB))
-        index.write()
-        return str(commit)
+    def _ready(self) -> None:
+        """The first time in a process: the repository exists, and what a dead process
+        left (records, files) is committed before this process saves anything."""
+        if self.path in _recovered:
+            return
+        with self._locked():
+            if self.path not in _recovered:
+                self._recover()
+                _recovered.add(self.path)
+
+    @contextmanager
+    def batch(self, commit: bool = True) -> Iterator[None]:
+        """Saves inside write their records only, and a committer thread commits them as
+        they come; the outermost batch's end commits the rest (unless `commit` is False:
+        the caller then calls `commit_logged`, off its event loop)."""
+        with self._batches_lock:
+            self._batches += 1
+            if self._committer is None:
+                self._stop.clear()
+                self._committer = threading.Thread(target=self._commit_loop, daemon=True,
+                                                   name="simpul-backups-committer")
+                self._committer.start()
+        try:
+            yield
+        finally:
+            with self._batches_lock:
+                self._batches -= 1
+                committer = self._committer if self._batches == 0 else None
+                if committer is not None:
+                    self._committer = None
+                    self._stop.set()
+                    self._wake.set()
+            if committer is not None:
+                committer.join()
+            if commit:
+                self.commit_logged()
+
+    def _commit_loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(COMMIT_EVERY_S)
+            self._wake.clear()
+            if not self._stop.is_set():
+                self._commit_quietly()
+
+    def commit_logged(self) -> None:
+        """Commit the records unless a batch still runs; a failure is logged (the records
+        stay, for the next commit): the devices are done, their results stand."""
+        if not self._batches:
+            self._commit_quietly()
+
+    def _commit_quietly(self) -> None:
+        try:
+            self.commit_pending()
+        except (BackupError, pygit2.GitError, OSError, ValueError) as exc:
+            log.error("backups: records not committed yet (the next commit will): %s", exc)
+
+    def commit_pending(self) -> int:
+        """Commit every record waiting in the repository (any process's); how many."""
+        self._ready()
+        if not self._has_pending():
+            return 0
+        with self._locked():
+            count = len(self._flush())
+            self._repack_if_many()
+            return count
+
+    def _repack_if_many(self) -> None:
+        """Each flush adds a pack: past MAX_PACKS, git packs them into one (under the lock,
+        in the foreground, as `git gc --auto` would have for as many packs)."""
+        packs = self.path / ".git" / "objects" / "pack"
+        try:
+            count = sum(n.endswith(".pack") for n in os.listdir(packs))
+        except FileNotFoundError:
+            return
+        if count > MAX_PACKS:
+            self._git("-c", "gc.autoDetach=false", "-c", f"gc.autoPackLimit={MAX_PACKS}",
+                      "gc", "--auto", "--quiet")
+
+    def _has_pending(self) -> bool:
+        try:
+            return any(n.endswith(".rec") for n in os.listdir(self._pending_dir))
+        except FileNotFoundError:
+            return False
+
+    def _write_record(self, name: str, text: str, message: str, actor: str) -> str:
+        """Write a save's record durably (fsync, atomic rename); its id. No lock: ids are
+        unique, a record appears whole or not at all, and one device saves one at a time."""
+        global _last_ns
+        with _ids_lock:
+            at = _last_ns = max(time.time_ns(), _last_ns + 1)
+        record_id = f"{at:020d}-{os.getpid()}"
+        header = json.dumps({"name": name, "message": message, "actor": actor, "at": at})
+        self._pending_dir.mkdir(exist_ok=True)
+        partial = self._pending_dir / f"{record_id}.part"
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(header + "\n" + text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.rename(partial, self._pending_dir / f"{record_id}.rec")
+        _fsync_dir(self._pending_dir)
+        return record_id
+
+    def _records(self) -> list[Record]:
+        records = []
+        for path in sorted(self._pending_dir.glob("*.rec")):
+            header, _, text = path.read_text(encoding="utf-8").partition("\n")
+            fields = json.loads(header)
+            records.append(Record(path.stem, fields["name"], fields["message"],
+                                  fields["actor"], int(fields["at"]), text))
+        return records
+
+    def _store(self, name: str, text: str, message: str, actor: str) -> str | None:
+        """Record `name`'s new text, then write the file, unless it holds this text already;
+        outside a batch, commit at once. The commit (in a batch: the record id), or None if
+        the file holds this text already."""
+        self._ready()
+        target = self.path / name
+        try:
+            if target.read_text(encoding="utf-8") == text:
+                return None
+        except FileNotFoundError:
+            pass
+        record_id = self._write_record(name, text, message, actor)
+        target.write_text(text, encoding="utf-8")
+        if self._batches:
+            return record_id
+        with self._locked():
+            commit = self._flush().get(record_id, record_id)
+            self._repack_if_many()
+        return commit
+
+    def _flush(self) -> dict[str, str]:
+        """Commit the records in the order written, each alone (its parent's tree with one
+        entry replaced), all written as one pack (controller.gitpack), then move the branch
+        and the index once (the files are the saves' own: a newer save may have written
+        one since). A record whose commit a crash left on the branch (its trailer) is not
+        committed twice. The pack and the branch reach the disk before the records go."""
+        records = self._records()
+        if not records:
+            return {}
+        repo = pygit2.Repository(str(self.path))
+        head = None if repo.head_is_unborn else repo[repo.head.target].peel(pygit2.Commit)
+        done = _committed_records(head, len(records))
+        entries: dict[str, tuple[int, bytes]] = {
+            str(e.name): (int(e.filemode), e.id.raw) for e in head.tree} if head else {}
+        parents = [head.id.raw] if head is not None else []
+        pack = PackWriter()
+        final: dict[str, bytes] = {}
+        commits: dict[str, str] = {}
+        committer = _identity("Simpul", time.time_ns())
+        for record in records:
+            if record.id in done:
+                continue
+            blob = pack.add(BLOB, record.text.encode("utf-8"))
+            if entries.get(record.name, (None, None))[1] == blob:
+                continue
+            entries[record.name] = (int(pygit2.enums.FileMode.BLOB), blob)
+            tree = pack.add(TREE, tree_data(entries))
+            author = _identity(re.sub(r"[<>\r\n]", "", record.actor) or "system", record.at_ns)
+            lines = [b"tree " + tree.hex().encode()]
+            lines += [b"parent " + parent.hex().encode() for parent in parents]
+            lines += [b"author " + author, b"committer " + committer, b""]
+            commit = pack.add(COMMIT, b"\n".join(lines) + b"\n" + (
+                f"{record.message}\n\n{TRAILER}: {record.id}\n").encode())
+            parents = [commit]
+            commits[record.id] = commit.hex()
+            final[record.name] = blob
+        if final:
+            pack.write(self.path / ".git" / "objects" / "pack")
+            branch = str(repo.references["HEAD"].target)
+            repo.references.create(branch, pygit2.Oid(raw=parents[0]), force=True)
+            ref = self.path / ".git" / branch
+            if ref.exists():
+                _fsync_file(ref)
+            else:
+                _sync_filesystem(self.path)
+            index = repo.index
+            index.read()
+            for name, blob in final.items():
+                index.add(pygit2.IndexEntry(name, pygit2.Oid(raw=blob),
+                                            pygit2.enums.FileMode.BLOB))
+            index.write()
+        for record in records:
+            (self._pending_dir / f"{record.id}.rec").unlink(missing_ok=True)
+        _fsync_dir(self._pending_dir)
+        self.committed.update(commits)
+        return commits
+
+    def _recover(self) -> None:
+        """After a crash: commit the records left, then any file that differs from the
+        branch with no record (written by a save that died before its commit)."""
+        for partial in self._pending_dir.glob("*.part") if self._pending_dir.exists() else ():
+            partial.unlink()  # its save never returned: the device was not touched after it
+        latest = {record.name: record.text for record in self._records()}
+        for name, text in latest.items():  # a save that died between record and file
+            target = self.path / name
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                target.write_text(text, encoding="utf-8")
+        self._flush()
+        repo = pygit2.Repository(str(self.path))
+        stray = sorted(name for name, flags in repo.status().items()
+                       if "/" not in name and name.endswith((".cfg", ".intent"))
+                       and flags & (pygit2.enums.FileStatus.WT_MODIFIED
+                                    | pygit2.enums.FileStatus.WT_NEW))
+        for name in stray:
+            self._write_record(name, (self.path / name).read_text(encoding="utf-8"),
+                               f"{name.rsplit('.', 1)[0]}: recovered after a restart",
+                               "system")
+        if stray:
+            self._flush()
 
     @staticmethod
     def filename(device: str) -> str:
@@ -177,10 +454,8 @@ class BackupRepo:
     def save(self, device: str, config: str, message: str, actor: str = "system",
              secrets: Iterable[str] = ()) -> str | None:
         """Store a device's running config; return the new commit, or None if unchanged."""
-        name = self.filename(device)
-        text = mask(config, secrets)
-        with self._locked() as repo:
-            return self._commit(repo, name, text, f"{device}: {message}", actor)
+        return self._store(self.filename(device), mask(config, secrets),
+                           f"{device}: {message}", actor)
 
     def save_pushed(self, device: str, lines: list[str], actor: str = "system",
                     secrets: Iterable[str] = ()) -> str | None:
@@ -189,12 +464,11 @@ class BackupRepo:
         name = self.filename(device).removesuffix(".cfg") + ".intent"
         masked = [mask(line, secrets) for line in lines]
         target = self.path / name
-        with self._locked() as repo:
-            if target.exists() and self._same_record(target.read_text(encoding="utf-8"),
-                                                     lines, masked):
-                return None
-            return self._commit(repo, name, render_record(lines, masked),
-                                f"{device}: lines Simpul pushed", actor)
+        if target.exists() and self._same_record(target.read_text(encoding="utf-8"),
+                                                 lines, masked):
+            return None
+        return self._store(name, render_record(lines, masked),
+                           f"{device}: lines Simpul pushed", actor)
 
     @staticmethod
     def _same_record(text: str, lines: list[str], masked: list[str]) -> bool:
@@ -217,6 +491,7 @@ class BackupRepo:
         name = self.filename(device)
         if not (self.path / ".git").exists():
             return []
+        self.commit_pending()  # a record a dead process left is history too
         out = self._git("log", "--format=%H%x1f%aI%x1f%an%x1f%s", "--", name)
         versions = []
         for line in out.splitlines():
@@ -226,6 +501,7 @@ class BackupRepo:
 
     def show(self, device: str, version: str = "HEAD") -> str:
         self._check_version(version)
+        self.commit_pending()
         return self._git("show", f"{version}:{self.filename(device)}")
 
     def diff(self, device: str, old: str, new: str = "HEAD") -> str:

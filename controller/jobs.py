@@ -51,6 +51,7 @@ class DeviceResult:
     status: str  # unchanged | changed | failed | rolled_back
     diff: str = ""
     error: str | None = None
+    # The backup's record id (`Simpul-Record:` in the message of the commit it becomes).
     commit: str | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
@@ -187,9 +188,12 @@ class ConfigJobs:
             result = self._failed(device, exc)
             self._audit(device, result)
             return result
-        with device_lock(self.lock_dir, device.name):
-            result = self._push_locked(device, intent)
-        self._audit(device, result)
+        # The backups' commits follow the device (at the end of this push, or of the batch
+        # run() holds): each save before them is a record, fsynced before the device changes.
+        with self.backups.batch():
+            with device_lock(self.lock_dir, device.name):
+                result = self._push_locked(device, intent)
+            self._audit(device, result)
         log.info("config push %s: %s", device.name, result.status)
         return result
 
@@ -304,7 +308,7 @@ class ConfigJobs:
             with self.store.session() as session:
                 record(session, self.actor, "config.push", target=device.name,
                        result=result.status, diff=result.diff or None,
-                       detail={"error": result.error, "commit": result.commit,
+                       detail={"error": result.error, "backup": result.commit,
                                "platform": device.platform, "site": device.site})
                 save_drift(session, device.name, DRIFT_AFTER_PUSH[result.status],
                            result.diff if result.status == ROLLED_BACK else None,
@@ -319,6 +323,19 @@ class ConfigJobs:
                   ) -> list[DeviceResult]:
         """Run `operation` on every device in a bounded thread pool; results in input order."""
         loop = asyncio.get_running_loop()
+        try:
+            with self.backups.batch(commit=False):
+                results = await self._run(loop, operation, devices, on_result)
+        finally:  # the batch's backups, committed together and off the event loop
+            await asyncio.to_thread(self.backups.commit_logged)
+        for result in results:  # a save's record id becomes its commit once committed
+            if result.commit is not None:
+                result.commit = self.backups.committed.get(result.commit, result.commit)
+        return results
+
+    async def _run(self, loop: asyncio.AbstractEventLoop,
+                   operation: Callable[[Device], DeviceResult], devices: list[Device],
+                   on_result: Callable[[DeviceResult], None] | None) -> list[DeviceResult]:
         with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(devices))),
                                 thread_name_prefix="simpul-config") as pool:
 

@@ -22,7 +22,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "core": ("controller.units", "controller.secrets", "controller.settings",
              "controller.store", "controller.inventory", "controller.schedules",
              "controller.devices", "controller.shard", "controller.context",
-             "controller.ratelimit", "controller.allocation_history"),
+             "controller.ratelimit", "controller.allocation_history", "controller.gitpack"),
     "services": ("controller.configs", "controller.hotspot_gateway", "controller.jobs",
                  "controller.pushes", "controller.backups", "controller.drift",
                  "controller.bandwidth", "controller.accountability", "controller.auth",
