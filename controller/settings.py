@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -168,6 +168,17 @@ class Settings(BaseSettings):
         "", description="Alertmanager's base URL (e.g. http://127.0.0.1:9093): /wall shows its "
         "firing alerts; empty: the conditions Simpul keeps (devices down, drift, saturated)")
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        """SQLite or PostgreSQL (through psycopg): the stores Simpul is tested on."""
+        if value and not value.startswith(("sqlite:///", "postgresql://",
+                                           "postgresql+psycopg://")):
+            scheme = value.split(":", 1)[0]
+            raise ValueError(f"database scheme {scheme!r} is not supported: use sqlite:///PATH "
+                             "or postgresql+psycopg://USER@HOST/DB")
+        return value
+
     @field_validator("public_url", "alertmanager_url")
     @classmethod
     def _absolute_url(cls, value: str) -> str:
@@ -301,6 +312,34 @@ def split_listen(listen: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+class SettingsError(ValueError):
+    """A SIMPUL_* environment variable has a value Settings refuses; the message names it."""
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """One line per refused value: `SIMPUL_NAME='value': why` (a value Settings checks as a
+    whole, with no single field, is named `settings`)."""
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = f"SIMPUL_{field.upper()}" if field else "settings"
+        value = os.environ.get(name) if field else None
+        hidden = any(word in field for word in ("secret", "token", "password", "key",
+                                                "database"))  # a database URL's password
+        shown = f"={value!r}" if value is not None and not hidden else ""
+        lines.append(f"{name}{shown}: {error['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment now; SettingsError names each refused value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(settings_problems(exc)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """This process's settings (read once)."""
+    return load_settings()

@@ -5,6 +5,8 @@ One typer sub-app per area, each in its own module; what they share is in `commo
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from controller.cli.bandwidth import bandwidth_app
@@ -38,6 +40,21 @@ app.add_typer(report_app, name="report")
 app.add_typer(bandwidth_app, name="bandwidth")
 app.add_typer(deploy_app, name="deploy")
 app.add_typer(radius_app, name="radius")
+
+
+@app.callback()
+def check_settings() -> None:
+    """A refused SIMPUL_* value stops every command before it does anything, with one line per
+    value naming the variable (help still works)."""
+    from controller.settings import SettingsError, load_settings
+
+    if "--help" in sys.argv[1:]:
+        return
+    try:
+        load_settings()
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:
