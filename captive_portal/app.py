@@ -37,11 +37,12 @@ from controller.store.db import store_problem, store_unavailable
 log = logging.getLogger("simpul.portal")
 NO_STORE = {"Cache-Control": "no-store"}
 # adapter radius: what the NAS passed to /login (its `mac` and `login`, the hotspot's
-# login.html), kept for the login POST; the auto-submit script, allowed by its hash alone.
+# login.html), kept signed for the client until the login POST; the auto-submit script,
+# allowed by its hash alone.
 NAS_COOKIE = "simpul_nas"
 AUTO_SUBMIT = "document.forms.nas.submit();"
 AUTO_SUBMIT_HASH = base64.b64encode(hashlib.sha256(AUTO_SUBMIT.encode()).digest()).decode()
-# radius.nas chilli: Chilli's redirect (uamip, uamport, challenge, mac), kept for the login POST
+# radius.nas chilli: Chilli's redirect (uamip, uamport, challenge, mac), kept signed likewise
 CHILLI_COOKIE = "simpul_chilli"
 PORTAL_PATHS = {"/login", "/login/click", "/login/voucher", "/login/otp/request",
                 "/login/otp/verify", "/success", "/venue", "/api/captive"}
@@ -145,15 +146,25 @@ def create_portal_app(ctx: Context) -> FastAPI:
             # The NAS sent the browser here: it does not count the client as logged in.
             response = nas_handoff(request, hotspot, session, nas) if session is not None \
                 else page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
-            response.set_cookie(NAS_COOKIE, quote(nas[0][:32]) + "|" + quote(nas[1][:512]),
-                                max_age=600, httponly=True, samesite="lax")
+            response.set_cookie(NAS_COOKIE, seal(request, "nas", quote(nas[0][:32]) + "|"
+                                                 + quote(nas[1][:512])),
+                                max_age=form_tokens.SEAL_TTL_S, httponly=True, samesite="lax")
             return response
         if session is not None:
             return success(request, hotspot, session)
         return page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
 
+    def seal(request: Request, kind: str, value: str) -> str:
+        """A cookie's value signed for this client: the MAC in it came from the NAS, and the
+        login names the session by it, so an edited or copied cookie must count for nothing."""
+        return form_tokens.seal(portal().login.salt, kind, _client_ip(request), value)
+
+    def unseal(request: Request, kind: str, cookie: str) -> str:
+        return form_tokens.unseal(portal().login.salt, kind, _client_ip(request),
+                                  request.cookies.get(cookie, "")) or ""
+
     def nas_cookie(request: Request) -> tuple[str, str] | None:
-        mac, _, login = request.cookies.get(NAS_COOKIE, "").partition("|")
+        mac, _, login = unseal(request, "nas", NAS_COOKIE).partition("|")
         return (unquote(mac), unquote(login)) if mac and login else None
 
     def nas_handoff(request: Request, hotspot: Hotspot, session: SessionView,
@@ -212,8 +223,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
             response = chilli_handoff(request, hotspot, session, redirect)
         else:
             response = page(request, "login.html", hotspot=hotspot, modes=hotspot.login_modes)
-        response.set_cookie(CHILLI_COOKIE, redirect.cookie(), max_age=600, httponly=True,
-                            samesite="lax")
+        response.set_cookie(CHILLI_COOKIE, seal(request, "chilli", redirect.cookie()),
+                            max_age=form_tokens.SEAL_TTL_S, httponly=True, samesite="lax")
         return response
 
     def chilli_handoff(request: Request, hotspot: Hotspot, session: SessionView,
@@ -272,7 +283,7 @@ def create_portal_app(ctx: Context) -> FastAPI:
         lang = _lang(request, form)
         ip = _client_ip(request)
         hotspot = portal().login.hotspot_for(ip)
-        uam = chilli.from_cookie(hotspot, request.cookies.get(CHILLI_COOKIE, "")) \
+        uam = chilli.from_cookie(hotspot, unseal(request, "chilli", CHILLI_COOKIE)) \
             if hotspot is not None and _is_chilli(hotspot) else None
         nas = nas_cookie(request) if hotspot is not None and hotspot.adapter == "radius" \
             and not _is_chilli(hotspot) else None
