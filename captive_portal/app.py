@@ -108,7 +108,8 @@ def create_portal_app(ctx: Context) -> FastAPI:
         response = page(request, template, status=exc.status, lang=lang, hotspot=hotspot,
                         error=t(exc.code, lang), **values)
         if exc.status == 503:  # the store or a gateway out of reach: the phone may try again
-            response.headers["Retry-After"] = str(ctx.settings.store_retry_after_s)
+            response.headers["Retry-After"] = str(exc.retry_after_s
+                                                  or ctx.settings.store_retry_after_s)
         return response
 
     app.add_middleware(Interceptor, portal_host=portal_host, login_url=login_url,

@@ -43,7 +43,9 @@ class PortalError(Exception):
     """A refusal the citizen sees as a page; `code` keys the message in captive_portal/i18n.py.
     A code outside Refusal is a bug: ValueError here, never a raw code on a page."""
 
-    def __init__(self, code: Refusal | str, status: int = 400):
+    def __init__(self, code: Refusal | str, status: int = 400,
+                 retry_after_s: int | None = None):
         super().__init__(str(code))
         self.code = Refusal(code)
         self.status = status
+        self.retry_after_s = retry_after_s  # a 503's Retry-After, when the cause knows it

@@ -139,7 +139,7 @@ class Login:
             mac = self.gateways.get(hotspot.name).mac_for_ip(address)
         except GatewayError as exc:
             log.warning("hotspot %s: cannot look up a client: %s", hotspot.name, exc)
-            raise PortalError(Refusal.GATEWAY_ERROR, 503) from None
+            raise PortalError(Refusal.GATEWAY_ERROR, 503, exc.retry_after_s) from None
         if mac is None:
             raise PortalError(Refusal.NO_MAC, 403)
         return ClientView(hotspot, Client(address, mac))
@@ -285,7 +285,7 @@ class Login:
                         session.execute(_DELETE_SESSION, {"b_id": session_id})
                     self._count(session, hotspot.name, method, "ok", -1)
                     session.commit()
-                raise PortalError(Refusal.GATEWAY_ERROR, 503) from None
+                raise PortalError(Refusal.GATEWAY_ERROR, 503, exc.retry_after_s) from None
             log.info("hotspot %s: session %s started (%s, %ss)", hotspot.name, session_id, method,
                      grant_s)
             if started is None:

@@ -36,7 +36,12 @@ class SshTimeouts:
 
 
 class GatewayError(Exception):
-    """The gateway could not be reached or refused a command; the message names the gateway."""
+    """The gateway could not be reached or refused a command; the message names the gateway.
+    `retry_after_s`: when it is worth trying again (a gateway known down), if known."""
+
+    def __init__(self, message: str, retry_after_s: int | None = None):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 def normalise_mac(value: str) -> str:

@@ -17,11 +17,13 @@ class MemoryGateway:
         self.macs: dict[str, str] = {}  # ip -> mac, what the "neighbour table" answers
         self.calls = 0
         self.broken = False
+        self.broken_retry_after_s: int | None = None  # what a broken gateway's error says
 
     def _check(self) -> None:
         self.calls += 1
         if self.broken:
-            raise GatewayError("memory gateway: unreachable (simulated)")
+            raise GatewayError("memory gateway: unreachable (simulated)",
+                               self.broken_retry_after_s)
 
     def allow(self, grants: Sequence[Grant]) -> None:
         with self._lock:

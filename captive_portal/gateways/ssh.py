@@ -14,6 +14,7 @@ refused. A successful connect ends it.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from pathlib import Path
@@ -80,8 +81,9 @@ class GatewaySession:
         left = self._down_until - time.monotonic()
         if left > 0 or self._retrying:
             wait = f"trying again in {left:.0f} s" if left > 0 else "trying again now"
+            # What is left of the window; while another caller connects, its connect's bound.
             raise GatewayError(f"gateway {self.name}: unreachable ({self._down_reason}); "
-                               f"{wait}")
+                               f"{wait}", math.ceil(left if left > 0 else self._target.timeout_s))
 
     def _connect_locked(self) -> Any:
         if self._conn is None:
@@ -91,11 +93,12 @@ class GatewaySession:
                 self._conn = netmiko_connect(self._target, self._device_type)
             except HostKeyError as exc:  # names the device, the fingerprints and the fix
                 self._went_down("host key refused")
-                raise GatewayError(f"gateway {self.name}: cannot connect: {exc}") from None
+                raise GatewayError(f"gateway {self.name}: cannot connect: {exc}",
+                                   math.ceil(self._retry_s)) from None
             except Exception as exc:  # netmiko and paramiko raise many types; report one
                 self._went_down(f"cannot connect: {type(exc).__name__}")
                 raise GatewayError(f"gateway {self.name}: cannot connect: "
-                                   f"{type(exc).__name__}") from None
+                                   f"{type(exc).__name__}", math.ceil(self._retry_s)) from None
             finally:
                 self._retrying = False
             self._down_reason = ""

@@ -80,13 +80,17 @@ def _run(session: GatewaySession) -> str:
 
 def test_a_gateway_that_failed_is_refused_at_once_until_the_retry(sshd: SilentSshd) -> None:
     session = _session(sshd, retry_s=600)
-    with pytest.raises(GatewayError, match="gw-test: cannot connect"):
+    with pytest.raises(GatewayError, match="gw-test: cannot connect") as failed:
         _run(session)
+    assert failed.value.retry_after_s == 600
     assert sshd.accepted == 1
     for _ in range(3):  # no new connection: refused with the reason and the retry named
         with pytest.raises(GatewayError, match=r"gw-test: unreachable \(cannot connect: "
-                                               r"\w+\); trying again in \d+ s"):
+                                               r"\w+\); trying again in \d+ s") as refused:
             _run(session)
+        # A login's 503 says what is left of the window (not the store's Retry-After).
+        assert refused.value.retry_after_s is not None
+        assert 500 < refused.value.retry_after_s <= 600
     assert sshd.accepted == 1
 
 
@@ -107,8 +111,9 @@ def test_while_one_caller_tries_again_the_others_are_refused(sshd: SilentSshd) -
     prober.start()
     assert sshd.second.wait(30), "the retry never connected"
     # The prober now waits CONNECT_S for a banner; another caller does not wait behind it.
-    with pytest.raises(GatewayError, match="trying again now"):
+    with pytest.raises(GatewayError, match="trying again now") as refused:
         _run(session)
+    assert refused.value.retry_after_s == CONNECT_S  # the prober's connect ends by then
     assert prober.is_alive()
     prober.join(30)
     assert errors and "cannot connect" in errors[0]

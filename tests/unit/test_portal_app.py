@@ -129,6 +129,11 @@ def test_unknown_mac_is_refused_and_gateway_failure_stores_nothing(portal: Porta
     assert response.status_code == 503 and "tidak dapat dihubungi" in response.text
     assert response.headers["retry-after"] == "5"  # SIMPUL_STORE_RETRY_AFTER_S's default
     assert sessions(portal) == []
+    # A gateway known down says when it is worth trying again: the phone is told that.
+    gateway.broken_retry_after_s = 8  # type: ignore[attr-defined]
+    response = client_for(portal, TAMAN).post("/login/click", data={"accept": "yes"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "8"
+    assert sessions(portal) == []
 
 
 def test_voucher_login_uses_up_the_voucher(portal: Portal) -> None:
