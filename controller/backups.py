@@ -25,7 +25,7 @@ from pathlib import Path
 import pygit2
 
 from controller.devices.pushed import digest_matches, parse_record, render_record
-from controller.gitpack import BLOB, COMMIT, TREE, PackWriter, tree_data
+from controller.gitpack import Blob, Commit, ObjectID, PackWriter, Tree
 
 MASK = "********"
 EMAIL = "simpul@localhost"
@@ -114,9 +114,9 @@ def _sync_filesystem(path: Path) -> None:
         os.close(fd)
 
 
-def _identity(name: str, at_ns: int) -> bytes:
-    """An author or committer line's value: `Name <email> <unix time> +0000`."""
-    return f"{name} <{EMAIL}> {at_ns // 1_000_000_000} +0000".encode()
+def _identity(name: str) -> bytes:
+    """An author or committer: `Name <email>`."""
+    return f"{name} <{EMAIL}>".encode()
 
 
 def _committed_records(head: pygit2.Commit | None, depth: int) -> set[str]:
@@ -377,34 +377,40 @@ class BackupRepo:
         repo = pygit2.Repository(str(self.path))
         head = None if repo.head_is_unborn else repo[repo.head.target].peel(pygit2.Commit)
         done = _committed_records(head, len(records))
-        entries: dict[str, tuple[int, bytes]] = {
-            str(e.name): (int(e.filemode), e.id.raw) for e in head.tree} if head else {}
-        parents = [head.id.raw] if head is not None else []
+        tree = Tree()  # edited per record; the pack keeps each version as it was
+        for entry in head.tree if head is not None else ():
+            tree.add(str(entry.name).encode(), int(entry.filemode),
+                     ObjectID(str(entry.id).encode()))
+        parents = [ObjectID(str(head.id).encode())] if head is not None else []
         pack = PackWriter()
-        final: dict[str, bytes] = {}
+        final: dict[str, ObjectID] = {}
         commits: dict[str, str] = {}
-        committer = _identity("Simpul", time.time_ns())
+        committed_at = int(time.time())
         for record in records:
             if record.id in done:
                 continue
-            blob = pack.add(BLOB, record.text.encode("utf-8"))
-            if entries.get(record.name, (None, None))[1] == blob:
+            blob = Blob.from_string(record.text.encode("utf-8"))
+            pack.add(blob)
+            path = record.name.encode()
+            if path in tree and tree[path][1] == blob.id:
                 continue
-            entries[record.name] = (int(pygit2.enums.FileMode.BLOB), blob)
-            tree = pack.add(TREE, tree_data(entries))
-            author = _identity(re.sub(r"[<>\r\n]", "", record.actor) or "system", record.at_ns)
-            lines = [b"tree " + tree.hex().encode()]
-            lines += [b"parent " + parent.hex().encode() for parent in parents]
-            lines += [b"author " + author, b"committer " + committer, b""]
-            commit = pack.add(COMMIT, b"\n".join(lines) + b"\n" + (
-                f"{record.message}\n\n{TRAILER}: {record.id}\n").encode())
-            parents = [commit]
-            commits[record.id] = commit.hex()
-            final[record.name] = blob
+            tree.add(path, int(pygit2.enums.FileMode.BLOB), blob.id)
+            pack.add(tree)
+            commit = Commit()
+            commit.tree, commit.parents = tree.id, parents
+            commit.author = _identity(re.sub(r"[<>\r\n]", "", record.actor) or "system")
+            commit.committer = _identity("Simpul")
+            commit.author_time, commit.commit_time = record.at_ns // 1_000_000_000, committed_at
+            commit.author_timezone = commit.commit_timezone = 0
+            commit.message = f"{record.message}\n\n{TRAILER}: {record.id}\n".encode()
+            pack.add(commit)
+            parents = [commit.id]
+            commits[record.id] = commit.id.decode()
+            final[record.name] = blob.id
         if final:
             pack.write(self.path / ".git" / "objects" / "pack")
             branch = str(repo.references["HEAD"].target)
-            repo.references.create(branch, pygit2.Oid(raw=parents[0]), force=True)
+            repo.references.create(branch, pygit2.Oid(hex=parents[0].decode()), force=True)
             ref = self.path / ".git" / branch
             if ref.exists():
                 _fsync_file(ref)
@@ -412,8 +418,8 @@ class BackupRepo:
                 _sync_filesystem(self.path)
             index = repo.index
             index.read()
-            for name, blob in final.items():
-                index.add(pygit2.IndexEntry(name, pygit2.Oid(raw=blob),
+            for name, blob_id in final.items():
+                index.add(pygit2.IndexEntry(name, pygit2.Oid(hex=blob_id.decode()),
                                             pygit2.enums.FileMode.BLOB))
             index.write()
         for record in records:

@@ -2,49 +2,38 @@
 
 A batch of backups makes a blob, a tree and a commit per save: as loose objects through
 libgit2 that is three files and three zlib streams per save, all holding the GIL (issue #17).
-Here they are hashed and deflated in memory and written as one pack and one index, in git's
-documented formats (git's Documentation/gitformat-pack.txt: pack version 2, index version 2,
-undeltified objects). git and libgit2 read it like any fetched pack.
+Here dulwich builds the objects and writes them as one pack (version 2, undeltified) and its
+index (version 2); what is ours is only how they reach the disk: fsynced, the index last.
+git and libgit2 read the pack like any fetched one.
 """
 
 from __future__ import annotations
 
-import hashlib
+import io
 import os
-import struct
-import zlib
 from pathlib import Path
 
-# Object types in a pack entry's header (gitformat-pack.txt, "Object types").
-COMMIT, TREE, BLOB = 1, 2, 3
-_NAMES = {COMMIT: b"commit", TREE: b"tree", BLOB: b"blob"}
-TREE_MODE = 0o040000
+from dulwich.object_format import SHA1
+from dulwich.objects import Blob, Commit, ObjectID, ShaFile, Tree
+from dulwich.pack import UnpackedObject, write_pack_data, write_pack_index
 
-
-def object_id(kind: int, data: bytes) -> bytes:
-    """The object's SHA-1 name: of `<type> <size>\\0<data>`."""
-    return hashlib.sha1(_NAMES[kind] + b" %d\x00" % len(data) + data).digest()
-
-
-def tree_data(entries: dict[str, tuple[int, bytes]]) -> bytes:
-    """A tree object's body: `<octal mode> <name>\\0<20-byte id>` per entry, in git's order
-    (names compared as bytes, a subtree's name as if it ended in `/`)."""
-    def key(name: str) -> bytes:
-        return name.encode() + (b"/" if entries[name][0] == TREE_MODE else b"")
-
-    return b"".join(b"%o %s\x00%s" % (entries[name][0], name.encode(), entries[name][1])
-                    for name in sorted(entries, key=key))
+__all__ = ["Blob", "Commit", "ObjectID", "PackWriter", "Tree"]
 
 
 class PackWriter:
     """Objects collected in memory, then written as `pack-<sum>.pack` and `.idx`."""
 
     def __init__(self) -> None:
-        self._objects: dict[bytes, tuple[int, bytes]] = {}
+        self._objects: dict[bytes, UnpackedObject] = {}
 
-    def add(self, kind: int, data: bytes) -> bytes:
-        oid = object_id(kind, data)
-        self._objects.setdefault(oid, (kind, data))
+    def add(self, obj: ShaFile) -> bytes:
+        """Keep `obj` as it is now for the pack (it may change after: one tree, edited per
+        commit, is serialised anew each time); its 20-byte id."""
+        oid: bytes = obj.sha().digest()
+        if oid not in self._objects:
+            # One chunk: a tree's serialisation is a chunk per entry, each deflated apart.
+            self._objects[oid] = UnpackedObject(obj.type_num, decomp_chunks=[obj.as_raw_string()],
+                                                sha=oid)
         return oid
 
     def __len__(self) -> int:
@@ -55,40 +44,17 @@ class PackWriter:
         a pack only once its index is there); the pack's path, or None if empty."""
         if not self._objects:
             return None
-        pack = bytearray(b"PACK" + struct.pack(">II", 2, len(self._objects)))
-        entries: list[tuple[bytes, int, int]] = []  # id, crc32, offset
-        for oid, (kind, data) in self._objects.items():
-            offset = len(pack)
-            size = len(data)
-            header = bytearray([(kind << 4) | (size & 0x0F)])
-            size >>= 4
-            while size:
-                header[-1] |= 0x80
-                header.append(size & 0x7F)
-                size >>= 7
-            packed = bytes(header) + zlib.compress(data, 1)
-            pack += packed
-            entries.append((oid, zlib.crc32(packed), offset))
-        checksum = hashlib.sha1(pack).digest()
-        pack += checksum
-        entries.sort()
-        fanout, at = [], 0
-        for first in range(256):
-            while at < len(entries) and entries[at][0][0] == first:
-                at += 1
-            fanout.append(at)
-        if entries[-1][2] >= 1 << 31:
-            raise ValueError("a pack over 2 GiB needs 64-bit offsets")
-        index = bytearray(b"\xfftOc" + struct.pack(">I", 2))
-        index += struct.pack(">256I", *fanout)
-        index += b"".join(oid for oid, _, _ in entries)
-        index += b"".join(struct.pack(">I", crc) for _, crc, _ in entries)
-        index += b"".join(struct.pack(">I", offset) for _, _, offset in entries)
-        index += checksum
-        index += hashlib.sha1(index).digest()
+        pack = io.BytesIO()
+        entries, checksum = write_pack_data(pack.write, iter(self._objects.values()),
+                                            object_format=SHA1,
+                                            num_records=len(self._objects), compression_level=1)
+        index = io.BytesIO()
+        write_pack_index(index, sorted((oid, offset, crc)
+                                       for oid, (offset, crc) in entries.items()), checksum,
+                         version=2)
         pack_dir.mkdir(parents=True, exist_ok=True)
         base = pack_dir / f"pack-{checksum.hex()}"
-        for suffix, content in ((".pack", pack), (".idx", index)):
+        for suffix, content in ((".pack", pack.getbuffer()), (".idx", index.getbuffer())):
             partial = base.with_name(f"tmp_{base.name}{suffix}")
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444)
             try:
@@ -105,7 +71,7 @@ class PackWriter:
         return base.with_suffix(".pack")
 
 
-def _write_all(fd: int, data: bytes | bytearray) -> None:
+def _write_all(fd: int, data: memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]

@@ -202,3 +202,16 @@ def test_packs_are_packed_together_past_max_packs(tmp_path: Path,
     assert len(repo.history("r1")) == 12
     assert subprocess.run(["git", "-C", str(path), "fsck", "--strict"],
                           capture_output=True).returncode == 0
+
+
+def test_a_record_of_what_the_branch_holds_makes_no_empty_commit(tmp_path: Path) -> None:
+    """A record left behind whose text the branch already holds (its save raced another
+    process's): committed, it would be a commit that changes nothing."""
+    path = tmp_path / "backups"
+    repo = BackupRepo(path)
+    repo.save("r1", "same\n", "backup")
+    repo._write_record("r1.cfg", "same\n", "r1: backup", "system")
+    _new_process(path).save("r2", "other\n", "backup")  # recovers the record first
+    assert [v.message for v in BackupRepo(path).history("r1")] == ["r1: backup"]
+    assert _git(path, "rev-list", "--count", "HEAD").strip() == "2"
+    assert not list((path / ".git" / backups.PENDING_DIR).glob("*.rec"))
