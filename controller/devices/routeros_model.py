@@ -397,10 +397,18 @@ def load(path: str | None = None) -> Model:
 
     Built once per process, under a lock: a push's threads all ask at once, and CPython
     3.11.7's ast.parse in parallel threads fails with "AST constructor recursion depth
-    mismatch" (CPython gh-106905); a 200-device bench push lost devices to it.
+    mismatch" (CPython gh-106905); a 200-device bench push lost devices to it. Once built,
+    it is returned without the lock: every managed-item check asks for it, and 50 threads
+    queueing on the lock were a third of a push's planning (issue #17).
     """
-    with _load_lock:
-        return _load(path)
+    model = _built.get(path)
+    if model is None:
+        with _load_lock:
+            model = _built[path] = _load(path)
+    return model
+
+
+_built: dict[str | None, Model] = {}
 
 
 @cache
