@@ -25,7 +25,7 @@ from pathlib import Path
 import pygit2
 
 from controller.devices.pushed import digest_matches, parse_record, render_record
-from controller.gitpack import BLOB, COMMIT, TREE, PackWriter, tree_data
+from controller.gitpack import BLOB, COMMIT, TREE, PackWriter, TreeEntries
 
 MASK = "********"
 EMAIL = "simpul@localhost"
@@ -377,8 +377,8 @@ class BackupRepo:
         repo = pygit2.Repository(str(self.path))
         head = None if repo.head_is_unborn else repo[repo.head.target].peel(pygit2.Commit)
         done = _committed_records(head, len(records))
-        entries: dict[str, tuple[int, bytes]] = {
-            str(e.name): (int(e.filemode), e.id.raw) for e in head.tree} if head else {}
+        entries = TreeEntries({str(e.name): (int(e.filemode), e.id.raw)
+                               for e in head.tree} if head else {})
         parents = [head.id.raw] if head is not None else []
         pack = PackWriter()
         final: dict[str, bytes] = {}
@@ -388,10 +388,10 @@ class BackupRepo:
             if record.id in done:
                 continue
             blob = pack.add(BLOB, record.text.encode("utf-8"))
-            if entries.get(record.name, (None, None))[1] == blob:
+            if (entries.get(record.name) or (None, None))[1] == blob:
                 continue
-            entries[record.name] = (int(pygit2.enums.FileMode.BLOB), blob)
-            tree = pack.add(TREE, tree_data(entries))
+            entries.set(record.name, int(pygit2.enums.FileMode.BLOB), blob)
+            tree = pack.add(TREE, entries.data())
             author = _identity(re.sub(r"[<>\r\n]", "", record.actor) or "system", record.at_ns)
             lines = [b"tree " + tree.hex().encode()]
             lines += [b"parent " + parent.hex().encode() for parent in parents]

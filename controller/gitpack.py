@@ -9,6 +9,7 @@ undeltified objects). git and libgit2 read it like any fetched pack.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import struct
@@ -34,6 +35,40 @@ def tree_data(entries: dict[str, tuple[int, bytes]]) -> bytes:
 
     return b"".join(b"%o %s\x00%s" % (entries[name][0], name.encode(), entries[name][1])
                     for name in sorted(entries, key=key))
+
+
+class TreeEntries:
+    """A tree's entries kept encoded and in git's order: replacing one and writing the tree
+    again is a join, not a sort and an encoding of every entry (a batch of N saves to M
+    files wrote N*M entries anew; issue #17). data() equals tree_data() of the same entries."""
+
+    def __init__(self, entries: dict[str, tuple[int, bytes]]) -> None:
+        self._entries = dict(entries)
+        self._encoded = {name: _entry(name, *value) for name, value in entries.items()}
+        self._order = sorted(entries, key=self._key)
+
+    def _key(self, name: str) -> bytes:
+        return name.encode() + (b"/" if self._entries[name][0] == TREE_MODE else b"")
+
+    def get(self, name: str) -> tuple[int, bytes] | None:
+        return self._entries.get(name)
+
+    def set(self, name: str, mode: int, oid: bytes) -> None:
+        old = self._entries.get(name)
+        if old is not None and (old[0] == TREE_MODE) != (mode == TREE_MODE):
+            self._order.remove(name)  # a file became a directory or back: it sorts anew
+            old = None
+        self._entries[name] = (mode, oid)
+        self._encoded[name] = _entry(name, mode, oid)
+        if old is None:
+            bisect.insort(self._order, name, key=self._key)
+
+    def data(self) -> bytes:
+        return b"".join(self._encoded[name] for name in self._order)
+
+
+def _entry(name: str, mode: int, oid: bytes) -> bytes:
+    return b"%o %s\x00%s" % (mode, name.encode(), oid)
 
 
 class PackWriter:
