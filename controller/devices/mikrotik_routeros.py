@@ -209,7 +209,21 @@ def is_managed(path: str, item: dict[str, str]) -> bool:
                for ref in routeros_model.load().references_from(path))
 
 
+_HAS_FIELD: dict[tuple[int, str], tuple[routeros_model.Menu, bool]] = {}
+
+
 def _has_field(menu: routeros_model.Menu, name: str) -> bool:
+    """Whether any version of `menu` has the field; kept per menu object (the model is built
+    once and not changed): every unmanaged item of an export asks (issue #17)."""
+    found = _HAS_FIELD.get((id(menu), name))
+    if found is not None and found[0] is menu:
+        return found[1]
+    answer = _has_field_uncached(menu, name)
+    _HAS_FIELD[(id(menu), name)] = (menu, answer)
+    return answer
+
+
+def _has_field_uncached(menu: routeros_model.Menu, name: str) -> bool:
     return any(name in variant.fields or any(i.name == name for _, i in variant.versioned)
                for variant in menu.variants)
 
