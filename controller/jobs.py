@@ -323,6 +323,7 @@ class ConfigJobs:
                   ) -> list[DeviceResult]:
         """Run `operation` on every device in a bounded thread pool; results in input order."""
         loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._warm, {d.platform for d in devices})
         try:
             with self.backups.batch(commit=False):
                 results = await self._run(loop, operation, devices, on_result)
@@ -332,6 +333,17 @@ class ConfigJobs:
             if result.commit is not None:
                 result.commit = self.backups.committed.get(result.commit, result.commit)
         return results
+
+    @staticmethod
+    def _warm(platforms: set[str]) -> None:
+        """Let each platform build what its devices share (a model) before the threads start."""
+        for name in sorted(platforms):
+            warm = getattr(PLATFORMS.get(name), "warm", None)
+            if warm is not None:
+                try:
+                    warm()
+                except Exception as exc:  # noqa: BLE001 - each device's plan reports it
+                    log.warning("config: platform %s not prepared: %s", name, exc)
 
     async def _run(self, loop: asyncio.AbstractEventLoop,
                    operation: Callable[[Device], DeviceResult], devices: list[Device],

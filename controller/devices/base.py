@@ -8,6 +8,7 @@ shared steps (lock, backup, verify, roll back, audit) live once in controller/jo
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -63,16 +64,31 @@ def build_target(inventory: Inventory, device: Device, secrets: SecretStore,
     )
 
 
-@dataclass
 class Plan:
-    """What a push would do to one device: the diff to show and the actions to take."""
+    """What a push would do to one device: the diff to show and the actions to take. The diff
+    may be given as a function, run on first use: a verify step that finds nothing to do never
+    needs it (writing it was a sixth of a push's planning, issue #17)."""
 
-    diff: str
-    actions: list[Any]
+    def __init__(self, diff: str | Callable[[], str], actions: list[Any]):
+        self._diff = diff
+        self.actions = actions
+
+    @property
+    def diff(self) -> str:
+        if not isinstance(self._diff, str):
+            self._diff = self._diff()
+        return self._diff
+
+    @diff.setter
+    def diff(self, text: str) -> None:
+        self._diff = text
 
     @property
     def empty(self) -> bool:
         return not self.actions
+
+    def __repr__(self) -> str:
+        return f"Plan(diff={self.diff!r}, actions={self.actions!r})"
 
 
 class DevicePlatform(Protocol):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from controller.devices import routeros_files, routeros_model
@@ -83,9 +84,29 @@ class WordError(ValueError):
         self.what, self.column = what, column
 
 
+# A word of a line without [ ]: bare runs and complete "..." strings (a backslash escapes the
+# next character inside one). split_words' character loop is the reference; this is its fast
+# path, taken only when the words it finds cover every non-blank character (issue #17).
+_PLAIN_WORD_RE = re.compile(r'(?:[^ \t"\[\]]+|"(?:[^"\\]|\\[\s\S])*")+')
+
+
 def split_words(line: str) -> list[tuple[str, int]]:
     """A command line's words with their 1-based columns ("..." and [ ... ] are parts of a
     word); an unterminated quote or bracket is an error, never a reason to split elsewhere."""
+    if "[" not in line and "]" not in line:
+        words, pos = [], 0
+        for match in _PLAIN_WORD_RE.finditer(line):
+            if line[pos:match.start()].strip(" \t"):
+                break  # an unterminated quote: the loop below names it
+            words.append((match[0], match.start() + 1))
+            pos = match.end()
+        else:
+            if not line[pos:].strip(" \t"):
+                return words
+    return _split_words_slowly(line)
+
+
+def _split_words_slowly(line: str) -> list[tuple[str, int]]:
     words: list[tuple[str, int]] = []
     i, n = 0, len(line)
     while i < n:
@@ -122,7 +143,15 @@ def unquote(value: str, *, strict: bool = False) -> str:
     does: an unknown escape, or a bare $ (a variable) or ? (the help key) is a WordError."""
     if not (len(value) >= 2 and value[0] == '"' and value[-1] == '"'):
         return value
-    body, out, i = value[1:-1], bytearray(), 0
+    body = value[1:-1]
+    if "\\" not in body and body.isascii() and not (strict and ("$" in body or "?" in body)):
+        return body  # nothing to decode (_decode would give the same text)
+    return _decode(body, strict)
+
+
+def _decode(body: str, strict: bool) -> str:
+    """A quoted word's body decoded, character by character (unquote's reference)."""
+    out, i = bytearray(), 0
     while i < len(body):
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
@@ -180,7 +209,21 @@ def is_managed(path: str, item: dict[str, str]) -> bool:
                for ref in routeros_model.load().references_from(path))
 
 
+_HAS_FIELD: dict[tuple[int, str], tuple[routeros_model.Menu, bool]] = {}
+
+
 def _has_field(menu: routeros_model.Menu, name: str) -> bool:
+    """Whether any version of `menu` has the field; kept per menu object (the model is built
+    once and not changed): every unmanaged item of an export asks (issue #17)."""
+    found = _HAS_FIELD.get((id(menu), name))
+    if found is not None and found[0] is menu:
+        return found[1]
+    answer = _has_field_uncached(menu, name)
+    _HAS_FIELD[(id(menu), name)] = (menu, answer)
+    return answer
+
+
+def _has_field_uncached(menu: routeros_model.Menu, name: str) -> bool:
     return any(name in variant.fields or any(i.name == name for _, i in variant.versioned)
                for variant in menu.variants)
 
@@ -242,6 +285,13 @@ def parse(text: str, *, intent: bool = False) -> RouterConfig:
         else:
             raise IntentError(f"line {number}: unsupported verb {verb!r}")
     return config
+
+
+@lru_cache(maxsize=256)
+def parse_intent(text: str) -> RouterConfig:
+    """parse(text, intent=True), kept per exact text and shared, so never to be changed: a
+    push plans and then verifies against the same intent (issue #17)."""
+    return parse(text, intent=True)
 
 
 # --------------------------------------------------------------------------- normalisation
@@ -405,9 +455,14 @@ def _plan(target: RouterConfig, current: RouterConfig, ctx: _Context) -> Plan:
                 middle.append(f"{path} {_line('set', changes, find)}")
         last[:0] = [f"{path} remove [ find name={quote(name)} ]"
                     for name in have_named if name not in want_named]
+    return Plan(diff=lambda: _diff(target, current, ctx), actions=first + middle + last)
+
+
+def _diff(target: RouterConfig, current: RouterConfig, ctx: _Context) -> str:
+    """The unified diff of what Simpul manages, from `current` to `target`."""
     before, after = _view(current, ctx), _view(target, ctx)
     diff = "\n".join(difflib.unified_diff(before, after, "running", "intended", lineterm="", n=2))
-    return Plan(diff=diff + "\n" if diff else "", actions=first + middle + last)
+    return diff + "\n" if diff else ""
 
 
 def _context(model_version: str, settings_keys: dict[tuple[str, str], list[str]],
@@ -431,6 +486,11 @@ class MikrotikRouterOS:
 
     def connect(self, target: DeviceTarget) -> Any:
         return netmiko_connect(target, "mikrotik_routeros")
+
+    def warm(self) -> None:
+        """Build the RouterOS model now, once, rather than in the first device's plan while
+        every other device's thread waits on its lock with a session open (issue #17)."""
+        routeros_model.load()
 
     def normalise(self, raw: str) -> str:
         """Export text without its header, continuations joined; the header's RouterOS
@@ -459,7 +519,7 @@ class MikrotikRouterOS:
     def plan(self, intent: str, running: str) -> Plan:
         intent, want_files = routeros_files.split(intent)
         running, have_files = routeros_files.split(running)
-        want, have = parse(intent, intent=True), parse(running)
+        want, have = parse_intent(intent), parse(running)
         check_version(have.version)
         settings_keys = {key: list(props) for key, props in want.settings.items()}
         paths = set(want.items) | {p for p in have.items if have.managed(p)}

@@ -133,6 +133,7 @@ class Model:
     references: list[Reference]
     versions: list[Version]  # every version the model's data mentions
     origin: str
+    _from: dict[str, list[Reference]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def newest(self) -> Version:
@@ -142,7 +143,14 @@ class Model:
         return self.menus.get(path)
 
     def references_from(self, path: str) -> list[Reference]:
-        return [r for r in self.references if r.path == path]
+        """The references from `path`'s fields, in the overlay's order (an index built on
+        first use: every unmanaged item of an export asks; issue #17)."""
+        if self._from is None:
+            index: dict[str, list[Reference]] = {}
+            for ref in self.references:
+                index.setdefault(ref.path, []).append(ref)
+            self._from = index
+        return list(self._from.get(path, ()))
 
     def supported_versions(self) -> list[Version]:
         """One release per minor version, 7.10 up to the newest the model knows."""
@@ -397,10 +405,18 @@ def load(path: str | None = None) -> Model:
 
     Built once per process, under a lock: a push's threads all ask at once, and CPython
     3.11.7's ast.parse in parallel threads fails with "AST constructor recursion depth
-    mismatch" (CPython gh-106905); a 200-device bench push lost devices to it.
+    mismatch" (CPython gh-106905); a 200-device bench push lost devices to it. Once built,
+    it is returned without the lock: every managed-item check asks for it, and 50 threads
+    queueing on the lock were a third of a push's planning (issue #17).
     """
-    with _load_lock:
-        return _load(path)
+    model = _built.get(path)
+    if model is None:
+        with _load_lock:
+            model = _built[path] = _load(path)
+    return model
+
+
+_built: dict[str | None, Model] = {}
 
 
 @cache
