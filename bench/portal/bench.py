@@ -50,6 +50,13 @@ Measured 2026-11-28 (2 CPU, busy), 10 s each, same run before/after a login in 4
   376/s, at 300/s 300/s p99 184 ms. Goal not met on this busy host, closer.
   CPU per login (one process, closed loop of 50, 10 s): portal 2.05-2.66 -> 1.87-2.08 ms,
   PostgreSQL 1.15-1.35 -> 0.89-0.95 ms.
+Tried 2026-11-28 and not shipped: `maxconn` on the portal servers in HAProxy (queue there
+instead of 40 threads per process). 11 runs on this host (load average 5-7, nginx 18,800-
+39,700 req/s): N=2 p99 at 300/s without maxconn 26, 364, 746, 749, 1,090 ms; maxconn 16: 286;
+8: 1,135, 1,647, 4,312; 4: 175, 425 ms. No gain above the host's noise, and a login holds its
+slot during its gateway call (SSH to the router, not timed here), so a small maxconn would
+cap logins per process at maxconn / gateway latency. On the wire each login is still 4 round
+trips: psycopg sends BEGIN as its own query before the first statement (autocommit off).
 
 RADIUS login line (`--radius [--radius-logins 2000] [--radius-concurrency 20]`, issue #19):
 the NAS side of a login, both paths in the same run, closed loop at 1 and at 20 logins at
