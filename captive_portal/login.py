@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, literal_column, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -51,17 +51,24 @@ log = logging.getLogger("simpul.portal")
 METHODS = ("click_through", "voucher", "phone_otp")
 
 # The login's hot path runs these prebuilt Core statements: no ORM unit of work, no statement
-# construction per login (SQLAlchemy's compiled cache then serves them).
+# construction per login (SQLAlchemy's compiled cache then serves them). Each round trip to
+# PostgreSQL costs the portal more CPU than the SQL itself, so a new citizen's login is one
+# lookup (the client's open session and today's use, together) and one write.
 _S = PortalSession.__table__.c
-_OPEN_SESSION_KEY = (
-    select(_S.id, _S.client_mac, _S.expires_at)
+_LOOKUP_COLUMNS = (_S.id, _S.client_mac, _S.started_at, _S.ended_at, _S.expires_at, _S.bytes_up,
+                   _S.bytes_down)
+_OPEN_SESSION = (
+    select(literal_column("1").label("open"), *_LOOKUP_COLUMNS)
     .where(_S.hotspot == bindparam("b_hotspot"), _S.client_ip == bindparam("b_ip"),
            _S.ended_at.is_(None))
-    .order_by(_S.id.desc()).limit(1)
+    .order_by(_S.id.desc()).limit(1).subquery()
 )
-_USAGE_TODAY = select(_S.started_at, _S.ended_at, _S.expires_at, _S.bytes_up, _S.bytes_down).where(
+_USED_TODAY = select(literal_column("0").label("open"), *_LOOKUP_COLUMNS).where(
     _S.client_hash == bindparam("b_client_hash"), _S.hotspot == bindparam("b_hotspot"),
     _S.started_at >= bindparam("b_start"))
+# Rows with open=1: the address's open session (at most one); open=0: the device's sessions
+# started today.
+_LOOKUP = union_all(select(_OPEN_SESSION), _USED_TODAY)
 _INSERT_SESSION = insert(cast(Table, PortalSession.__table__))
 _DELETE_SESSION = delete(cast(Table, PortalSession.__table__)).where(_S.id == bindparam("b_id"))
 _V = Voucher.__table__.c
@@ -81,6 +88,16 @@ def _count_upsert(insert_for: Any) -> Any:
 
 _COUNT_UPSERTS: dict[str, Any] = {"sqlite": _count_upsert(sqlite_insert),
                                   "postgresql": _count_upsert(pg_insert)}
+_SESSION_FIELDS = ("hotspot", "method", "client_ip", "client_mac", "client_hash", "month_hash",
+                   "phone_hash", "voucher_id", "started_at", "last_activity_at", "expires_at",
+                   "bytes_up", "bytes_down", "counter_up", "counter_down", "quota_bytes")
+# PostgreSQL: the session row and its login count in one statement (data-modifying CTEs), so
+# still one commit; SQLite runs the two statements.
+_INSERT_AND_COUNT = select(
+    insert(cast(Table, PortalSession.__table__))
+    .values({name: bindparam(name) for name in _SESSION_FIELDS})
+    .returning(_S.id).cte("new_session").c.id
+).add_cte(_COUNT_UPSERTS["postgresql"].cte("counted"))
 
 
 @dataclass(frozen=True)
@@ -222,11 +239,15 @@ class Login:
             with self._writes:  # SQLite: lookups and insert in one critical section
                 # One transaction per login, Core statements on the hot path (a new citizen):
                 # find the open session, sum today's use, insert, count, commit once.
-                existing = session.execute(_OPEN_SESSION_KEY, {"b_hotspot": hotspot.name,
-                                                               "b_ip": client.ip}).first()
+                day_start = local_day_start(now, hotspot_timezone(self.ctx, hotspot.name))
+                rows = session.execute(_LOOKUP, {
+                    "b_hotspot": hotspot.name, "b_ip": client.ip, "b_client_hash": client_hash,
+                    "b_start": day_start}).all()
+                existing = next((r for r in rows if r.open == 1), None)
                 row: PortalSession | None = None
                 voucher_id: int | None = None
                 started: SessionView | None = None
+                counted = False
                 if existing is not None and existing.client_mac == client.mac \
                         and aware(existing.expires_at) > now:
                     row = session.get(PortalSession, existing.id)
@@ -239,7 +260,8 @@ class Login:
                         old = session.get(PortalSession, existing.id)
                         assert old is not None
                         end_session(session, old, "replaced", now)
-                    used_s, used_bytes = self._usage_today(session, hotspot, client_hash, now)
+                    # A replaced session of this device counts until now, as it ends now.
+                    used_s, used_bytes = _usage([r for r in rows if r.open == 0], now)
                     quota = hotspot.daily_quota
                     if (quota.time is not None and used_s >= quota.time) or \
                             (quota.bytes is not None and used_bytes >= quota.bytes):
@@ -252,14 +274,21 @@ class Login:
                         grant_s = min(grant_s, quota.time - used_s)
                     expires_at = now + timedelta(seconds=grant_s)
                     quota_bytes = None if quota.bytes is None else quota.bytes - used_bytes
-                    result = session.execute(_INSERT_SESSION, {
+                    values = {
                         "hotspot": hotspot.name, "method": method, "client_ip": client.ip,
                         "client_mac": client.mac, "client_hash": client_hash,
                         "month_hash": month_hash, "phone_hash": phone_hash,
                         "voucher_id": voucher_id, "started_at": now, "last_activity_at": now,
                         "expires_at": expires_at, "bytes_up": 0, "bytes_down": 0,
-                        "counter_up": 0, "counter_down": 0, "quota_bytes": quota_bytes})
-                    session_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+                        "counter_up": 0, "counter_down": 0, "quota_bytes": quota_bytes}
+                    if session.get_bind().dialect.name == "postgresql":
+                        session_id = session.execute(_INSERT_AND_COUNT, {
+                            **values, **self._count_values(hotspot.name, method, "ok")
+                        }).scalar_one()
+                        counted = True
+                    else:
+                        result = session.execute(_INSERT_SESSION, values)
+                        session_id = int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
                     started = SessionView(
                         id=session_id, hotspot=hotspot.name, method=method, client_ip=client.ip,
                         client_mac=client.mac, started_at=now, expires_at=expires_at,
@@ -269,7 +298,8 @@ class Login:
                 # The store is the source of truth: commit first, so a reconciler running now sees
                 # the session and never removes the element about to be added. The login is
                 # counted in the same commit (and taken back if the gateway refuses).
-                self._count(session, hotspot.name, method, "ok")
+                if not counted:
+                    self._count(session, hotspot.name, method, "ok")
                 session.commit()
             try:
                 self.gateways.get(hotspot.name).allow([Grant(client, grant_s)])
@@ -336,18 +366,6 @@ class Login:
                 session, phone_hash=pseudonym(self.salt, "phone", e164),
                 resend_after_s=self.settings.portal_otp_resend_after_s)
 
-    def _usage_today(self, session: Session, hotspot: Hotspot, client_hash: str,
-                     now: datetime) -> tuple[int, int]:
-        start = local_day_start(now, hotspot_timezone(self.ctx, hotspot.name))
-        rows = session.execute(_USAGE_TODAY, {"b_client_hash": client_hash,
-                                              "b_hotspot": hotspot.name, "b_start": start})
-        used_s = used_bytes = 0
-        for row in rows:
-            end = min(aware(row.ended_at or now), aware(row.expires_at), now)
-            used_s += seconds_between(row.started_at, end)
-            used_bytes += row.bytes_up + row.bytes_down
-        return used_s, used_bytes
-
     # -- login counters ----------------------------------------------------------------------
     def count_login(self, hotspot: str, method: str, result: str) -> None:
         for _ in range(3):
@@ -361,7 +379,21 @@ class Login:
     def _count(self, session: Session, hotspot: str, method: str, result: str,
                delta: int = 1) -> None:
         """Add `delta` to a login counter: one upsert statement (SQLite and PostgreSQL)."""
-        day = utcnow().strftime("%Y-%m-%d")
-        session.execute(_COUNT_UPSERTS[session.get_bind().dialect.name], {
-            "b_day": day, "b_hotspot": hotspot, "b_method": method, "b_result": result,
-            "b_initial": max(0, delta), "b_delta": delta})
+        session.execute(_COUNT_UPSERTS[session.get_bind().dialect.name],
+                        self._count_values(hotspot, method, result, delta))
+
+    @staticmethod
+    def _count_values(hotspot: str, method: str, result: str, delta: int = 1) -> dict[str, Any]:
+        return {"b_day": utcnow().strftime("%Y-%m-%d"), "b_hotspot": hotspot,
+                "b_method": method, "b_result": result, "b_initial": max(0, delta),
+                "b_delta": delta}
+
+
+def _usage(rows: list[Any], now: datetime) -> tuple[int, int]:
+    """Seconds and bytes a device used in the sessions it started today (open ones until now)."""
+    used_s = used_bytes = 0
+    for row in rows:
+        end = min(aware(row.ended_at or now), aware(row.expires_at), now)
+        used_s += seconds_between(row.started_at, end)
+        used_bytes += row.bytes_up + row.bytes_down
+    return used_s, used_bytes

@@ -40,6 +40,23 @@ Measured 2026-11-27 (2 CPU, busy: nginx 23,900 req/s), 10 s each:
   N=1: capacity 203/s (p99 693 ms), at 300/s offered 203/s achieved, p99 2,880 ms;
   N=2: capacity 203/s (p99 852 ms), at 300/s offered 258/s achieved, p99 1,329 ms;
   scaling N=2/N=1: capacity x1.00, open-loop rate x1.27. Goal not met on this host.
+  (Those capacity rows were capped by their source addresses: 2,032 logins in 10 s. And the
+  open loop ran out of addresses after 1,778 of its 3,000 arrivals.)
+Measured 2026-11-28 (2 CPU, busy), 10 s each, same run before/after a login in 4 round trips
+(was 7) and a pool that stops opening a connection per request under load:
+  before (nginx 28,356 req/s): N=1 capacity 287/s, at 300/s 225/s p99 3,406 ms; N=2 capacity
+  332/s, at 300/s 276/s p99 1,245 ms;
+  after (nginx 23,752 req/s): N=1 capacity 299/s, at 300/s 291/s p99 372 ms; N=2 capacity
+  376/s, at 300/s 300/s p99 184 ms. Goal not met on this busy host, closer.
+  CPU per login (one process, closed loop of 50, 10 s): portal 2.05-2.66 -> 1.87-2.08 ms,
+  PostgreSQL 1.15-1.35 -> 0.89-0.95 ms.
+Tried 2026-11-28 and not shipped: `maxconn` on the portal servers in HAProxy (queue there
+instead of 40 threads per process). 11 runs on this host (load average 5-7, nginx 18,800-
+39,700 req/s): N=2 p99 at 300/s without maxconn 26, 364, 746, 749, 1,090 ms; maxconn 16: 286;
+8: 1,135, 1,647, 4,312; 4: 175, 425 ms. No gain above the host's noise, and a login holds its
+slot during its gateway call (SSH to the router, not timed here), so a small maxconn would
+cap logins per process at maxconn / gateway latency. On the wire each login is still 4 round
+trips: psycopg sends BEGIN as its own query before the first statement (autocommit off).
 
 RADIUS login line (`--radius [--radius-logins 2000] [--radius-concurrency 20]`, issue #19):
 the NAS side of a login, both paths in the same run, closed loop at 1 and at 20 logins at
@@ -347,7 +364,14 @@ def scale_out(args: argparse.Namespace, tmp: Path) -> list[str]:
 
     results: list[str] = []
     rates: dict[int, tuple[float, float, float]] = {}
-    blocks = iter(range(100, 251, 15))
+    # Each login needs its own source address (one /24 block holds 254): enough blocks for the
+    # open loop's arrivals, the rest shared out to the closed loops, so neither runs dry (8
+    # blocks once capped every closed-loop row at 2,032 logins: 203/s in 10 s).
+    open_blocks = int(args.seconds * args.login_rate) // 254 + 1
+    closed_blocks = (151 - args.processes * open_blocks) // args.processes
+    if closed_blocks < 1:
+        raise SystemExit("bench: too few source addresses for --seconds x --login-rate")
+    blocks = iter(range(100, 251, open_blocks + closed_blocks))
     for n in range(1, args.processes + 1):
         procs: list[subprocess.Popen[bytes] | None] = []
         with postgres_server(free_port()) as url:
@@ -366,13 +390,13 @@ def scale_out(args: argparse.Namespace, tmp: Path) -> list[str]:
                 procs.append(start_haproxy(tmp, front, ports))
                 first = next(blocks)
                 ok, lat, err = asyncio.run(login_load(front, args.seconds, args.concurrency,
-                                                      citizens(first, first + 7)))
+                                                      citizens(first, first + closed_blocks - 1)))
                 capacity = ok / args.seconds
                 results.append(row(f"N={n} login capacity (closed)", ok, lat, err,
                                    args.seconds, args.baseline))
                 ok, lat, err, elapsed = asyncio.run(login_open_loop(
                     front, args.seconds, args.login_rate, args.concurrency,
-                    citizens(first + 8, first + 14)))
+                    citizens(first + closed_blocks, first + closed_blocks + open_blocks - 1)))
                 results.append(row(f"N={n} login at {args.login_rate:.0f}/s (open)", ok, lat,
                                    err, elapsed, args.baseline))
                 rates[n] = (capacity, ok / elapsed, p99_ms(lat))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -141,7 +142,28 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    # Enough pooled connections for a busy process's threads, so they are not opened and
+    # closed per request under load (an overflow connection is closed when it comes back);
+    # the cap (size + overflow) is SQLAlchemy's default, so PostgreSQL sees no more of them.
+    engine = create_engine(url, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_OVERFLOW)
+    event.listen(engine, "checkout", _closed_by_server)
+    return engine
+
+
+PG_POOL_SIZE = 10
+PG_POOL_OVERFLOW = 5
+
+
+def _closed_by_server(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection the server has closed (a restart or failover sends it a
+    FATAL message, or just EOF), so the pool opens a new one: a liveness check without the
+    round trip of SQLAlchemy's pre-ping. An idle connection has nothing to read otherwise."""
+    if dbapi_conn.closed:
+        raise sa_exc.DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_conn.fileno(), select.POLLIN)
+    if poller.poll(0):
+        raise sa_exc.DisconnectionError("the server closed the connection")
 
 
 def store_unavailable(exc: BaseException) -> bool:
